@@ -1,0 +1,149 @@
+/**
+ * The one configuration object of a pix2pix run.
+ *
+ * `TrainConfig` goes from the CLI (`cli/train.ts`, via `lib/args.ts`) to the
+ * trainer (`lib/train.ts`) and from there to the models (`lib/unet.ts`,
+ * `lib/patchgan.ts`), the data pipeline (`lib/data.ts`) and the checkpoint
+ * (`lib/checkpoint.ts`), which stores it beside the weights. Field names follow
+ * the reference PyTorch implementation's options (camelCased), and defaults are
+ * the reference's defaults for pix2pix.
+ *
+ * @module
+ */
+
+/** Normalisation layer after a convolution: the reference's `--norm`. */
+export type Norm = "batch" | "instance" | "none";
+
+/** Generator architecture: U-Net (with skips) or the same layers without skips. */
+export type GeneratorArch = "unet" | "encoder_decoder";
+
+/**
+ * Discriminator architecture, in the reference's spelling (`--netD`):
+ * `basic` is the 70x70 PatchGAN (`n_layers` with 3 layers), `n_layers` uses
+ * `nLayersD`, `pixel` is the 1x1 PixelGAN.
+ */
+export type DiscriminatorArch = "basic" | "n_layers" | "pixel";
+
+/**
+ * The training objective (paper, Table 1). `gan` uses an unconditional
+ * discriminator that sees only the output; `cgan` a conditional one that sees
+ * input and output concatenated (6 channels).
+ */
+export type Objective = "l1" | "gan" | "cgan" | "l1+gan" | "l1+cgan";
+
+/** GAN loss form: `vanilla` is BCE on logits (the paper), `lsgan` least squares. */
+export type GanMode = "vanilla" | "lsgan";
+
+/** Compute backend choice; see `lib/backend.ts`. */
+export type BackendName = "auto" | "wasm" | "webgpu" | "cpu" | "tensorflow";
+
+/** Which side of an aligned A|B image is the input. Facades is `BtoA`. */
+export type Direction = "AtoB" | "BtoA";
+
+/** The reference's `--preprocess` choices. */
+export type Preprocess =
+  | "resize_and_crop"
+  | "crop"
+  | "scale_width"
+  | "scale_width_and_crop"
+  | "none";
+
+/** Everything a training run needs. One flat object, as the reference's `opt`. */
+export interface TrainConfig {
+  /** Run name; outputs go to `${checkpointsDir}/${name}`. */
+  name: string;
+  /** Parent folder of run folders. */
+  checkpointsDir: string;
+  /** Aligned dataset root (with `train/`, `test/`...); `null` = embedded synthetic default. */
+  dataroot: string | null;
+  /** Split to train on. */
+  phase: string;
+  direction: Direction;
+  preprocess: Preprocess;
+  /** Resize target before cropping, pixels. */
+  loadSize: number;
+  /** Crop size = network input size, pixels. */
+  cropSize: number;
+  /** Disable random horizontal flips. */
+  noFlip: boolean;
+  batchSize: number;
+  /** Input image channels (3 for RGB). */
+  inputNc: number;
+  /** Output image channels. */
+  outputNc: number;
+  /** Generator, e.g. `unet_256`, `unet_128`, `encoder_decoder_256`. */
+  netG: string;
+  netD: DiscriminatorArch;
+  /** Layers of the `n_layers` discriminator (1 → 16x16, 3 → 70x70, 5 → 286x286). */
+  nLayersD: number;
+  /** Generator filters in the first conv layer. */
+  ngf: number;
+  /** Discriminator filters in the first conv layer. */
+  ndf: number;
+  norm: Norm;
+  /** Turn off the generator's dropout entirely. */
+  noDropout: boolean;
+  loss: Objective;
+  ganMode: GanMode;
+  /** Weight of the L1 term (lambda). */
+  lambdaL1: number;
+  /** Adam learning rate. */
+  lr: number;
+  beta1: number;
+  beta2: number;
+  /** Epochs at the initial learning rate. */
+  epochs: number;
+  /** Epochs of linear decay to zero after `epochs`. */
+  epochsDecay: number;
+  /** Seed for weight init, dropout and data order. */
+  seed: number;
+  backend: BackendName;
+  /** Write a sample grid every this many steps (0 = never). */
+  sampleEvery: number;
+  /** Save a checkpoint every this many steps (0 = only at epoch ends). */
+  saveEvery: number;
+  /** Continue from the last checkpoint of this run. */
+  resume: boolean;
+  /** Stop after this many steps in total (0 = run the whole schedule). */
+  maxSteps: number;
+  /** Pairs in the embedded synthetic dataset when `dataroot` is null. */
+  synthCount: number;
+}
+
+/** The reference implementation's pix2pix defaults. */
+export const DEFAULT_CONFIG: Readonly<TrainConfig> = Object.freeze({
+  name: "pix2pix",
+  checkpointsDir: "runs",
+  dataroot: null,
+  phase: "train",
+  direction: "AtoB",
+  preprocess: "resize_and_crop",
+  loadSize: 286,
+  cropSize: 256,
+  noFlip: false,
+  batchSize: 1,
+  inputNc: 3,
+  outputNc: 3,
+  netG: "unet_256",
+  netD: "basic",
+  nLayersD: 3,
+  ngf: 64,
+  ndf: 64,
+  norm: "batch",
+  noDropout: false,
+  loss: "l1+cgan",
+  ganMode: "vanilla",
+  lambdaL1: 100,
+  lr: 2e-4,
+  beta1: 0.5,
+  beta2: 0.999,
+  epochs: 100,
+  epochsDecay: 100,
+  seed: 0,
+  backend: "auto",
+  sampleEvery: 100,
+  saveEvery: 0,
+  resume: false,
+  maxSteps: 0,
+  synthCount: 200,
+});
