@@ -1,0 +1,132 @@
+/**
+ * Wasm `Conv2DBackpropFilter` (the filter gradient of conv2d, which
+ * tfjs-backend-wasm 4.22 lacks), composed of wasm kernels.
+ *
+ * `dW[ky, kx] = tap(ky, kx)^T dy`, where `tap(ky, kx)` is the input window
+ * that kernel tap meets: `x_padded[s*oy + ky, s*ox + kx]` over all outputs.
+ * For stride `s` the padded input is reshaped into phases
+ * `[n, H/s, s, W/s, s, c]`, so each tap is a contiguous (stride-1) slice;
+ * each tap's `[outC, inC]` block is a plain matMul of `transpose(dy)` with
+ * it (never `transposeA`: XNNPACK takes the fast path only without
+ * transposes), and one transpose of the weight-sized result gives
+ * `[kh, kw, inC, outC]`.
+ *
+ * @module
+ */
+import {
+  Conv2DBackpropFilter,
+  type KernelConfig,
+  type KernelFunc,
+  type TensorInfo,
+} from "@tensorflow/tfjs-core";
+import {
+  type ConvAxis,
+  type ConvGeometry,
+  convGeometry,
+  type ConvPad,
+} from "./conv_geometry.ts";
+import { type WasmBackendLike, WasmScope } from "./wasm_ops.ts";
+
+/**
+ * Padded length along one axis: a multiple of the stride that holds every
+ * window the kernel taps read, `stride*(out-1) + kernel`, and the input.
+ */
+function paddedLength(axis: ConvAxis): number {
+  const need = Math.max(
+    axis.size + axis.padBefore,
+    axis.stride * (axis.out - 1) + axis.kernel,
+  );
+  return Math.ceil(need / axis.stride) * axis.stride;
+}
+
+/**
+ * The filter gradient `[kh, kw, inChannels, outChannels]` of an NHWC conv2d
+ * from its input `x` (`[batch, h.size, w.size, inChannels]`) and `dy`
+ * (`[batch, h.out, w.out, outChannels]`), composed of wasm kernels.
+ */
+export function tapFilterGrad(
+  sc: WasmScope,
+  x: TensorInfo,
+  dy: TensorInfo,
+  g: ConvGeometry,
+): TensorInfo {
+  const { h, w, batch: n, inChannels: ci, outChannels: co } = g;
+  const hp = paddedLength(h);
+  const wp = paddedLength(w);
+  const xp = sc.pad(x, [
+    [0, 0],
+    [h.padBefore, hp - h.size - h.padBefore],
+    [w.padBefore, wp - w.size - w.padBefore],
+    [0, 0],
+  ]);
+  const phased = sc.reshape(xp, [
+    n,
+    hp / h.stride,
+    h.stride,
+    wp / w.stride,
+    w.stride,
+    ci,
+  ]);
+  const m = n * h.out * w.out;
+  const dyT = sc.reshape(
+    sc.transpose(sc.reshape(dy, [m, co]), [1, 0]),
+    [1, co, m],
+  );
+  const blocks: TensorInfo[] = [];
+  for (let ky = 0; ky < h.kernel; ky++) {
+    for (let kx = 0; kx < w.kernel; kx++) {
+      const tap = sc.slice(
+        phased,
+        [
+          0,
+          Math.floor(ky / h.stride),
+          ky % h.stride,
+          Math.floor(kx / w.stride),
+          kx % w.stride,
+          0,
+        ],
+        [n, h.out, 1, w.out, 1, ci],
+      );
+      blocks.push(sc.matMul(dyT, sc.reshape(tap, [1, m, ci])));
+    }
+  }
+  // [kh*kw, co, ci] -> [kh, kw, ci, co]
+  const stacked = sc.reshape(sc.concat(blocks, 0), [
+    h.kernel,
+    w.kernel,
+    co,
+    ci,
+  ]);
+  return sc.transpose(stacked, [0, 1, 3, 2]);
+}
+
+/**
+ * Builds the `Conv2DBackpropFilter` kernel config (the wasm backend has none
+ * to replace). NCHW inputs are transposed to NHWC first.
+ */
+export function makeConv2DBackpropFilterConfig(): KernelConfig {
+  const kernelFunc: KernelFunc = (args) => {
+    const inputs = args.inputs as { x: TensorInfo; dy: TensorInfo };
+    const attrs = args.attrs as unknown as {
+      strides: number | [number, number];
+      pad: ConvPad;
+      dataFormat: "NHWC" | "NCHW";
+      dimRoundingMode?: "floor" | "round" | "ceil";
+      filterShape: [number, number, number, number];
+    };
+    const sc = new WasmScope(args.backend as unknown as WasmBackendLike);
+    const toNhwc = (t: TensorInfo) =>
+      attrs.dataFormat === "NCHW" ? sc.transpose(t, [0, 2, 3, 1]) : t;
+    const x = toNhwc(inputs.x);
+    const dy = toNhwc(inputs.dy);
+    const g = convGeometry(
+      x.shape as [number, number, number, number],
+      attrs.filterShape,
+      attrs.strides,
+      attrs.pad,
+      attrs.dimRoundingMode,
+    );
+    return sc.finish(tapFilterGrad(sc, x, dy, g));
+  };
+  return { kernelName: Conv2DBackpropFilter, backendName: "wasm", kernelFunc };
+}

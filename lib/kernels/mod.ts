@@ -1,0 +1,51 @@
+/**
+ * Fast wasm kernels for training convolutional nets with
+ * `@tensorflow/tfjs-backend-wasm` 4.22.
+ *
+ * - `Conv2DBackpropFilter`: missing on wasm (training a conv net fails
+ *   without it); composed of per-tap slices and XNNPACK matMuls.
+ * - `Conv2DBackpropInput` (also conv2dTranspose's forward): the stock kernel
+ *   is a naive loop; replaced by sub-pixel XNNPACK convolutions.
+ * - `Slice`: the stock kernel copies the whole input out of the heap on
+ *   every call; replaced by one that copies only the selected runs.
+ *
+ * @module
+ */
+import {
+  getKernel,
+  type KernelConfig,
+  registerKernel,
+  unregisterKernel,
+} from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-wasm";
+import { makeConv2DBackpropFilterConfig } from "./conv2d_backprop_filter.ts";
+import { makeConv2DBackpropInputConfig } from "./conv2d_backprop_input.ts";
+import { makeSliceConfig } from "./slice.ts";
+
+let registered = false;
+
+/** Replaces (or adds) one wasm kernel, passing the stock one to `make`. */
+function replace(
+  name: string,
+  make: (original: KernelConfig) => KernelConfig,
+): void {
+  const original = getKernel(name, "wasm");
+  if (original == null) throw new Error(`stock wasm kernel ${name} not found`);
+  unregisterKernel(name, "wasm");
+  registerKernel(make(original));
+}
+
+/**
+ * Registers this project's wasm kernels with tfjs (idempotent). Call it
+ * before or after `tf.setBackend("wasm")`; the replaced kernels keep the
+ * stock ones' set-up so either order works. Other backends are untouched.
+ */
+export function registerWasmKernels(): void {
+  if (registered) return;
+  registered = true;
+  replace("Slice", makeSliceConfig);
+  replace("Conv2DBackpropInput", makeConv2DBackpropInputConfig);
+  if (getKernel("Conv2DBackpropFilter", "wasm") == null) {
+    registerKernel(makeConv2DBackpropFilterConfig());
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Helpers for kernels composed of other wasm kernels.
+ *
+ * The composed kernels in this folder run inside a tfjs kernel call, where
+ * tensors are plain `TensorInfo`s owned by the wasm backend (no `tf.*` ops,
+ * no engine bookkeeping). {@link WasmScope} calls registered wasm kernels by
+ * name and frees every intermediate when the composed kernel is done.
+ *
+ * @module
+ */
+import {
+  type DataType,
+  getKernel,
+  type NamedAttrMap,
+  type NamedTensorInfoMap,
+  type TensorInfo,
+} from "@tensorflow/tfjs-core";
+
+/**
+ * The parts of tfjs-backend-wasm's `BackendWasm` these kernels use. Declared
+ * here (structurally) because the package does not export the class's
+ * internals in its types.
+ */
+export interface WasmBackendLike {
+  /** Allocates an output tensor on the wasm heap. */
+  makeOutput(shape: number[], dtype: DataType): TensorInfo;
+  /** A typed view onto a tensor's bytes in the wasm heap (no copy). */
+  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
+  /** Drops one reference to a tensor's data; frees it at zero. */
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+
+/**
+ * Runs wasm kernels by name on one backend and remembers their outputs so
+ * that {@link WasmScope.dispose} frees all intermediates. Use
+ * {@link WasmScope.keep} on the tensor the composed kernel returns.
+ */
+export class WasmScope {
+  #temps: TensorInfo[] = [];
+
+  /** @param backend the wasm backend the composed kernel was called with. */
+  constructor(readonly backend: WasmBackendLike) {}
+
+  /**
+   * Runs the wasm kernel `name` (whatever is registered now, including this
+   * project's replacements) and tracks its output for disposal.
+   */
+  run(
+    name: string,
+    inputs: NamedTensorInfoMap,
+    attrs: NamedAttrMap = {},
+  ): TensorInfo {
+    const kernel = getKernel(name, "wasm");
+    if (kernel == null) {
+      throw new Error(`wasm kernel ${name} is not registered`);
+    }
+    const out = kernel.kernelFunc({
+      inputs,
+      attrs,
+      backend: this.backend as never,
+    }) as TensorInfo;
+    return this.track(out);
+  }
+
+  /** Tracks a tensor made outside {@link WasmScope.run} for disposal. */
+  track(t: TensorInfo): TensorInfo {
+    this.#temps.push(t);
+    return t;
+  }
+
+  /** Reshape without copying (shares the data, adds a reference). */
+  reshape(x: TensorInfo, shape: number[]): TensorInfo {
+    return this.run("Reshape", { x }, { shape });
+  }
+
+  /** Permutes axes (native wasm transpose). */
+  transpose(x: TensorInfo, perm: number[]): TensorInfo {
+    return this.run("Transpose", { x }, { perm });
+  }
+
+  /** Zero padding, `paddings` as `[before, after]` per axis. */
+  pad(x: TensorInfo, paddings: [number, number][]): TensorInfo {
+    if (paddings.every(([a, b]) => a === 0 && b === 0)) return x;
+    return this.run("PadV2", { x }, { paddings, constantValue: 0 });
+  }
+
+  /** Contiguous (stride-1) slice. */
+  slice(x: TensorInfo, begin: number[], size: number[]): TensorInfo {
+    return this.run("Slice", { x }, { begin, size });
+  }
+
+  /** Concatenation along `axis`. */
+  concat(xs: TensorInfo[], axis: number): TensorInfo {
+    if (xs.length === 1) return xs[0];
+    return this.run("Concat", xs as unknown as NamedTensorInfoMap, { axis });
+  }
+
+  /** `[b, m, k] x [b, k, n] -> [b, m, n]`, never with transposed operands. */
+  matMul(a: TensorInfo, b: TensorInfo): TensorInfo {
+    return this.run("BatchMatMul", { a, b }, {
+      transposeA: false,
+      transposeB: false,
+    });
+  }
+
+  /** NHWC conv2d with explicit padding `[[0,0],[t,b],[l,r],[0,0]]`. */
+  conv2d(
+    x: TensorInfo,
+    filter: TensorInfo,
+    strides: [number, number],
+    pad: [[0, 0], [number, number], [number, number], [0, 0]],
+  ): TensorInfo {
+    return this.run("Conv2D", { x, filter }, {
+      strides,
+      pad,
+      dataFormat: "NHWC",
+      dilations: 1,
+    });
+  }
+
+  /**
+   * Stops tracking `t` (the result to return) and frees everything else.
+   * `t` stays valid even when it shares data with a freed intermediate.
+   */
+  finish(t: TensorInfo): TensorInfo {
+    this.#temps = this.#temps.filter((u) => u !== t);
+    for (const u of this.#temps) this.backend.disposeData(u.dataId);
+    this.#temps = [];
+    return t;
+  }
+}

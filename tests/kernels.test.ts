@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+import "@tensorflow/tfjs-backend-wasm";
+import { getKernel } from "@tensorflow/tfjs-core";
+import { registerWasmKernels } from "../lib/kernels/mod.ts";
+import {
+  caseName,
+  CONV_CASES,
+  convGradients,
+  relError,
+  seededValues,
+} from "./conv_grad_cases.ts";
+
+registerWasmKernels();
+
+for (const c of CONV_CASES) {
+  Deno.test(`wasm kernels match cpu: ${caseName(c)}`, async () => {
+    const ref = await convGradients("cpu", c);
+    const got = await convGradients("wasm", c);
+    for (const k of ["y", "dx", "dw"] as const) {
+      const e = relError(got[k], ref[k]);
+      assert.ok(e < 1e-4, `${k}: relative error ${e} (${caseName(c)})`);
+    }
+  });
+}
+
+Deno.test("wasm Slice matches cpu for ranks 1-6", async () => {
+  const shapes = [[17], [5, 6], [3, 4, 5], [2, 3, 4, 5], [2, 3, 2, 4, 2, 3]];
+  for (const [i, shape] of shapes.entries()) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const vals = seededValues(n, 10 + i);
+    const begin = shape.map((d, j) =>
+      (j + i) % 2 === 0 ? 0 : Math.min(1, d - 1)
+    );
+    const size = shape.map((d, j) => j === 0 ? -1 : d - begin[j] - (j % 2));
+    const results: Float32Array[] = [];
+    for (const b of ["cpu", "wasm"]) {
+      await tf.setBackend(b);
+      const x = tf.tensor(vals, shape);
+      const y = tf.slice(x, begin, size);
+      results.push(y.dataSync() as Float32Array);
+      tf.dispose([x, y]);
+    }
+    assert.deepEqual(results[1], results[0], `shape ${shape}`);
+  }
+});
+
+Deno.test("registerWasmKernels is idempotent", () => {
+  const before = getKernel("Conv2DBackpropInput", "wasm");
+  registerWasmKernels();
+  assert.equal(getKernel("Conv2DBackpropInput", "wasm"), before);
+  assert.ok(getKernel("Conv2DBackpropFilter", "wasm"));
+});
+
+Deno.test("wasm kernels free their intermediates", async () => {
+  await tf.setBackend("wasm");
+  const c = CONV_CASES[0];
+  await convGradients("wasm", c); // warm-up: kernel set-up allocations
+  const before = tf.memory().numBytes;
+  const tensors = tf.memory().numTensors;
+  await convGradients("wasm", c);
+  assert.equal(tf.memory().numTensors, tensors);
+  assert.equal(tf.memory().numBytes, before);
+  const backend = tf.backend() as unknown as { numDataIds(): number };
+  const ids = backend.numDataIds();
+  await convGradients("wasm", c);
+  assert.equal(backend.numDataIds(), ids, "wasm data ids leaked");
+});
