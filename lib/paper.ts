@@ -1,0 +1,113 @@
+/**
+ * The published figures of Isola et al. 2017 (pix2pix, CVPR; arXiv
+ * 1611.07004), Tables 1-3, as typed data: FCN-scores of Cityscapes
+ * labels → photo, 256x256, 200 epochs, batch size 1 (Table 2: batch 10).
+ * Each score is in [0, 1]. Source: `../shared/reference/paper-tables.md`.
+ *
+ * Rows are keyed by a stable `id` that the ablation grid (`lib/ablate.ts`)
+ * uses too, so our numbers and the paper's can be put side by side.
+ *
+ * @module
+ */
+
+/** The three FCN-scores of one row (each in [0, 1]). */
+export interface FcnScores {
+  /** Per-pixel accuracy. */
+  perPixelAcc: number;
+  /** Mean per-class accuracy. */
+  perClassAcc: number;
+  /** Mean class IoU. */
+  classIou: number;
+}
+
+/** One row of a paper table. */
+export interface PaperRow extends FcnScores {
+  /** Stable id of the variant, e.g. `l1+cgan`, `unet-l1`, `d70`. */
+  id: string;
+  /** Label as printed in the paper, e.g. `L1+cGAN`. */
+  label: string;
+}
+
+/** One of the paper's ablation tables. */
+export interface PaperTable {
+  /** Which study it is (also the `--study` name of `deno task ablate`). */
+  study: "objective" | "generator" | "discriminator";
+  /** Table title, e.g. "Table 1: objective". */
+  title: string;
+  /** What the paper's set-up differs in, if anything (e.g. batch size). */
+  note: string;
+  /** Rows in the paper's order. */
+  rows: readonly PaperRow[];
+}
+
+function row(
+  id: string,
+  label: string,
+  perPixelAcc: number,
+  perClassAcc: number,
+  classIou: number,
+): PaperRow {
+  return { id, label, perPixelAcc, perClassAcc, classIou };
+}
+
+/** The paper's ground-truth row: the FCN on real Cityscapes photos (Table 1). */
+export const PAPER_GROUND_TRUTH: Readonly<PaperRow> = Object.freeze(
+  row("ground-truth", "ground truth", 0.80, 0.26, 0.21),
+);
+
+/** Table 1: FCN-scores for different losses (U-Net + 70x70 PatchGAN). */
+export const PAPER_TABLE_1: Readonly<PaperTable> = Object.freeze({
+  study: "objective",
+  title: "Table 1: objective",
+  note: "U-Net generator, 70x70 PatchGAN, batch size 1",
+  rows: Object.freeze([
+    row("l1", "L1", 0.42, 0.15, 0.11),
+    row("gan", "GAN", 0.22, 0.05, 0.01),
+    row("cgan", "cGAN", 0.57, 0.22, 0.16),
+    row("l1+gan", "L1+GAN", 0.64, 0.20, 0.15),
+    row("l1+cgan", "L1+cGAN", 0.66, 0.23, 0.17),
+  ]),
+});
+
+/** Table 2: encoder-decoder vs U-Net (the paper trained these with batch size 10). */
+export const PAPER_TABLE_2: Readonly<PaperTable> = Object.freeze({
+  study: "generator",
+  title: "Table 2: generator",
+  note: "trained with batch size 10 in the paper",
+  rows: Object.freeze([
+    row("encdec-l1", "encoder-decoder (L1)", 0.35, 0.12, 0.08),
+    row("encdec-l1+cgan", "encoder-decoder (L1+cGAN)", 0.29, 0.09, 0.05),
+    row("unet-l1", "U-Net (L1)", 0.48, 0.18, 0.13),
+    row("unet-l1+cgan", "U-Net (L1+cGAN)", 0.55, 0.20, 0.14),
+  ]),
+});
+
+/** Table 3: discriminator receptive field, all with L1+cGAN. */
+export const PAPER_TABLE_3: Readonly<PaperTable> = Object.freeze({
+  study: "discriminator",
+  title: "Table 3: discriminator receptive field",
+  note: "L1+cGAN, U-Net generator",
+  rows: Object.freeze([
+    row("d1", "1x1 (PixelGAN)", 0.39, 0.15, 0.10),
+    row("d16", "16x16", 0.65, 0.21, 0.17),
+    row("d70", "70x70", 0.66, 0.23, 0.17),
+    row("d286", "286x286 (ImageGAN)", 0.42, 0.16, 0.11),
+  ]),
+});
+
+/** Tables 1-3 in order. */
+export const PAPER_TABLES: readonly PaperTable[] = Object.freeze([
+  PAPER_TABLE_1,
+  PAPER_TABLE_2,
+  PAPER_TABLE_3,
+]);
+
+/** The paper's row `id` of table `study`, or undefined if it has none. */
+export function paperRow(
+  study: PaperTable["study"],
+  id: string,
+): PaperRow | undefined {
+  return PAPER_TABLES.find((t) => t.study === study)?.rows.find((r) =>
+    r.id === id
+  );
+}
