@@ -1,0 +1,343 @@
+/**
+ * Command-line flags of `deno task train` → `TrainConfig`.
+ *
+ * Every `TrainConfig` field is a kebab-case flag (`lambdaL1` → `--lambda-l1`),
+ * and the reference PyTorch implementation's spellings (`--netG`,
+ * `--lambda_L1`, `--n_epochs`...) are accepted too, so commands from its
+ * documentation work. Values are layered: defaults ← `--preset` ←
+ * `--config file.json` ← flags.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { UserError } from "./cli.ts";
+import { DEFAULT_CONFIG, type TrainConfig } from "./config.ts";
+import { parseNetG } from "./unet.ts";
+
+/** Name of a preset (`--preset`). */
+export type PresetName = "smoke" | "cpu" | "paper";
+
+/**
+ * Named partial configs.
+ *
+ * - `smoke`: a check that the whole pipeline runs and learns, about two
+ *   minutes on 2 cores on the embedded synthetic data: 32x32 crops, a
+ *   `unet_32` with ngf/ndf 16, 2 + 2 epochs of the synthetic set.
+ *   `deno task train` with no `--preset`, `--config` or `--dataroot` uses it.
+ * - `cpu`: a run that teaches on 2 CPU cores (wasm backend) in about two hours
+ *   on facades (400 pairs). At 256x256 a paper-sized step takes ~6-9 s on
+ *   wasm (~1 h per epoch, 200 epochs would take over a week); at 64x64 with
+ *   ngf/ndf 32 a step is ~0.25 s, so 400 steps ≈ 2 min per epoch and 30 + 30
+ *   epochs fit the budget with the paper's objective, optimiser and batch
+ *   size 1 unchanged. 128x128 is ~4x slower per step and would leave only
+ *   ~15 epochs, too few for the GAN term to settle.
+ * - `paper`: the reference defaults (unet_256, 70x70 PatchGAN, 286 → 256
+ *   jitter, 100 + 100 epochs).
+ */
+export const PRESETS: Readonly<Record<PresetName, Partial<TrainConfig>>> = {
+  smoke: {
+    name: "smoke",
+    loadSize: 36,
+    cropSize: 32,
+    netG: "unet_32",
+    ngf: 16,
+    ndf: 16,
+    epochs: 2,
+    epochsDecay: 2,
+    synthCount: 64,
+    sampleEvery: 32,
+  },
+  cpu: {
+    name: "cpu",
+    loadSize: 72,
+    cropSize: 64,
+    netG: "unet_64",
+    ngf: 32,
+    ndf: 32,
+    epochs: 30,
+    epochsDecay: 30,
+    sampleEvery: 400,
+  },
+  paper: {},
+};
+
+/** Allowed values of the enum-typed fields. */
+const ENUMS: Partial<Record<keyof TrainConfig, readonly string[]>> = {
+  direction: ["AtoB", "BtoA"],
+  preprocess: [
+    "resize_and_crop",
+    "crop",
+    "scale_width",
+    "scale_width_and_crop",
+    "none",
+  ],
+  netD: ["basic", "n_layers", "pixel"],
+  norm: ["batch", "instance", "none"],
+  loss: ["l1", "gan", "cgan", "l1+gan", "l1+cgan"],
+  ganMode: ["vanilla", "lsgan"],
+  backend: ["auto", "wasm", "webgpu", "cpu", "tensorflow"],
+};
+
+/** Fields that must be integers, and their minimum. */
+const INTEGERS: Partial<Record<keyof TrainConfig, number>> = {
+  loadSize: 1,
+  cropSize: 1,
+  batchSize: 1,
+  inputNc: 1,
+  outputNc: 1,
+  nLayersD: 1,
+  ngf: 1,
+  ndf: 1,
+  epochs: 0,
+  epochsDecay: 0,
+  seed: 0,
+  sampleEvery: 0,
+  saveEvery: 0,
+  maxSteps: 0,
+  synthCount: 1,
+};
+
+/** The reference implementation's flag spellings → config field. */
+const REFERENCE_ALIASES: Readonly<Record<string, keyof TrainConfig>> = {
+  netG: "netG",
+  netD: "netD",
+  n_layers_D: "nLayersD",
+  lambda_L1: "lambdaL1",
+  n_epochs: "epochs",
+  n_epochs_decay: "epochsDecay",
+  batch_size: "batchSize",
+  load_size: "loadSize",
+  crop_size: "cropSize",
+  gan_mode: "ganMode",
+  no_flip: "noFlip",
+  checkpoints_dir: "checkpointsDir",
+  no_dropout: "noDropout",
+  input_nc: "inputNc",
+  output_nc: "outputNc",
+  continue_train: "resume",
+};
+
+const FIELDS = Object.keys(DEFAULT_CONFIG) as (keyof TrainConfig)[];
+
+/** `lambdaL1` → `lambda-l1`, `netG` → `net-g`. */
+function kebab(field: string): string {
+  return field.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
+}
+
+/** Flag name (without `--`) → config field, for every accepted spelling. */
+const FLAG_TO_FIELD: ReadonlyMap<string, keyof TrainConfig> = new Map([
+  ...FIELDS.map((f) => [kebab(f), f] as const),
+  ...Object.entries(REFERENCE_ALIASES),
+]);
+
+/** Is this field a boolean switch (takes no value)? */
+function isBoolean(field: keyof TrainConfig): boolean {
+  return typeof DEFAULT_CONFIG[field] === "boolean";
+}
+
+/** The `--help` text of `deno task train`. */
+export function trainHelp(): string {
+  const lines = FIELDS.map((f) => {
+    const spelling = [...FLAG_TO_FIELD].filter(([, v]) => v === f).map((
+      [k],
+    ) => "--" + k);
+    const values = ENUMS[f] ? ` {${ENUMS[f]!.join("|")}}` : "";
+    const def = isBoolean(f)
+      ? ""
+      : ` (default ${JSON.stringify(DEFAULT_CONFIG[f])})`;
+    return `  ${spelling.join(", ")}${values}${def}`;
+  });
+  return [
+    "Usage: deno task train [--preset smoke|cpu|paper] [--config file.json] [flags]",
+    "",
+    "Trains pix2pix (Isola et al. 2017). Without --dataroot it trains on the",
+    "embedded synthetic dataset; without --preset, --config and --dataroot it",
+    "uses the `smoke` preset. Values: defaults < --preset < --config < flags.",
+    "",
+    "  --help                 show this text",
+    "  --preset NAME          smoke | cpu | paper",
+    "  --config FILE          JSON object of TrainConfig fields",
+    "  --model pix2pix        accepted for the reference's commands",
+    ...lines,
+  ].join("\n");
+}
+
+/** Parses and validates one flag value for `field`. */
+function parseValue(
+  field: keyof TrainConfig,
+  raw: string | boolean,
+  where: string,
+): TrainConfig[keyof TrainConfig] {
+  const def = DEFAULT_CONFIG[field];
+  if (typeof def === "boolean") {
+    if (typeof raw === "boolean") return raw;
+    throw new UserError(`${where}: expected true or false, got ${raw}`);
+  }
+  if (typeof def === "number") {
+    const n = typeof raw === "number" ? raw : Number(raw);
+    if (typeof raw === "boolean" || raw === "" || !Number.isFinite(n)) {
+      throw new UserError(`${where}: expected a number, got "${raw}"`);
+    }
+    const min = INTEGERS[field];
+    if (min !== undefined && (!Number.isInteger(n) || n < min)) {
+      throw new UserError(
+        `${where}: expected an integer >= ${min}, got "${raw}"`,
+      );
+    }
+    return n;
+  }
+  if (typeof raw !== "string") {
+    throw new UserError(`${where}: expected a string value`);
+  }
+  const allowed = ENUMS[field];
+  if (allowed && !allowed.includes(raw)) {
+    throw new UserError(
+      `${where}: "${raw}" is not one of ${allowed.join(", ")}`,
+    );
+  }
+  return raw;
+}
+
+/** Reads `--config file.json` into a validated partial config. */
+function readConfigFile(path: string): Partial<TrainConfig> {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (e) {
+    throw new UserError(
+      `--config ${path}: cannot read (${(e as Error).message})`,
+    );
+  }
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(
+      `--config ${path}: not valid JSON (${(e as Error).message})`,
+    );
+  }
+  if (typeof obj !== "object" || obj === null || Array.isArray(obj)) {
+    throw new UserError(`--config ${path}: expected a JSON object`);
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(obj)) {
+    if (!(key in DEFAULT_CONFIG)) {
+      throw new UserError(`--config ${path}: unknown field "${key}"`);
+    }
+    const field = key as keyof TrainConfig;
+    out[field] = field === "dataroot" && value === null ? null : parseValue(
+      field,
+      value as string | boolean,
+      `--config ${path}: ${key}`,
+    );
+  }
+  return out as Partial<TrainConfig>;
+}
+
+/**
+ * Checks relations between fields; throws `UserError` naming the flag.
+ * Exported so that configs built in code (tests, ablations) get the same
+ * checks as the command line.
+ */
+export function validateConfig(cfg: TrainConfig): TrainConfig {
+  if (
+    cfg.cropSize > cfg.loadSize &&
+    ["resize_and_crop", "crop", "scale_width_and_crop"].includes(cfg.preprocess)
+  ) {
+    throw new UserError(
+      `--crop-size ${cfg.cropSize} is larger than --load-size ${cfg.loadSize}`,
+    );
+  }
+  let numDowns: number;
+  try {
+    ({ numDowns } = parseNetG(cfg.netG));
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  }
+  const gSize = 2 ** numDowns;
+  if (cfg.cropSize % gSize !== 0) {
+    throw new UserError(
+      `--crop-size ${cfg.cropSize} is not a multiple of ${gSize}, which --net-g ${cfg.netG} needs`,
+    );
+  }
+  if (cfg.lr <= 0) throw new UserError(`--lr must be > 0, got ${cfg.lr}`);
+  for (const b of ["beta1", "beta2"] as const) {
+    if (!(cfg[b] >= 0 && cfg[b] < 1)) {
+      throw new UserError(`--${b} must be in [0, 1), got ${cfg[b]}`);
+    }
+  }
+  if (cfg.lambdaL1 < 0) {
+    throw new UserError(`--lambda-l1 must be >= 0, got ${cfg.lambdaL1}`);
+  }
+  if (cfg.epochs + cfg.epochsDecay < 1) {
+    throw new UserError("--epochs + --epochs-decay must be at least 1");
+  }
+  return cfg;
+}
+
+/** Does this command line ask for the help text (`--help` or `-h`)? */
+export function wantsHelp(argv: string[]): boolean {
+  return argv.includes("--help") || argv.includes("-h");
+}
+
+/**
+ * Parses `deno task train` arguments into a validated config (check
+ * `wantsHelp(argv)` first); throws `UserError` (message names the flag) for unknown flags, bad numbers,
+ * bad enum values, crop > load, or a U-Net size that is not a power of two.
+ */
+export function parseTrainArgs(argv: string[]): TrainConfig {
+  const options: Record<string, { type: "string" | "boolean" }> = {
+    preset: { type: "string" },
+    config: { type: "string" },
+    model: { type: "string" },
+  };
+  for (const [flag, field] of FLAG_TO_FIELD) {
+    options[flag] = { type: isBoolean(field) ? "boolean" : "string" };
+  }
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options,
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    throw new UserError(
+      `${(e as Error).message.split("\n")[0]} (see deno task train --help)`,
+    );
+  }
+  if (values.model !== undefined && values.model !== "pix2pix") {
+    throw new UserError(
+      `--model ${values.model}: only pix2pix is implemented`,
+    );
+  }
+  const presetName = values.preset as string | undefined;
+  if (presetName !== undefined && !(presetName in PRESETS)) {
+    throw new UserError(
+      `--preset "${presetName}" is not one of ${
+        Object.keys(PRESETS).join(", ")
+      }`,
+    );
+  }
+  const fromFile = values.config !== undefined
+    ? readConfigFile(values.config as string)
+    : {};
+  const fromFlags: Record<string, unknown> = {};
+  for (const [flag, raw] of Object.entries(values)) {
+    const field = FLAG_TO_FIELD.get(flag);
+    if (field === undefined || raw === undefined) continue;
+    fromFlags[field] = parseValue(field, raw, `--${flag}`);
+  }
+  const implicitSmoke = presetName === undefined &&
+    values.config === undefined && fromFlags.dataroot === undefined;
+  const preset =
+    PRESETS[(presetName ?? (implicitSmoke ? "smoke" : "paper")) as PresetName];
+  return validateConfig({
+    ...DEFAULT_CONFIG,
+    ...preset,
+    ...fromFile,
+    ...fromFlags,
+  } as TrainConfig);
+}

@@ -1,0 +1,369 @@
+/**
+ * Atomic checkpoints of a pix2pix run.
+ *
+ * Layout of `<runDir>/checkpoints/`:
+ *
+ * ```
+ * latest                  text file: the name of the newest checkpoint folder
+ * step_00000400/
+ *   G/model.json          tfjs LayersModel format (loadable by tf.loadLayersModel
+ *   G/group1-shard*.bin    in a browser once lib/layers.ts is imported)
+ *   D/model.json, D/...   (absent for the `l1` objective)
+ *   optimizer_G.json/.bin Adam iterations and moments (optimizer.getWeights())
+ *   optimizer_D.json/.bin
+ *   state.json            step, epoch, position in the epoch, lr, config
+ * ```
+ *
+ * A checkpoint is written into a hidden temporary folder and renamed into
+ * place; then `latest` is replaced by writing `latest.tmp` and renaming it.
+ * Renames are atomic on POSIX file systems, so a process killed at any moment
+ * (mid-save included) leaves the previous checkpoint and pointer intact.
+ *
+ * @module
+ */
+
+import * as tf from "@tensorflow/tfjs-core";
+import * as tfl from "@tensorflow/tfjs-layers";
+import "./layers.ts"; // registers the custom layers that model.json refers to
+import type { TrainConfig } from "./config.ts";
+
+/** Bytes per weight shard file, as the tfjs converter's default (4 MiB). */
+const SHARD_BYTES = 4 * 1024 * 1024;
+
+/** A named tensor, as `optimizer.getWeights()` returns and `setWeights()` takes. */
+export interface NamedTensor {
+  name: string;
+  tensor: tf.Tensor;
+}
+
+/** Step checkpoints kept on disk; older ones are deleted after a save. */
+export const KEEP_CHECKPOINTS = 2;
+
+/** A checkpoint file is missing, unreadable or malformed; the message names it. */
+export class CheckpointError extends Error {
+  /** @param message what is wrong, naming the file */
+  constructor(message: string) {
+    super(message);
+    this.name = "CheckpointError";
+  }
+}
+
+/** Where training stands, stored in `state.json`. */
+export interface TrainingPosition {
+  /** Training steps (iterations) done so far, over all epochs. */
+  step: number;
+  /** 0-based epoch the next step belongs to. */
+  epoch: number;
+  /** Batches of `epoch` already consumed (the next step uses the batch after them). */
+  batchInEpoch: number;
+  /** Learning rate in effect for `epoch`. */
+  lr: number;
+  /**
+   * Seeds of the random streams. Data order and jitter are derived from
+   * `(dataSeed, epoch, item)` and dropout masks from `(dropoutSeed, step)`,
+   * so these plus the position above fully restore the random state.
+   */
+  rng: { dataSeed: number; dropoutSeed: number };
+}
+
+/** Everything a run needs to continue. */
+export interface Checkpoint extends TrainingPosition {
+  /** The run's resolved config. */
+  config: TrainConfig;
+  /** Generator (NHWC in, tanh out). */
+  G: tfl.LayersModel;
+  /** Discriminator, or null for objectives without GAN. */
+  D: tfl.LayersModel | null;
+  /** Adam state of G (iterations first, then m and v per variable). */
+  optimizerG: NamedTensor[];
+  /** Adam state of D, or null. */
+  optimizerD: NamedTensor[] | null;
+}
+
+/** What `saveCheckpoint` writes. */
+export interface CheckpointState extends TrainingPosition {
+  config: TrainConfig;
+  G: tfl.LayersModel;
+  D: tfl.LayersModel | null;
+  optimizerG: tf.Optimizer;
+  optimizerD: tf.Optimizer | null;
+}
+
+/** Folder name of the checkpoint taken after `step` steps. */
+export function checkpointName(step: number): string {
+  return `step_${String(step).padStart(8, "0")}`;
+}
+
+async function readText(path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound
+      ? "missing"
+      : (e as Error).message;
+    throw new CheckpointError(`checkpoint file ${path}: ${why}`);
+  }
+}
+
+async function readJson<T>(path: string): Promise<T> {
+  const text = await readText(path);
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new CheckpointError(
+      `checkpoint file ${path}: not valid JSON (${(e as Error).message})`,
+    );
+  }
+}
+
+async function readBinary(path: string, bytes: number): Promise<ArrayBuffer> {
+  let data: Uint8Array;
+  try {
+    data = await Deno.readFile(path);
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound
+      ? "missing"
+      : (e as Error).message;
+    throw new CheckpointError(`checkpoint file ${path}: ${why}`);
+  }
+  if (data.byteLength !== bytes) {
+    throw new CheckpointError(
+      `checkpoint file ${path}: ${data.byteLength} bytes, expected ${bytes} (truncated or corrupt)`,
+    );
+  }
+  return data.buffer.slice(
+    data.byteOffset,
+    data.byteOffset + data.byteLength,
+  ) as ArrayBuffer;
+}
+
+/** Bytes a list of weight specs occupies (float32/int32: 4 bytes per value). */
+function specBytes(specs: tf.io.WeightsManifestEntry[]): number {
+  return specs.reduce(
+    (sum, s) => sum + 4 * s.shape.reduce((a, b) => a * b, 1),
+    0,
+  );
+}
+
+/**
+ * A tfjs `IOHandler` that saves a LayersModel to `dir/model.json` plus 4 MiB
+ * `group1-shard{i}of{n}.bin` files (the layout `tf.loadLayersModel` reads over
+ * HTTP), and loads it back, with Deno file APIs.
+ */
+export function fileHandler(dir: string): tf.io.IOHandler {
+  return {
+    async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
+      await Deno.mkdir(dir, { recursive: true });
+      const data = new Uint8Array(
+        tf.io.CompositeArrayBuffer.join(artifacts.weightData ?? []),
+      );
+      const n = Math.max(1, Math.ceil(data.byteLength / SHARD_BYTES));
+      const paths = Array.from(
+        { length: n },
+        (_, i) => `group1-shard${i + 1}of${n}.bin`,
+      );
+      for (let i = 0; i < n; i++) {
+        await Deno.writeFile(
+          `${dir}/${paths[i]}`,
+          data.subarray(i * SHARD_BYTES, (i + 1) * SHARD_BYTES),
+        );
+      }
+      const modelJson: tf.io.ModelJSON = {
+        modelTopology: artifacts.modelTopology!,
+        format: "layers-model",
+        generatedBy: artifacts.generatedBy,
+        convertedBy: null,
+        weightsManifest: [{ paths, weights: artifacts.weightSpecs ?? [] }],
+      };
+      await Deno.writeTextFile(`${dir}/model.json`, JSON.stringify(modelJson));
+      return {
+        modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts),
+      };
+    },
+    async load(): Promise<tf.io.ModelArtifacts> {
+      const path = `${dir}/model.json`;
+      const json = await readJson<tf.io.ModelJSON>(path);
+      if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
+        throw new CheckpointError(
+          `checkpoint file ${path}: no modelTopology or weightsManifest`,
+        );
+      }
+      const specs = json.weightsManifest.flatMap((g) => g.weights);
+      const paths = json.weightsManifest.flatMap((g) => g.paths);
+      const total = specBytes(specs);
+      const buffers: ArrayBuffer[] = [];
+      let left = total;
+      for (const p of paths) {
+        const size = Math.min(SHARD_BYTES, left);
+        buffers.push(await readBinary(`${dir}/${p}`, size));
+        left -= size;
+      }
+      if (left !== 0) {
+        throw new CheckpointError(
+          `checkpoint file ${path}: shards hold ${
+            total - left
+          } bytes, the weights need ${total}`,
+        );
+      }
+      return {
+        modelTopology: json.modelTopology,
+        weightSpecs: specs,
+        weightData: tf.io.CompositeArrayBuffer.join(buffers),
+        format: json.format,
+        generatedBy: json.generatedBy,
+      };
+    },
+  };
+}
+
+/** Writes an optimizer's state as `<base>.json` (specs) + `<base>.bin` (values). */
+async function saveOptimizer(base: string, opt: tf.Optimizer): Promise<void> {
+  const weights = await opt.getWeights();
+  const { data, specs } = await tf.io.encodeWeights(weights);
+  await Deno.writeFile(
+    `${base}.bin`,
+    new Uint8Array(tf.io.CompositeArrayBuffer.join(data)),
+  );
+  await Deno.writeTextFile(`${base}.json`, JSON.stringify(specs));
+}
+
+async function loadOptimizer(base: string): Promise<NamedTensor[]> {
+  const specs = await readJson<tf.io.WeightsManifestEntry[]>(`${base}.json`);
+  const data = await readBinary(`${base}.bin`, specBytes(specs));
+  const map = tf.io.decodeWeights(data, specs);
+  return specs.map((s) => ({ name: s.name, tensor: map[s.name] }));
+}
+
+/**
+ * Saves a checkpoint atomically into `dir` (the run's `checkpoints/` folder),
+ * points `latest` at it and deletes all but the newest {@link KEEP_CHECKPOINTS}.
+ * Returns the checkpoint's folder.
+ */
+export async function saveCheckpoint(
+  dir: string,
+  state: CheckpointState,
+): Promise<string> {
+  await Deno.mkdir(dir, { recursive: true });
+  const name = checkpointName(state.step);
+  const final = `${dir}/${name}`;
+  if (await Deno.stat(final).then(() => true, () => false)) {
+    // Same step, same state: never replace a complete checkpoint in place.
+    await pointLatest(dir, name);
+    return final;
+  }
+  const tmp = `${dir}/.tmp-${name}-${Deno.pid}`;
+  await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  await Deno.mkdir(tmp);
+  await state.G.save(fileHandler(`${tmp}/G`));
+  await saveOptimizer(`${tmp}/optimizer_G`, state.optimizerG);
+  if (state.D && state.optimizerD) {
+    await state.D.save(fileHandler(`${tmp}/D`));
+    await saveOptimizer(`${tmp}/optimizer_D`, state.optimizerD);
+  }
+  const position: TrainingPosition & { config: TrainConfig } = {
+    step: state.step,
+    epoch: state.epoch,
+    batchInEpoch: state.batchInEpoch,
+    lr: state.lr,
+    rng: state.rng,
+    config: state.config,
+  };
+  await Deno.writeTextFile(
+    `${tmp}/state.json`,
+    JSON.stringify(position, null, 2),
+  );
+  await Deno.rename(tmp, final);
+  await pointLatest(dir, name);
+  await pruneCheckpoints(dir, name);
+  return final;
+}
+
+/** Points `dir/latest` at checkpoint `name` with an atomic rename. */
+async function pointLatest(dir: string, name: string): Promise<void> {
+  await Deno.writeTextFile(`${dir}/latest.tmp`, name + "\n");
+  await Deno.rename(`${dir}/latest.tmp`, `${dir}/latest`);
+}
+
+/** Deletes step folders older than the newest KEEP_CHECKPOINTS, never `keep`. */
+async function pruneCheckpoints(dir: string, keep: string): Promise<void> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    if (e.isDirectory && /^step_\d+$/.test(e.name)) names.push(e.name);
+  }
+  names.sort();
+  for (const old of names.slice(0, -KEEP_CHECKPOINTS)) {
+    if (old !== keep) await Deno.remove(`${dir}/${old}`, { recursive: true });
+  }
+}
+
+/**
+ * Resolves a checkpoint folder: `dir` itself if it holds `state.json`,
+ * otherwise the folder named by `dir/latest` (a run's `checkpoints/` folder),
+ * otherwise `dir/checkpoints/latest` (a run folder).
+ */
+export async function resolveCheckpoint(dir: string): Promise<string> {
+  const isFile = (p: string) =>
+    Deno.stat(p).then((s) => s.isFile).catch(() => false);
+  if (await isFile(`${dir}/state.json`)) return dir;
+  for (const base of [dir, `${dir}/checkpoints`]) {
+    if (await isFile(`${base}/latest`)) {
+      const name = (await readText(`${base}/latest`)).trim();
+      if (!/^step_\d+$/.test(name)) {
+        throw new CheckpointError(
+          `checkpoint file ${base}/latest: "${name}" is not a checkpoint name`,
+        );
+      }
+      return `${base}/${name}`;
+    }
+  }
+  throw new CheckpointError(
+    `no checkpoint in ${dir}: expected ${dir}/state.json, ${dir}/latest or ${dir}/checkpoints/latest`,
+  );
+}
+
+/**
+ * Loads a checkpoint from a checkpoint folder, a `checkpoints/` folder or a
+ * run folder (see {@link resolveCheckpoint}). Throws `CheckpointError` naming
+ * the file when one is missing, truncated or malformed.
+ */
+export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
+  const folder = await resolveCheckpoint(dir);
+  const state = await readJson<TrainingPosition & { config: TrainConfig }>(
+    `${folder}/state.json`,
+  );
+  for (const key of ["step", "epoch", "batchInEpoch", "lr"] as const) {
+    if (typeof state[key] !== "number") {
+      throw new CheckpointError(
+        `checkpoint file ${folder}/state.json: field "${key}" missing or not a number`,
+      );
+    }
+  }
+  if (typeof state.config !== "object" || state.config === null) {
+    throw new CheckpointError(
+      `checkpoint file ${folder}/state.json: field "config" missing`,
+    );
+  }
+  const hasD = await Deno.stat(`${folder}/D`).then(() => true, () => false);
+  const G = await loadModel(`${folder}/G`);
+  const D = hasD ? await loadModel(`${folder}/D`) : null;
+  return {
+    ...state,
+    G,
+    D,
+    optimizerG: await loadOptimizer(`${folder}/optimizer_G`),
+    optimizerD: hasD ? await loadOptimizer(`${folder}/optimizer_D`) : null,
+  };
+}
+
+async function loadModel(dir: string): Promise<tfl.LayersModel> {
+  try {
+    return await tfl.loadLayersModel(fileHandler(dir));
+  } catch (e) {
+    if (e instanceof CheckpointError) throw e;
+    throw new CheckpointError(
+      `checkpoint file ${dir}/model.json: cannot build the model (${
+        (e as Error).message
+      })`,
+    );
+  }
+}

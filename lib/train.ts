@@ -1,0 +1,496 @@
+/**
+ * The pix2pix training step and loop (paper section 3.3 and the reference's
+ * `pix2pix_model.py` / `train.py`).
+ *
+ * Per iteration: G(x) is computed once; the discriminator takes one Adam
+ * step on (x, y) as real and (x, G(x)) as fake, its loss halved; then the
+ * generator takes one Adam step on the adversarial loss against the updated
+ * discriminator plus lambda times L1. Objectives without GAN (`l1`) have no
+ * discriminator at all. The learning rate is constant for `epochs` epochs,
+ * then decays linearly (lib/schedule.ts).
+ *
+ * Randomness is seeded: weights from `seed` (G) and `seed + 1` (D), data
+ * order and jitter from `(seed, epoch, item)` (lib/data.ts), dropout masks
+ * from `(seed, step)`. A run resumed from a checkpoint therefore sees the same
+ * data and masks as an uninterrupted one.
+ *
+ * @module
+ */
+
+import * as tf from "@tensorflow/tfjs-core";
+import type * as tfl from "@tensorflow/tfjs-layers";
+import { initBackend } from "./backend.ts";
+import {
+  type Checkpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+  type TrainingPosition,
+} from "./checkpoint.ts";
+import type { TrainConfig } from "./config.ts";
+import { type Batch, openAlignedDataset } from "./data.ts";
+import { tensorToRgb, writePng } from "./image.ts";
+import { setDropoutSeed } from "./layers.ts";
+import {
+  discriminatorLoss,
+  generatorLoss,
+  type ObjectiveParts,
+  objectiveParts,
+} from "./losses.ts";
+import { buildDiscriminator, discriminatorSpecFromConfig } from "./patchgan.ts";
+import { createProgress } from "./progress.ts";
+import { type StepRecord, writeRunPage } from "./report.ts";
+import { deriveSeed } from "./rng.ts";
+import { lrAt, setLearningRate, totalEpochs } from "./schedule.ts";
+import { ensureSynthDataset } from "./synth.ts";
+import { translate } from "./translate.ts";
+import { buildGenerator, generatorSpecFromConfig } from "./unet.ts";
+
+/** One training pair batch: NHWC float32 in [-1, 1], same shape. */
+export interface TrainBatch {
+  input: tf.Tensor4D;
+  target: tf.Tensor4D;
+}
+
+/** Losses of one step, named as in the reference's logs (0 where the objective has no such term). */
+export interface StepLosses {
+  /** Generator's adversarial loss. */
+  G_GAN: number;
+  /** Generator's L1 loss (unweighted mean absolute error). */
+  G_L1: number;
+  /** Discriminator's loss on real pairs. */
+  D_real: number;
+  /** Discriminator's loss on generated pairs. */
+  D_fake: number;
+}
+
+/** The trainable variables of a tfjs-layers model. */
+function trainableVariables(model: tfl.LayersModel): tf.Variable[] {
+  return model.trainableWeights.map((w) => w.read() as tf.Variable);
+}
+
+/**
+ * The pix2pix model: generator, discriminator (null for the `l1` objective)
+ * and their Adam optimizers, with one training step.
+ */
+export class Pix2Pix {
+  /** Which loss terms the objective has. */
+  readonly parts: ObjectiveParts;
+  /** Adam of the generator. */
+  readonly optimizerG: tf.Optimizer;
+  /** Adam of the discriminator, or null. */
+  readonly optimizerD: tf.Optimizer | null;
+
+  /**
+   * @param cfg the run's config (objective, lambda, GAN mode, Adam settings, seed)
+   * @param G generator: `[n, s, s, inputNc]` → `[n, s, s, outputNc]`, tanh
+   * @param D discriminator on `concat(input, output)` (conditional) or the
+   *   output alone, → logits `[n, h', w', 1]`; null for objectives without GAN
+   */
+  constructor(
+    readonly cfg: TrainConfig,
+    readonly G: tfl.LayersModel,
+    readonly D: tfl.LayersModel | null,
+  ) {
+    this.parts = objectiveParts(cfg.loss);
+    if (this.parts.gan !== (D !== null)) {
+      throw new Error(
+        `objective ${cfg.loss} ${
+          this.parts.gan ? "needs" : "has no"
+        } discriminator`,
+      );
+    }
+    const adam = () => tf.train.adam(cfg.lr, cfg.beta1, cfg.beta2, 1e-8);
+    this.optimizerG = adam();
+    this.optimizerD = D ? adam() : null;
+  }
+
+  /** Builds freshly initialised networks for `cfg`. */
+  static create(cfg: TrainConfig): Pix2Pix {
+    const G = buildGenerator(generatorSpecFromConfig(cfg));
+    const D = objectiveParts(cfg.loss).gan
+      ? buildDiscriminator(discriminatorSpecFromConfig(cfg), cfg.cropSize)
+      : null;
+    return new Pix2Pix(cfg, G, D);
+  }
+
+  /** Restores networks and optimizer moments from a loaded checkpoint (takes ownership of its tensors). */
+  static async fromCheckpoint(
+    ckpt: Checkpoint,
+    cfg: TrainConfig = ckpt.config,
+  ): Promise<Pix2Pix> {
+    const model = new Pix2Pix(cfg, ckpt.G, ckpt.D);
+    await model.optimizerG.setWeights(ckpt.optimizerG);
+    if (model.optimizerD && ckpt.optimizerD) {
+      await model.optimizerD.setWeights(ckpt.optimizerD);
+    }
+    tf.dispose([
+      ...ckpt.optimizerG.map((w) => w.tensor),
+      ...(ckpt.optimizerD ?? []).map((w) => w.tensor),
+    ]);
+    return model;
+  }
+
+  /** Sets both optimizers' learning rate. */
+  setLearningRate(lr: number): void {
+    setLearningRate(this.optimizerG, lr);
+    if (this.optimizerD) setLearningRate(this.optimizerD, lr);
+  }
+
+  /** What the discriminator sees of an (input, image) pair. */
+  private dInput(input: tf.Tensor4D, image: tf.Tensor4D): tf.Tensor4D {
+    return this.parts.conditional ? tf.concat([input, image], 3) : image;
+  }
+
+  /**
+   * One Adam step of D on real (x, y) against fake (x, G(x)); returns the
+   * real and fake loss terms (kept: the caller disposes them). Runs inside
+   * the generator's gradient tape, but differentiates only D's variables, and
+   * the optimizer's in-place variable updates cut any path from these ops to
+   * the generator's loss, so G's gradient is unaffected.
+   */
+  private discriminatorStep(
+    input: tf.Tensor4D,
+    target: tf.Tensor4D,
+    fake: tf.Tensor4D,
+  ): [tf.Scalar, tf.Scalar] {
+    const D = this.D!;
+    let real!: tf.Scalar;
+    let fakeTerm!: tf.Scalar;
+    const { value, grads } = tf.variableGrads(() => {
+      const l = discriminatorLoss(
+        D.apply(this.dInput(input, target), { training: true }) as tf.Tensor,
+        D.apply(this.dInput(input, fake), { training: true }) as tf.Tensor,
+        this.cfg.ganMode,
+      );
+      real = tf.keep(l.real);
+      fakeTerm = tf.keep(l.fake);
+      return l.total;
+    }, trainableVariables(D));
+    this.optimizerD!.applyGradients(grads);
+    tf.dispose([value, ...Object.values(grads)]);
+    return [real, fakeTerm];
+  }
+
+  /**
+   * One training iteration on `batch` as global step `step` (0-based; it
+   * seeds the dropout masks). Runs the generator forward once, as the
+   * reference does: the D step uses that output, then the G step
+   * backpropagates through the same output into the updated D.
+   */
+  trainStep(batch: TrainBatch, step: number): StepLosses {
+    setDropoutSeed(deriveSeed(this.cfg.seed, step));
+    const kept: tf.Scalar[] = [];
+    const { value, grads } = tf.variableGrads(() => {
+      const fake = this.G.apply(batch.input, { training: true }) as tf.Tensor4D;
+      let fakeLogits: tf.Tensor | undefined;
+      if (this.D) {
+        kept.push(...this.discriminatorStep(batch.input, batch.target, fake));
+        fakeLogits = this.D.apply(this.dInput(batch.input, fake), {
+          training: true,
+        }) as tf.Tensor;
+      }
+      const g = generatorLoss({
+        fakeLogits,
+        fake,
+        target: batch.target,
+        objective: this.cfg.loss,
+        lambdaL1: this.cfg.lambdaL1,
+        mode: this.cfg.ganMode,
+      });
+      kept.unshift(tf.keep(g.gan), tf.keep(g.l1));
+      return g.total;
+    }, trainableVariables(this.G));
+    this.optimizerG.applyGradients(grads);
+    const [G_GAN, G_L1, D_real = 0, D_fake = 0] = kept.map((t) =>
+      t.dataSync()[0]
+    );
+    tf.dispose([value, ...Object.values(grads), ...kept]);
+    return { G_GAN, G_L1, D_real, D_fake };
+  }
+
+  /** Frees the networks and optimizer state. */
+  dispose(): void {
+    this.G.dispose();
+    this.D?.dispose();
+    this.optimizerG.dispose();
+    this.optimizerD?.dispose();
+  }
+}
+
+/** The dataset root of a config: `dataroot`, or the embedded synthetic set (created on first use). */
+export async function resolveDataroot(cfg: TrainConfig): Promise<string> {
+  return cfg.dataroot ??
+    await ensureSynthDataset({
+      count: cfg.synthCount,
+      size: cfg.loadSize,
+      seed: cfg.seed,
+    });
+}
+
+/** Options of {@link train} that are not part of the config. */
+export interface TrainOptions {
+  /** No progress bar or messages (tests). */
+  quiet?: boolean;
+}
+
+/** What {@link train} did. */
+export interface TrainSummary {
+  /** The run folder. */
+  runDir: string;
+  /** Global step reached (counts steps of earlier, resumed-from runs). */
+  steps: number;
+  /** Steps run by this call. */
+  stepsThisRun: number;
+  /** Losses of the last step (null if no step ran). */
+  final: StepLosses | null;
+  /** Wall-clock seconds of this call's training loop. */
+  seconds: number;
+  /** The training page. */
+  page: string;
+}
+
+/** Fields of the command line that override a resumed checkpoint's config. */
+const RUN_CONTROL_FIELDS = [
+  "maxSteps",
+  "backend",
+  "sampleEvery",
+  "saveEvery",
+  "resume",
+] as const;
+
+/** Sample grid rows kept fixed for the whole run. */
+const SAMPLE_ROWS = 3;
+
+/** Reads `loss_log.jsonl`, keeping the records up to `step`. */
+async function readLog(path: string, step: number): Promise<StepRecord[]> {
+  const text = await Deno.readTextFile(path).catch(() => "");
+  return text.split("\n").filter((l) => l.trim()).map((l) =>
+    JSON.parse(l) as StepRecord
+  ).filter((r) => r.step <= step);
+}
+
+/**
+ * Writes the sample grid `samples/step_XXXXXX.png` and `samples/latest.png`:
+ * one row per fixed sample, columns input | output | target.
+ */
+async function writeSamples(
+  runDir: string,
+  G: tfl.LayersModel,
+  samples: TrainBatch,
+  step: number,
+): Promise<string> {
+  const grid = tf.tidy(() => {
+    const fake = translate(G, samples.input, { dropoutSeed: 0 });
+    const rows = tf.concat([samples.input, fake, samples.target], 2);
+    return tf.reshape(rows, [-1, rows.shape[2], 3]) as tf.Tensor3D;
+  });
+  const [height, width] = grid.shape;
+  const rgb = { data: tensorToRgb(grid), width, height };
+  grid.dispose();
+  const file = `samples/step_${String(step).padStart(6, "0")}.png`;
+  await writePng(`${runDir}/${file}`, rgb);
+  await Deno.copyFile(`${runDir}/${file}`, `${runDir}/samples/latest.png`);
+  return "samples/latest.png";
+}
+
+/**
+ * Trains pix2pix as `cfg` says, in `${checkpointsDir}/${name}`: writes
+ * `config.json`, `loss_log.jsonl` (one JSON record per step), sample grids,
+ * `index.html` (loss curves and samples, rewritten while training) and
+ * checkpoints (every `saveEvery` steps, at each epoch end and at the end).
+ * With `cfg.resume`, continues from the run's latest checkpoint with the
+ * checkpoint's config (only `maxSteps`, `backend`, `sampleEvery` and
+ * `saveEvery` are taken from `cfg`).
+ */
+export async function train(
+  cfgIn: TrainConfig,
+  opts: TrainOptions = {},
+): Promise<TrainSummary> {
+  const log = opts.quiet ? () => {} : (m: string) => console.log(m);
+  const backend = await initBackend(cfgIn.backend);
+  log(`backend: ${backend.name} (${backend.reason})`);
+  const runDir = `${cfgIn.checkpointsDir}/${cfgIn.name}`;
+  const ckptDir = `${runDir}/checkpoints`;
+  const logPath = `${runDir}/loss_log.jsonl`;
+
+  let cfg = cfgIn;
+  let model: Pix2Pix;
+  let pos: TrainingPosition;
+  if (cfgIn.resume) {
+    const ckpt = await loadCheckpoint(ckptDir);
+    cfg = { ...ckpt.config };
+    for (const k of RUN_CONTROL_FIELDS) {
+      (cfg as unknown as Record<string, unknown>)[k] = cfgIn[k];
+    }
+    model = await Pix2Pix.fromCheckpoint(ckpt, cfg);
+    pos = {
+      step: ckpt.step,
+      epoch: ckpt.epoch,
+      batchInEpoch: ckpt.batchInEpoch,
+      lr: ckpt.lr,
+      rng: ckpt.rng,
+    };
+    log(`resuming ${ckptDir} at step ${pos.step} (epoch ${pos.epoch + 1})`);
+  } else {
+    for (const old of ["checkpoints", "samples", "loss_log.jsonl"]) {
+      await Deno.remove(`${runDir}/${old}`, { recursive: true }).catch(
+        () => {},
+      );
+    }
+    model = Pix2Pix.create(cfg);
+    pos = {
+      step: 0,
+      epoch: 0,
+      batchInEpoch: 0,
+      lr: lrAt(cfg, 0),
+      rng: { dataSeed: cfg.seed, dropoutSeed: cfg.seed },
+    };
+  }
+  await Deno.mkdir(`${runDir}/samples`, { recursive: true });
+  await Deno.writeTextFile(
+    `${runDir}/config.json`,
+    JSON.stringify(cfg, null, 2) + "\n",
+  );
+  const records = await readLog(logPath, pos.step);
+  await Deno.writeTextFile(
+    logPath,
+    records.map((r) => JSON.stringify(r) + "\n").join(""),
+  );
+
+  const dataroot = await resolveDataroot(cfg);
+  const dataset = await openAlignedDataset({
+    ...cfg,
+    dataroot,
+    onWarning: opts.quiet ? () => {} : undefined,
+  });
+  const samples = await fixedSamples(cfg, dataroot);
+  const stepsPerEpoch = Math.ceil(dataset.size / cfg.batchSize);
+  const scheduleSteps = totalEpochs(cfg) * stepsPerEpoch;
+  const lastStep = cfg.maxSteps > 0
+    ? Math.min(cfg.maxSteps, scheduleSteps)
+    : scheduleSteps;
+  log(
+    `training ${runDir}: ${dataset.size} pairs from ${dataroot}, ${stepsPerEpoch} steps/epoch, ` +
+      `${totalEpochs(cfg)} epochs, steps ${pos.step} -> ${lastStep}`,
+  );
+  const progress = opts.quiet ? null : createProgress({
+    total: lastStep,
+    start: pos.step,
+    epochs: totalEpochs(cfg),
+  });
+
+  const t0 = performance.now();
+  const seconds = () => (performance.now() - t0) / 1000;
+  const startStep = pos.step;
+  let latestSample: string | null = null;
+  let final: StepLosses | null = null;
+  const page = async () => {
+    const done = pos.step - startStep;
+    await writeRunPage(runDir, {
+      name: cfg.name,
+      config: cfg,
+      records,
+      latestSample,
+      status:
+        `step ${pos.step} / ${lastStep}, epoch ${pos.epoch + 1} / ${
+          totalEpochs(cfg)
+        }, ` +
+        `${(done / Math.max(seconds(), 1e-9)).toFixed(2)} steps/s, lr ${
+          pos.lr.toExponential(3)
+        }`,
+    });
+  };
+  const save = () =>
+    saveCheckpoint(ckptDir, {
+      ...pos,
+      config: cfg,
+      G: model.G,
+      D: model.D,
+      optimizerG: model.optimizerG,
+      optimizerD: model.optimizerD,
+    });
+
+  let epoch = pos.epoch;
+  while (pos.step < lastStep && epoch < totalEpochs(cfg)) {
+    pos.lr = lrAt(cfg, epoch);
+    model.setLearningRate(pos.lr);
+    let b = 0;
+    let finished = true;
+    for await (const batch of dataset.batches(epoch)) {
+      if (b < pos.batchInEpoch) {
+        disposeBatch(batch);
+        b++;
+        continue;
+      }
+      const losses = model.trainStep(batch, pos.step);
+      disposeBatch(batch);
+      final = losses;
+      b++;
+      pos = { ...pos, step: pos.step + 1, epoch, batchInEpoch: b };
+      const record: StepRecord = {
+        step: pos.step,
+        epoch,
+        lr: pos.lr,
+        ...losses,
+        seconds: seconds(),
+      };
+      records.push(record);
+      await Deno.writeTextFile(logPath, JSON.stringify(record) + "\n", {
+        append: true,
+      });
+      progress?.update(pos.step, epoch, losses);
+      if (cfg.sampleEvery > 0 && pos.step % cfg.sampleEvery === 0) {
+        latestSample = await writeSamples(runDir, model.G, samples, pos.step);
+        await page();
+      }
+      if (cfg.saveEvery > 0 && pos.step % cfg.saveEvery === 0) await save();
+      if (pos.step >= lastStep) {
+        finished = b === stepsPerEpoch;
+        break;
+      }
+    }
+    if (finished) {
+      epoch++;
+      pos = { ...pos, epoch, batchInEpoch: 0 };
+    }
+    await save();
+  }
+  progress?.stop();
+  latestSample = await writeSamples(runDir, model.G, samples, pos.step);
+  await page();
+  const summary: TrainSummary = {
+    runDir,
+    steps: pos.step,
+    stepsThisRun: pos.step - startStep,
+    final,
+    seconds: seconds(),
+    page: `${runDir}/index.html`,
+  };
+  log(dataset.stats.summary());
+  tf.dispose([samples.input, samples.target]);
+  model.dispose();
+  return summary;
+}
+
+function disposeBatch(batch: Batch): void {
+  tf.dispose([batch.input, batch.target]);
+}
+
+/** The first few pairs of the split, without jitter: the rows of every sample grid. */
+async function fixedSamples(
+  cfg: TrainConfig,
+  dataroot: string,
+): Promise<TrainBatch> {
+  const ds = await openAlignedDataset({
+    ...cfg,
+    dataroot,
+    loadSize: cfg.cropSize,
+    noFlip: true,
+    shuffle: false,
+    maxItems: SAMPLE_ROWS,
+    batchSize: SAMPLE_ROWS,
+    onWarning: () => {},
+  });
+  for await (const batch of ds.batches(0)) return batch;
+  throw new Error(`${dataroot}/${cfg.phase}: no sample images`);
+}
