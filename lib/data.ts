@@ -1,0 +1,530 @@
+/**
+ * Aligned pix2pix datasets: a folder with split subfolders (`train/`, `val/`,
+ * `test/`), every image holding the pair side by side, A left and B right.
+ *
+ * Preprocessing follows the reference PyTorch pix2pix
+ * (`data/base_dataset.py`, `get_params` / `get_transform`, and
+ * `data/aligned_dataset.py`): both halves get the same resize, the same
+ * random crop and the same random horizontal flip, then are scaled to
+ * [-1, 1]. Batches are NHWC float32 tensors.
+ *
+ * Only the file list is held in memory; images are decoded on demand with
+ * sharp (in libvips threads), and a few batches are kept in flight so that
+ * decoding overlaps the consumer's work.
+ *
+ * Decisions on bad input:
+ * - missing or empty dataroot / split, bad options: stop ({@link DatasetError}
+ *   naming the folder or flag);
+ * - corrupt, truncated or non-image file with an image extension, odd width
+ *   (halves cannot be equal), halves smaller than `cropSize` with a
+ *   cropping preprocess: skip the file with a warning (counted in
+ *   {@link DataStats.skipped}); an epoch where every file is skipped stops;
+ * - grayscale, RGBA, CMYK or 16-bit files: converted to 8-bit RGB with a
+ *   warning ({@link DataStats.warnings});
+ * - width != 2 * height: accepted, each half is (width / 2) x height and the
+ *   preprocessing decides (`resize_and_crop` makes them square, as the
+ *   reference does);
+ * - files without an image extension: ignored (reported once on open);
+ * - a batch mixing image sizes (possible with `scale_width` or `none`):
+ *   stop with an error naming both files.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { TrainConfig } from "./config.ts";
+import { Worker } from "node:worker_threads";
+import { isImagePath } from "./image.ts";
+import { deriveSeed, Rng } from "./rng.ts";
+import {
+  type LoadedPair,
+  loadPair,
+  type PairOk,
+  type PairOptions,
+} from "./datasets/pair.ts";
+import type { PairRequest, PairResponse } from "./datasets/pair_worker.ts";
+
+/** Options of {@link openAlignedDataset}: the data fields of `TrainConfig` plus pipeline knobs. */
+export interface DatasetOptions extends
+  Pick<
+    TrainConfig,
+    | "phase"
+    | "direction"
+    | "preprocess"
+    | "loadSize"
+    | "cropSize"
+    | "noFlip"
+    | "batchSize"
+    | "seed"
+  > {
+  /** Dataset root holding the split folders. Must be set (the trainer resolves `null` to the synthetic set first). */
+  dataroot: string;
+  /** Batches kept in flight ahead of the consumer (default 2). */
+  prefetch?: number;
+  /**
+   * Data worker threads that decode and preprocess (default: cores - 1,
+   * 1 to 4); 0 decodes on the main thread, where a synchronous training
+   * step blocks it.
+   */
+  workers?: number;
+  /** Shuffle the order every epoch (default: `phase === "train"`; pass false for test). */
+  shuffle?: boolean;
+  /** Use only the first N files of the split (natural sort order). */
+  maxItems?: number;
+  /**
+   * With `preprocess: "none"`, sides are rounded to a multiple of this
+   * (default 4, as the reference). A U-Net of depth d needs 2^d
+   * (`unet_256`: 256, `unet_128`: 128); the trainer should pass that.
+   */
+  sizeMultiple?: number;
+  /** Where warnings go (default `console.warn`); each file is reported once. */
+  onWarning?: (message: string) => void;
+}
+
+/**
+ * One batch. `input` is A for `AtoB` and B for `BtoA`; both are
+ * [batch, height, width, 3] float32 in [-1, 1]. The caller disposes them.
+ */
+export interface Batch {
+  /** Network input, NHWC in [-1, 1]. */
+  input: tf.Tensor4D;
+  /** Ground-truth output, NHWC in [-1, 1]. */
+  target: tf.Tensor4D;
+  /** Source files, one per batch element. */
+  paths: string[];
+}
+
+/** A file left out, and why. */
+export interface FileIssue {
+  /** Path of the file. */
+  file: string;
+  /** Human-readable reason. */
+  reason: string;
+}
+
+/** Pipeline statistics, cumulative over all epochs of one dataset. */
+export interface DataStats {
+  /** Batches yielded. */
+  batches: number;
+  /** Pairs yielded. */
+  items: number;
+  /** Milliseconds the consumer waited for data (inside `next()`). */
+  waitMs: number;
+  /** Milliseconds from the first `next()` to the end of each epoch, summed. */
+  totalMs: number;
+  /** Files skipped (each listed once). */
+  skipped: FileIssue[];
+  /** Files converted or otherwise noteworthy (each listed once). */
+  warnings: FileIssue[];
+  /** Files in the split folder without an image extension (ignored). */
+  ignored: string[];
+  /** A short multi-line report: throughput, wait share, skipped files. */
+  summary(): string;
+}
+
+/** An opened aligned dataset; see {@link openAlignedDataset}. */
+export interface AlignedDataset {
+  /** Number of files (before any are skipped). */
+  readonly size: number;
+  /** Image paths of the split, natural sort order. */
+  readonly files: readonly string[];
+  /** The options in effect (defaults filled in). */
+  readonly options: Readonly<Required<Omit<DatasetOptions, "onWarning">>>;
+  /** Statistics, updated while iterating. */
+  readonly stats: DataStats;
+  /**
+   * The batches of one epoch. Order and jitter are derived from
+   * `(seed, epoch)`, so the same seed and epoch give the same batches.
+   * The last batch may be smaller than `batchSize`.
+   */
+  batches(epoch: number): AsyncIterableIterator<Batch>;
+  /**
+   * Stop the data workers. Optional: idle workers do not keep the process
+   * alive; a later `batches()` starts them again.
+   */
+  close(): Promise<void>;
+}
+
+/** Dataset setup failed (bad folder or option); the message names it. */
+export class DatasetError extends Error {
+  /**
+   * @param message full explanation, naming the file, folder or flag
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "DatasetError";
+  }
+}
+
+/** Compare file names so that `2.jpg` sorts before `10.jpg`. */
+export function naturalCompare(a: string, b: string): number {
+  return a.localeCompare(b, "en", { numeric: true });
+}
+
+function requirePositiveInt(value: number, flag: string): void {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new DatasetError(`${flag} must be a positive integer, got ${value}`);
+  }
+}
+
+function validateOptions(opts: DatasetOptions): void {
+  requirePositiveInt(opts.batchSize, "--batch-size");
+  requirePositiveInt(opts.loadSize, "--load-size");
+  requirePositiveInt(opts.cropSize, "--crop-size");
+  if (opts.prefetch !== undefined) {
+    requirePositiveInt(opts.prefetch, "prefetch");
+  }
+  if (
+    opts.workers !== undefined &&
+    !(Number.isInteger(opts.workers) && opts.workers >= 0)
+  ) {
+    throw new DatasetError(
+      `workers must be an integer >= 0, got ${opts.workers}`,
+    );
+  }
+  if (opts.maxItems !== undefined) {
+    requirePositiveInt(opts.maxItems, "maxItems");
+  }
+  if (opts.sizeMultiple !== undefined) {
+    requirePositiveInt(opts.sizeMultiple, "sizeMultiple");
+  }
+  if (opts.direction !== "AtoB" && opts.direction !== "BtoA") {
+    throw new DatasetError(
+      `--direction must be AtoB or BtoA, got ${opts.direction}`,
+    );
+  }
+  const known = [
+    "resize_and_crop",
+    "crop",
+    "scale_width",
+    "scale_width_and_crop",
+    "none",
+  ];
+  if (!known.includes(opts.preprocess)) {
+    throw new DatasetError(
+      `--preprocess must be one of ${known.join(", ")}, got ${opts.preprocess}`,
+    );
+  }
+  if (
+    opts.preprocess.includes("crop") && opts.preprocess !== "crop" &&
+    opts.loadSize < opts.cropSize
+  ) {
+    throw new DatasetError(
+      `--load-size (${opts.loadSize}) must be >= --crop-size (${opts.cropSize}) with --preprocess ${opts.preprocess}`,
+    );
+  }
+}
+
+async function listSplit(
+  dataroot: string,
+  phase: string,
+): Promise<{ files: string[]; ignored: string[] }> {
+  const rootInfo = await Deno.stat(dataroot).catch(() => null);
+  if (!rootInfo?.isDirectory) {
+    throw new DatasetError(
+      `--dataroot ${dataroot}: ${
+        rootInfo ? "is not a folder" : "folder not found"
+      }`,
+    );
+  }
+  const splitDir = `${dataroot.replace(/\/+$/, "")}/${phase}`;
+  const splitInfo = await Deno.stat(splitDir).catch(() => null);
+  if (!splitInfo?.isDirectory) {
+    const splits: string[] = [];
+    for await (const e of Deno.readDir(dataroot)) {
+      if (e.isDirectory) splits.push(e.name);
+    }
+    throw new DatasetError(
+      `--dataroot ${dataroot} has no split folder "${phase}/" (found: ${
+        splits.sort().join(", ") || "no subfolders"
+      })`,
+    );
+  }
+  const files: string[] = [];
+  const ignored: string[] = [];
+  for await (const e of Deno.readDir(splitDir)) {
+    if (!e.isFile) continue;
+    (isImagePath(e.name) ? files : ignored).push(`${splitDir}/${e.name}`);
+  }
+  if (files.length === 0) {
+    throw new DatasetError(
+      `${splitDir}: no images (.jpg, .png, ...) in this split folder`,
+    );
+  }
+  return { files: files.sort(naturalCompare), ignored: ignored.sort() };
+}
+
+function defaultWorkers(): number {
+  return Math.min(4, Math.max(1, (navigator.hardwareConcurrency ?? 2) - 1));
+}
+
+interface WorkerSlot {
+  worker: Worker;
+  busy: number;
+}
+
+/**
+ * Loads pairs in worker threads (or on the main thread with 0 workers).
+ * Workers start on the first request and are unref'd while idle.
+ */
+class PairLoader {
+  #count: number;
+  #options: PairOptions;
+  #slots: WorkerSlot[] = [];
+  #waiting = new Map<
+    number,
+    {
+      slot: WorkerSlot;
+      resolve: (p: LoadedPair) => void;
+      reject: (e: Error) => void;
+    }
+  >();
+  #nextId = 0;
+
+  constructor(count: number, options: PairOptions) {
+    this.#count = count;
+    this.#options = options;
+  }
+
+  load(path: string, seed: number): Promise<LoadedPair> {
+    if (this.#count === 0) return loadPair(path, seed, this.#options);
+    if (this.#slots.length === 0) this.#start();
+    const slot = this.#slots.reduce((a, b) => (b.busy < a.busy ? b : a));
+    const id = this.#nextId++;
+    if (slot.busy++ === 0) slot.worker.ref();
+    return new Promise((resolve, reject) => {
+      this.#waiting.set(id, { slot, resolve, reject });
+      slot.worker.postMessage({ id, path, seed } satisfies PairRequest);
+    });
+  }
+
+  #settle(
+    id: number,
+  ):
+    | { resolve: (p: LoadedPair) => void; reject: (e: Error) => void }
+    | undefined {
+    const entry = this.#waiting.get(id);
+    if (!entry) return undefined;
+    this.#waiting.delete(id);
+    if (--entry.slot.busy === 0) entry.slot.worker.unref();
+    return entry;
+  }
+
+  #start(): void {
+    const url = new URL("./datasets/pair_worker.ts", import.meta.url);
+    for (let i = 0; i < this.#count; i++) {
+      const worker = new Worker(url, { workerData: this.#options });
+      const slot: WorkerSlot = { worker, busy: 0 };
+      worker.unref();
+      worker.on("message", (msg: PairResponse) => {
+        const entry = this.#settle(msg.id);
+        if (!entry) return;
+        if ("error" in msg) {
+          entry.reject(new Error(`data worker: ${msg.error}`));
+        } else entry.resolve(msg.pair);
+      });
+      const fail = (reason: string) => {
+        for (const [id, entry] of [...this.#waiting]) {
+          if (entry.slot !== slot) continue;
+          this.#settle(id)?.reject(new Error(`data worker ${reason}`));
+        }
+        this.#slots = this.#slots.filter((s) => s !== slot);
+      };
+      worker.on("error", (err: Error) => fail(`failed: ${err.message}`));
+      worker.on("exit", (code: number) => fail(`exited (code ${code})`));
+      this.#slots.push(slot);
+    }
+  }
+
+  async close(): Promise<void> {
+    const slots = this.#slots;
+    this.#slots = [];
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+  }
+}
+
+function makeStats(): DataStats {
+  return {
+    batches: 0,
+    items: 0,
+    waitMs: 0,
+    totalMs: 0,
+    skipped: [],
+    warnings: [],
+    ignored: [],
+    summary() {
+      const lines = [
+        `data: ${this.items} pairs in ${this.batches} batches, ${
+          (this.totalMs / 1000).toFixed(1)
+        } s; waited on data ${(this.waitMs / 1000).toFixed(1)} s (${
+          this.totalMs > 0 ? (100 * this.waitMs / this.totalMs).toFixed(1) : "0"
+        }%)`,
+      ];
+      if (this.skipped.length) {
+        lines.push(`skipped ${this.skipped.length} file(s):`);
+        for (const s of this.skipped) lines.push(`  ${s.file}: ${s.reason}`);
+      }
+      if (this.warnings.length) {
+        lines.push(`converted ${this.warnings.length} file(s):`);
+        for (const w of this.warnings) lines.push(`  ${w.file}: ${w.reason}`);
+      }
+      if (this.ignored.length) {
+        lines.push(`ignored ${this.ignored.length} non-image file(s)`);
+      }
+      return lines.join("\n");
+    },
+  };
+}
+
+/**
+ * Open an aligned dataset split and check the options.
+ *
+ * @param opts data fields of the config, plus pipeline options
+ * @returns the dataset; nothing is decoded yet
+ * @throws DatasetError when the folder or split is missing or empty, or an option is invalid
+ */
+export async function openAlignedDataset(
+  opts: DatasetOptions,
+): Promise<AlignedDataset> {
+  validateOptions(opts);
+  const { onWarning = (m: string) => console.warn(m), ...rest } = opts;
+  const options: Required<Omit<DatasetOptions, "onWarning">> = {
+    prefetch: 2,
+    workers: defaultWorkers(),
+    shuffle: opts.phase === "train",
+    maxItems: Number.MAX_SAFE_INTEGER,
+    sizeMultiple: 4,
+    ...rest,
+  };
+  const pairOptions: PairOptions = {
+    preprocess: options.preprocess,
+    loadSize: options.loadSize,
+    cropSize: options.cropSize,
+    noFlip: options.noFlip,
+    sizeMultiple: options.sizeMultiple,
+  };
+  const loader = new PairLoader(options.workers, pairOptions);
+  const listed = await listSplit(options.dataroot, options.phase);
+  const files = listed.files.slice(0, options.maxItems);
+  const stats = makeStats();
+  stats.ignored = listed.ignored;
+  if (listed.ignored.length) {
+    onWarning(
+      `data: ignoring ${listed.ignored.length} non-image file(s) in ${options.dataroot}/${options.phase} (e.g. ${
+        listed.ignored[0]
+      })`,
+    );
+  }
+  const reported = new Set<string>();
+  const report = (
+    list: FileIssue[],
+    file: string,
+    reason: string,
+    verb: string,
+  ) => {
+    const key = `${verb}:${file}`;
+    if (reported.has(key)) return;
+    reported.add(key);
+    list.push({ file, reason });
+    onWarning(`data: ${verb} ${file}: ${reason}`);
+  };
+
+  async function* batches(epoch: number): AsyncIterableIterator<Batch> {
+    const start = performance.now();
+    const order = files.map((_, i) => i);
+    if (options.shuffle) {
+      new Rng(deriveSeed(options.seed, epoch)).shuffle(order);
+    }
+    const inFlight = Math.max(2, options.prefetch * options.batchSize);
+    const pending: Promise<LoadedPair>[] = [];
+    let next = 0;
+    const launch = () => {
+      while (pending.length < inFlight && next < order.length) {
+        const index = order[next++];
+        const seed = deriveSeed(options.seed, epoch, index);
+        pending.push(loader.load(files[index], seed));
+      }
+    };
+    let yielded = 0;
+    let firstSkip: FileIssue | undefined;
+    try {
+      launch();
+      while (pending.length > 0) {
+        const group: PairOk[] = [];
+        while (group.length < options.batchSize && pending.length > 0) {
+          const t0 = performance.now();
+          const item = await pending.shift()!;
+          stats.waitMs += performance.now() - t0;
+          launch();
+          if (!item.ok) {
+            firstSkip ??= { file: item.path, reason: item.reason };
+            report(stats.skipped, item.path, item.reason, "skipping");
+            continue;
+          }
+          if (item.note) {
+            report(stats.warnings, item.path, item.note, "converted");
+          }
+          const first = group[0];
+          if (
+            first &&
+            (first.width !== item.width || first.height !== item.height)
+          ) {
+            throw new DatasetError(
+              `batch mixes image sizes: ${first.path} gives ${first.width}x${first.height}, ${item.path} gives ${item.width}x${item.height}; use --batch-size 1 or a cropping --preprocess`,
+            );
+          }
+          group.push(item);
+        }
+        if (group.length === 0) break;
+        const batch = assemble(group, options.direction);
+        stats.batches++;
+        stats.items += group.length;
+        yielded += group.length;
+        yield batch;
+      }
+      if (yielded === 0) {
+        throw new DatasetError(
+          `${options.dataroot}/${options.phase}: all ${files.length} file(s) were skipped (first: ${firstSkip?.file}: ${firstSkip?.reason})`,
+        );
+      }
+    } finally {
+      // Loads still in flight after an early exit must not reject unobserved.
+      for (const p of pending) p.catch(() => {});
+      stats.totalMs += performance.now() - start;
+    }
+  }
+
+  return {
+    size: files.length,
+    files,
+    options,
+    stats,
+    batches,
+    close: () => loader.close(),
+  };
+}
+
+function assemble(
+  group: PairOk[],
+  direction: DatasetOptions["direction"],
+): Batch {
+  const { width, height } = group[0];
+  const per = width * height * 3;
+  const a = new Float32Array(per * group.length);
+  const b = new Float32Array(per * group.length);
+  group.forEach((item, i) => {
+    a.set(item.a, i * per);
+    b.set(item.b, i * per);
+  });
+  const shape: [number, number, number, number] = [
+    group.length,
+    height,
+    width,
+    3,
+  ];
+  const [input, target] = direction === "AtoB" ? [a, b] : [b, a];
+  return {
+    input: tf.tensor4d(input, shape),
+    target: tf.tensor4d(target, shape),
+    paths: group.map((item) => item.path),
+  };
+}
