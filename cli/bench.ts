@@ -1,0 +1,108 @@
+/**
+ * `deno task bench`: training-step speed and memory of the real trainer,
+ * optionally side by side with the reference PyTorch step (see `lib/bench.ts`).
+ *
+ *   deno task bench [--sizes 64,128,256] [--backend wasm|webgpu|cpu|tensorflow]
+ *     [--steps 3] [--warmup 1] [--ngf 64] [--ndf 64] [--peer] [--python PATH]
+ *     [--peer-script PATH] [--json]
+ *   deno task bench --kernels      (wasm kernel micro-benchmark instead)
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { formatBench, runBench } from "../lib/bench.ts";
+import { runCli, UserError } from "../lib/cli.ts";
+import type { BackendName } from "../lib/config.ts";
+import { benchKernels } from "../bench/kernels.ts";
+
+const HELP = `Usage: deno task bench [flags]
+
+Times full pix2pix training iterations (D step + G step of Pix2Pix.trainStep,
+batch 1, U-Net + 70x70 PatchGAN) after warm-up: median step time, generator
+forward time and peak RSS per size.
+
+  --sizes LIST        image sizes, comma-separated (default 64,128,256)
+  --backend NAME      auto | wasm | webgpu | cpu | tensorflow (default auto)
+  --steps N           timed steps per size (default 3)
+  --warmup N          untimed steps first (default 1)
+  --ngf N, --ndf N    first-layer filters (default 64, the paper)
+  --peer              also run the PyTorch reference step, alternating per size
+  --python PATH       interpreter with torch (default /usr/bin/python3)
+  --peer-script PATH  default <repo>/../shared/peer/torch_pix2pix_step.py
+  --json              print one JSON object instead of a table
+  --kernels           run the wasm kernel micro-benchmark instead
+  --help              this text`;
+
+const BACKENDS = ["auto", "wasm", "webgpu", "cpu", "tensorflow"];
+
+function int(flag: string, raw: string): number {
+  const n = Number(raw);
+  if (raw.trim() === "" || !Number.isInteger(n)) {
+    throw new UserError(`--${flag}: expected an integer, got "${raw}"`);
+  }
+  return n;
+}
+
+await runCli(async () => {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: Deno.args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        sizes: { type: "string", default: "64,128,256" },
+        backend: { type: "string", default: "auto" },
+        steps: { type: "string", default: "3" },
+        warmup: { type: "string", default: "1" },
+        ngf: { type: "string", default: "64" },
+        ndf: { type: "string", default: "64" },
+        peer: { type: "boolean", default: false },
+        python: { type: "string" },
+        "peer-script": { type: "string" },
+        json: { type: "boolean", default: false },
+        kernels: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }));
+  } catch (e) {
+    throw new UserError(
+      `${(e as Error).message.split("\n")[0]} (see deno task bench --help)`,
+    );
+  }
+  if (values.help) return console.log(HELP);
+  if (values.kernels) {
+    const rows = await benchKernels();
+    if (values.json) return console.log(JSON.stringify(rows));
+    console.log("| layer | op | stock wasm ms | fast kernels ms |");
+    console.log("|---|---|---|---|");
+    for (const r of rows) {
+      console.log(
+        `| ${r.layer} | ${r.op} | ${r.stockMs?.toFixed(1) ?? "n/a"} | ${
+          r.fastMs.toFixed(1)
+        } |`,
+      );
+    }
+    return;
+  }
+  if (!BACKENDS.includes(values.backend)) {
+    throw new UserError(
+      `--backend "${values.backend}" is not one of ${BACKENDS.join(", ")}`,
+    );
+  }
+  const report = await runBench({
+    sizes: values.sizes.split(",").map((s) => int("sizes", s)),
+    backend: values.backend as BackendName,
+    steps: int("steps", values.steps),
+    warmup: int("warmup", values.warmup),
+    ngf: int("ngf", values.ngf),
+    ndf: int("ndf", values.ndf),
+    peer: values.peer,
+    python: values.python,
+    peerScript: values["peer-script"],
+    log: values.json ? undefined : (m) => console.log(m),
+  });
+  console.log(
+    values.json ? JSON.stringify(report, null, 2) : "\n" + formatBench(report),
+  );
+});
