@@ -24,7 +24,8 @@ export type PresetName = "smoke" | "cpu" | "paper";
  * - `smoke`: a check that the whole pipeline runs and learns, about two
  *   minutes on 2 cores on the embedded synthetic data: 32x32 crops, a
  *   `unet_32` with ngf/ndf 16, 2 + 2 epochs of the synthetic set.
- *   `deno task train` with no `--preset`, `--config` or `--dataroot` uses it.
+ *   `deno task train` with no `--preset`, `--config` or `--dataroot` uses it
+ *   (see {@link ParseTrainOptions.syntheticPreset}).
  * - `cpu`: a run that teaches on 2 CPU cores (wasm backend) in about two hours
  *   on facades (400 pairs). At 256x256 a paper-sized step takes ~6-9 s on
  *   wasm (~1 h per epoch, 200 epochs would take over a week); at 64x64 with
@@ -62,8 +63,10 @@ export const PRESETS: Readonly<Record<PresetName, Partial<TrainConfig>>> = {
   paper: {},
 };
 
-/** Allowed values of the enum-typed fields. */
-const ENUMS: Partial<Record<keyof TrainConfig, readonly string[]>> = {
+/** Allowed values of the enum-typed config fields (also for other CLIs' flags). */
+export const ENUMS: Readonly<
+  Partial<Record<keyof TrainConfig, readonly string[]>>
+> = {
   direction: ["AtoB", "BtoA"],
   preprocess: [
     "resize_and_crop",
@@ -153,7 +156,8 @@ export function trainHelp(): string {
     "",
     "Trains pix2pix (Isola et al. 2017). Without --dataroot it trains on the",
     "embedded synthetic dataset; without --preset, --config and --dataroot it",
-    "uses the `smoke` preset. Values: defaults < --preset < --config < flags.",
+    "uses the `smoke` preset (otherwise the reference's defaults).",
+    "Values: defaults < --preset < --config < flags.",
     "",
     "  --help                 show this text",
     "  --preset NAME          smoke | cpu | paper",
@@ -281,12 +285,26 @@ export function wantsHelp(argv: string[]): boolean {
   return argv.includes("--help") || argv.includes("-h");
 }
 
+/** Options of {@link parseTrainArgs}. */
+export interface ParseTrainOptions {
+  /**
+   * Preset used when the command line has no `--preset`, `--config` or
+   * `--dataroot`, i.e. for a run on the embedded synthetic data (default:
+   * none, the reference defaults). `deno task train` passes `smoke`.
+   */
+  syntheticPreset?: PresetName;
+}
+
 /**
  * Parses `deno task train` arguments into a validated config (check
- * `wantsHelp(argv)` first); throws `UserError` (message names the flag) for unknown flags, bad numbers,
- * bad enum values, crop > load, or a U-Net size that is not a power of two.
+ * `wantsHelp(argv)` first); throws `UserError` (message names the flag) for
+ * unknown flags, bad numbers, bad enum values, crop > load, or a generator
+ * whose size is not a power of two or does not divide the crop size.
  */
-export function parseTrainArgs(argv: string[]): TrainConfig {
+export function parseTrainArgs(
+  argv: string[],
+  opts: ParseTrainOptions = {},
+): TrainConfig {
   const options: Record<string, { type: "string" | "boolean" }> = {
     preset: { type: "string" },
     config: { type: "string" },
@@ -330,10 +348,12 @@ export function parseTrainArgs(argv: string[]): TrainConfig {
     if (field === undefined || raw === undefined) continue;
     fromFlags[field] = parseValue(field, raw, `--${flag}`);
   }
-  const implicitSmoke = presetName === undefined &&
+  const synthetic = presetName === undefined &&
     values.config === undefined && fromFlags.dataroot === undefined;
-  const preset =
-    PRESETS[(presetName ?? (implicitSmoke ? "smoke" : "paper")) as PresetName];
+  const preset = PRESETS[
+    (presetName ?? (synthetic ? opts.syntheticPreset : undefined) ??
+      "paper") as PresetName
+  ];
   return validateConfig({
     ...DEFAULT_CONFIG,
     ...preset,

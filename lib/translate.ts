@@ -16,10 +16,10 @@ import type * as tfl from "@tensorflow/tfjs-layers";
 import { loadCheckpoint } from "./checkpoint.ts";
 import type { Direction, TrainConfig } from "./config.ts";
 import { openAlignedDataset } from "./data.ts";
-import { writePng } from "./image.ts";
-import { tensorToRgb } from "./image.ts";
+import { tensorToRgb, writePng } from "./image.ts";
 import { setDropoutSeed } from "./layers.ts";
 import { writeGallery } from "./report.ts";
+import { deriveSeed } from "./rng.ts";
 import { resolveDataroot } from "./train.ts";
 
 /** Options of {@link translate}. */
@@ -116,7 +116,7 @@ export async function translateSplit(
     const name = batch.paths[0].replace(/^.*\//, "").replace(/\.[^.]+$/, "");
     const fake = translate(ckpt.G, batch.input, {
       eval: o.eval,
-      dropoutSeed: (o.seed ?? config.seed) * 1_000_003 + index++,
+      dropoutSeed: deriveSeed(o.seed ?? config.seed, index++),
     });
     const files = [
       [`${name}_real_A.png`, batch.input],
