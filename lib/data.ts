@@ -386,14 +386,23 @@ export async function openAlignedDataset(
   opts: DatasetOptions,
 ): Promise<AlignedDataset> {
   validateOptions(opts);
-  const { onWarning = (m: string) => console.warn(m), ...rest } = opts;
+  const onWarning = opts.onWarning ?? ((m: string) => console.warn(m));
+  // Copy only the dataset's fields: callers may pass a whole TrainConfig.
   const options: Required<Omit<DatasetOptions, "onWarning">> = {
-    prefetch: 2,
-    workers: defaultWorkers(),
-    shuffle: opts.phase === "train",
-    maxItems: Number.MAX_SAFE_INTEGER,
-    sizeMultiple: 4,
-    ...rest,
+    dataroot: opts.dataroot,
+    phase: opts.phase,
+    direction: opts.direction,
+    preprocess: opts.preprocess,
+    loadSize: opts.loadSize,
+    cropSize: opts.cropSize,
+    noFlip: opts.noFlip,
+    batchSize: opts.batchSize,
+    seed: opts.seed,
+    prefetch: opts.prefetch ?? 2,
+    workers: opts.workers ?? defaultWorkers(),
+    shuffle: opts.shuffle ?? opts.phase === "train",
+    maxItems: opts.maxItems ?? Number.MAX_SAFE_INTEGER,
+    sizeMultiple: opts.sizeMultiple ?? 4,
   };
   const pairOptions: PairOptions = {
     preprocess: options.preprocess,
