@@ -1,0 +1,269 @@
+/**
+ * The browser demo as a static site: the page's assets (`lib/web_bundle.ts`),
+ * a checkpoint's generator in tfjs LayersModel format under `model/`, and
+ * `demo.json`, which tells the page what the model expects. `serveDemoSite`
+ * serves it on 127.0.0.1 (`deno task demo`), `writeDemoSite` writes it to a
+ * folder any static host can serve (`deno task export`).
+ *
+ * Site layout:
+ *
+ * ```
+ * index.html, style.css, app.js   the page
+ * wasm/*.wasm                     tfjs wasm backend binaries
+ * model/model.json, model/*.bin   the generator G (copied from <checkpoint>/G)
+ * demo.json                       DemoInfo
+ * ```
+ *
+ * @module
+ */
+import { resolveCheckpoint } from "./checkpoint.ts";
+import { UserError } from "./cli.ts";
+import type { Direction, TrainConfig } from "./config.ts";
+import { bundleWebApp } from "./web_bundle.ts";
+
+/**
+ * What the generator takes: a facades label map (painting mode offered,
+ * palette of `lib/facades.ts`) or any image (upload mode only).
+ */
+export type InputKind = "facade-labels" | "image";
+
+/** `demo.json`: what the page needs to know about the model. */
+export interface DemoInfo {
+  /** Title shown on the page (the run name). */
+  title: string;
+  /** URL of the generator's `model.json`, relative to the page. */
+  model: string;
+  inputKind: InputKind;
+  /** Which half of an uploaded A|B pair is the input (`BtoA`: the right one). */
+  direction: Direction;
+  /** Generator name, e.g. `unet_256`. */
+  netG: string;
+  /** Training steps of the checkpoint. */
+  step: number;
+}
+
+/** One file of the site: bytes in memory, or a file on disk read when needed. */
+export type SiteFile = { data: Uint8Array<ArrayBuffer> } | { file: string };
+
+/** A demo site: files keyed by site path (`index.html`, `model/model.json`, ...). */
+export interface DemoSite {
+  files: Map<string, SiteFile>;
+  info: DemoInfo;
+  /** The checkpoint folder the generator came from. */
+  checkpoint: string;
+}
+
+/** Options of {@link buildDemoSite}. */
+export interface DemoSiteOptions {
+  /** Checkpoint folder, run `checkpoints/` folder or run folder (`--checkpoint`). */
+  checkpoint: string;
+  /** `auto` (default): facade labels when the run trained BtoA on facades. */
+  inputKind?: InputKind | "auto";
+  /** Minify the bundle (default true). */
+  minify?: boolean;
+}
+
+/**
+ * The input kind of a run: facade label maps when it was trained on a
+ * facades dataset in the BtoA direction (labels → photo), else images.
+ */
+export function inferInputKind(config: TrainConfig): InputKind {
+  return config.direction === "BtoA" && /facades/i.test(config.dataroot ?? "")
+    ? "facade-labels"
+    : "image";
+}
+
+async function readJsonFile<T>(path: string, flag: string): Promise<T> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound
+      ? "missing"
+      : (e as Error).message;
+    throw new UserError(`${flag}: ${path}: ${why}`);
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new UserError(
+      `${flag}: ${path}: not valid JSON (${(e as Error).message})`,
+    );
+  }
+}
+
+/**
+ * Collects the site for a checkpoint: bundles the page, points `model/` at
+ * the checkpoint's `G/model.json` and weight shards, and writes `demo.json`
+ * from the checkpoint's `state.json`.
+ *
+ * @throws UserError naming `--checkpoint` and the file when the checkpoint,
+ *   its `state.json`, `G/model.json` or a weight shard is missing or malformed
+ */
+export async function buildDemoSite(o: DemoSiteOptions): Promise<DemoSite> {
+  let folder: string;
+  try {
+    folder = await resolveCheckpoint(o.checkpoint);
+  } catch (e) {
+    throw new UserError(`--checkpoint: ${(e as Error).message}`);
+  }
+  const state = await readJsonFile<{ step?: number; config?: TrainConfig }>(
+    `${folder}/state.json`,
+    "--checkpoint",
+  );
+  if (!state.config || typeof state.config !== "object") {
+    throw new UserError(
+      `--checkpoint: ${folder}/state.json has no "config" field`,
+    );
+  }
+  const modelJson = await readJsonFile<{
+    weightsManifest?: { paths: string[] }[];
+  }>(`${folder}/G/model.json`, "--checkpoint");
+  const shards = (modelJson.weightsManifest ?? []).flatMap((g) => g.paths);
+  if (shards.length === 0) {
+    throw new UserError(
+      `--checkpoint: ${folder}/G/model.json lists no weight files`,
+    );
+  }
+  const files = new Map<string, SiteFile>();
+  files.set("model/model.json", { file: `${folder}/G/model.json` });
+  for (const shard of shards) {
+    if (!/^[\w.-]+$/.test(shard)) {
+      throw new UserError(
+        `--checkpoint: ${folder}/G/model.json: weight path "${shard}" is not a plain file name`,
+      );
+    }
+    const file = `${folder}/G/${shard}`;
+    const ok = await Deno.stat(file).then((s) => s.isFile, () => false);
+    if (!ok) throw new UserError(`--checkpoint: ${file}: missing`);
+    files.set(`model/${shard}`, { file });
+  }
+  for (const [path, data] of await bundleWebApp({ minify: o.minify })) {
+    files.set(path, { data });
+  }
+  const config = state.config;
+  const info: DemoInfo = {
+    title: config.name,
+    model: "model/model.json",
+    inputKind: !o.inputKind || o.inputKind === "auto"
+      ? inferInputKind(config)
+      : o.inputKind,
+    direction: config.direction,
+    netG: config.netG,
+    step: state.step ?? 0,
+  };
+  files.set("demo.json", {
+    data: new TextEncoder().encode(JSON.stringify(info, null, 2) + "\n"),
+  });
+  return { files, info, checkpoint: folder };
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  html: "text/html; charset=utf-8",
+  js: "text/javascript; charset=utf-8",
+  css: "text/css; charset=utf-8",
+  json: "application/json",
+  wasm: "application/wasm",
+  bin: "application/octet-stream",
+};
+
+async function readSiteFile(f: SiteFile): Promise<Uint8Array<ArrayBuffer>> {
+  return "data" in f ? f.data : await Deno.readFile(f.file);
+}
+
+/** Options of {@link serveDemoSite}. */
+export interface ServeOptions {
+  /** TCP port; 0 picks a free one (see the returned server's `addr`). */
+  port: number;
+  /** Called once listening, with the page's URL. */
+  onListen?: (url: string) => void;
+  /** Stops the server when aborted. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Serves the site on 127.0.0.1 with `Deno.serve` (GET/HEAD only, `/` →
+ * `index.html`, `application/wasm` for the backend binaries).
+ */
+export function serveDemoSite(
+  site: DemoSite,
+  opts: ServeOptions,
+): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve({
+    hostname: "127.0.0.1",
+    port: opts.port,
+    signal: opts.signal,
+    onListen: ({ port }) => opts.onListen?.(`http://127.0.0.1:${port}/`),
+  }, async (req) => {
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      return new Response("method not allowed", { status: 405 });
+    }
+    const path = decodeURIComponent(new URL(req.url).pathname).slice(1) ||
+      "index.html";
+    const file = site.files.get(path);
+    if (!file) return new Response("not found", { status: 404 });
+    const ext = path.slice(path.lastIndexOf(".") + 1);
+    const body = await readSiteFile(file);
+    return new Response(req.method === "HEAD" ? null : body, {
+      headers: {
+        "content-type": CONTENT_TYPES[ext] ?? "application/octet-stream",
+        "cache-control": "no-cache",
+      },
+    });
+  });
+}
+
+/**
+ * Writes the site into `outDir` (created if needed; files already there with
+ * the same names are replaced).
+ *
+ * @returns the number of files and bytes written
+ * @throws UserError naming `--out` when `outDir` is a file or not writable
+ */
+export async function writeDemoSite(
+  site: DemoSite,
+  outDir: string,
+): Promise<{ files: number; bytes: number }> {
+  let bytes = 0;
+  try {
+    for (const [path, f] of site.files) {
+      const target = `${outDir}/${path}`;
+      await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), {
+        recursive: true,
+      });
+      const data = await readSiteFile(f);
+      await Deno.writeFile(target, data);
+      bytes += data.byteLength;
+    }
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`--out: ${outDir}: ${(e as Error).message}`);
+  }
+  return { files: site.files.size, bytes };
+}
+
+/**
+ * Parses `--input-kind`: `auto`, `facade-labels` or `image`.
+ *
+ * @throws UserError naming the flag for other values
+ */
+export function parseInputKind(value: string | undefined): InputKind | "auto" {
+  const v = value ?? "auto";
+  if (v === "auto" || v === "facade-labels" || v === "image") return v;
+  throw new UserError(
+    `--input-kind: '${v}' is not one of auto, facade-labels, image`,
+  );
+}
+
+/**
+ * Parses `--port`: an integer in [0, 65535] (0 = any free port).
+ *
+ * @throws UserError naming the flag otherwise
+ */
+export function parsePort(value: string | undefined): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value ?? "") || port > 65535) {
+    throw new UserError(`--port: '${value}' is not a port number (0-65535)`);
+  }
+  return port;
+}

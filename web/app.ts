@@ -1,0 +1,287 @@
+/// <reference lib="dom" />
+/**
+ * The browser demo page: loads `demo.json` and the generator, picks a
+ * backend, and translates painted label maps (labels → photo models) or
+ * uploaded images, showing input | output and the time per translation.
+ *
+ * Page options (URL query): `?backend=webgpu|webgl|wasm|cpu` forces a
+ * backend; `?dropout=1` starts in the paper's test mode (dropout on, batch
+ * statistics) instead of the default inference mode.
+ *
+ * For tests and scripts the page keeps its state in `window.__pix2pix`
+ * ({@link DemoHook}).
+ *
+ * @module
+ */
+import { FACADE_CLASSES, FACADE_PALETTE } from "../lib/facades.ts";
+import type { DemoInfo } from "../lib/demo_site.ts";
+import { chooseBackend } from "./backend.ts";
+import { type Generator, loadGenerator, runGenerator } from "./generator.ts";
+import { fileToRgb, showRgb } from "./images.ts";
+import { LabelCanvas, PAINT_SIZE, type Tool } from "./label_canvas.ts";
+
+/** Input modes: painting a label map, or an uploaded image. */
+type Mode = "paint" | "upload";
+
+/** The page's observable state, `window.__pix2pix`. */
+export interface DemoHook {
+  /** The model is loaded and the first translation was requested. */
+  ready: boolean;
+  /** The last error shown on the page, or null. */
+  error: string | null;
+  /** tfjs backend in use. */
+  backend: string;
+  /** Inference mode (`training: false`: no dropout, moving statistics). */
+  evalMode: boolean;
+  /** Model input height = width, pixels. */
+  inputSize: number;
+  mode: Mode;
+  /** Translations done so far. */
+  translations: number;
+  /** No translation running or scheduled: `lastOutput` is of the current input. */
+  settled: boolean;
+  /** The last input fed to the model, 8-bit RGB, HWC. */
+  lastInput: number[];
+  /** The last output, 8-bit RGB, HWC. */
+  lastOutput: number[];
+  /** Time of the last translation, ms. */
+  lastMs: number;
+}
+
+/** Pause after the last edit before re-translating, ms. */
+const DEBOUNCE_MS = 120;
+
+const hook: DemoHook = {
+  ready: false,
+  error: null,
+  backend: "",
+  evalMode: true,
+  inputSize: 0,
+  mode: "paint",
+  translations: 0,
+  settled: false,
+  lastInput: [],
+  lastOutput: [],
+  lastMs: 0,
+};
+(globalThis as unknown as { __pix2pix: DemoHook }).__pix2pix = hook;
+
+function el<T extends HTMLElement>(id: string): T {
+  return document.getElementById(id) as T;
+}
+
+function setStatus(text: string, isError = false): void {
+  const status = el("status");
+  status.textContent = text;
+  status.classList.toggle("error", isError);
+  if (isError) hook.error = text;
+}
+
+/** Marks the one button of `buttons` whose `attr` is `value` as pressed. */
+function press(buttons: NodeListOf<HTMLElement>, attr: string, value: string) {
+  buttons.forEach((b) =>
+    b.setAttribute("aria-pressed", String(b.dataset[attr] === value))
+  );
+}
+
+/** A simple facade to start from: wall, cornice, two rows of windows, a door. */
+function starterFacade(canvas: LabelCanvas): void {
+  canvas.fillRect(24, 24, 232, 256, 1);
+  canvas.fillRect(24, 24, 232, 40, 4);
+  for (const y of [64, 128]) {
+    for (const x of [48, 112, 176]) canvas.fillRect(x, y, x + 32, y + 44, 2);
+  }
+  canvas.fillRect(108, 196, 148, 256, 3);
+  canvas.render();
+}
+
+/** Runs translations one at a time; edits during a run queue one more. */
+class Translator {
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #busy = false;
+  #again = false;
+
+  constructor(
+    readonly gen: Generator,
+    readonly input: () => Uint8Array | null,
+    readonly show: (input: Uint8Array, output: Uint8Array) => void,
+  ) {}
+
+  /** Re-translates `DEBOUNCE_MS` after the last call. */
+  schedule(): void {
+    hook.settled = false;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#run();
+    }, DEBOUNCE_MS);
+  }
+
+  async #run(): Promise<void> {
+    if (this.#busy) {
+      this.#again = true;
+      return;
+    }
+    const input = this.input();
+    if (!input) {
+      hook.settled = this.#timer === undefined;
+      return;
+    }
+    this.#busy = true;
+    try {
+      const { output, ms } = await runGenerator(this.gen, input, hook.evalMode);
+      this.show(input, output);
+      hook.lastInput = Array.from(input);
+      hook.lastOutput = Array.from(output);
+      hook.lastMs = ms;
+      hook.translations++;
+      el("ms").textContent = ms.toFixed(1);
+    } catch (e) {
+      setStatus(`translation failed: ${(e as Error).message}`, true);
+    } finally {
+      this.#busy = false;
+    }
+    if (this.#again) {
+      this.#again = false;
+      await this.#run();
+    } else hook.settled = this.#timer === undefined;
+  }
+}
+
+async function main(): Promise<void> {
+  const params = new URLSearchParams(location.search);
+  const info = await (await fetch("demo.json")).json() as DemoInfo;
+  el("title").textContent = `${info.title} (${info.netG}, step ${info.step})`;
+  const backend = await chooseBackend(params.get("backend"));
+  hook.backend = backend.name;
+  el("backend").textContent = backend.name;
+  el("backend").title = backend.skipped.join("\n");
+  setStatus(`loading ${info.model}…`);
+  const gen = await loadGenerator(info.model);
+  hook.inputSize = gen.size;
+  el("size").textContent = `${gen.size}x${gen.size}`;
+
+  const dropout = el<HTMLInputElement>("dropout");
+  dropout.checked = params.get("dropout") === "1";
+  hook.evalMode = !dropout.checked;
+
+  // Paint mode.
+  const labels = new LabelCanvas(el<HTMLCanvasElement>("paint"));
+  const paintOut = el<HTMLCanvasElement>("paint-output");
+  const paint = new Translator(
+    gen,
+    () => labels.toRgb(gen.size),
+    (_input, output) => showRgb(paintOut, output, gen.size),
+  );
+  labels.onChange = () => paint.schedule();
+  const palette = el("palette");
+  FACADE_CLASSES.forEach((name, i) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.dataset.class = String(i);
+    b.textContent = name;
+    const c = FACADE_PALETTE.subarray(3 * i, 3 * i + 3);
+    b.style.background = `rgb(${c[0]}, ${c[1]}, ${c[2]})`;
+    palette.append(b);
+  });
+  const classButtons = palette.querySelectorAll<HTMLElement>("button");
+  classButtons.forEach((b) =>
+    b.addEventListener("click", () => {
+      labels.currentClass = Number(b.dataset.class);
+      press(classButtons, "class", b.dataset.class!);
+    })
+  );
+  press(classButtons, "class", String(labels.currentClass));
+  const toolButtons = document.querySelectorAll<HTMLElement>("[data-tool]");
+  toolButtons.forEach((b) =>
+    b.addEventListener("click", () => {
+      labels.tool = b.dataset.tool as Tool;
+      press(toolButtons, "tool", labels.tool);
+    })
+  );
+  press(toolButtons, "tool", labels.tool);
+  const brushSize = el<HTMLInputElement>("brush-size");
+  brushSize.addEventListener(
+    "input",
+    () => labels.brushSize = Number(brushSize.value),
+  );
+  el("undo").addEventListener("click", () => labels.undo());
+  el("clear").addEventListener("click", () => labels.clear());
+  el<HTMLInputElement>("example").addEventListener("change", async (e) => {
+    const file = (e.target as HTMLInputElement).files?.[0];
+    if (!file) return;
+    try {
+      labels.load(await fileToRgb(file, PAINT_SIZE, info.direction, false));
+      setStatus(`label map from ${file.name}`);
+    } catch (err) {
+      setStatus((err as Error).message, true);
+    }
+  });
+  starterFacade(labels);
+
+  // Upload mode.
+  let uploaded: Uint8Array | null = null;
+  const upload = new Translator(
+    gen,
+    () => uploaded,
+    (input, output) => {
+      showRgb(el("upload-input"), input, gen.size);
+      showRgb(el("upload-output"), output, gen.size);
+    },
+  );
+  const takeFile = async (file: File | undefined) => {
+    if (!file) return;
+    try {
+      uploaded = await fileToRgb(file, gen.size, info.direction, true);
+      setStatus(`translating ${file.name}`);
+      upload.schedule();
+    } catch (err) {
+      setStatus((err as Error).message, true);
+    }
+  };
+  el<HTMLInputElement>("upload").addEventListener(
+    "change",
+    (e) => takeFile((e.target as HTMLInputElement).files?.[0]),
+  );
+  const drop = el("drop");
+  drop.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    drop.classList.add("over");
+  });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    takeFile(e.dataTransfer?.files[0]);
+  });
+
+  // Modes and options.
+  const tabs = document.querySelectorAll<HTMLElement>("[data-mode]");
+  const current = () => hook.mode === "paint" ? paint : upload;
+  const setMode = (mode: Mode) => {
+    hook.mode = mode;
+    press(tabs, "mode", mode);
+    el("paint-panel").hidden = mode !== "paint";
+    el("upload-panel").hidden = mode !== "upload";
+    current().schedule();
+  };
+  tabs.forEach((b) =>
+    b.addEventListener("click", () => setMode(b.dataset.mode as Mode))
+  );
+  if (info.inputKind !== "facade-labels") {
+    document.querySelector<HTMLElement>('[data-mode="paint"]')!.hidden = true;
+  }
+  dropout.addEventListener("change", () => {
+    hook.evalMode = !dropout.checked;
+    current().schedule();
+  });
+  setStatus(
+    info.inputKind === "facade-labels"
+      ? "paint a facade label map (or load one); the photo follows"
+      : "drop or choose an image",
+  );
+  setMode(info.inputKind === "facade-labels" ? "paint" : "upload");
+  hook.ready = true;
+}
+
+main().catch((e) => setStatus(`error: ${(e as Error).message}`, true));
