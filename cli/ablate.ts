@@ -1,0 +1,137 @@
+/**
+ * `deno task ablate`: the paper's ablation grid (Tables 1-3) as resumable
+ * runs, scored with the FCN-score protocol, tables beside the paper's
+ * (see `lib/ablate.ts`).
+ *
+ *   deno task ablate --study objective|generator|discriminator|all
+ *     --preset ci|cpu|paper [--dataroot DIR] [--direction BtoA] [--out DIR]
+ *     [--backend auto|wasm|webgpu|cpu|tensorflow] [--only ID] [--merge] [--list]
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import {
+  ABLATE_PRESETS,
+  type AblatePresetName,
+  buildGrid,
+  resolvePreset,
+  runAblation,
+  STUDIES,
+  type StudyName,
+} from "../lib/ablate.ts";
+import { runCli, UserError } from "../lib/cli.ts";
+import type { BackendName, Direction } from "../lib/config.ts";
+
+const FACADES = new URL("../../shared/datasets/facades", import.meta.url)
+  .pathname;
+
+const HELP =
+  `Usage: deno task ablate --study objective|generator|discriminator|all --preset ci|cpu|paper [flags]
+
+Trains, translates and scores the paper's ablations (Tables 1-3) and writes
+tables.md, results.csv, results.json, sample sheets and index.html into --out.
+Finished runs (done.json) are skipped; interrupted ones resume.
+
+  --study NAME      objective | generator | discriminator | all (default all)
+  --preset NAME     ci (minutes, plumbing) | cpu (~8 h on 2 cores) | paper (GPU)
+  --dataroot DIR    aligned dataset (default ../shared/datasets/facades)
+  --direction D     BtoA (default: facades labels -> photo) | AtoB
+  --out DIR         grid folder (default runs/ablate-<preset>)
+  --backend NAME    auto | wasm | webgpu | cpu | tensorflow (default auto)
+  --only ID         run just this run (or row id, or "segmenter"); no tables
+  --merge           only build the tables from the finished runs
+  --list            print the runs of the grid and exit
+  --help            this text`;
+
+await runCli(async () => {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: Deno.args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        study: { type: "string", default: "all" },
+        preset: { type: "string" },
+        dataroot: { type: "string" },
+        direction: { type: "string", default: "BtoA" },
+        out: { type: "string" },
+        backend: { type: "string", default: "auto" },
+        only: { type: "string" },
+        merge: { type: "boolean", default: false },
+        list: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }));
+  } catch (e) {
+    throw new UserError(
+      `${(e as Error).message.split("\n")[0]} (see deno task ablate --help)`,
+    );
+  }
+  if (values.help) return console.log(HELP);
+  const studies: StudyName[] = values.study === "all"
+    ? [...STUDIES]
+    : [values.study as StudyName];
+  if (!STUDIES.includes(studies[0])) {
+    throw new UserError(
+      `--study "${values.study}" is not one of ${STUDIES.join(", ")}, all`,
+    );
+  }
+  if (values.preset === undefined) {
+    throw new UserError("--preset is required: ci, cpu or paper");
+  }
+  if (!(values.preset in ABLATE_PRESETS)) {
+    throw new UserError(
+      `--preset "${values.preset}" is not one of ${
+        Object.keys(ABLATE_PRESETS).join(", ")
+      }`,
+    );
+  }
+  const preset = values.preset as AblatePresetName;
+  if (values.list) {
+    const grid = buildGrid(resolvePreset(preset).size, studies);
+    for (const run of grid.runs) {
+      console.log(`${run.id}\t${run.rows.join(", ")}`);
+    }
+    return console.log("segmenter\t(trained once per grid)");
+  }
+  if (!["AtoB", "BtoA"].includes(values.direction)) {
+    throw new UserError(
+      `--direction "${values.direction}" is not AtoB or BtoA`,
+    );
+  }
+  if (
+    !["auto", "wasm", "webgpu", "cpu", "tensorflow"].includes(values.backend)
+  ) {
+    throw new UserError(`--backend "${values.backend}" is not a backend`);
+  }
+  const dataroot = values.dataroot ?? FACADES;
+  for (const split of ["train", "test"]) {
+    const ok = await Deno.stat(`${dataroot}/${split}`).then(
+      (s) => s.isDirectory,
+      () => false,
+    );
+    if (!ok) {
+      throw new UserError(
+        `--dataroot ${dataroot}: no ${split}/ folder (an aligned A|B dataset is needed)`,
+      );
+    }
+  }
+  const summary = await runAblation({
+    studies,
+    preset,
+    dataroot,
+    direction: values.direction as Direction,
+    out: values.out ?? `runs/ablate-${preset}`,
+    backend: values.backend as BackendName,
+    only: values.only,
+    merge: values.merge,
+  });
+  console.log(
+    `ablate: ${summary.ran.length} run(s) done now, ${summary.skipped.length} already finished, ` +
+      `${summary.seconds} s` +
+      (summary.rows
+        ? `; tables in ${values.out ?? `runs/ablate-${preset}`}/index.html`
+        : ""),
+  );
+});

@@ -1,0 +1,563 @@
+/**
+ * The paper's ablation grid (Tables 1-3) as resumable training runs.
+ *
+ * A *study* is one paper table; each table row is a *variant* (objective,
+ * generator, discriminator). Variants with the same training config (e.g.
+ * Table 1's L1+cGAN, Table 2's U-Net (L1+cGAN) and Table 3's 70x70) share one
+ * *run*, so the full grid is 10 runs for 13 rows, plus the segmenter that
+ * scores them (trained once per grid, at the grid's image size).
+ *
+ * Every run has a stable id (e.g. `objective-l1-cgan`) and its own folder
+ * `<out>/<id>` (the trainer's run folder: checkpoints, loss_log.jsonl,
+ * samples, index.html), plus `test/` (translated test split) and
+ * `done.json`, written last. A run with `done.json` is never redone; one
+ * without resumes from its latest checkpoint. So the grid survives a kill,
+ * and runs can be launched one by one (`--only ID`) from a job array, with
+ * `--merge` building the tables (`lib/ablate_report.ts`) from whatever runs
+ * have finished.
+ *
+ * @module
+ */
+
+import { validateConfig } from "./args.ts";
+import { UserError } from "./cli.ts";
+import {
+  type BackendName,
+  DEFAULT_CONFIG,
+  type Direction,
+  type DiscriminatorArch,
+  type GeneratorArch,
+  type Objective,
+  type TrainConfig,
+} from "./config.ts";
+import { type ReportRow, writeAblationReport } from "./ablate_report.ts";
+import { type EvalResult, evaluateResults, trainSegmenter } from "./eval.ts";
+import type { PaperTable } from "./paper.ts";
+import { discriminatorOutputSize } from "./patchgan.ts";
+import { train } from "./train.ts";
+import { translateSplit } from "./translate.ts";
+
+/** A study = one of the paper's ablation tables. */
+export type StudyName = PaperTable["study"];
+
+/** All studies, in the paper's order. */
+export const STUDIES: readonly StudyName[] = [
+  "objective",
+  "generator",
+  "discriminator",
+];
+
+/** What a variant changes relative to the preset's base config. */
+export interface VariantSpec {
+  loss: Objective;
+  generator: GeneratorArch;
+  netD: DiscriminatorArch;
+  /** Stride-2 layers of an `n_layers` discriminator. */
+  nLayersD: number;
+}
+
+/** One row of a study: a paper-table row and the run that answers it. */
+export interface Variant {
+  study: StudyName;
+  /** Row id in `lib/paper.ts` (e.g. `l1+cgan`, `encdec-l1`, `d286`). */
+  paperId: string;
+  /** Row label, e.g. `U-Net (L1+cGAN)`. */
+  label: string;
+  spec: VariantSpec;
+  /** Id (and folder name) of the run that trains this variant. */
+  runId: string;
+  /** Why this row's set-up differs from the paper's at this size, if it does. */
+  note?: string;
+}
+
+/** One training run of the grid (shared by the variants with its spec). */
+export interface GridRun {
+  /** Stable id: `<study>-<row>` of the first row that uses it, `[a-z0-9-]`. */
+  id: string;
+  spec: VariantSpec;
+  /** Every row (`<study>/<paperId>`) it answers. */
+  rows: string[];
+}
+
+/** The grid at one image size: rows per study and the distinct runs. */
+export interface Grid {
+  /** Image (crop) size, pixels. */
+  size: number;
+  variants: Variant[];
+  runs: GridRun[];
+}
+
+/** Name of an ablation preset (`--preset`). */
+export type AblatePresetName = "ci" | "cpu" | "paper";
+
+/** How an ablation preset trains and scores. */
+export interface AblatePreset {
+  /** Image (crop) size, pixels; a power of two >= 32. */
+  size: number;
+  /** Resize before the random crop (the paper: 286 for 256). */
+  loadSize: number;
+  ngf: number;
+  ndf: number;
+  /** Epochs at the initial learning rate. */
+  epochs: number;
+  /** Epochs of linear decay. */
+  epochsDecay: number;
+  /** Stop each run after this many steps (0 = the whole schedule). */
+  maxSteps: number;
+  /** Checkpoint every this many steps (0 = epoch ends only). */
+  saveEvery: number;
+  /** Test images translated and scored per run (0 = the whole test split). */
+  numTest: number;
+  /** Training steps of the FCN-score segmenter. */
+  segmenterSteps: number;
+}
+
+/**
+ * The presets. Reasoning for `cpu` is in README.md ("Ablation presets"),
+ * from `deno task bench` figures on the 2-core build machine.
+ *
+ * - `ci`: plumbing only (a few steps per run at 32x32, ngf/ndf 8, 4 test
+ *   images): finishes in minutes, the scores mean nothing.
+ * - `cpu`: the largest set-up whose whole grid (10 runs + segmenter) fits
+ *   about 8 hours on 2 CPU cores (wasm).
+ * - `paper`: the paper's set-up, for a GPU: 256x256 (286 jitter), ngf/ndf
+ *   64, 100 + 100 epochs, batch 1.
+ */
+export const ABLATE_PRESETS: Readonly<Record<AblatePresetName, AblatePreset>> =
+  {
+    ci: {
+      size: 32,
+      loadSize: 36,
+      ngf: 8,
+      ndf: 8,
+      epochs: 1,
+      epochsDecay: 0,
+      maxSteps: 3,
+      saveEvery: 2,
+      numTest: 4,
+      segmenterSteps: 3,
+    },
+    cpu: {
+      size: 128,
+      loadSize: 143,
+      ngf: 16,
+      ndf: 16,
+      epochs: 5,
+      epochsDecay: 5,
+      maxSteps: 0,
+      saveEvery: 200,
+      numTest: 0,
+      segmenterSteps: 2000,
+    },
+    paper: {
+      size: 256,
+      loadSize: 286,
+      ngf: 64,
+      ndf: 64,
+      epochs: 100,
+      epochsDecay: 100,
+      maxSteps: 0,
+      saveEvery: 2000,
+      numTest: 0,
+      segmenterSteps: 20000,
+    },
+  };
+
+/** Largest `n_layers` the paper uses (286x286 ImageGAN on 256x256). */
+const IMAGE_GAN_LAYERS = 5;
+
+/**
+ * Depth of the "286x286 ImageGAN" at `size`: the deepest `n_layers`
+ * discriminator, at most the paper's 5, whose output map is still at least
+ * 1x1. Its receptive field covers the whole image at every size >= 32
+ * (n = 5: 286 px, n = 4: 142 px, n = 3: 70 px), as the paper's does on 256x256.
+ */
+export function imageGanLayers(size: number, ndf = 64): number {
+  for (let n = IMAGE_GAN_LAYERS; n >= 1; n--) {
+    try {
+      discriminatorOutputSize(
+        {
+          arch: "n_layers",
+          nLayers: n,
+          ndf,
+          norm: "batch",
+          inputNc: 6,
+          seed: 0,
+        },
+        size,
+      );
+      return n;
+    } catch {
+      // too deep for this size: try one layer fewer
+    }
+  }
+  throw new UserError(`${size}x${size} is too small for any PatchGAN`);
+}
+
+/** Lower-case `[a-z0-9-]` form of an id: `l1+cgan` → `l1-cgan`. */
+export function sanitizeId(id: string): string {
+  return id.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+}
+
+type Row = Omit<Variant, "runId" | "spec"> & { spec: Partial<VariantSpec> };
+
+/** The rows of the three studies at `size`, before runs are shared. */
+function rows(size: number): Row[] {
+  const objectives: [Objective, string][] = [
+    ["l1", "L1"],
+    ["gan", "GAN"],
+    ["cgan", "cGAN"],
+    ["l1+gan", "L1+GAN"],
+    ["l1+cgan", "L1+cGAN"],
+  ];
+  const n = imageGanLayers(size);
+  const imageNote = n === IMAGE_GAN_LAYERS
+    ? undefined
+    : `n_layers ${n} (receptive field ${
+      [0, 16, 34, 70, 142, 286][n]
+    } px): the deepest PatchGAN whose output is >= 1x1 at ${size}x${size}; ` +
+      "it covers the whole image, as the 286 covers 256x256";
+  return [
+    ...objectives.map(([loss, label]): Row => ({
+      study: "objective",
+      paperId: loss,
+      label,
+      spec: { loss },
+    })),
+    ...(["encoder_decoder", "unet"] as const).flatMap((g) =>
+      (["l1", "l1+cgan"] as const).map((loss): Row => ({
+        study: "generator",
+        paperId: `${g === "unet" ? "unet" : "encdec"}-${loss}`,
+        label: `${g === "unet" ? "U-Net" : "encoder-decoder"} (${
+          loss === "l1" ? "L1" : "L1+cGAN"
+        })`,
+        spec: { loss, generator: g },
+      }))
+    ),
+    {
+      study: "discriminator",
+      paperId: "d1",
+      label: "1x1 (PixelGAN)",
+      spec: { netD: "pixel" },
+    },
+    {
+      study: "discriminator",
+      paperId: "d16",
+      label: "16x16",
+      spec: { netD: "n_layers", nLayersD: 1 },
+    },
+    {
+      study: "discriminator",
+      paperId: "d70",
+      label: "70x70",
+      spec: { netD: "basic" },
+    },
+    {
+      study: "discriminator",
+      paperId: "d286",
+      label: "286x286 (ImageGAN)",
+      spec: n === 3 ? { netD: "basic" } : { netD: "n_layers", nLayersD: n },
+      note: imageNote,
+    },
+  ];
+}
+
+/** Canonical key of a spec: equal keys train the very same network. */
+function specKey(s: VariantSpec): string {
+  const d = s.netD === "n_layers" && s.nLayersD === 3 ? "basic" : s.netD;
+  return [
+    s.loss,
+    s.generator,
+    s.loss === "l1" ? "-" : d,
+    d === "n_layers" ? s.nLayersD : "-",
+  ].join("/");
+}
+
+/**
+ * The grid at `size`: every row of `studies`, and the distinct runs they
+ * need. Defaults: L1+cGAN, U-Net, 70x70 PatchGAN.
+ */
+export function buildGrid(
+  size: number,
+  studies: readonly StudyName[] = STUDIES,
+): Grid {
+  const runs = new Map<string, GridRun>();
+  const variants: Variant[] = [];
+  for (const r of rows(size)) {
+    if (!studies.includes(r.study)) continue;
+    const spec: VariantSpec = {
+      loss: "l1+cgan",
+      generator: "unet",
+      netD: "basic",
+      nLayersD: 3,
+      ...r.spec,
+    };
+    const key = specKey(spec);
+    let run = runs.get(key);
+    if (!run) {
+      run = { id: sanitizeId(`${r.study}-${r.paperId}`), spec, rows: [] };
+      runs.set(key, run);
+    }
+    run.rows.push(`${r.study}/${r.paperId}`);
+    variants.push({ ...r, spec, runId: run.id });
+  }
+  // Shared runs take the id of the row that comes first in the whole grid,
+  // so an id does not depend on which studies were asked for.
+  const full = studies.length === STUDIES.length ? null : buildGrid(size);
+  if (full) {
+    for (const run of runs.values()) {
+      const canonical = full.runs.find((f) =>
+        specKey(f.spec) === specKey(run.spec)
+      )!;
+      for (const v of variants) if (v.runId === run.id) v.runId = canonical.id;
+      run.id = canonical.id;
+    }
+  }
+  return { size, variants, runs: [...runs.values()] };
+}
+
+/** Options of {@link runAblation}. */
+export interface AblateOptions {
+  studies: StudyName[];
+  preset: AblatePresetName;
+  /** Aligned dataset root (train/ and test/). */
+  dataroot: string;
+  direction: Direction;
+  /** Grid folder: one sub-folder per run, plus `segmenter/` and the tables. */
+  out: string;
+  backend: BackendName;
+  /** Run only this run id (or row id, e.g. `generator-unet-l1`, or `segmenter`), no tables. */
+  only?: string;
+  /** Only build the tables from the finished runs. */
+  merge?: boolean;
+  /** Overrides of the preset's numbers (tests). */
+  presetOverrides?: Partial<AblatePreset>;
+  /** Progress messages (default console.log). */
+  log?: (message: string) => void;
+}
+
+/** What `done.json` holds: a finished, scored run. */
+export interface RunResult {
+  id: string;
+  spec: VariantSpec;
+  /** The training config used. */
+  config: TrainConfig;
+  /** Training steps done. */
+  steps: number;
+  /** Seconds spent training (this call only, when resumed). */
+  train_seconds: number;
+  /** Seconds spent translating and scoring the test split. */
+  eval_seconds: number;
+  /** Scores of the translated test split (`lib/eval.ts`). */
+  scores: EvalResult;
+}
+
+/** The preset with overrides applied, validated. */
+export function resolvePreset(
+  name: AblatePresetName,
+  overrides: Partial<AblatePreset> = {},
+): AblatePreset {
+  const p = { ...ABLATE_PRESETS[name], ...overrides };
+  if (!Number.isInteger(Math.log2(p.size)) || p.size < 32) {
+    throw new UserError(`ablation size ${p.size} is not a power of two >= 32`);
+  }
+  return p;
+}
+
+/** The training config of `run` under preset `p`. */
+export function runConfig(
+  run: GridRun,
+  p: AblatePreset,
+  o: Pick<AblateOptions, "dataroot" | "direction" | "out" | "backend">,
+): TrainConfig {
+  return validateConfig({
+    ...DEFAULT_CONFIG,
+    name: run.id,
+    checkpointsDir: o.out,
+    dataroot: o.dataroot,
+    direction: o.direction,
+    backend: o.backend,
+    loadSize: p.loadSize,
+    cropSize: p.size,
+    netG: `${run.spec.generator}_${p.size}`,
+    netD: run.spec.netD,
+    nLayersD: run.spec.nLayersD,
+    loss: run.spec.loss,
+    ngf: p.ngf,
+    ndf: p.ndf,
+    epochs: p.epochs,
+    epochsDecay: p.epochsDecay,
+    maxSteps: p.maxSteps,
+    saveEvery: p.saveEvery,
+    sampleEvery: 0,
+  });
+}
+
+const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
+
+/** Reads `<out>/<id>/done.json`, or null when the run has not finished. */
+export async function readRunResult(
+  out: string,
+  id: string,
+): Promise<RunResult | null> {
+  const path = `${out}/${id}/done.json`;
+  if (!(await exists(path))) return null;
+  try {
+    return JSON.parse(await Deno.readTextFile(path)) as RunResult;
+  } catch (e) {
+    throw new UserError(`${path}: unreadable (${(e as Error).message})`);
+  }
+}
+
+/** Folder of the grid's segmenter. */
+export function segmenterDir(out: string): string {
+  return `${out}/segmenter`;
+}
+
+/** Trains the grid's segmenter unless `<out>/segmenter/done.json` exists. */
+async function ensureSegmenter(
+  o: AblateOptions,
+  p: AblatePreset,
+): Promise<void> {
+  const dir = segmenterDir(o.out);
+  if (await exists(`${dir}/done.json`)) return;
+  const log = o.log ?? console.log;
+  log(`segmenter: training at ${p.size}x${p.size}, ${p.segmenterSteps} steps`);
+  const t0 = performance.now();
+  await trainSegmenter({
+    dataroot: o.dataroot,
+    size: p.size,
+    steps: p.segmenterSteps,
+    out: dir,
+    backend: o.backend,
+  });
+  await Deno.writeTextFile(
+    `${dir}/done.json`,
+    JSON.stringify({
+      size: p.size,
+      steps: p.segmenterSteps,
+      seconds: (performance.now() - t0) / 1000,
+    }) + "\n",
+  );
+}
+
+/**
+ * Trains (or resumes), translates and scores one run, then writes its
+ * `done.json`. A run that already has `done.json` is returned as it is.
+ */
+export async function runOne(
+  run: GridRun,
+  o: AblateOptions,
+  p: AblatePreset,
+): Promise<RunResult> {
+  const done = await readRunResult(o.out, run.id);
+  if (done) return done;
+  const log = o.log ?? console.log;
+  const dir = `${o.out}/${run.id}`;
+  const cfg = runConfig(run, p, o);
+  const resume = await exists(`${dir}/checkpoints/latest`);
+  log(
+    `${run.id}: ${resume ? "resuming" : "training"} (${run.rows.join(", ")})`,
+  );
+  const trained = await train({ ...cfg, resume }, { quiet: true });
+  const t0 = performance.now();
+  await translateSplit({
+    checkpoint: dir,
+    out: `${dir}/test`,
+    phase: "test",
+    ...(p.numTest > 0 ? { numTest: p.numTest } : {}),
+  });
+  await ensureSegmenter(o, p);
+  const scores = await evaluateResults(`${dir}/test`, {
+    segmenter: segmenterDir(o.out),
+  });
+  const result: RunResult = {
+    id: run.id,
+    spec: run.spec,
+    config: cfg,
+    steps: trained.steps,
+    train_seconds: Math.round(trained.seconds * 10) / 10,
+    eval_seconds: Math.round((performance.now() - t0) / 100) / 10,
+    scores,
+  };
+  await Deno.writeTextFile(
+    `${dir}/done.json`,
+    JSON.stringify(result, null, 2) + "\n",
+  );
+  log(
+    `${run.id}: done, ${result.steps} steps in ${result.train_seconds} s, ` +
+      `per-pixel acc ${scores.per_pixel_acc.toFixed(3)}`,
+  );
+  return result;
+}
+
+/** Finds the run an `--only` value names: a run id, a row id (`<study>-<row>`) or `segmenter`. */
+export function findRun(grid: Grid, only: string): GridRun {
+  const id = sanitizeId(only);
+  const byRow = grid.variants.find((v) =>
+    sanitizeId(`${v.study}-${v.paperId}`) === id
+  );
+  const run = grid.runs.find((r) => r.id === (byRow?.runId ?? id));
+  if (!run) {
+    throw new UserError(
+      `--only ${only}: no such run; runs: segmenter, ${
+        grid.runs.map((r) => r.id).join(", ")
+      }`,
+    );
+  }
+  return run;
+}
+
+/** What {@link runAblation} did. */
+export interface AblateSummary {
+  /** Runs trained or finished by this call (ids). */
+  ran: string[];
+  /** Runs skipped because `done.json` was already there. */
+  skipped: string[];
+  /** The report's rows (absent with `--only`, which builds no tables). */
+  rows?: ReportRow[];
+  /** Wall-clock seconds of this call. */
+  seconds: number;
+}
+
+/**
+ * Runs the grid as `o` says: with `only`, that one run (or the segmenter)
+ * and no tables; with `merge`, only the tables from the finished runs;
+ * otherwise every run of `o.studies` not yet done (in the paper's order),
+ * then the tables.
+ */
+export async function runAblation(o: AblateOptions): Promise<AblateSummary> {
+  const t0 = performance.now();
+  const p = resolvePreset(o.preset, o.presetOverrides);
+  const grid = buildGrid(p.size, o.studies);
+  const ran: string[] = [];
+  const skipped: string[] = [];
+  const seconds = () => Math.round((performance.now() - t0) / 100) / 10;
+  if (!o.merge) {
+    if (o.only !== undefined && sanitizeId(o.only) === "segmenter") {
+      await ensureSegmenter(o, p);
+      return { ran: ["segmenter"], skipped, seconds: seconds() };
+    }
+    const todo = o.only !== undefined ? [findRun(grid, o.only)] : grid.runs;
+    for (const run of todo) {
+      const before = await readRunResult(o.out, run.id);
+      await runOne(run, o, p);
+      (before ? skipped : ran).push(run.id);
+    }
+    if (o.only !== undefined) return { ran, skipped, seconds: seconds() };
+  }
+  const results = new Map<string, RunResult | null>();
+  for (const run of grid.runs) {
+    results.set(run.id, await readRunResult(o.out, run.id));
+  }
+  const rows = await writeAblationReport({
+    out: o.out,
+    presetName: o.preset,
+    preset: p,
+    grid,
+    results,
+    dataroot: o.dataroot,
+    direction: o.direction,
+  });
+  return { ran, skipped, rows, seconds: seconds() };
+}
