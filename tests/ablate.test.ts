@@ -1,0 +1,198 @@
+import assert from "node:assert/strict";
+import {
+  buildGrid,
+  findRun,
+  imageGanLayers,
+  runAblation,
+  type RunResult,
+  sanitizeId,
+} from "../lib/ablate.ts";
+import { resultsCsv, tablesMarkdown } from "../lib/ablate_report.ts";
+import { ABLATE_PRESETS } from "../lib/ablate.ts";
+import { PAPER_TABLE_3 } from "../lib/paper.ts";
+
+const FACADES = new URL("../../shared/datasets/facades", import.meta.url)
+  .pathname;
+
+Deno.test("grid: 13 rows of Tables 1-3 share 10 runs at 256px", () => {
+  const grid = buildGrid(256);
+  assert.equal(grid.variants.length, 13);
+  assert.equal(grid.runs.length, 10);
+  const byRow = (study: string, id: string) =>
+    grid.variants.find((v) => v.study === study && v.paperId === id)!;
+  // Table 1's L1+cGAN = Table 2's U-Net (L1+cGAN) = Table 3's 70x70.
+  const main = byRow("objective", "l1+cgan").runId;
+  assert.equal(main, "objective-l1-cgan");
+  assert.equal(byRow("generator", "unet-l1+cgan").runId, main);
+  assert.equal(byRow("discriminator", "d70").runId, main);
+  assert.equal(byRow("generator", "unet-l1").runId, "objective-l1");
+  assert.notEqual(byRow("generator", "encdec-l1").runId, "objective-l1");
+  const d286 = grid.runs.find((r) => r.id === "discriminator-d286")!;
+  assert.equal(d286.spec.netD, "n_layers");
+  assert.equal(d286.spec.nLayersD, 5);
+  for (const r of grid.runs) assert.match(r.id, /^[a-z0-9-]+$/);
+});
+
+Deno.test("grid: ImageGAN depth is the deepest D that fits the size", () => {
+  assert.equal(imageGanLayers(256), 5);
+  assert.equal(imageGanLayers(128), 5);
+  assert.equal(imageGanLayers(64), 4);
+  assert.equal(imageGanLayers(32), 3);
+  // At 32px the "ImageGAN" is the 70x70 itself: one run, with a note.
+  const grid = buildGrid(32, ["discriminator"]);
+  const d286 = grid.variants.find((v) => v.paperId === "d286")!;
+  const d70 = grid.variants.find((v) => v.paperId === "d70")!;
+  assert.equal(d286.runId, d70.runId);
+  assert.ok(d286.note && d286.note.includes("n_layers 3"));
+  assert.equal(grid.runs.length, 3);
+});
+
+Deno.test("grid: ids do not depend on which studies are asked for", () => {
+  const gen = buildGrid(128, ["generator"]);
+  assert.deepEqual(
+    gen.runs.map((r) => r.id).sort(),
+    [
+      "generator-encdec-l1",
+      "generator-encdec-l1-cgan",
+      "objective-l1",
+      "objective-l1-cgan",
+    ],
+  );
+  const all = buildGrid(128);
+  assert.equal(findRun(all, "generator-unet-l1").id, "objective-l1");
+  assert.equal(findRun(all, "objective-l1+cgan").id, "objective-l1-cgan");
+  assert.equal(sanitizeId("Objective-L1+cGAN"), "objective-l1-cgan");
+  assert.throws(() => findRun(all, "objective-l2"), /--only objective-l2/);
+});
+
+/** A finished run with made-up scores, for the report tests. */
+function fakeResult(id: string, acc: number): RunResult {
+  const grid = buildGrid(128);
+  const run = grid.runs.find((r) => r.id === id)!;
+  return {
+    id,
+    spec: run.spec,
+    config: {} as RunResult["config"],
+    steps: 10,
+    train_seconds: 1,
+    eval_seconds: 1,
+    scores: {
+      per_pixel_acc: acc,
+      per_class_acc: acc / 2,
+      class_iou: acc / 4,
+      l1: 0.2,
+      psnr: 12,
+      ssim: 0.3,
+      colourfulness: 40,
+      n_images: 2,
+      ground_truth: { per_pixel_acc: 0.77, per_class_acc: 0.5, class_iou: 0.4 },
+    } as RunResult["scores"],
+  };
+}
+
+Deno.test("report: paper numbers beside ours, missing runs marked", () => {
+  const grid = buildGrid(128, ["discriminator"]);
+  const results = new Map<string, RunResult | null>(
+    grid.runs.map((r) => [r.id, null]),
+  );
+  results.set("discriminator-d1", fakeResult("discriminator-d1", 0.4321));
+  const input = {
+    out: "unused",
+    presetName: "cpu",
+    preset: ABLATE_PRESETS.cpu,
+    grid,
+    results,
+    dataroot: "facades",
+    direction: "BtoA",
+  };
+  const md = tablesMarkdown(input);
+  assert.match(md, /## Table 3/);
+  for (const row of PAPER_TABLE_3.rows) {
+    assert.ok(md.includes(row.label), `row ${row.label} missing`);
+  }
+  assert.match(
+    md,
+    /\| 1x1 \(PixelGAN\) \| 0\.432 \| 0\.216 \| 0\.108 \| 0\.39 \|/,
+  );
+  assert.match(
+    md,
+    /ground truth \(real photos\) \| 0\.770 \| 0\.500 \| 0\.400 \| 0\.80 \| 0\.26 \| 0\.21/,
+  );
+  assert.match(md, /discriminator-d16 \(not finished\)/);
+  const csv = resultsCsv(input).trim().split("\n");
+  assert.equal(csv.length, 1 + 4);
+  assert.match(
+    csv[1],
+    /^discriminator,d1,1x1 \(PixelGAN\),discriminator-d1,done,0\.4321,/,
+  );
+  assert.match(csv[2], /,missing,/);
+});
+
+const haveFacades = await Deno.stat(`${FACADES}/train`).then(
+  () => true,
+  () => false,
+);
+
+Deno.test({
+  name: "ablate ci plumbing: tables, resume-skip, --only, --merge",
+  ignore: !haveFacades,
+  async fn() {
+    const out = await Deno.makeTempDir({ prefix: "ablate_test_" });
+    const base = {
+      studies: ["discriminator" as const],
+      preset: "ci" as const,
+      dataroot: FACADES,
+      direction: "BtoA" as const,
+      out,
+      backend: "cpu" as const,
+      presetOverrides: { maxSteps: 2, numTest: 2, segmenterSteps: 2 },
+      log: () => {},
+    };
+    try {
+      // One run alone, as a job array would launch it: no tables yet.
+      const one = await runAblation({ ...base, only: "discriminator-d16" });
+      assert.deepEqual(one.ran, ["discriminator-d16"]);
+      assert.equal(one.rows, undefined);
+      await Deno.stat(`${out}/discriminator-d16/done.json`);
+      const merged = await runAblation({ ...base, merge: true });
+      assert.equal(merged.ran.length, 0);
+      assert.deepEqual(
+        merged.rows!.map((r) => [r.paper_id, r.status]),
+        [["d1", "missing"], ["d16", "done"], ["d70", "missing"], [
+          "d286",
+          "missing",
+        ]],
+      );
+      // The whole study: the finished run is skipped, the others train.
+      const full = await runAblation(base);
+      assert.deepEqual(full.skipped, ["discriminator-d16"]);
+      assert.equal(full.ran.length, 2);
+      const json = JSON.parse(await Deno.readTextFile(`${out}/results.json`));
+      assert.equal(json.rows.length, 4);
+      for (const r of json.rows) {
+        assert.equal(r.status, "done");
+        assert.ok(r.per_pixel_acc >= 0 && r.per_pixel_acc <= 1);
+        assert.equal(r.n_images, 2);
+      }
+      const md = await Deno.readTextFile(`${out}/tables.md`);
+      for (const row of PAPER_TABLE_3.rows) assert.ok(md.includes(row.label));
+      assert.ok(md.includes("ground truth"));
+      for (
+        const f of [
+          "index.html",
+          "results.csv",
+          "plotly.min.js",
+          "sheet-discriminator.png",
+        ]
+      ) {
+        assert.ok((await Deno.stat(`${out}/${f}`)).size > 0, f);
+      }
+      // A second invocation redoes nothing.
+      const again = await runAblation(base);
+      assert.equal(again.ran.length, 0);
+      assert.equal(again.skipped.length, 3);
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});

@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { benchConfig, formatBench, runBench } from "../lib/bench.ts";
+
+Deno.test("bench: one tiny step gives every field, positive", async () => {
+  const report = await runBench({
+    sizes: [32],
+    backend: "cpu",
+    steps: 1,
+    warmup: 0,
+    ngf: 8,
+    ndf: 8,
+    peer: false,
+  });
+  assert.equal(report.backend, "cpu");
+  assert.equal(report.results.length, 1);
+  const row = report.results[0];
+  assert.equal(row.size, 32);
+  for (const k of ["step_ms", "forward_ms", "peak_rss_mb"] as const) {
+    assert.equal(typeof row[k], "number", k);
+    assert.ok(row[k] > 0, `${k} = ${row[k]}`);
+  }
+  assert.equal(row.step_ms_all.length, 1);
+  assert.equal(row.ratio, undefined);
+  const json = JSON.parse(JSON.stringify(report));
+  assert.equal(json.results[0].size, 32);
+  assert.match(formatBench(report), /\| 32 \| /);
+});
+
+Deno.test("bench: the paper's networks at the asked size, bad sizes refused", async () => {
+  const cfg = benchConfig(128, { ngf: 64, ndf: 64, backend: "wasm" });
+  assert.equal(cfg.netG, "unet_128");
+  assert.equal(cfg.cropSize, 128);
+  assert.equal(cfg.netD, "basic");
+  assert.equal(cfg.loss, "l1+cgan");
+  await assert.rejects(
+    () =>
+      runBench({
+        sizes: [48],
+        backend: "cpu",
+        steps: 1,
+        warmup: 0,
+        ngf: 8,
+        ndf: 8,
+        peer: false,
+      }),
+    /--sizes: 48 is not a power of two/,
+  );
+});
