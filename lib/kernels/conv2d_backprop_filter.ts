@@ -4,12 +4,14 @@
  *
  * `dW[ky, kx] = tap(ky, kx)^T dy`, where `tap(ky, kx)` is the input window
  * that kernel tap meets: `x_padded[s*oy + ky, s*ox + kx]` over all outputs.
- * For stride `s` the padded input is reshaped into phases
- * `[n, H/s, s, W/s, s, c]`, so each tap is a contiguous (stride-1) slice;
- * each tap's `[outC, inC]` block is a plain matMul of `transpose(dy)` with
- * it (never `transposeA`: XNNPACK takes the fast path only without
- * transposes), and one transpose of the weight-sized result gives
- * `[kh, kw, inC, outC]`.
+ * The padded input is reshaped into stride phases `[n, H/s, s, W/s, s, c]`,
+ * so each tap is a stride-1 slice `[pixels, inC]` (runs of `inC`). Each
+ * tap's block is one plain matMul (never `transposeA`/`transposeB`: XNNPACK
+ * takes the fast path only without them), oriented to transpose the smaller
+ * of activations and weights with the 2-D transpose (the only fast one on
+ * wasm): `transpose(tap) x dy` when there are fewer pixels than output
+ * channels, else `transpose(dy) x tap` and one transpose of the stacked
+ * result.
  *
  * @module
  */
@@ -25,6 +27,7 @@ import {
   convGeometry,
   type ConvPad,
 } from "./conv_geometry.ts";
+import { copyRuns } from "./heap_copy.ts";
 import { type WasmBackendLike, WasmScope } from "./wasm_ops.ts";
 
 /**
@@ -53,6 +56,8 @@ export function tapFilterGrad(
   const { h, w, batch: n, inChannels: ci, outChannels: co } = g;
   const hp = paddedLength(h);
   const wp = paddedLength(w);
+  // x padded and split into stride phases, [n, hp/s, s, wp/s, s, ci]:
+  // every tap is a stride-1 slice made of runs of ci channels.
   const xp = sc.pad(x, [
     [0, 0],
     [h.padBefore, hp - h.size - h.padBefore],
@@ -68,14 +73,9 @@ export function tapFilterGrad(
     ci,
   ]);
   const m = n * h.out * w.out;
-  const dyT = sc.reshape(
-    sc.transpose(sc.reshape(dy, [m, co]), [1, 0]),
-    [1, co, m],
-  );
-  const blocks: TensorInfo[] = [];
-  for (let ky = 0; ky < h.kernel; ky++) {
-    for (let kx = 0; kx < w.kernel; kx++) {
-      const tap = sc.slice(
+  const tapAt = (ky: number, kx: number) =>
+    sc.reshape(
+      sc.slice(
         phased,
         [
           0,
@@ -86,18 +86,41 @@ export function tapFilterGrad(
           0,
         ],
         [n, h.out, 1, w.out, 1, ci],
-      );
-      blocks.push(sc.matMul(dyT, sc.reshape(tap, [1, m, ci])));
+      ),
+      [m, ci],
+    );
+  const taps = h.kernel * w.kernel;
+  const blocks: TensorInfo[] = [];
+  if (m <= co) {
+    // Few pixels (deep layers): transpose the small taps, not the weights.
+    // [ci, m] x [m, co] = dW[ky, kx]; dy is the same operand every time.
+    const dy3 = sc.reshape(dy, [1, m, co]);
+    for (let ky = 0; ky < h.kernel; ky++) {
+      for (let kx = 0; kx < w.kernel; kx++) {
+        const tapT = sc.reshape(sc.transpose2d(tapAt(ky, kx)), [1, ci, m]);
+        blocks.push(sc.matMul(tapT, dy3));
+      }
+    }
+    return sc.reshape(sc.concat(blocks, 0), [h.kernel, w.kernel, ci, co]);
+  }
+  // Many pixels: [co, m] x [m, ci] = dW[ky, kx] transposed, then one 2-D
+  // transpose of the stacked [taps*co, ci] -> [ci, taps, co] and a run copy
+  // into [taps, ci, co].
+  const dyT = sc.reshape(sc.transpose2d(sc.reshape(dy, [m, co])), [1, co, m]);
+  for (let ky = 0; ky < h.kernel; ky++) {
+    for (let kx = 0; kx < w.kernel; kx++) {
+      blocks.push(sc.matMul(dyT, sc.reshape(tapAt(ky, kx), [1, m, ci])));
     }
   }
-  // [kh*kw, co, ci] -> [kh, kw, ci, co]
-  const stacked = sc.reshape(sc.concat(blocks, 0), [
-    h.kernel,
-    w.kernel,
+  const t = sc.transpose2d(sc.reshape(sc.concat(blocks, 0), [taps * co, ci]));
+  const dw = sc.alloc([h.kernel, w.kernel, ci, co]);
+  copyRuns(
+    { view: sc.view(t), offset: 0, strides: [co, taps * co] },
+    { view: sc.view(dw), offset: 0, strides: [ci * co, co] },
+    [taps, ci],
     co,
-    ci,
-  ]);
-  return sc.transpose(stacked, [0, 1, 3, 2]);
+  );
+  return dw;
 }
 
 /**

@@ -1,16 +1,19 @@
 /**
  * Fast wasm `Conv2DBackpropInput` (the input gradient of conv2d, and the
- * forward pass of conv2dTranspose) by sub-pixel decomposition.
+ * forward pass of conv2dTranspose) by sub-pixel decomposition into matMuls.
  *
  * With stride `s`, the input pixels `iy = s*q + p` of one phase `p` receive
  * gradient only from the kernel taps `ky = k0 + s*j` with
- * `k0 = (p + padBefore) mod s`, and the sum over those taps is a stride-1
- * correlation of `dy` with the flipped sub-kernel. So the whole gradient is
- * `s*s` stride-1 XNNPACK convolutions with `ceil(k/s)`-sized kernels (2x2 for
- * pix2pix's 4x4 stride-2 layers), interleaved by one transpose (depth to
- * space). Stride 1 is the single-phase case: a conv2d of the padded `dy`
- * with the flipped, transposed kernel. The stock kernel is a naive loop,
- * ~13x slower than the forward convolution.
+ * `k0 = (p + padBefore) mod s`: `dx[s*q + p] = sum_j W[k0 + s*j] dy[q + c - j]`
+ * with `c = floor((p + padBefore) / s)`. Per phase (4 for pix2pix's 4x4
+ * stride-2 layers, each with 2x2 taps) that is one plain XNNPACK matMul,
+ * channels first: `W_phase [inC, taps*outC] x windows [taps*outC, pixels]`,
+ * where `W_phase` is gathered from the filter without transposing it and
+ * the windows are shifted copies of `dy`. The phases are then interleaved
+ * into `dx`. Weight-sized tensors are never transposed (the wasm transpose
+ * is slow above rank 2); activations get one 2-D transpose on the way in and
+ * one per phase on the way out. The stock kernel is a naive loop, ~13x
+ * slower than the forward convolution.
  *
  * @module
  */
@@ -26,44 +29,49 @@ import {
   convGeometry,
   type ConvPad,
 } from "./conv_geometry.ts";
+import { copyRuns } from "./heap_copy.ts";
 import { type WasmBackendLike, WasmScope } from "./wasm_ops.ts";
 
-/** How one phase of one axis reads `dy`: padding or cropping at each end. */
-interface PhaseAxis {
-  /** Kernel tap of this phase's first sub-kernel element (before flipping). */
+/** One phase `p` of one spatial axis. */
+interface Phase {
+  /** The phase's first kernel tap. */
   k0: number;
+  /** `dy` offset: tap `j` reads `dy[q + c - j]`. */
+  c: number;
+  /** Sub-kernel taps `j` with `k0 + s*j < kernel`. */
+  taps: number;
+  /** Output pixels of this phase that exist: `s*q + p < size`. */
+  count: number;
+}
+
+/** The phases of one axis, the common per-phase length `q`, and `dy` padding. */
+interface AxisPlan {
+  phases: Phase[];
+  /** Per-phase output length, `ceil(size / s)`. */
+  q: number;
+  /** Zero padding of `dy` before / after so that every window fits. */
   padBefore: number;
   padAfter: number;
-  cropBefore: number;
-  cropAfter: number;
 }
 
-/**
- * The phase `p` of one axis: output pixels `s*q + p`, `q < ceil(size/s)`,
- * are `sum_j dy[q + c - j] * w[k0 + s*j]` for `j < taps`, a correlation of
- * `dy` (padded by `taps-1-c` before) with the flipped sub-kernel.
- */
-function phaseAxis(axis: ConvAxis, p: number, taps: number): PhaseAxis {
-  const t = p + axis.padBefore;
-  const c = Math.floor(t / axis.stride);
-  const before = taps - 1 - c;
-  const after = Math.ceil(axis.size / axis.stride) + c - axis.out;
-  return {
-    k0: t % axis.stride,
-    padBefore: Math.max(before, 0),
-    padAfter: Math.max(after, 0),
-    cropBefore: Math.max(-before, 0),
-    cropAfter: Math.max(-after, 0),
-  };
-}
-
-/** True when every phase still reads at least one row/column of `dy`. */
-function phasesFit(axis: ConvAxis, taps: number): boolean {
-  for (let p = 0; p < axis.stride; p++) {
-    const ph = phaseAxis(axis, p, taps);
-    if (axis.out - ph.cropBefore - ph.cropAfter <= 0) return false;
+function planAxis(axis: ConvAxis): AxisPlan {
+  const s = axis.stride;
+  const q = Math.ceil(axis.size / s);
+  const phases: Phase[] = [];
+  let padBefore = 0;
+  let padAfter = 0;
+  for (let p = 0; p < s; p++) {
+    const t = p + axis.padBefore;
+    const k0 = t % s;
+    const c = Math.floor(t / s);
+    const taps = Math.max(0, Math.ceil((axis.kernel - k0) / s));
+    if (taps > 0) {
+      padBefore = Math.max(padBefore, taps - 1 - c);
+      padAfter = Math.max(padAfter, c + q - axis.out);
+    }
+    phases.push({ k0, c, taps, count: Math.ceil((axis.size - p) / s) });
   }
-  return true;
+  return { phases, q, padBefore, padAfter };
 }
 
 /**
@@ -78,75 +86,95 @@ export function subPixelInputGrad(
   g: ConvGeometry,
 ): TensorInfo {
   const { h, w, batch: n, inChannels: ci, outChannels: co } = g;
-  const th = Math.ceil(h.kernel / h.stride);
-  const tw = Math.ceil(w.kernel / w.stride);
-  // Sub-kernels for all phases at once: [sh, sw, th, tw, co, ci], taps
-  // flipped. Taps past the kernel's end are zero.
-  const wPad = sc.pad(filter, [
-    [0, th * h.stride - h.kernel],
-    [0, tw * w.stride - w.kernel],
+  const ph = planAxis(h);
+  const pw = planAxis(w);
+  // dy channels first, padded once for every phase: [co, n, lh, lw].
+  const dyT = sc.reshape(
+    sc.transpose2d(sc.reshape(dy, [n * h.out * w.out, co])),
+    [co, n, h.out, w.out],
+  );
+  const dyP = sc.pad(dyT, [
     [0, 0],
     [0, 0],
+    [ph.padBefore, ph.padAfter],
+    [pw.padBefore, pw.padAfter],
   ]);
-  const w6 = sc.reshape(wPad, [th, h.stride, tw, w.stride, ci, co]);
-  const wT = sc.transpose(w6, [1, 3, 0, 2, 5, 4]);
-  const wFlip = th * tw === 1
-    ? wT
-    : sc.run("Reverse", { x: wT }, { dims: [2, 3] });
-  const qh = Math.ceil(h.size / h.stride);
-  const qw = Math.ceil(w.size / w.stride);
-  const phases: TensorInfo[] = [];
-  for (let py = 0; py < h.stride; py++) {
-    const ay = phaseAxis(h, py, th);
-    for (let px = 0; px < w.stride; px++) {
-      const ax = phaseAxis(w, px, tw);
-      const kernel = sc.reshape(
-        sc.slice(wFlip, [ay.k0, ax.k0, 0, 0, 0, 0], [1, 1, th, tw, co, ci]),
-        [th, tw, co, ci],
-      );
-      const cropped = ay.cropBefore + ay.cropAfter + ax.cropBefore +
-            ax.cropAfter === 0
-        ? dy
-        : sc.slice(dy, [0, ay.cropBefore, ax.cropBefore, 0], [
-          n,
-          h.out - ay.cropBefore - ay.cropAfter,
-          w.out - ax.cropBefore - ax.cropAfter,
-          co,
-        ]);
-      const out = sc.conv2d(cropped, kernel, [1, 1], [
-        [0, 0],
-        [ay.padBefore, ay.padAfter],
-        [ax.padBefore, ax.padAfter],
-        [0, 0],
-      ]);
-      phases.push(sc.reshape(out, [1, n, qh, qw, ci]));
+  const lh = h.out + ph.padBefore + ph.padAfter;
+  const lw = w.out + pw.padBefore + pw.padAfter;
+  const pixels = n * ph.q * pw.q;
+  const outs: { y: number; x: number; t: TensorInfo }[] = [];
+  for (const [y, a] of ph.phases.entries()) {
+    for (const [x, b] of pw.phases.entries()) {
+      const taps = a.taps * b.taps;
+      if (taps === 0) continue;
+      const wPhase = sc.alloc([1, ci, taps * co]);
+      const windows = sc.alloc([1, taps * co, pixels]);
+      const [wSrc, wDst] = [sc.view(filter), sc.view(wPhase)];
+      const [dSrc, dDst] = [sc.view(dyP), sc.view(windows)];
+      for (let jy = 0, t = 0; jy < a.taps; jy++) {
+        for (let jx = 0; jx < b.taps; jx++, t++) {
+          const ky = a.k0 + h.stride * jy;
+          const kx = b.k0 + w.stride * jx;
+          // W[ky, kx] ([ci, co]) -> columns t*co.. of W_phase.
+          copyRuns(
+            {
+              view: wSrc,
+              offset: (ky * w.kernel + kx) * ci * co,
+              strides: [co],
+            },
+            { view: wDst, offset: t * co, strides: [taps * co] },
+            [ci],
+            co,
+          );
+          // dy[q + c - j] for all q -> rows t*co.. of the windows.
+          copyRuns(
+            {
+              view: dSrc,
+              offset: (a.c - jy + ph.padBefore) * lw +
+                (b.c - jx + pw.padBefore),
+              strides: [n * lh * lw, lh * lw, lw],
+            },
+            {
+              view: dDst,
+              offset: t * co * pixels,
+              strides: [pixels, ph.q * pw.q, pw.q],
+            },
+            [co, n, ph.q],
+            pw.q,
+          );
+        }
+      }
+      const out = sc.matMul(wPhase, windows); // [1, ci, pixels]
+      outs.push({ y, x, t: sc.transpose2d(sc.reshape(out, [ci, pixels])) });
     }
   }
-  if (phases.length === 1) return sc.reshape(phases[0], [n, qh, qw, ci]);
-  // [sh*sw, n, qh, qw, ci] -> [n, qh, sh, qw, sw, ci] = depth to space.
-  const stacked = sc.reshape(sc.concat(phases, 0), [
-    h.stride,
-    w.stride,
-    n,
-    qh,
-    qw,
-    ci,
-  ]);
-  const full = sc.reshape(sc.transpose(stacked, [2, 3, 0, 4, 1, 5]), [
-    n,
-    qh * h.stride,
-    qw * w.stride,
-    ci,
-  ]);
-  if (qh * h.stride === h.size && qw * w.stride === w.size) return full;
-  return sc.slice(full, [0, 0, 0, 0], [n, h.size, w.size, ci]);
+  // Interleave the phases: dx[n, s*q + y, s*r + x] = phase(y, x)[n, q, r].
+  const dx = sc.alloc([n, h.size, w.size, ci]);
+  const dst = sc.view(dx);
+  if (outs.length < ph.phases.length * pw.phases.length) dst.fill(0);
+  for (const { y, x, t } of outs) {
+    copyRuns(
+      {
+        view: sc.view(t),
+        offset: 0,
+        strides: [ph.q * pw.q * ci, pw.q * ci, ci],
+      },
+      {
+        view: dst,
+        offset: (y * w.size + x) * ci,
+        strides: [h.size * w.size * ci, h.stride * w.size * ci, w.stride * ci],
+      },
+      [n, ph.phases[y].count, pw.phases[x].count],
+      ci,
+    );
+  }
+  return dx;
 }
 
 /**
- * Builds the replacement `Conv2DBackpropInput` kernel config. Anything it
- * does not cover (NCHW, non-float32, a `dy` whose shape disagrees with the
- * attributes, padding so large that a phase reads no `dy`) goes to
- * `original`, the stock kernel.
+ * Builds the replacement `Conv2DBackpropInput` kernel config. NCHW,
+ * non-float32 inputs and a `dy` whose shape disagrees with the attributes go
+ * to `original`, the stock kernel.
  */
 export function makeConv2DBackpropInputConfig(
   original: KernelConfig,
@@ -174,11 +202,9 @@ export function makeConv2DBackpropInputConfig(
       attrs.pad,
       attrs.dimRoundingMode,
     );
-    if (
-      dy.shape[1] !== g.h.out || dy.shape[2] !== g.w.out ||
-      !phasesFit(g.h, Math.ceil(g.h.kernel / g.h.stride)) ||
-      !phasesFit(g.w, Math.ceil(g.w.kernel / g.w.stride))
-    ) return original.kernelFunc(args);
+    if (dy.shape[1] !== g.h.out || dy.shape[2] !== g.w.out) {
+      return original.kernelFunc(args);
+    }
     const sc = new WasmScope(args.backend as unknown as WasmBackendLike);
     return sc.finish(subPixelInputGrad(sc, dy, filter, g));
   };

@@ -2,9 +2,9 @@
  * A wasm `Slice` that copies through views of the wasm heap.
  *
  * The stock wasm `Slice` first copies the whole input out of the heap
- * (`readSync`) on every call, so the 16 per-tap slices of a 4x4 filter
- * gradient copied the full activation 16 times. This one copies only the
- * selected elements, one `TypedArray.set` per contiguous run.
+ * (`readSync`) on every call, so 16 per-tap slices of one activation copied
+ * it 16 times. This one copies only the selected elements, one
+ * `TypedArray.set` per contiguous run.
  *
  * @module
  */
@@ -14,14 +14,45 @@ import {
   Slice,
   slice_util,
   type TensorInfo,
-  util,
 } from "@tensorflow/tfjs-core";
+import { copyRuns, type HeapView, stridesOf } from "./heap_copy.ts";
 import type { WasmBackendLike } from "./wasm_ops.ts";
 
 /**
- * Copies `x[begin : begin + size]` (stride 1 on every axis) into a new wasm
- * tensor. `x` must be numeric (float32, int32 or bool). Any rank.
+ * Copies the slice `x[begin : begin + size]` (stride 1 on every axis, any
+ * rank) of the heap tensor viewed by `src` (shape `shape`) into `dst` from
+ * element `dstOffset` on, contiguously.
  */
+export function copySlice(
+  src: HeapView,
+  shape: number[],
+  begin: number[],
+  size: number[],
+  dst: HeapView,
+  dstOffset = 0,
+): void {
+  const strides = [...stridesOf(shape), 1];
+  // Innermost axis sliced partially: the axes after it are whole, so each
+  // run is size[k] * strides[k] contiguous elements.
+  let k = shape.length - 1;
+  while (k > 0 && size[k] === shape[k]) k--;
+  const run = k < 0 ? 1 : size[k] * strides[k];
+  let offset = 0;
+  for (let i = 0; i < shape.length; i++) offset += begin[i] * strides[i];
+  const outer = size.slice(0, Math.max(k, 0));
+  copyRuns(
+    { view: src, offset, strides: strides.slice(0, outer.length) },
+    {
+      view: dst,
+      offset: dstOffset,
+      strides: stridesOf([...outer, run]).slice(0, outer.length),
+    },
+    outer,
+    run,
+  );
+}
+
+/** `x[begin : begin + size]` as a new wasm tensor; `x` must be numeric. */
 export function sliceHeap(
   backend: WasmBackendLike,
   x: TensorInfo,
@@ -29,33 +60,14 @@ export function sliceHeap(
   size: number[],
 ): TensorInfo {
   const out = backend.makeOutput(size, x.dtype);
-  const total = util.sizeFromShape(size);
-  if (total === 0) return out;
   // Views are made after makeOutput: a heap growth detaches older views.
-  const src = backend.typedArrayFromHeap(x);
-  const dst = backend.typedArrayFromHeap(out);
-  const shape = x.shape;
-  const strides = [...util.computeStrides(shape), 1];
-  // Innermost axis that is sliced partially: everything after it is whole,
-  // so each run is size[k] * strides[k] contiguous elements.
-  let k = shape.length - 1;
-  while (k > 0 && size[k] === shape[k]) k--;
-  const run = k < 0 ? total : size[k] * strides[k];
-  let base = 0;
-  for (let i = 0; i < shape.length; i++) base += begin[i] * strides[i];
-  const outer = total / run;
-  const idx = new Array<number>(Math.max(k, 0)).fill(0);
-  let off = base;
-  for (let r = 0; r < outer; r++) {
-    dst.set(src.subarray(off, off + run), r * run);
-    // Advance the odometer over axes k-1 .. 0.
-    for (let a = k - 1; a >= 0; a--) {
-      off += strides[a];
-      if (++idx[a] < size[a]) break;
-      off -= strides[a] * size[a];
-      idx[a] = 0;
-    }
-  }
+  copySlice(
+    backend.typedArrayFromHeap(x),
+    x.shape,
+    begin,
+    size,
+    backend.typedArrayFromHeap(out),
+  );
   return out;
 }
 
@@ -71,11 +83,7 @@ export function makeSliceConfig(original: KernelConfig): KernelConfig {
       begin: number | number[];
       size: number | number[];
     };
-    const [b, s] = slice_util.parseSliceParams(
-      x as never,
-      begin,
-      size,
-    );
+    const [b, s] = slice_util.parseSliceParams(x as never, begin, size);
     return sliceHeap(args.backend as unknown as WasmBackendLike, x, b, s);
   };
   return {

@@ -68,6 +68,19 @@ export class WasmScope {
     return t;
   }
 
+  /** Allocates an uninitialised tensor on the heap, tracked for disposal. */
+  alloc(shape: number[], dtype: DataType = "float32"): TensorInfo {
+    return this.track(this.backend.makeOutput(shape, dtype));
+  }
+
+  /**
+   * A view of `t`'s elements. Take it after the last allocation before the
+   * copy: growing the heap detaches older views.
+   */
+  view(t: TensorInfo): Float32Array | Int32Array | Uint8Array {
+    return this.backend.typedArrayFromHeap(t);
+  }
+
   /** Reshape without copying (shares the data, adds a reference). */
   reshape(x: TensorInfo, shape: number[]): TensorInfo {
     return this.run("Reshape", { x }, { shape });
@@ -89,6 +102,11 @@ export class WasmScope {
     return this.run("Slice", { x }, { begin, size });
   }
 
+  /** 2-D transpose `[a, b] -> [b, a]` (the wasm transpose is fast in 2-D). */
+  transpose2d(x: TensorInfo): TensorInfo {
+    return this.transpose(x, [1, 0]);
+  }
+
   /** Concatenation along `axis`. */
   concat(xs: TensorInfo[], axis: number): TensorInfo {
     if (xs.length === 1) return xs[0];
@@ -100,21 +118,6 @@ export class WasmScope {
     return this.run("BatchMatMul", { a, b }, {
       transposeA: false,
       transposeB: false,
-    });
-  }
-
-  /** NHWC conv2d with explicit padding `[[0,0],[t,b],[l,r],[0,0]]`. */
-  conv2d(
-    x: TensorInfo,
-    filter: TensorInfo,
-    strides: [number, number],
-    pad: [[0, 0], [number, number], [number, number], [0, 0]],
-  ): TensorInfo {
-    return this.run("Conv2D", { x, filter }, {
-      strides,
-      pad,
-      dataFormat: "NHWC",
-      dilations: 1,
     });
   }
 
