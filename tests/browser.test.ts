@@ -1,0 +1,354 @@
+/**
+ * The browser demo end to end: a tiny generator saved in the checkpoint
+ * format, `deno task demo`'s server on a random port, headless Chromium
+ * (Debian's `/usr/bin/chromium`, or `$PIX2PIX_CHROMIUM`; skipped when
+ * missing) driven by playwright-core. A facade label map is painted with
+ * simulated mouse drags (rectangles in several classes, a brush stroke, an
+ * undone rectangle), then a label map is loaded from an A|B file on the wasm
+ * backend; each time the page's output must equal the same generator run in
+ * Deno in inference mode (`training: false`, as `translate --eval`).
+ *
+ * Tolerance on the 8-bit output (0..255 per channel): max abs diff <= 2 and
+ * mean abs diff <= 0.5. The screenshot goes to runs/test-browser/screenshot.png.
+ */
+import assert from "node:assert/strict";
+import { chromium, type Page } from "playwright-core";
+import * as tf from "@tensorflow/tfjs-core";
+import type * as tfl from "@tensorflow/tfjs-layers";
+import { saveCheckpoint } from "../lib/checkpoint.ts";
+import { DEFAULT_CONFIG, type TrainConfig } from "../lib/config.ts";
+import { buildDemoSite, serveDemoSite } from "../lib/demo_site.ts";
+import { FACADE_PALETTE } from "../lib/facades.ts";
+import { hconcat, tensorToRgb, writePng } from "../lib/image.ts";
+import { buildGenerator, generatorSpecFromConfig } from "../lib/unet.ts";
+
+const CHROMIUM = Deno.env.get("PIX2PIX_CHROMIUM") ?? "/usr/bin/chromium";
+const hasChromium = await Deno.stat(CHROMIUM).then(
+  (s) => s.isFile,
+  () => false,
+);
+if (!hasChromium) {
+  console.log(
+    `browser test skipped: no Chromium at ${CHROMIUM} (apt-get install chromium)`,
+  );
+}
+
+/** Allowed difference between browser and Deno outputs, 8-bit units. */
+const MAX_ABS = 2;
+const MEAN_ABS = 0.5;
+/** Model input size and the page's paint size. */
+const SIZE = 32;
+const PAINT = 256;
+
+const OUT_DIR = new URL("../runs/test-browser/", import.meta.url).pathname;
+
+const CONFIG: TrainConfig = {
+  ...DEFAULT_CONFIG,
+  name: "browser-test",
+  dataroot: "../shared/datasets/facades",
+  direction: "BtoA",
+  netG: "unet_32",
+  cropSize: SIZE,
+  loadSize: SIZE,
+  ngf: 8,
+  seed: 3,
+};
+
+/**
+ * The tiny generator, with batch-norm moving statistics set away from their
+ * initial 0/1 (as after training), so inference mode is really exercised, and
+ * the last up-convolution's kernel scaled by 50 so the output spans a good part
+ * of [-1, 1] instead of staying near 0 (N(0, 0.02) init).
+ */
+function tinyGenerator(): tfl.LayersModel {
+  const G = buildGenerator(generatorSpecFromConfig(CONFIG));
+  tf.tidy(() => {
+    const last = G.getLayer("up0_conv").getWeights();
+    G.getLayer("up0_conv").setWeights([tf.mul(last[0], 50), ...last.slice(1)]);
+    for (const w of G.nonTrainableWeights) {
+      const shape = w.shape as number[];
+      const v = w.name.includes("variance")
+        ? tf.randomUniform(shape, 0.2, 2, "float32", 11)
+        : tf.randomNormal(shape, 0, 0.2, "float32", 12);
+      w.write(v);
+    }
+  });
+  return G;
+}
+
+/** What `window.__pix2pix` holds (see web/app.ts). */
+interface Hook {
+  ready: boolean;
+  error: string | null;
+  backend: string;
+  evalMode: boolean;
+  inputSize: number;
+  translations: number;
+  settled: boolean;
+  lastInput: number[];
+  lastOutput: number[];
+  lastMs: number;
+}
+
+function hook(page: Page): Promise<Hook> {
+  return page.evaluate(() =>
+    (globalThis as unknown as { __pix2pix: Hook }).__pix2pix
+  );
+}
+
+/** Waits until the page has translated more than `after` times and is idle. */
+async function settled(page: Page, after: number): Promise<Hook> {
+  await page.waitForFunction(
+    (n) => {
+      const h = (globalThis as unknown as { __pix2pix: Hook }).__pix2pix;
+      return h.error !== null || (h.translations > n && h.settled);
+    },
+    after,
+    { timeout: 30_000 },
+  );
+  const h = await hook(page);
+  assert.equal(h.error, null, `page error: ${h.error}`);
+  return h;
+}
+
+/** Drags on the paint canvas from paint pixel (x0, y0) to (x1, y1). */
+async function drag(
+  page: Page,
+  x0: number,
+  y0: number,
+  x1: number,
+  y1: number,
+) {
+  const box = (await page.locator("#paint").boundingBox())!;
+  const at = (x: number, y: number) =>
+    [
+      box.x + (x * box.width) / PAINT,
+      box.y + (y * box.height) / PAINT,
+    ] as const;
+  await page.mouse.move(...at(x0, y0));
+  await page.mouse.down();
+  await page.mouse.move(...at(x1, y1), { steps: 5 });
+  await page.mouse.up();
+}
+
+/** The colour of class `c` in the palette. */
+function colour(c: number): number[] {
+  return Array.from(FACADE_PALETTE.subarray(3 * c, 3 * c + 3));
+}
+
+/** Pixel (x, y) of an RGB byte array of width SIZE. */
+function pixel(rgb: number[], x: number, y: number): number[] {
+  const i = (y * SIZE + x) * 3;
+  return rgb.slice(i, i + 3);
+}
+
+/** Max and mean abs difference of the page's output and G in Deno on the page's input. */
+function compareWithDeno(G: tfl.LayersModel, h: Hook) {
+  const expected = tf.tidy(() => {
+    const x = tf.sub(
+      tf.div(tf.tensor4d(h.lastInput, [1, SIZE, SIZE, 3], "float32"), 127.5),
+      1,
+    );
+    const y = G.apply(x, { training: false }) as tf.Tensor4D;
+    return tensorToRgb(tf.squeeze(y, [0]) as tf.Tensor3D);
+  });
+  assert.equal(h.lastOutput.length, expected.length);
+  let max = 0, sum = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs(expected[i] - h.lastOutput[i]);
+    max = Math.max(max, d);
+    sum += d;
+  }
+  const mean = sum / expected.length;
+  const avg = expected.reduce((a, b) => a + b, 0) / expected.length;
+  const std = Math.sqrt(
+    expected.reduce((a, b) => a + (b - avg) ** 2, 0) / expected.length,
+  );
+  return { max, mean, std };
+}
+
+Deno.test({
+  name:
+    "browser demo: painted labels translate in Chromium as in Deno (eval mode)",
+  ignore: !hasChromium,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const t0 = performance.now();
+    await tf.setBackend("cpu");
+    await Deno.mkdir(OUT_DIR, { recursive: true });
+    const ckptDir = await Deno.makeTempDir({ prefix: "pix2pix-browser-" });
+    const G = tinyGenerator();
+    await saveCheckpoint(ckptDir, {
+      config: CONFIG,
+      G,
+      D: null,
+      optimizerG: tf.train.adam(),
+      optimizerD: null,
+      step: 0,
+      epoch: 0,
+      batchInEpoch: 0,
+      lr: CONFIG.lr,
+      rng: { dataSeed: 0, dropoutSeed: 0 },
+    });
+    const site = await buildDemoSite({ checkpoint: ckptDir });
+    assert.equal(site.info.inputKind, "facade-labels");
+    const abort = new AbortController();
+    let url = "";
+    const server = serveDemoSite(site, {
+      port: 0,
+      signal: abort.signal,
+      onListen: (u) => url = u,
+    });
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+    const logs: string[] = [];
+    try {
+      const page = await browser.newPage({
+        viewport: { width: 900, height: 760 },
+      });
+      page.on("console", (m) => logs.push(`${m.type()}: ${m.text()}`));
+      page.on("pageerror", (e) => logs.push(`pageerror: ${e.message}`));
+      page.on("requestfailed", (r) => logs.push(`requestfailed: ${r.url()}`));
+      await page.goto(url);
+      await page.waitForFunction(
+        () => (globalThis as unknown as { __pix2pix: Hook }).__pix2pix.ready,
+        undefined,
+        { timeout: 30_000 },
+      );
+      let h = await settled(page, 0);
+      assert.equal(h.inputSize, SIZE);
+      assert.equal(h.evalMode, true, "the demo defaults to inference mode");
+
+      // Paint: clear, rectangles in four classes, a brush stroke, an undone rectangle.
+      await page.click("#clear");
+      await page.click('[data-tool="rect"]');
+      const rects: [number, number, number, number, number][] = [
+        [1, 32, 16, 224, 256], // facade
+        [2, 56, 48, 104, 112], // window
+        [2, 152, 48, 200, 112], // window
+        [3, 104, 176, 152, 256], // door
+        [6, 48, 128, 208, 148], // balcony
+      ];
+      for (const [cls, x0, y0, x1, y1] of rects) {
+        await page.click(`#palette [data-class="${cls}"]`);
+        await drag(page, x0, y0, x1, y1);
+      }
+      await page.click('[data-tool="brush"]');
+      await page.click('#palette [data-class="9"]'); // molding
+      await drag(page, 40, 160, 216, 160);
+      await page.click('[data-tool="rect"]');
+      await page.click('#palette [data-class="10"]'); // pillar, undone below
+      await drag(page, 0, 0, 24, 256);
+      await page.click("#undo");
+      h = await settled(page, h.translations);
+
+      // The model input is the painted map at 32x32 (paint pixel = 8 * model pixel + 4).
+      const checks: [number, number, number][] = [
+        [1, 16, 3], // facade
+        [2, 10, 10], // window
+        [3, 16, 27], // door
+        [6, 8, 17], // balcony
+        [9, 5, 20], // molding, brush
+        [0, 1, 16], // background where the pillar was undone
+      ];
+      for (const [cls, x, y] of checks) {
+        assert.deepEqual(
+          pixel(h.lastInput, x, y),
+          colour(cls),
+          `class ${cls} at (${x}, ${y})`,
+        );
+      }
+      const painted = compareWithDeno(G, h);
+      const screenshot = `${OUT_DIR}screenshot.png`;
+      await page.screenshot({ path: screenshot });
+      console.log(
+        `painted, ${h.backend}: ${h.translations} translations, last ${
+          h.lastMs.toFixed(1)
+        } ms; vs Deno max abs ${painted.max}, mean abs ${
+          painted.mean.toFixed(3)
+        } (of 255), output std ${
+          painted.std.toFixed(1)
+        }; screenshot ${screenshot}`,
+      );
+      assert.ok(painted.std > 5, `output nearly constant (std ${painted.std})`);
+      assert.ok(
+        painted.max <= MAX_ABS,
+        `max abs diff ${painted.max} > ${MAX_ABS}`,
+      );
+      assert.ok(
+        painted.mean <= MEAN_ABS,
+        `mean abs diff ${painted.mean} > ${MEAN_ABS}`,
+      );
+
+      // An example label map from an A|B file (labels on the right), on wasm.
+      await page.goto(`${url}?backend=wasm`);
+      h = await settled(page, 0);
+      assert.equal(h.backend, "wasm");
+      const grid = new Uint8Array(PAINT * PAINT * 3);
+      const blockClass = (x: number, y: number) =>
+        (Math.floor(y / 64) * 5 + Math.floor(x / 64)) % 12;
+      for (let y = 0; y < PAINT; y++) {
+        for (let x = 0; x < PAINT; x++) {
+          grid.set(colour(blockClass(x, y)), (y * PAINT + x) * 3);
+        }
+      }
+      const photo = new Uint8Array(PAINT * PAINT * 3).fill(90);
+      const example = `${OUT_DIR}example_AB.png`;
+      await writePng(
+        example,
+        hconcat(
+          { data: photo, width: PAINT, height: PAINT },
+          { data: grid, width: PAINT, height: PAINT },
+        ),
+      );
+      await page.setInputFiles("#example", example);
+      h = await settled(page, h.translations);
+      for (let y = 0; y < SIZE; y++) {
+        for (let x = 0; x < SIZE; x++) {
+          assert.deepEqual(
+            pixel(h.lastInput, x, y),
+            colour(blockClass(8 * x + 4, 8 * y + 4)),
+            `example label map at (${x}, ${y})`,
+          );
+        }
+      }
+      const loaded = compareWithDeno(G, h);
+      console.log(
+        `example, ${h.backend}: last ${
+          h.lastMs.toFixed(1)
+        } ms; vs Deno max abs ${loaded.max}, mean abs ${
+          loaded.mean.toFixed(3)
+        }; test ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+      );
+      assert.ok(
+        loaded.max <= MAX_ABS,
+        `max abs diff ${loaded.max} > ${MAX_ABS}`,
+      );
+      assert.ok(
+        loaded.mean <= MEAN_ABS,
+        `mean abs diff ${loaded.mean} > ${MEAN_ABS}`,
+      );
+    } catch (e) {
+      console.log(`page log:\n${logs.join("\n")}`);
+      throw e;
+    } finally {
+      await browser.close();
+      abort.abort();
+      await server.finished;
+      G.dispose();
+      await Deno.remove(ckptDir, { recursive: true });
+    }
+  },
+});
