@@ -33,7 +33,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { TrainConfig } from "./config.ts";
 import { Worker } from "node:worker_threads";
-import { isImagePath } from "./image.ts";
+import { isImagePath, naturalCompare } from "./image.ts";
 import { deriveSeed, Rng } from "./rng.ts";
 import {
   type LoadedPair,
@@ -153,11 +153,6 @@ export class DatasetError extends Error {
     super(message);
     this.name = "DatasetError";
   }
-}
-
-/** Compare file names so that `2.jpg` sorts before `10.jpg`. */
-export function naturalCompare(a: string, b: string): number {
-  return a.localeCompare(b, "en", { numeric: true });
 }
 
 function requirePositiveInt(value: number, flag: string): void {

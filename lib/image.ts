@@ -67,6 +67,11 @@ export function isImagePath(path: string): boolean {
     IMAGE_EXTENSIONS.includes(path.slice(dot + 1).toLowerCase());
 }
 
+/** Compare file names so that `2.jpg` sorts before `10.jpg`. */
+export function naturalCompare(a: string, b: string): number {
+  return a.localeCompare(b, "en", { numeric: true });
+}
+
 function conversionNote(meta: Metadata): string | undefined {
   const notes: string[] = [];
   const channels = meta.channels ?? 3;
