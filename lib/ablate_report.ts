@@ -20,7 +20,7 @@ import type {
   Variant,
 } from "./ablate.ts";
 import type { EvalResult } from "./eval.ts";
-import { naturalCompare } from "./data.ts";
+import { naturalCompare } from "./image.ts";
 import { readRgb, type RgbImage, writePng } from "./image.ts";
 import { PAPER_GROUND_TRUTH, PAPER_TABLES, paperRow } from "./paper.ts";
 import {

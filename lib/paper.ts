@@ -73,7 +73,7 @@ export const PAPER_TABLE_1: Readonly<PaperTable> = Object.freeze({
 export const PAPER_TABLE_2: Readonly<PaperTable> = Object.freeze({
   study: "generator",
   title: "Table 2: generator",
-  note: "trained with batch size 10 in the paper",
+  note: "U-Net or encoder-decoder, 70x70 PatchGAN, batch size 10",
   rows: Object.freeze([
     row("encdec-l1", "encoder-decoder (L1)", 0.35, 0.12, 0.08),
     row("encdec-l1+cgan", "encoder-decoder (L1+cGAN)", 0.29, 0.09, 0.05),
