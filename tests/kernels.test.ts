@@ -3,6 +3,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
 import { getKernel } from "@tensorflow/tfjs-core";
+import { initBackend } from "../lib/backend.ts";
 import { registerWasmKernels } from "../lib/kernels/mod.ts";
 import {
   caseName,
@@ -12,7 +13,7 @@ import {
   seededValues,
 } from "./conv_grad_cases.ts";
 
-registerWasmKernels();
+await initBackend("wasm"); // registers the kernels, quiets tfjs's banner
 
 for (const c of CONV_CASES) {
   Deno.test(`wasm kernels match cpu: ${caseName(c)}`, async () => {

@@ -1,0 +1,250 @@
+/**
+ * Choose and start a tfjs compute backend.
+ *
+ * - `tensorflow`: `@tensorflow/tfjs-node-gpu`, else `@tensorflow/tfjs-node`
+ *   (native TensorFlow). Not a dependency of this project: imported
+ *   dynamically, so it is used only where someone installed it.
+ * - `webgpu`: `@tensorflow/tfjs-backend-webgpu` on Deno's `navigator.gpu`
+ *   (no flag needed in Deno 2.9). Mesa's lavapipe (a CPU Vulkan driver) makes
+ *   it work without a GPU: useful to test the GPU code path, not fast.
+ * - `wasm`: `@tensorflow/tfjs-backend-wasm` (XNNPACK, SIMD, one thread) with
+ *   this project's kernels (`lib/kernels/`): the filter gradient wasm lacks,
+ *   a fast input gradient / transposed convolution, a fast slice.
+ * - `cpu`: plain JavaScript; slow, the reference.
+ * - `auto`: tensorflow if importable, else a hardware WebGPU adapter (not a
+ *   software one such as lavapipe/llvmpipe), else wasm.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+import "@tensorflow/tfjs-backend-wasm";
+// The node build of tfjs-core registers no gradient functions; tfjs-layers'
+// build registers all of them, which training and tf.grads need.
+import "@tensorflow/tfjs-layers";
+import type { BackendName } from "./config.ts";
+import { registerWasmKernels } from "./kernels/mod.ts";
+
+/** A backend that {@link initBackend} can leave active. */
+export type ActiveBackend = "wasm" | "webgpu" | "cpu" | "tensorflow";
+
+/** What {@link initBackend} started, and why (one human-readable line). */
+export interface BackendChoice {
+  name: ActiveBackend;
+  reason: string;
+}
+
+/** Options of {@link initBackend}. */
+export interface InitBackendOptions {
+  /**
+   * wasm threads. Only 1 is supported: the threaded wasm build does not
+   * start under Deno as shipped; a larger value is logged and ignored.
+   */
+  threads?: number;
+  /** Receives the choice and its reason (and notes such as ignored options). */
+  log?: (msg: string) => void;
+}
+
+/** The tfjs-node packages tried, GPU build first. */
+const TFJS_NODE = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"];
+
+/** Adapter facts from `navigator.gpu` (Deno's `GPUAdapterInfo`). */
+interface AdapterInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  isFallbackAdapter?: boolean;
+}
+
+/** A WebGPU adapter probe: the adapter's info, or why there is none. */
+type GpuProbe =
+  | { info: AdapterInfo; software: boolean; label: string }
+  | { missing: string };
+
+/**
+ * Starts the tfjs backend `name` and makes it the active one.
+ *
+ * @throws Error with an install hint when `tensorflow` or `webgpu` was asked
+ *   for explicitly and cannot start.
+ */
+export async function initBackend(
+  name: BackendName,
+  opts: InitBackendOptions = {},
+): Promise<BackendChoice> {
+  const log = opts.log ?? (() => {});
+  silenceNodeBanner();
+  let choice: BackendChoice;
+  switch (name) {
+    case "tensorflow":
+      choice = await startTensorflow();
+      break;
+    case "webgpu":
+      choice = await startWebGpu(await probeWebGpu());
+      break;
+    case "wasm":
+      choice = await startWasm(opts.threads, log, "asked for");
+      break;
+    case "cpu":
+      await setBackendOrThrow("cpu");
+      choice = { name: "cpu", reason: "asked for; plain JavaScript (slow)" };
+      break;
+    case "auto":
+      choice = await startAuto(opts.threads, log);
+      break;
+    default:
+      throw new Error(
+        `unknown backend "${name}": use auto, wasm, webgpu, cpu or tensorflow`,
+      );
+  }
+  log(`backend: ${choice.name} (${choice.reason})`);
+  return choice;
+}
+
+/** tensorflow, else hardware WebGPU, else wasm; the reason says why. */
+async function startAuto(
+  threads: number | undefined,
+  log: (msg: string) => void,
+): Promise<BackendChoice> {
+  const node = await importTfjsNode();
+  if ("pkg" in node) return await startTensorflow();
+  const gpu = await probeWebGpu();
+  if ("info" in gpu && !gpu.software) {
+    const c = await startWebGpu(gpu);
+    return { name: c.name, reason: `auto: no tfjs-node; ${c.reason}` };
+  }
+  const why = "info" in gpu
+    ? `WebGPU adapter ${gpu.label} is a software (CPU) one`
+    : gpu.missing;
+  return await startWasm(threads, log, `auto: no tfjs-node; ${why}`);
+}
+
+/** Tries the tfjs-node packages; the first that imports, or why none did. */
+async function importTfjsNode(): Promise<{ pkg: string } | { error: string }> {
+  const errors: string[] = [];
+  for (const pkg of TFJS_NODE) {
+    // A variable specifier: deno check and deno install never resolve it,
+    // so tfjs-node is not a dependency unless someone adds it.
+    const spec: string = pkg;
+    try {
+      await import(spec);
+      return { pkg };
+    } catch (e) {
+      errors.push(`${pkg}: ${(e as Error).message.split("\n")[0]}`);
+    }
+  }
+  return { error: errors.join("; ") };
+}
+
+async function startTensorflow(): Promise<BackendChoice> {
+  const node = await importTfjsNode();
+  if ("error" in node) {
+    throw new Error(
+      "backend 'tensorflow' needs @tensorflow/tfjs-node, which is not " +
+        "installed. Install it with `deno add npm:@tensorflow/tfjs-node@4.22.0` " +
+        "(needs internet and downloads libtensorflow; for NVIDIA GPUs use " +
+        "`npm:@tensorflow/tfjs-node-gpu@4.22.0`, which needs CUDA 11 and " +
+        "cuDNN), or choose --backend wasm. Import errors: " + node.error,
+    );
+  }
+  await setBackendOrThrow("tensorflow");
+  return { name: "tensorflow", reason: `${node.pkg} (native TensorFlow)` };
+}
+
+/** Looks for a WebGPU adapter and says whether it is a software one. */
+async function probeWebGpu(): Promise<GpuProbe> {
+  const gpu = (navigator as unknown as {
+    gpu?: {
+      requestAdapter(): Promise<{ info: AdapterInfo } | null>;
+    };
+  }).gpu;
+  if (gpu == null) return { missing: "no WebGPU (navigator.gpu is undefined)" };
+  quietMesa();
+  let adapter: { info: AdapterInfo } | null;
+  try {
+    adapter = await gpu.requestAdapter();
+  } catch (e) {
+    return {
+      missing: `WebGPU adapter request failed: ${(e as Error).message}`,
+    };
+  }
+  if (adapter == null) {
+    return {
+      missing: "no WebGPU adapter (no GPU driver; on Linux without a GPU, " +
+        "apt-get install mesa-vulkan-drivers gives the lavapipe CPU adapter)",
+    };
+  }
+  const info = adapter.info;
+  const text = [info.vendor, info.architecture, info.device, info.description]
+    .join(" ");
+  const software = info.isFallbackAdapter === true ||
+    /llvmpipe|lavapipe|swiftshader|software|\bcpu\b/i.test(text);
+  const label = `"${info.description || info.vendor || "unknown"}"`;
+  return { info, software, label };
+}
+
+async function startWebGpu(gpu: GpuProbe): Promise<BackendChoice> {
+  if ("missing" in gpu) throw new Error(`backend 'webgpu': ${gpu.missing}`);
+  await import("@tensorflow/tfjs-backend-webgpu");
+  await setBackendOrThrow("webgpu");
+  return {
+    name: "webgpu",
+    reason: `WebGPU adapter ${gpu.label}` +
+      (gpu.software ? " (software: runs on the CPU, for testing, slow)" : ""),
+  };
+}
+
+async function startWasm(
+  threads: number | undefined,
+  log: (msg: string) => void,
+  why: string,
+): Promise<BackendChoice> {
+  if (threads != null && threads > 1) {
+    log(`wasm: ${threads} threads asked for; only 1 is supported, using 1`);
+  }
+  registerWasmKernels();
+  await setBackendOrThrow("wasm");
+  const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
+  return {
+    name: "wasm",
+    reason: `${why}; wasm ${simd ? "SIMD" : "(no SIMD)"}, 1 thread, ` +
+      "with this project's conv-gradient kernels",
+  };
+}
+
+async function setBackendOrThrow(name: ActiveBackend): Promise<void> {
+  let ok = false;
+  try {
+    ok = await tf.setBackend(name);
+  } catch (e) {
+    throw new Error(
+      `backend '${name}' failed to start: ${(e as Error).message}`,
+    );
+  }
+  if (!ok) throw new Error(`backend '${name}' failed to start`);
+}
+
+/**
+ * tfjs-backend-cpu prints "looks like you are running TensorFlow.js in
+ * Node.js" on its first tensor (Deno looks like Node to it); marking the
+ * cpu backend as used keeps it quiet.
+ */
+function silenceNodeBanner(): void {
+  const cpu = tf.findBackend("cpu") as { firstUse?: boolean } | null;
+  if (cpu != null && "firstUse" in cpu) cpu.firstUse = false;
+}
+
+/**
+ * Mesa's Vulkan loader prints "XDG_RUNTIME_DIR is invalid or not set" on
+ * every adapter request when the variable is missing (headless machines).
+ * Point it at the temp dir; harmless for compute-only WebGPU.
+ */
+function quietMesa(): void {
+  try {
+    if (Deno.build.os === "linux" && !Deno.env.get("XDG_RUNTIME_DIR")) {
+      Deno.env.set("XDG_RUNTIME_DIR", Deno.env.get("TMPDIR") ?? "/tmp");
+    }
+  } catch {
+    // No env permission: the message stays, nothing else changes.
+  }
+}
