@@ -39,6 +39,7 @@ export type PresetName = "smoke" | "cpu" | "paper";
 export const PRESETS: Readonly<Record<PresetName, Partial<TrainConfig>>> = {
   smoke: {
     name: "smoke",
+    direction: "BtoA",
     loadSize: 36,
     cropSize: 32,
     netG: "unet_32",
@@ -51,6 +52,7 @@ export const PRESETS: Readonly<Record<PresetName, Partial<TrainConfig>>> = {
   },
   cpu: {
     name: "cpu",
+    direction: "BtoA",
     loadSize: 72,
     cropSize: 64,
     netG: "unet_64",
