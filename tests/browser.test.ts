@@ -87,6 +87,7 @@ interface Hook {
   settled: boolean;
   lastInput: number[];
   lastOutput: number[];
+  lastOutputValues: number[];
   lastMs: number;
 }
 
@@ -144,14 +145,18 @@ function pixel(rgb: number[], x: number, y: number): number[] {
 
 /** Max and mean abs difference of the page's output and G in Deno on the page's input. */
 function compareWithDeno(G: tfl.LayersModel, h: Hook) {
-  const expected = tf.tidy(() => {
+  const [expected, values] = tf.tidy(() => {
     const x = tf.sub(
       tf.div(tf.tensor4d(h.lastInput, [1, SIZE, SIZE, 3], "float32"), 127.5),
       1,
     );
-    const y = G.apply(x, { training: false }) as tf.Tensor4D;
-    return tensorToRgb(tf.squeeze(y, [0]) as tf.Tensor3D);
+    const y = tf.squeeze(G.apply(x, { training: false }) as tf.Tensor4D, [0]);
+    return [tensorToRgb(y as tf.Tensor3D), Array.from(y.dataSync())];
   });
+  const maxFloat = values.reduce(
+    (m, v, i) => Math.max(m, Math.abs(v - h.lastOutputValues[i])),
+    0,
+  );
   assert.equal(h.lastOutput.length, expected.length);
   let max = 0, sum = 0;
   for (let i = 0; i < expected.length; i++) {
@@ -164,7 +169,7 @@ function compareWithDeno(G: tfl.LayersModel, h: Hook) {
   const std = Math.sqrt(
     expected.reduce((a, b) => a + (b - avg) ** 2, 0) / expected.length,
   );
-  return { max, mean, std };
+  return { max, mean, std, maxFloat };
 }
 
 Deno.test({
@@ -278,9 +283,9 @@ Deno.test({
           h.lastMs.toFixed(1)
         } ms; vs Deno max abs ${painted.max}, mean abs ${
           painted.mean.toFixed(3)
-        } (of 255), output std ${
-          painted.std.toFixed(1)
-        }; screenshot ${screenshot}`,
+        } (of 255), max abs float ${
+          painted.maxFloat.toExponential(2)
+        }, output std ${painted.std.toFixed(1)}; screenshot ${screenshot}`,
       );
       assert.ok(painted.std > 5, `output nearly constant (std ${painted.std})`);
       assert.ok(
@@ -330,7 +335,9 @@ Deno.test({
           h.lastMs.toFixed(1)
         } ms; vs Deno max abs ${loaded.max}, mean abs ${
           loaded.mean.toFixed(3)
-        }; test ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+        }, max abs float ${loaded.maxFloat.toExponential(2)}; test ${
+          ((performance.now() - t0) / 1000).toFixed(1)
+        } s`,
       );
       assert.ok(
         loaded.max <= MAX_ABS,

@@ -44,6 +44,8 @@ export interface DemoHook {
   lastInput: number[];
   /** The last output, 8-bit RGB, HWC. */
   lastOutput: number[];
+  /** The last output as the model gave it, floats in [-1, 1], HWC. */
+  lastOutputValues: number[];
   /** Time of the last translation, ms. */
   lastMs: number;
 }
@@ -62,6 +64,7 @@ const hook: DemoHook = {
   settled: false,
   lastInput: [],
   lastOutput: [],
+  lastOutputValues: [],
   lastMs: 0,
 };
 (globalThis as unknown as { __pix2pix: DemoHook }).__pix2pix = hook;
@@ -129,10 +132,15 @@ class Translator {
     }
     this.#busy = true;
     try {
-      const { output, ms } = await runGenerator(this.gen, input, hook.evalMode);
+      const { output, values, ms } = await runGenerator(
+        this.gen,
+        input,
+        hook.evalMode,
+      );
       this.show(input, output);
       hook.lastInput = Array.from(input);
       hook.lastOutput = Array.from(output);
+      hook.lastOutputValues = Array.from(values);
       hook.lastMs = ms;
       hook.translations++;
       el("ms").textContent = ms.toFixed(1);
@@ -182,6 +190,9 @@ async function main(): Promise<void> {
     b.textContent = name;
     const c = FACADE_PALETTE.subarray(3 * i, 3 * i + 3);
     b.style.background = `rgb(${c[0]}, ${c[1]}, ${c[2]})`;
+    b.style.color = 0.3 * c[0] + 0.6 * c[1] + 0.1 * c[2] < 110
+      ? "#fff"
+      : "#000";
     palette.append(b);
   });
   const classButtons = palette.querySelectorAll<HTMLElement>("button");

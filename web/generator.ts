@@ -22,6 +22,8 @@ export interface Generator {
 export interface Translation {
   /** Output pixels, 8-bit RGB, HWC, `size * size * 3` bytes. */
   output: Uint8Array;
+  /** The model's raw output in [-1, 1], HWC (before rounding to bytes). */
+  values: Float32Array;
   /** Wall time of the forward pass including the read-back, ms. */
   ms: number;
 }
@@ -73,7 +75,7 @@ export async function runGenerator(
     stats.forEach((w, i) => w.write(saved[i]));
     return y;
   });
-  const values = await out.data();
+  const values = await out.data() as Float32Array;
   out.dispose();
   const ms = performance.now() - t0;
   const output = new Uint8Array(gen.size * gen.size * 3);
@@ -81,5 +83,5 @@ export async function runGenerator(
     const byte = Math.round((values[i] + 1) * 127.5);
     output[i] = byte < 0 ? 0 : byte > 255 ? 255 : byte;
   }
-  return { output, ms };
+  return { output, values, ms };
 }
