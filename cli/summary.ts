@@ -1,0 +1,77 @@
+/**
+ * `deno task summary`: the layer tables, parameter counts, output map and
+ * receptive field of a generator / discriminator pair.
+ *
+ *   deno task summary --net-g unet_256 --net-d basic [--n-layers-d 3] [--size 256]
+ *     [--ngf 64] [--ndf 64] [--norm batch] [--loss l1+cgan] [--json]
+ *
+ * The reference's spellings (`--netG`, `--netD`, `--n_layers_D`) work too.
+ * @module
+ */
+import { parseTrainArgs } from "../lib/args.ts";
+import { initBackend } from "../lib/backend.ts";
+import { buildGenerator, generatorSpecFromConfig } from "../lib/unet.ts";
+import {
+  buildDiscriminator,
+  discriminatorOutputSize,
+  discriminatorSpecFromConfig,
+  receptiveField,
+} from "../lib/patchgan.ts";
+import { formatSummary, summarize, trainableParams } from "../lib/summary.ts";
+import { runCli } from "../lib/cli.ts";
+
+await runCli(async () => {
+  const json = Deno.args.includes("--json");
+  const rest = Deno.args.filter((a) => a !== "--json");
+  // `--size N` is shorthand for `--crop-size N --load-size N`.
+  const at = rest.indexOf("--size");
+  if (at >= 0) {
+    const n = rest[at + 1];
+    rest.splice(at, 2, "--crop-size", n, "--load-size", n);
+  }
+  const cfg = parseTrainArgs([...rest, "--backend", "cpu"]);
+  await initBackend("cpu");
+  const g = buildGenerator(generatorSpecFromConfig(cfg));
+  const dSpec = discriminatorSpecFromConfig(cfg);
+  const d = buildDiscriminator(dSpec, cfg.cropSize);
+  const out = discriminatorOutputSize(dSpec, cfg.cropSize);
+  const rf = receptiveField(dSpec);
+  const result = {
+    net_g: cfg.netG,
+    net_d: cfg.netD === "n_layers" ? `n_layers_${dSpec.nLayers}` : cfg.netD,
+    size: cfg.cropSize,
+    g_params: trainableParams(g),
+    d_params: trainableParams(d),
+    d_output: [out, out],
+    receptive_field: rf,
+  };
+  if (json) {
+    console.log(
+      JSON.stringify({
+        ...result,
+        g_layers: summarize(g),
+        d_layers: summarize(d),
+      }),
+    );
+    return;
+  }
+  console.log(
+    formatSummary(
+      `Generator ${cfg.netG} (${cfg.cropSize}x${cfg.cropSize}, ngf ${cfg.ngf}, norm ${cfg.norm})`,
+      summarize(g),
+    ),
+  );
+  console.log();
+  console.log(
+    formatSummary(
+      `Discriminator ${result.net_d} (ndf ${cfg.ndf}, ${dSpec.inputNc} input channels)`,
+      summarize(d),
+    ),
+  );
+  console.log();
+  console.log(`G parameters: ${result.g_params.toLocaleString("en-US")}`);
+  console.log(`D parameters: ${result.d_params.toLocaleString("en-US")}`);
+  console.log(
+    `D output map: ${out}x${out}, receptive field ${rf}x${rf} pixels`,
+  );
+});
