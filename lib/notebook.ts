@@ -1,0 +1,223 @@
+/**
+ * Rich display helpers for the Deno Jupyter notebooks in `notebooks/`.
+ *
+ * Every helper returns a {@link Displayable}: the value of a cell's last
+ * expression, or the argument of `await Deno.jupyter.display(x)`, renders as
+ * the MIME bundle it carries. Images are embedded as small PNG data URLs;
+ * charts are plotly.js `<div>`s whose library is embedded once per notebook
+ * by {@link plotlyLoader} (so an executed notebook, and the HTML that
+ * `jupyter nbconvert --to html` makes of it, render offline).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import sharp from "sharp";
+import { escapeHtml } from "./report.ts";
+import type { RgbImage } from "./image.ts";
+import { tensorToRgb } from "./image.ts";
+
+/** The symbol Deno's Jupyter kernel looks for on a value to get its MIME bundle. */
+export const JUPYTER_DISPLAY: unique symbol = Symbol.for(
+  "Jupyter.display",
+) as typeof JUPYTER_DISPLAY;
+
+/** MIME type → content, e.g. `{ "text/html": "<b>x</b>" }`. */
+export type MimeBundle = Record<string, string>;
+
+/** A value that Deno's Jupyter kernel renders as its MIME bundle. */
+export interface Displayable {
+  [JUPYTER_DISPLAY](): MimeBundle;
+}
+
+/** Wraps a MIME bundle so that the kernel displays it. */
+export function display(bundle: MimeBundle): Displayable {
+  return { [JUPYTER_DISPLAY]: () => bundle };
+}
+
+/** Displays an HTML fragment (with a plain-text fallback). */
+export function html(markup: string, plain = "[HTML output]"): Displayable {
+  return display({ "text/html": markup, "text/plain": plain });
+}
+
+const PLOTLY_SOURCE = new URL(
+  "../node_modules/plotly.js-dist-min/plotly.min.js",
+  import.meta.url,
+);
+
+/**
+ * A `<script>` output embedding plotly.js (~4.8 MB). Display it once, near
+ * the top of a notebook, before any {@link plot}.
+ */
+export async function plotlyLoader(): Promise<Displayable> {
+  let source: string;
+  try {
+    source = await Deno.readTextFile(PLOTLY_SOURCE);
+  } catch {
+    throw new Error(
+      `cannot read ${PLOTLY_SOURCE.pathname}: run \`deno install\` to fetch plotly.js-dist-min`,
+    );
+  }
+  return html(
+    `<script>${source}</script><small>plotly.js embedded for the charts below.</small>`,
+    "plotly.js loaded",
+  );
+}
+
+/** Chart counter: element ids unique within one kernel session. */
+let plotCount = 0;
+
+/**
+ * Plotly 3+ ignores plain-string titles: rewrites `title: "x"` of the layout
+ * and of its axes (`xaxis`, `yaxis2`, ...) to `title: { text: "x" }`.
+ */
+function withTitleObjects(
+  layout: Record<string, unknown>,
+): Record<string, unknown> {
+  const fix = (o: Record<string, unknown>) =>
+    typeof o.title === "string" ? { ...o, title: { text: o.title } } : o;
+  const out = fix(layout);
+  for (const [k, v] of Object.entries(out)) {
+    if (/^[xy]axis\d*$/.test(k) && v && typeof v === "object") {
+      out[k] = fix(v as Record<string, unknown>);
+    }
+  }
+  return out;
+}
+
+/**
+ * A plotly.js chart. `traces` and `layout` are plotly's own objects
+ * (https://plotly.com/javascript/reference/). Needs {@link plotlyLoader}
+ * displayed earlier in the notebook.
+ */
+export function plot(
+  traces: readonly Record<string, unknown>[],
+  layout: Record<string, unknown> = {},
+): Displayable {
+  const id = `nbplot-${Date.now().toString(36)}-${plotCount++}`;
+  const fullLayout = withTitleObjects({
+    height: 360,
+    margin: { l: 60, r: 70, t: 50, b: 50 },
+    ...layout,
+  });
+  const title = typeof layout.title === "string" ? layout.title : "chart";
+  return html(
+    `<div id="${id}" style="width:100%;max-width:900px"></div>
+<script>(function draw() {
+  if (!window.Plotly) return setTimeout(draw, 50);
+  Plotly.newPlot(${JSON.stringify(id)}, ${JSON.stringify(traces)}, ${
+      JSON.stringify(fullLayout)
+    }, {responsive: true, displaylogo: false});
+})();</script>`,
+    `[plotly chart: ${title}]`,
+  );
+}
+
+/** An image in [-1, 1], shape `[h, w, 3]` or `[h, w, 1]`, as 8-bit RGB. */
+export function tensorImage(t: tf.Tensor3D): RgbImage {
+  const [height, width] = t.shape;
+  return { width, height, data: tensorToRgb(t) };
+}
+
+/** Stops of the viridis colour map, RGB 0-255, from low to high. */
+const VIRIDIS = [
+  [68, 1, 84],
+  [59, 82, 139],
+  [33, 145, 140],
+  [94, 201, 98],
+  [253, 231, 37],
+];
+
+/**
+ * A 2-D map (e.g. a feature map or the discriminator's logits), shape
+ * `[h, w]`, as a viridis-coloured image, low values dark. Values are scaled
+ * from `range` (default: the map's own min and max) to the colour map.
+ */
+export function mapImage(
+  t: tf.Tensor2D,
+  range?: readonly [number, number],
+): RgbImage {
+  const [height, width] = t.shape;
+  const v = t.dataSync();
+  let [lo, hi] = range ?? [Infinity, -Infinity];
+  if (!range) {
+    for (const x of v) {
+      lo = Math.min(lo, x);
+      hi = Math.max(hi, x);
+    }
+  }
+  const span = hi > lo ? hi - lo : 1;
+  const data = new Uint8Array(width * height * 3);
+  v.forEach((x, i) => {
+    const s = Math.min(Math.max((x - lo) / span, 0), 1) * (VIRIDIS.length - 1);
+    const k = Math.min(Math.floor(s), VIRIDIS.length - 2);
+    const f = s - k;
+    for (let c = 0; c < 3; c++) {
+      data[i * 3 + c] = Math.round(
+        VIRIDIS[k][c] * (1 - f) + VIRIDIS[k + 1][c] * f,
+      );
+    }
+  });
+  return { width, height, data };
+}
+
+/** A PNG data URL of an RGB image. */
+export async function pngDataUrl(img: RgbImage): Promise<string> {
+  const png = await sharp(img.data, {
+    raw: { width: img.width, height: img.height, channels: 3 },
+  }).png().toBuffer();
+  return `data:image/png;base64,${png.toString("base64")}`;
+}
+
+/** One captioned image of an {@link imageRow}. */
+export interface Figure {
+  label: string;
+  image: RgbImage;
+}
+
+/**
+ * A row of captioned images, each drawn `size` CSS pixels wide (nearest
+ * neighbour, so small images stay crisp), wrapping onto more lines if needed.
+ */
+export async function imageRow(
+  figures: readonly Figure[],
+  size = 160,
+): Promise<Displayable> {
+  const cells = await Promise.all(
+    figures.map(async (f) =>
+      `<figure style="margin:4px;text-align:center">
+<img src="${await pngDataUrl(
+        f.image,
+      )}" width="${size}" style="image-rendering:pixelated;border:1px solid #ccc">
+<figcaption style="font-size:12px;max-width:${size}px">${
+        escapeHtml(f.label)
+      }</figcaption></figure>`
+    ),
+  );
+  return html(
+    `<div style="display:flex;flex-wrap:wrap">${cells.join("")}</div>`,
+    `[${figures.length} images: ${figures.map((f) => f.label).join(", ")}]`,
+  );
+}
+
+/** An HTML table; numbers are shown with `digits` decimals. */
+export function table(
+  headers: readonly string[],
+  rows: readonly (readonly (string | number)[])[],
+  digits = 3,
+): Displayable {
+  const cell = (v: string | number) =>
+    typeof v === "number"
+      ? `<td style="text-align:right">${
+        Number.isInteger(v) ? v.toLocaleString("en-US") : v.toFixed(digits)
+      }</td>`
+      : `<td style="text-align:left">${escapeHtml(v)}</td>`;
+  const body = rows.map((r) => `<tr>${r.map(cell).join("")}</tr>`).join("\n");
+  const plain = [headers, ...rows].map((r) => r.join("\t")).join("\n");
+  return html(
+    `<table><thead><tr>${
+      headers.map((h) => `<th>${escapeHtml(h)}</th>`).join("")
+    }</tr></thead>
+<tbody>${body}</tbody></table>`,
+    plain,
+  );
+}
