@@ -55,11 +55,7 @@ async function optimizerValues(opt: tf.Optimizer): Promise<Float32Array[]> {
   return values((await opt.getWeights()).map((w) => w.tensor));
 }
 
-async function train(
-  model: Pix2Pix,
-  from: number,
-  steps: number,
-): Promise<void> {
+function train(model: Pix2Pix, from: number, steps: number): void {
   for (let s = from; s < from + steps; s++) {
     const b = batch(s);
     model.trainStep(b, s);
@@ -85,7 +81,7 @@ async function save(dir: string, model: Pix2Pix, step: number) {
 Deno.test("save → load restores weights, optimizer state and position exactly; resuming matches", async () => {
   const dir = await Deno.makeTempDir();
   const a = Pix2Pix.create(TINY);
-  await train(a, 0, 3);
+  train(a, 0, 3);
   await save(dir, a, 3);
   const ck = await loadCheckpoint(dir);
   assert.equal(ck.step, 3);
@@ -112,8 +108,8 @@ Deno.test("save → load restores weights, optimizer state and position exactly;
   // Two more steps on both: the same data and dropout seeds give the same
   // weights up to float rounding (Adam's restored beta powers are recomputed
   // with pow() instead of the running product).
-  await train(a, 3, 2);
-  await train(b, 3, 2);
+  train(a, 3, 2);
+  train(b, 3, 2);
   const wa = await values(a.G.getWeights());
   const wb = await values(b.G.getWeights());
   let worst = 0;

@@ -183,7 +183,7 @@ Deno.test("losses fall: the L1 objective overfits one pair", () => {
   m.dispose();
 });
 
-async function readLog(dir: string): Promise<StepRecord[]> {
+function readLog(dir: string): StepRecord[] {
   return Deno.readTextFileSync(`${dir}/loss_log.jsonl`).trim().split("\n").map((
     l,
   ) => JSON.parse(l));
@@ -222,7 +222,7 @@ Deno.test("train() on the synthetic set writes a run folder; stop + resume equal
   });
   const html = Deno.readTextFileSync(`${run}/index.html`);
   assert.ok(html.includes('src="plotly.min.js"') && html.includes("G_L1"));
-  const log = await readLog(run);
+  const log = readLog(run);
   assert.deepEqual(log.map((r) => r.step), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   assert.equal(log[4].lr, cfg.lr);
   assert.equal(log[5].lr, cfg.lr / 2);
@@ -233,7 +233,7 @@ Deno.test("train() on the synthetic set writes a run folder; stop + resume equal
     quiet: true,
   });
   assert.equal(resumed.stepsThisRun, 3);
-  const cut = await readLog(`${dir}/cut`);
+  const cut = readLog(`${dir}/cut`);
   assert.deepEqual(cut.map((r) => r.step), log.map((r) => r.step));
   for (let i = 0; i < log.length; i++) {
     for (const k of ["G_GAN", "G_L1", "D_real", "D_fake", "lr"] as const) {
