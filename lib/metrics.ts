@@ -93,7 +93,7 @@ export function mse(a: FloatImage, b: FloatImage): number {
  */
 export function psnr(a: FloatImage, b: FloatImage): number {
   const m = mse(a, b);
-  return m === 0 ? Infinity : -10 * Math.log10(m);
+  return m === 0 ? Infinity : 10 * Math.log10(1 / m);
 }
 
 /** Window side of {@link ssim} (pixels). */
