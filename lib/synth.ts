@@ -392,7 +392,7 @@ export async function ensureSynthDataset(
   const done = await Deno.stat(`${dir}/synth.json`).catch(() => null);
   if (done) return dir;
   await Deno.remove(dir, { recursive: true }).catch(() => {});
-  const tmp = `${dir}.tmp-${Deno.pid}-${Date.now()}`;
+  const tmp = `${dir}.tmp-${crypto.randomUUID()}`;
   try {
     await writeSynthDataset(tmp, synth);
     await Deno.rename(tmp, dir);
