@@ -28,6 +28,7 @@ await runCli(async () => {
     },
   });
   if (!values.checkpoint) throw new UserError("--checkpoint DIR is required");
+  const port = parsePort(values.port);
   const site = await buildDemoSite({
     checkpoint: values.checkpoint,
     inputKind: parseInputKind(values["input-kind"]),
@@ -36,7 +37,7 @@ await runCli(async () => {
     `checkpoint ${site.checkpoint} (${site.info.netG}, ${site.info.inputKind})`,
   );
   const server = serveDemoSite(site, {
-    port: parsePort(values.port),
+    port,
     onListen: (url) => console.log(`demo at ${url} (Ctrl-C stops)`),
   });
   await server.finished;

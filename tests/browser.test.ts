@@ -17,7 +17,12 @@ import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { saveCheckpoint } from "../lib/checkpoint.ts";
 import { DEFAULT_CONFIG, type TrainConfig } from "../lib/config.ts";
-import { buildDemoSite, serveDemoSite } from "../lib/demo_site.ts";
+import {
+  buildDemoSite,
+  serveDemoSite,
+  writeDemoSite,
+} from "../lib/demo_site.ts";
+import { npmTarget, WASM_FILES } from "../lib/web_bundle.ts";
 import { FACADE_PALETTE } from "../lib/facades.ts";
 import { hconcat, tensorToRgb, writePng } from "../lib/image.ts";
 import { buildGenerator, generatorSpecFromConfig } from "../lib/unet.ts";
@@ -74,6 +79,22 @@ function tinyGenerator(): tfl.LayersModel {
     }
   });
   return G;
+}
+
+/** Saves `G` as a step-0 checkpoint (no D) in the run `checkpoints/` folder `dir`. */
+async function saveGenerator(dir: string, G: tfl.LayersModel): Promise<string> {
+  return await saveCheckpoint(dir, {
+    config: CONFIG,
+    G,
+    D: null,
+    optimizerG: tf.train.adam(),
+    optimizerD: null,
+    step: 0,
+    epoch: 0,
+    batchInEpoch: 0,
+    lr: CONFIG.lr,
+    rng: { dataSeed: 0, dropoutSeed: 0 },
+  });
 }
 
 /** What `window.__pix2pix` holds (see web/app.ts). */
@@ -184,18 +205,7 @@ Deno.test({
     await Deno.mkdir(OUT_DIR, { recursive: true });
     const ckptDir = await Deno.makeTempDir({ prefix: "pix2pix-browser-" });
     const G = tinyGenerator();
-    await saveCheckpoint(ckptDir, {
-      config: CONFIG,
-      G,
-      D: null,
-      optimizerG: tf.train.adam(),
-      optimizerD: null,
-      step: 0,
-      epoch: 0,
-      batchInEpoch: 0,
-      lr: CONFIG.lr,
-      rng: { dataSeed: 0, dropoutSeed: 0 },
-    });
+    await saveGenerator(ckptDir, G);
     const site = await buildDemoSite({ checkpoint: ckptDir });
     assert.equal(site.info.inputKind, "facade-labels");
     const abort = new AbortController();
@@ -356,6 +366,81 @@ Deno.test({
       await server.finished;
       G.dispose();
       await Deno.remove(ckptDir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("web bundle: deno.json npm: targets map to package paths", () => {
+  assert.equal(npmTarget("npm:@tensorflow/tfjs@4.22.0"), "@tensorflow/tfjs");
+  assert.equal(npmTarget("npm:esbuild@0.28.2"), "esbuild");
+  assert.equal(npmTarget("npm:pkg@1.0.0/sub/x.js"), "pkg/sub/x.js");
+  assert.equal(npmTarget("npm:@scope/pkg"), "@scope/pkg");
+  assert.equal(npmTarget("jsr:@std/assert@1"), null);
+  assert.equal(npmTarget("./lib/x.ts"), null);
+});
+
+Deno.test({
+  name: "export: a self-contained static folder; missing files are named",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await tf.setBackend("cpu");
+    const tmp = await Deno.makeTempDir({ prefix: "pix2pix-export-" });
+    const G = tinyGenerator();
+    try {
+      const folder = await saveGenerator(`${tmp}/run/checkpoints`, G);
+      const site = await buildDemoSite({
+        checkpoint: `${tmp}/run`,
+        inputKind: "image",
+      });
+      assert.equal(site.checkpoint, folder);
+      const out = `${tmp}/site`;
+      const { files } = await writeDemoSite(site, out);
+      const shards = JSON.parse(
+        await Deno.readTextFile(`${folder}/G/model.json`),
+      ).weightsManifest[0].paths as string[];
+      const expected = [
+        "app.js",
+        "demo.json",
+        "index.html",
+        "style.css",
+        "model/model.json",
+        ...shards.map((p) => `model/${p}`),
+        ...WASM_FILES.map((w) => `wasm/${w}`),
+      ].sort();
+      const written: string[] = [];
+      for (const dir of ["", "model/", "wasm/"]) {
+        for await (const e of Deno.readDir(`${out}/${dir}`)) {
+          if (e.isFile) written.push(dir + e.name);
+        }
+      }
+      assert.deepEqual(written.sort(), expected);
+      assert.equal(files, expected.length);
+      assert.deepEqual(
+        await Deno.readFile(`${out}/model/${shards[0]}`),
+        await Deno.readFile(`${folder}/G/${shards[0]}`),
+      );
+      const info = JSON.parse(await Deno.readTextFile(`${out}/demo.json`));
+      assert.equal(info.inputKind, "image");
+      assert.equal(info.model, "model/model.json");
+      const html = await Deno.readTextFile(`${out}/index.html`);
+      assert.match(html, /<script type="module" src="app\.js">/);
+      assert.doesNotMatch(html, /(src|href)="(https?:)?\/\//);
+
+      await Deno.writeTextFile(`${tmp}/file`, "");
+      await assert.rejects(writeDemoSite(site, `${tmp}/file`), /--out/);
+      await Deno.remove(`${folder}/G/${shards[0]}`);
+      await assert.rejects(
+        buildDemoSite({ checkpoint: folder }),
+        new RegExp(`--checkpoint: .*${shards[0]}: missing`),
+      );
+      await assert.rejects(
+        buildDemoSite({ checkpoint: `${tmp}/nothing` }),
+        /--checkpoint: no checkpoint in/,
+      );
+    } finally {
+      G.dispose();
+      await Deno.remove(tmp, { recursive: true });
     }
   },
 });
