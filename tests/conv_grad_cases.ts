@@ -130,6 +130,11 @@ export const CONV_CASES: ConvCase[] = [
   ["conv2dTranspose", [8, 8], 3, 2, [4, 4], [1, 1], "same"],
   ["conv2dTranspose", [7, 7], 2, 3, [3, 3], [2, 2], 1],
   ["conv2dTranspose", [6, 6], 2, 3, [1, 1], [1, 1], "valid"],
+  // U-Net's innermost layers: most taps read only padding.
+  ["conv2d", [2, 2], 4, 5, [4, 4], [2, 2], "same"],
+  ["conv2d", [1, 1], 3, 4, [4, 4], [2, 2], "same"],
+  ["conv2dTranspose", [2, 2], 4, 3, [4, 4], [2, 2], "same"],
+  ["conv2dTranspose", [4, 4], 3, 5, [4, 4], [2, 2], "same"],
 ].map(([op, size, inC, outC, kernel, stride, pad], i) => ({
   op: op as ConvCase["op"],
   batch: 1 + (i % 2),

@@ -42,6 +42,13 @@ function paddedLength(axis: ConvAxis): number {
   return Math.ceil(need / axis.stride) * axis.stride;
 }
 
+/** Whether kernel tap `k` meets the input at some output, not only padding. */
+function tapUsed(axis: ConvAxis, k: number): boolean {
+  const first = k - axis.padBefore;
+  const last = axis.stride * (axis.out - 1) + first;
+  return first <= axis.size - 1 && last >= 0;
+}
+
 /**
  * The filter gradient `[kh, kw, inChannels, outChannels]` of an NHWC conv2d
  * from its input `x` (`[batch, h.size, w.size, inChannels]`) and `dy`
@@ -91,12 +98,23 @@ export function tapFilterGrad(
     );
   const taps = h.kernel * w.kernel;
   const blocks: TensorInfo[] = [];
+  // Taps that read only zero padding (small layers) get a zero block.
+  const zeroBlock = (shape: number[]) => {
+    const z = sc.alloc(shape);
+    sc.view(z).fill(0);
+    return z;
+  };
+  const used = (ky: number, kx: number) => tapUsed(h, ky) && tapUsed(w, kx);
   if (m <= co) {
     // Few pixels (deep layers): transpose the small taps, not the weights.
     // [ci, m] x [m, co] = dW[ky, kx]; dy is the same operand every time.
     const dy3 = sc.reshape(dy, [1, m, co]);
     for (let ky = 0; ky < h.kernel; ky++) {
       for (let kx = 0; kx < w.kernel; kx++) {
+        if (!used(ky, kx)) {
+          blocks.push(zeroBlock([1, ci, co]));
+          continue;
+        }
         const tapT = sc.reshape(sc.transpose2d(tapAt(ky, kx)), [1, ci, m]);
         blocks.push(sc.matMul(tapT, dy3));
       }
@@ -109,7 +127,11 @@ export function tapFilterGrad(
   const dyT = sc.reshape(sc.transpose2d(sc.reshape(dy, [m, co])), [1, co, m]);
   for (let ky = 0; ky < h.kernel; ky++) {
     for (let kx = 0; kx < w.kernel; kx++) {
-      blocks.push(sc.matMul(dyT, sc.reshape(tapAt(ky, kx), [1, m, ci])));
+      blocks.push(
+        used(ky, kx)
+          ? sc.matMul(dyT, sc.reshape(tapAt(ky, kx), [1, m, ci]))
+          : zeroBlock([1, co, ci]),
+      );
     }
   }
   const t = sc.transpose2d(sc.reshape(sc.concat(blocks, 0), [taps * co, ci]));

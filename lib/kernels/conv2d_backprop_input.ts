@@ -38,8 +38,11 @@ interface Phase {
   k0: number;
   /** `dy` offset: tap `j` reads `dy[q + c - j]`. */
   c: number;
-  /** Sub-kernel taps `j` with `k0 + s*j < kernel`. */
-  taps: number;
+  /**
+   * Sub-kernel taps `j` used: inside the kernel (`k0 + s*j < kernel`) and
+   * reading some of `dy`, not only its zero padding (small layers).
+   */
+  js: number[];
   /** Output pixels of this phase that exist: `s*q + p < size`. */
   count: number;
 }
@@ -64,12 +67,16 @@ function planAxis(axis: ConvAxis): AxisPlan {
     const t = p + axis.padBefore;
     const k0 = t % s;
     const c = Math.floor(t / s);
-    const taps = Math.max(0, Math.ceil((axis.kernel - k0) / s));
-    if (taps > 0) {
-      padBefore = Math.max(padBefore, taps - 1 - c);
-      padAfter = Math.max(padAfter, c + q - axis.out);
+    const count = Math.ceil((axis.size - p) / s);
+    const js: number[] = [];
+    for (let j = 0; k0 + s * j < axis.kernel; j++) {
+      // Window dy[c - j .. c - j + count - 1] must meet dy[0 .. out - 1].
+      if (c - j + count - 1 < 0 || c - j > axis.out - 1) continue;
+      js.push(j);
+      padBefore = Math.max(padBefore, j - c);
+      padAfter = Math.max(padAfter, c - j + q - axis.out);
     }
-    phases.push({ k0, c, taps, count: Math.ceil((axis.size - p) / s) });
+    phases.push({ k0, c, js, count });
   }
   return { phases, q, padBefore, padAfter };
 }
@@ -105,14 +112,15 @@ export function subPixelInputGrad(
   const outs: { y: number; x: number; t: TensorInfo }[] = [];
   for (const [y, a] of ph.phases.entries()) {
     for (const [x, b] of pw.phases.entries()) {
-      const taps = a.taps * b.taps;
+      const taps = a.js.length * b.js.length;
       if (taps === 0) continue;
       const wPhase = sc.alloc([1, ci, taps * co]);
       const windows = sc.alloc([1, taps * co, pixels]);
       const [wSrc, wDst] = [sc.view(filter), sc.view(wPhase)];
       const [dSrc, dDst] = [sc.view(dyP), sc.view(windows)];
-      for (let jy = 0, t = 0; jy < a.taps; jy++) {
-        for (let jx = 0; jx < b.taps; jx++, t++) {
+      let t = 0;
+      for (const jy of a.js) {
+        for (const jx of b.js) {
           const ky = a.k0 + h.stride * jy;
           const kx = b.k0 + w.stride * jx;
           // W[ky, kx] ([ci, co]) -> columns t*co.. of W_phase.
@@ -142,6 +150,7 @@ export function subPixelInputGrad(
             [co, n, ph.q],
             pw.q,
           );
+          t++;
         }
       }
       const out = sc.matMul(wPhase, windows); // [1, ci, pixels]
