@@ -1,6 +1,6 @@
 /**
- * The browser demo end to end: a tiny generator saved in the checkpoint
- * format, `deno task demo`'s server on a random port, headless Chromium
+ * The browser demo end to end: a tiny generator trained a few steps with
+ * lib/train.ts and saved in the checkpoint format, `deno task demo`'s server on a random port, headless Chromium
  * (Debian's `/usr/bin/chromium`, or `$PIX2PIX_CHROMIUM`; skipped when
  * missing) driven by playwright-core. A facade label map is painted with
  * simulated mouse drags (rectangles in several classes, a brush stroke, an
@@ -25,7 +25,7 @@ import {
 import { npmTarget, WASM_FILES } from "../lib/web_bundle.ts";
 import { FACADE_PALETTE } from "../lib/facades.ts";
 import { hconcat, tensorToRgb, writePng } from "../lib/image.ts";
-import { buildGenerator, generatorSpecFromConfig } from "../lib/unet.ts";
+import { Pix2Pix } from "../lib/train.ts";
 
 const CHROMIUM = Deno.env.get("PIX2PIX_CHROMIUM") ?? "/usr/bin/chromium";
 const hasChromium = await Deno.stat(CHROMIUM).then(
@@ -56,44 +56,48 @@ const CONFIG: TrainConfig = {
   cropSize: SIZE,
   loadSize: SIZE,
   ngf: 8,
+  loss: "l1",
+  lr: 0.02,
   seed: 3,
 };
 
+/** Training steps of the browser test's model. */
+const TRAIN_STEPS = 6;
+
 /**
- * The tiny generator, with batch-norm moving statistics set away from their
- * initial 0/1 (as after training), so inference mode is really exercised, and
- * the last up-convolution's kernel scaled by 50 so the output spans a good part
- * of [-1, 1] instead of staying near 0 (N(0, 0.02) init).
+ * The tiny pix2pix model (unet_32, ngf 8, L1 objective, no D) trained
+ * `steps` steps with lib/train.ts on one fixed pair, at a learning rate of
+ * 0.02 so that a few steps move the output (and the batch-norm moving
+ * statistics that inference mode uses) well away from the initial ~0.
  */
-function tinyGenerator(): tfl.LayersModel {
-  const G = buildGenerator(generatorSpecFromConfig(CONFIG));
+function trainTiny(steps: number): Pix2Pix {
+  const model = Pix2Pix.create(CONFIG);
   tf.tidy(() => {
-    const last = G.getLayer("up0_conv").getWeights();
-    G.getLayer("up0_conv").setWeights([tf.mul(last[0], 50), ...last.slice(1)]);
-    for (const w of G.nonTrainableWeights) {
-      const shape = w.shape as number[];
-      const v = w.name.includes("variance")
-        ? tf.randomUniform(shape, 0.2, 2, "float32", 11)
-        : tf.randomNormal(shape, 0, 0.2, "float32", 12);
-      w.write(v);
+    const input = tf.randomUniform([1, SIZE, SIZE, 3], -1, 1, "float32", 1);
+    const target = tf.tanh(tf.mul(tf.reverse(input, 3), 2));
+    for (let step = 0; step < steps; step++) {
+      model.trainStep({
+        input: input as tf.Tensor4D,
+        target: target as tf.Tensor4D,
+      }, step);
     }
   });
-  return G;
+  return model;
 }
 
-/** Saves `G` as a step-0 checkpoint (no D) in the run `checkpoints/` folder `dir`. */
-async function saveGenerator(dir: string, G: tfl.LayersModel): Promise<string> {
+/** Saves the model as a checkpoint in the run `checkpoints/` folder `dir`. */
+async function saveRun(dir: string, model: Pix2Pix): Promise<string> {
   return await saveCheckpoint(dir, {
     config: CONFIG,
-    G,
+    G: model.G,
     D: null,
-    optimizerG: tf.train.adam(),
+    optimizerG: model.optimizerG,
     optimizerD: null,
-    step: 0,
+    step: TRAIN_STEPS,
     epoch: 0,
-    batchInEpoch: 0,
+    batchInEpoch: TRAIN_STEPS,
     lr: CONFIG.lr,
-    rng: { dataSeed: 0, dropoutSeed: 0 },
+    rng: { dataSeed: CONFIG.seed, dropoutSeed: CONFIG.seed },
   });
 }
 
@@ -204,8 +208,9 @@ Deno.test({
     await tf.setBackend("cpu");
     await Deno.mkdir(OUT_DIR, { recursive: true });
     const ckptDir = await Deno.makeTempDir({ prefix: "pix2pix-browser-" });
-    const G = tinyGenerator();
-    await saveGenerator(ckptDir, G);
+    const model = trainTiny(TRAIN_STEPS);
+    const G = model.G;
+    await saveRun(ckptDir, model);
     const site = await buildDemoSite({ checkpoint: ckptDir });
     assert.equal(site.info.inputKind, "facade-labels");
     const abort = new AbortController();
@@ -364,7 +369,7 @@ Deno.test({
       await browser.close();
       abort.abort();
       await server.finished;
-      G.dispose();
+      model.dispose();
       await Deno.remove(ckptDir, { recursive: true });
     }
   },
@@ -386,9 +391,9 @@ Deno.test({
   async fn() {
     await tf.setBackend("cpu");
     const tmp = await Deno.makeTempDir({ prefix: "pix2pix-export-" });
-    const G = tinyGenerator();
+    const model = trainTiny(0);
     try {
-      const folder = await saveGenerator(`${tmp}/run/checkpoints`, G);
+      const folder = await saveRun(`${tmp}/run/checkpoints`, model);
       const site = await buildDemoSite({
         checkpoint: `${tmp}/run`,
         inputKind: "image",
@@ -439,7 +444,7 @@ Deno.test({
         /--checkpoint: no checkpoint in/,
       );
     } finally {
-      G.dispose();
+      model.dispose();
       await Deno.remove(tmp, { recursive: true });
     }
   },
