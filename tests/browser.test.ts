@@ -26,6 +26,7 @@ import { npmTarget, WASM_FILES } from "../lib/web_bundle.ts";
 import { FACADE_PALETTE } from "../lib/facades.ts";
 import { hconcat, tensorToRgb, writePng } from "../lib/image.ts";
 import { Pix2Pix } from "../lib/train.ts";
+import { translate } from "../lib/translate.ts";
 
 const CHROMIUM = Deno.env.get("PIX2PIX_CHROMIUM") ?? "/usr/bin/chromium";
 const hasChromium = await Deno.stat(CHROMIUM).then(
@@ -168,15 +169,18 @@ function pixel(rgb: number[], x: number, y: number): number[] {
   return rgb.slice(i, i + 3);
 }
 
-/** Max and mean abs difference of the page's output and G in Deno on the page's input. */
+/**
+ * Max and mean abs difference of the page's output and G in Deno on the
+ * page's input, run by lib/translate.ts in inference mode (`--eval`).
+ */
 function compareWithDeno(G: tfl.LayersModel, h: Hook) {
   const [expected, values] = tf.tidy(() => {
     const x = tf.sub(
-      tf.div(tf.tensor4d(h.lastInput, [1, SIZE, SIZE, 3], "float32"), 127.5),
+      tf.div(tf.tensor3d(h.lastInput, [SIZE, SIZE, 3], "float32"), 127.5),
       1,
     );
-    const y = tf.squeeze(G.apply(x, { training: false }) as tf.Tensor4D, [0]);
-    return [tensorToRgb(y as tf.Tensor3D), Array.from(y.dataSync())];
+    const y = translate(G, x as tf.Tensor3D, { eval: true });
+    return [tensorToRgb(y), Array.from(y.dataSync())];
   });
   const maxFloat = values.reduce(
     (m, v, i) => Math.max(m, Math.abs(v - h.lastOutputValues[i])),

@@ -158,7 +158,9 @@ class Translator {
 
 async function main(): Promise<void> {
   const params = new URLSearchParams(location.search);
-  const info = await (await fetch("demo.json")).json() as DemoInfo;
+  const res = await fetch("demo.json");
+  if (!res.ok) throw new Error(`demo.json: HTTP ${res.status}`);
+  const info = await res.json() as DemoInfo;
   el("title").textContent = `${info.title} (${info.netG}, step ${info.step})`;
   const backend = await chooseBackend(params.get("backend"));
   hook.backend = backend.name;
@@ -217,6 +219,12 @@ async function main(): Promise<void> {
     () => labels.brushSize = Number(brushSize.value),
   );
   el("undo").addEventListener("click", () => labels.undo());
+  document.addEventListener("keydown", (e) => {
+    if ((e.ctrlKey || e.metaKey) && e.key === "z" && hook.mode === "paint") {
+      e.preventDefault();
+      labels.undo();
+    }
+  });
   el("clear").addEventListener("click", () => labels.clear());
   el<HTMLInputElement>("example").addEventListener("change", async (e) => {
     const file = (e.target as HTMLInputElement).files?.[0];
