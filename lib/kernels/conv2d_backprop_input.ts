@@ -6,14 +6,15 @@
  * gradient only from the kernel taps `ky = k0 + s*j` with
  * `k0 = (p + padBefore) mod s`: `dx[s*q + p] = sum_j W[k0 + s*j] dy[q + c - j]`
  * with `c = floor((p + padBefore) / s)`. Per phase (4 for pix2pix's 4x4
- * stride-2 layers, each with 2x2 taps) that is one plain XNNPACK matMul,
- * channels first: `W_phase [inC, taps*outC] x windows [taps*outC, pixels]`,
- * where `W_phase` is gathered from the filter without transposing it and
- * the windows are shifted copies of `dy`. The phases are then interleaved
- * into `dx`. Weight-sized tensors are never transposed (the wasm transpose
- * is slow above rank 2); activations get one 2-D transpose on the way in and
- * one per phase on the way out. The stock kernel is a naive loop, ~13x
- * slower than the forward convolution.
+ * stride-2 layers, each with 2x2 taps) that is one plain XNNPACK matMul of
+ * the phase's weights with the taps' windows (shifted copies of `dy`); the
+ * phases are then interleaved into `dx`. Taps that would read only `dy`'s
+ * zero padding (tiny innermost layers) are skipped. XNNPACK re-packs the
+ * matMul's right operand on every call, so the product is oriented to make
+ * that the smaller one: channels first (weights never transposed) for deep
+ * layers, channels last (small per-tap weight transposes) for wide ones.
+ * Only 2-D transposes are used (the wasm transpose is slow above rank 2).
+ * The stock kernel is a naive loop, ~13x slower than the forward conv.
  *
  * @module
  */
@@ -81,6 +82,133 @@ function planAxis(axis: ConvAxis): AxisPlan {
   return { phases, q, padBefore, padAfter };
 }
 
+/** What the per-phase products share: geometry, plans and padded `dy`. */
+interface PhaseContext {
+  sc: WasmScope;
+  g: ConvGeometry;
+  ph: AxisPlan;
+  pw: AxisPlan;
+  /** Padded `dy` height and width. */
+  lh: number;
+  lw: number;
+  /** Output pixels of one phase, `batch * ph.q * pw.q`. */
+  pixels: number;
+}
+
+/** Kernel taps `[ky, kx]` of the phase pair `(a, b)`, in window order. */
+function phaseTaps(g: ConvGeometry, a: Phase, b: Phase): [number, number][] {
+  return a.js.flatMap((jy) =>
+    b.js.map((jx): [number, number] => [
+      a.k0 + g.h.stride * jy,
+      b.k0 + g.w.stride * jx,
+    ])
+  );
+}
+
+/**
+ * One phase, channels first (for many input channels, few pixels):
+ * `W_phase [ci, taps*co] x windows [taps*co, pixels]`, then a 2-D transpose
+ * to `[pixels, ci]`. `dyT` is `dy` padded, channels first `[co, n, lh, lw]`.
+ * The filter is only gathered, never transposed; XNNPACK packs the windows.
+ */
+function phaseChannelsFirst(
+  ctx: PhaseContext,
+  filter: TensorInfo,
+  dyT: TensorInfo,
+  a: Phase,
+  b: Phase,
+): TensorInfo {
+  const { sc, g, ph, pw, lh, lw, pixels } = ctx;
+  const { batch: n, inChannels: ci, outChannels: co } = g;
+  const taps = phaseTaps(g, a, b);
+  const wPhase = sc.alloc([1, ci, taps.length * co]);
+  const windows = sc.alloc([1, taps.length * co, pixels]);
+  const [wSrc, wDst] = [sc.view(filter), sc.view(wPhase)];
+  const [dSrc, dDst] = [sc.view(dyT), sc.view(windows)];
+  for (const [t, [ky, kx]] of taps.entries()) {
+    // W[ky, kx] ([ci, co]) -> columns t*co.. of W_phase.
+    copyRuns(
+      { view: wSrc, offset: (ky * g.w.kernel + kx) * ci * co, strides: [co] },
+      { view: wDst, offset: t * co, strides: [taps.length * co] },
+      [ci],
+      co,
+    );
+    // dy[q + c - j] for all q -> rows t*co.. of the windows.
+    const jy = (ky - a.k0) / g.h.stride;
+    const jx = (kx - b.k0) / g.w.stride;
+    copyRuns(
+      {
+        view: dSrc,
+        offset: (a.c - jy + ph.padBefore) * lw + (b.c - jx + pw.padBefore),
+        strides: [n * lh * lw, lh * lw, lw],
+      },
+      {
+        view: dDst,
+        offset: t * co * pixels,
+        strides: [pixels, ph.q * pw.q, pw.q],
+      },
+      [co, n, ph.q],
+      pw.q,
+    );
+  }
+  const out = sc.matMul(wPhase, windows); // [1, ci, pixels]
+  return sc.transpose2d(sc.reshape(out, [ci, pixels]));
+}
+
+/**
+ * One phase, channels last (for few input channels, many pixels):
+ * `windows [pixels, taps*co] x W_phase^T [taps*co, ci]` = `[pixels, ci]`.
+ * `dyP` is `dy` padded, `[n, lh, lw, co]`; each tap's `[ci, co]` weight
+ * block gets a 2-D transpose (small when `ci` is); XNNPACK packs only them.
+ */
+function phaseChannelsLast(
+  ctx: PhaseContext,
+  filter: TensorInfo,
+  dyP: TensorInfo,
+  a: Phase,
+  b: Phase,
+): TensorInfo {
+  const { sc, g, ph, pw, lh, lw, pixels } = ctx;
+  const { batch: n, inChannels: ci, outChannels: co } = g;
+  const taps = phaseTaps(g, a, b);
+  const blocks = sc.reshape(filter, [g.h.kernel * g.w.kernel, ci, co]);
+  const wT = sc.concat(
+    taps.map(([ky, kx]) =>
+      sc.transpose2d(
+        sc.reshape(
+          sc.slice(blocks, [ky * g.w.kernel + kx, 0, 0], [1, ci, co]),
+          [ci, co],
+        ),
+      )
+    ),
+    0,
+  ); // [taps*co, ci]
+  const windows = sc.alloc([1, pixels, taps.length * co]);
+  const [dSrc, dDst] = [sc.view(dyP), sc.view(windows)];
+  const row = taps.length * co;
+  for (const [t, [ky, kx]] of taps.entries()) {
+    const jy = (ky - a.k0) / g.h.stride;
+    const jx = (kx - b.k0) / g.w.stride;
+    copyRuns(
+      {
+        view: dSrc,
+        offset: ((a.c - jy + ph.padBefore) * lw + (b.c - jx + pw.padBefore)) *
+          co,
+        strides: [lh * lw * co, lw * co, co],
+      },
+      {
+        view: dDst,
+        offset: t * co,
+        strides: [ph.q * pw.q * row, pw.q * row, row],
+      },
+      [n, ph.q, pw.q],
+      co,
+    );
+  }
+  const out = sc.matMul(windows, sc.reshape(wT, [1, row, ci]));
+  return sc.reshape(out, [pixels, ci]);
+}
+
 /**
  * The input gradient `dx` (`[batch, h.size, w.size, inChannels]`) of an NHWC
  * conv2d from `dy` (`[batch, h.out, w.out, outChannels]`) and the filter
@@ -95,66 +223,32 @@ export function subPixelInputGrad(
   const { h, w, batch: n, inChannels: ci, outChannels: co } = g;
   const ph = planAxis(h);
   const pw = planAxis(w);
-  // dy channels first, padded once for every phase: [co, n, lh, lw].
-  const dyT = sc.reshape(
-    sc.transpose2d(sc.reshape(dy, [n * h.out * w.out, co])),
-    [co, n, h.out, w.out],
-  );
-  const dyP = sc.pad(dyT, [
-    [0, 0],
-    [0, 0],
-    [ph.padBefore, ph.padAfter],
-    [pw.padBefore, pw.padAfter],
-  ]);
   const lh = h.out + ph.padBefore + ph.padAfter;
   const lw = w.out + pw.padBefore + pw.padAfter;
   const pixels = n * ph.q * pw.q;
+  const ctx: PhaseContext = { sc, g, ph, pw, lh, lw, pixels };
+  // XNNPACK packs the matMul's right operand on every call: make it the
+  // smaller of the windows (~pixels) and the phase's weights (~ci).
+  const channelsFirst = ci >= pixels;
+  const spatialPad: [number, number][] = [
+    [ph.padBefore, ph.padAfter],
+    [pw.padBefore, pw.padAfter],
+  ];
+  const dyPadded = channelsFirst
+    ? sc.pad(
+      sc.reshape(
+        sc.transpose2d(sc.reshape(dy, [n * h.out * w.out, co])),
+        [co, n, h.out, w.out],
+      ),
+      [[0, 0], [0, 0], ...spatialPad],
+    )
+    : sc.pad(dy, [[0, 0], ...spatialPad, [0, 0]]);
+  const phase = channelsFirst ? phaseChannelsFirst : phaseChannelsLast;
   const outs: { y: number; x: number; t: TensorInfo }[] = [];
   for (const [y, a] of ph.phases.entries()) {
     for (const [x, b] of pw.phases.entries()) {
-      const taps = a.js.length * b.js.length;
-      if (taps === 0) continue;
-      const wPhase = sc.alloc([1, ci, taps * co]);
-      const windows = sc.alloc([1, taps * co, pixels]);
-      const [wSrc, wDst] = [sc.view(filter), sc.view(wPhase)];
-      const [dSrc, dDst] = [sc.view(dyP), sc.view(windows)];
-      let t = 0;
-      for (const jy of a.js) {
-        for (const jx of b.js) {
-          const ky = a.k0 + h.stride * jy;
-          const kx = b.k0 + w.stride * jx;
-          // W[ky, kx] ([ci, co]) -> columns t*co.. of W_phase.
-          copyRuns(
-            {
-              view: wSrc,
-              offset: (ky * w.kernel + kx) * ci * co,
-              strides: [co],
-            },
-            { view: wDst, offset: t * co, strides: [taps * co] },
-            [ci],
-            co,
-          );
-          // dy[q + c - j] for all q -> rows t*co.. of the windows.
-          copyRuns(
-            {
-              view: dSrc,
-              offset: (a.c - jy + ph.padBefore) * lw +
-                (b.c - jx + pw.padBefore),
-              strides: [n * lh * lw, lh * lw, lw],
-            },
-            {
-              view: dDst,
-              offset: t * co * pixels,
-              strides: [pixels, ph.q * pw.q, pw.q],
-            },
-            [co, n, ph.q],
-            pw.q,
-          );
-          t++;
-        }
-      }
-      const out = sc.matMul(wPhase, windows); // [1, ci, pixels]
-      outs.push({ y, x, t: sc.transpose2d(sc.reshape(out, [ci, pixels])) });
+      if (a.js.length * b.js.length === 0) continue;
+      outs.push({ y, x, t: phase(ctx, filter, dyPadded, a, b) });
     }
   }
   // Interleave the phases: dx[n, s*q + y, s*r + x] = phase(y, x)[n, q, r].
