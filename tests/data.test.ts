@@ -18,6 +18,7 @@ import {
 } from "../lib/image.ts";
 import { deriveSeed, Rng } from "../lib/rng.ts";
 import {
+  assertSamePixels,
   facadesRoot,
   pattern,
   pngBytes,
@@ -98,7 +99,7 @@ Deno.test("image: PNG round trip, crop/flip, hconcat, tensor conversions", async
     const back = await readRgb(`${dir}/a.png`);
     assert.equal(back.note, undefined);
     assert.deepEqual([back.width, back.height], [10, 6]);
-    assert.deepEqual(back.data, img.data);
+    assertSamePixels(back.data, img.data);
     const flipped = cropRgb(img, 2, 1, 4, 3, true);
     // Pixel (0, 0) of the flipped crop is pixel (2 + 3, 1) of the image.
     assert.deepEqual(
@@ -107,12 +108,12 @@ Deno.test("image: PNG round trip, crop/flip, hconcat, tensor conversions", async
     );
     const joined = hconcat(img, pattern(4, 6, 9));
     assert.equal(joined.width, 14);
-    assert.deepEqual(cropRgb(joined, 0, 0, 10, 6).data, img.data);
+    assertSamePixels(cropRgb(joined, 0, 0, 10, 6).data, img.data);
     const floats = new Float32Array(img.data.length);
     rgbToFloat(img, floats);
     assert.ok(floats.every((v) => v >= -1 && v <= 1));
     const t = tf.tensor3d(floats, [6, 10, 3]);
-    assert.deepEqual(tensorToRgb(t), img.data);
+    assertSamePixels(tensorToRgb(t), img.data);
     t.dispose();
     await assert.rejects(writePng(`${dir}/a.jpg`, img), ImageError);
   } finally {
@@ -144,7 +145,7 @@ Deno.test("image: bad files give ImageError naming the file; gray/RGBA convert w
     assert.equal(gray.data[0], gray.data[1]);
     const rgba = await readRgb(`${corpus.split}/rgba.png`);
     assert.match(rgba.note ?? "", /alpha channel dropped/);
-    assert.deepEqual(rgba.data, pattern(64, 32).data);
+    assertSamePixels(rgba.data, pattern(64, 32).data);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -183,8 +184,8 @@ Deno.test("data: facades BtoA without jitter gives exactly the B and A halves", 
     b = new Float32Array(256 * 256 * 3);
   rgbToFloat(cropRgb(img, 0, 0, 256, 256), a);
   rgbToFloat(cropRgb(img, 256, 0, 256, 256), b);
-  assert.deepEqual(batches[0].input.subarray(0, a.length), b);
-  assert.deepEqual(batches[0].target.subarray(0, a.length), a);
+  assertSamePixels(batches[0].input.subarray(0, a.length), b, "input");
+  assertSamePixels(batches[0].target.subarray(0, a.length), a, "target");
 });
 
 Deno.test("data: facades resize_and_crop 286->256 is seeded, in [-1, 1], order changes per epoch", async () => {
@@ -210,7 +211,7 @@ Deno.test("data: facades resize_and_crop 286->256 is seeded, in [-1, 1], order c
     [2, 256, 256, 3],
   ]);
   assert.deepEqual(e0.map((b) => b.paths), again.map((b) => b.paths));
-  assert.deepEqual(e0[0].input, again[0].input);
+  assertSamePixels(e0[0].input, again[0].input);
   assert.notDeepEqual(
     e0.map((b) => b.paths).flat(),
     e1.map((b) => b.paths).flat(),
@@ -229,7 +230,7 @@ Deno.test("data: facades resize_and_crop 286->256 is seeded, in [-1, 1], order c
     await openAlignedDataset({ ...opts, workers: 0 }),
     0,
   );
-  assert.deepEqual(inline[1].target, e0[1].target);
+  assertSamePixels(inline[1].target, e0[1].target);
 });
 
 Deno.test("data: A and B get the same crop and flip; flips happen, noFlip stops them", async () => {
@@ -246,7 +247,7 @@ Deno.test("data: A and B get the same crop and flip; flips happen, noFlip stops 
     const opts = { ...BASE, dataroot: dir, loadSize: 48, cropSize: 32 };
     const items = await collect(await openAlignedDataset(opts), 3);
     assert.equal(items.length, 8);
-    for (const it of items) assert.deepEqual(it.input, it.target);
+    for (const it of items) assertSamePixels(it.input, it.target);
     // A crop's left-right orientation: the pattern grows with x (mod 256).
     const increasing = (t: Float32Array) => t[3] > t[0];
     const orientation = items.map((it) => increasing(it.input));

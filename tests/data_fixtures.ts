@@ -92,3 +92,35 @@ export async function writeBadCorpus(root: string): Promise<BadCorpus> {
     ignored: ["notes.txt"],
   };
 }
+
+/**
+ * Assert two pixel arrays are equal, reporting only the first difference
+ * (`assert.deepEqual` on large typed arrays builds a diff that can take
+ * gigabytes when they differ).
+ */
+export function assertSamePixels(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  label = "pixels",
+): void {
+  if (actual.length !== expected.length) {
+    throw new Error(`${label}: length ${actual.length} != ${expected.length}`);
+  }
+  for (let i = 0; i < actual.length; i++) {
+    if (actual[i] !== expected[i]) {
+      throw new Error(
+        `${label}: first difference at ${i}: ${actual[i]} != ${expected[i]}`,
+      );
+    }
+  }
+}
+
+/** Whether two pixel arrays are equal (same length and values). */
+export function samePixels(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
