@@ -39,6 +39,18 @@ if (!hasChromium) {
   );
 }
 
+/** Chromium flags of the test (software rendering, no network, no sandbox). */
+const LAUNCH_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
 /** Allowed difference between browser and Deno outputs, 8-bit units. */
 const MAX_ABS = 2;
 const MEAN_ABS = 0.5;
@@ -209,13 +221,18 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const t0 = performance.now();
+    const times: string[] = [];
+    const lap = (what: string) =>
+      times.push(`${what} ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     await tf.setBackend("cpu");
     await Deno.mkdir(OUT_DIR, { recursive: true });
     const ckptDir = await Deno.makeTempDir({ prefix: "pix2pix-browser-" });
     const model = trainTiny(TRAIN_STEPS);
+    lap("trained");
     const G = model.G;
     await saveRun(ckptDir, model);
     const site = await buildDemoSite({ checkpoint: ckptDir });
+    lap("bundled");
     assert.equal(site.info.inputKind, "facade-labels");
     const abort = new AbortController();
     let url = "";
@@ -226,15 +243,15 @@ Deno.test({
     });
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
+      args: LAUNCH_ARGS,
+    });
+    // WebGPU on SwiftShader's CPU Vulkan: tests the page's WebGPU path.
+    const gpuBrowser = await chromium.launch({
+      executablePath: CHROMIUM,
       args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
+        ...LAUNCH_ARGS,
+        "--enable-unsafe-webgpu",
+        "--use-webgpu-adapter=swiftshader",
       ],
     });
     const logs: string[] = [];
@@ -245,6 +262,7 @@ Deno.test({
       page.on("console", (m) => logs.push(`${m.type()}: ${m.text()}`));
       page.on("pageerror", (e) => logs.push(`pageerror: ${e.message}`));
       page.on("requestfailed", (r) => logs.push(`requestfailed: ${r.url()}`));
+      lap("browsers up");
       await page.goto(url);
       await page.waitForFunction(
         () => (globalThis as unknown as { __pix2pix: Hook }).__pix2pix.ready,
@@ -295,6 +313,7 @@ Deno.test({
         );
       }
       const painted = compareWithDeno(G, h);
+      lap("painted");
       const screenshot = `${OUT_DIR}screenshot.png`;
       await page.screenshot({ path: screenshot });
       console.log(
@@ -317,6 +336,7 @@ Deno.test({
       );
 
       // An example label map from an A|B file (labels on the right), on wasm.
+      lap("webgl checked");
       await page.goto(`${url}?backend=wasm`);
       h = await settled(page, 0);
       assert.equal(h.backend, "wasm");
@@ -354,9 +374,7 @@ Deno.test({
           h.lastMs.toFixed(1)
         } ms; vs Deno max abs ${loaded.max}, mean abs ${
           loaded.mean.toFixed(3)
-        }, max abs float ${loaded.maxFloat.toExponential(2)}; test ${
-          ((performance.now() - t0) / 1000).toFixed(1)
-        } s`,
+        }, max abs float ${loaded.maxFloat.toExponential(2)}`,
       );
       assert.ok(
         loaded.max <= MAX_ABS,
@@ -366,11 +384,47 @@ Deno.test({
         loaded.mean <= MEAN_ABS,
         `mean abs diff ${loaded.mean} > ${MEAN_ABS}`,
       );
+
+      // The starter label map on WebGPU, where the browser offers an adapter.
+      const gpuPage = await gpuBrowser.newPage();
+      gpuPage.on(
+        "console",
+        (m) => logs.push(`webgpu ${m.type()}: ${m.text()}`),
+      );
+      lap("wasm checked");
+      await gpuPage.goto(`${url}?backend=webgpu`);
+      await gpuPage.waitForFunction(
+        () => {
+          const h = (globalThis as unknown as { __pix2pix: Hook }).__pix2pix;
+          return h.error !== null || (h.translations > 0 && h.settled);
+        },
+        undefined,
+        { timeout: 45_000 },
+      );
+      h = await hook(gpuPage);
+      if (h.error !== null) {
+        console.log(`webgpu part skipped: ${h.error}`);
+      } else {
+        assert.equal(h.backend, "webgpu");
+        const gpu = compareWithDeno(model.G, h);
+        console.log(
+          `starter map, webgpu: last ${
+            h.lastMs.toFixed(1)
+          } ms; vs Deno max abs ${gpu.max}, mean abs ${
+            gpu.mean.toFixed(3)
+          }, max abs float ${gpu.maxFloat.toExponential(2)}`,
+        );
+        assert.ok(gpu.max <= MAX_ABS, `webgpu max abs diff ${gpu.max}`);
+        assert.ok(gpu.mean <= MEAN_ABS, `webgpu mean abs diff ${gpu.mean}`);
+      }
+      lap("done");
+      console.log(`timeline: ${times.join(", ")}`);
     } catch (e) {
       console.log(`page log:\n${logs.join("\n")}`);
       throw e;
     } finally {
       await browser.close();
+      await gpuBrowser.close();
       abort.abort();
       await server.finished;
       model.dispose();
