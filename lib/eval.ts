@@ -1,0 +1,222 @@
+/**
+ * The facades FCN-score protocol, applied to a results folder written by
+ * `translateSplit` (`deno task translate`): `images/<name>_real_A.png` (the
+ * input label map, facades being translated B→A), `<name>_fake_B.png` (the
+ * generated photo) and `<name>_real_B.png` (the real photo).
+ *
+ * For every image, the segmenter (`lib/segmenter.ts`, trained on real photos)
+ * segments the generated photo; the scores say how well that segmentation
+ * matches the input label map (per-pixel accuracy, mean per-class accuracy,
+ * mean class IoU, one confusion matrix over all images). The same segmenter
+ * on the real photos gives the `ground_truth` row, the ceiling of the
+ * protocol. Image metrics compare generated and real photos on [0, 1]
+ * (see `lib/metrics.ts`: L1, PSNR, SSIM) and measure the colourfulness of
+ * both.
+ *
+ * @module
+ */
+import { N_FACADE_CLASSES, rgbToClasses } from "./facades.ts";
+import { readRgb, type RgbImage } from "./image.ts";
+import {
+  addToConfusion,
+  colourfulness,
+  floatImageFromRgb8,
+  l1,
+  newConfusion,
+  psnr,
+  segmentationScores,
+  ssim,
+} from "./metrics.ts";
+import type { PhotoSegmenter } from "./segmenter.ts";
+
+/** One image of a results folder: the three files of one name. */
+export interface ResultImages {
+  name: string;
+  /** Input label map. */
+  realA: string;
+  /** Generated photo. */
+  fakeB: string;
+  /** Real photo. */
+  realB: string;
+}
+
+/** The FCN-score triple, named as in the paper's tables. */
+export interface FcnScores {
+  per_pixel_acc: number;
+  per_class_acc: number;
+  class_iou: number;
+}
+
+/**
+ * Scores of one results folder (`--json` prints this object). Segmentation
+ * scores are of the generated photos; `ground_truth` those of the real
+ * photos of the same images. Image metrics are means over images, on [0, 1];
+ * `psnr` is the mean of per-image PSNRs in dB (`Infinity`, printed as
+ * `null` in JSON, if some generated image equals its real photo).
+ */
+export interface EvalReport extends FcnScores {
+  n_images: number;
+  /** Mean absolute error, generated vs real photo, on [0, 1]. */
+  l1: number;
+  psnr: number;
+  ssim: number;
+  /** Hasler-Süsstrunk colourfulness of the generated photos (0-255 scale). */
+  colourfulness: number;
+  /** Colourfulness of the real photos. */
+  colourfulness_real: number;
+  ground_truth: FcnScores;
+}
+
+/** Options of {@link evaluateResults}. */
+export interface EvalOptions {
+  /** The segmenter (a trained `Segmenter`, or a fake in tests). */
+  segmenter: PhotoSegmenter;
+  /** Called after each image with (done, total). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+const SUFFIXES = {
+  realA: "_real_A.png",
+  fakeB: "_fake_B.png",
+  realB: "_real_B.png",
+};
+
+/**
+ * Lists the images of a results folder (`dir/images/`, or `dir` itself when
+ * it has no `images/`), sorted by name with numbers in numeric order.
+ *
+ * @throws Error naming the folder when it is missing or empty, or naming the
+ *   file missing from an incomplete triple
+ */
+export async function listResults(dir: string): Promise<ResultImages[]> {
+  let images = `${dir}/images`;
+  try {
+    if (!(await Deno.stat(images)).isDirectory) images = dir;
+  } catch {
+    images = dir;
+  }
+  const files = new Set<string>();
+  try {
+    for await (const e of Deno.readDir(images)) if (e.isFile) files.add(e.name);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new Error(`${dir}: no such results folder`);
+    }
+    throw err;
+  }
+  const names = new Set<string>();
+  for (const f of files) {
+    for (const suffix of Object.values(SUFFIXES)) {
+      if (f.endsWith(suffix)) names.add(f.slice(0, -suffix.length));
+    }
+  }
+  if (names.size === 0) {
+    throw new Error(
+      `${images}: no *_real_A.png / *_fake_B.png / *_real_B.png files (is it a \`deno task translate\` results folder?)`,
+    );
+  }
+  const sorted = [...names].sort((a, b) =>
+    a.localeCompare(b, "en", { numeric: true })
+  );
+  return sorted.map((name) => {
+    const paths = {} as Record<keyof typeof SUFFIXES, string>;
+    for (const [key, suffix] of Object.entries(SUFFIXES)) {
+      const file = `${name}${suffix}`;
+      if (!files.has(file)) {
+        throw new Error(
+          `${images}/${file}: missing (the results of '${name}' are incomplete)`,
+        );
+      }
+      paths[key as keyof typeof SUFFIXES] = `${images}/${file}`;
+    }
+    return { name, ...paths };
+  });
+}
+
+function checkSameSize(a: RgbImage, b: RgbImage, pa: string, pb: string): void {
+  if (a.width !== b.width || a.height !== b.height) {
+    throw new Error(
+      `${pb}: ${b.width}x${b.height}, but ${pa} is ${a.width}x${a.height}; the results of one image must have one size`,
+    );
+  }
+}
+
+function fcn(scores: ReturnType<typeof segmentationScores>): FcnScores {
+  return {
+    per_pixel_acc: scores.perPixelAcc,
+    per_class_acc: scores.perClassAcc,
+    class_iou: scores.classIou,
+  };
+}
+
+/**
+ * Scores a results folder with the FCN-score protocol and image metrics.
+ *
+ * @param dir results folder of `deno task translate` (facades, B→A)
+ * @throws Error naming the folder or file for an empty folder, incomplete
+ *   triples, unreadable images, or images of one name with different sizes
+ */
+export async function evaluateResults(
+  dir: string,
+  opts: EvalOptions,
+): Promise<EvalReport> {
+  const results = await listResults(dir);
+  const fake = newConfusion(N_FACADE_CLASSES);
+  const real = newConfusion(N_FACADE_CLASSES);
+  let sumL1 = 0, sumPsnr = 0, sumSsim = 0, sumCol = 0, sumColReal = 0;
+  for (const [i, r] of results.entries()) {
+    const [labelRgb, fakeRgb, realRgb] = await Promise.all([
+      readRgb(r.realA),
+      readRgb(r.fakeB),
+      readRgb(r.realB),
+    ]);
+    checkSameSize(labelRgb, fakeRgb, r.realA, r.fakeB);
+    checkSameSize(labelRgb, realRgb, r.realA, r.realB);
+    const labels = rgbToClasses(
+      labelRgb.data,
+      labelRgb.width * labelRgb.height,
+    );
+    addToConfusion(fake, labels, await opts.segmenter.segment(fakeRgb));
+    addToConfusion(real, labels, await opts.segmenter.segment(realRgb));
+    const f = floatImageFromRgb8(fakeRgb.data, fakeRgb.height, fakeRgb.width);
+    const g = floatImageFromRgb8(realRgb.data, realRgb.height, realRgb.width);
+    sumL1 += l1(f, g);
+    sumPsnr += psnr(f, g);
+    sumSsim += ssim(f, g);
+    sumCol += colourfulness(f);
+    sumColReal += colourfulness(g);
+    opts.onProgress?.(i + 1, results.length);
+  }
+  const n = results.length;
+  return {
+    ...fcn(segmentationScores(fake)),
+    n_images: n,
+    l1: sumL1 / n,
+    psnr: sumPsnr / n,
+    ssim: sumSsim / n,
+    colourfulness: sumCol / n,
+    colourfulness_real: sumColReal / n,
+    ground_truth: fcn(segmentationScores(real)),
+  };
+}
+
+/** The report as a markdown table (FCN-scores rows like the paper's Table 1, then image metrics). */
+export function reportToMarkdown(r: EvalReport, title = "results"): string {
+  const f = (v: number) => v.toFixed(3);
+  return [
+    `| ${title} (${r.n_images} images) | per-pixel acc | per-class acc | class IoU |`,
+    "|---|---|---|---|",
+    `| generated photos | ${f(r.per_pixel_acc)} | ${f(r.per_class_acc)} | ${
+      f(r.class_iou)
+    } |`,
+    `| ground truth (real photos) | ${f(r.ground_truth.per_pixel_acc)} | ${
+      f(r.ground_truth.per_class_acc)
+    } | ${f(r.ground_truth.class_iou)} |`,
+    "",
+    "| L1 [0,1] | PSNR (dB) | SSIM | colourfulness (generated / real) |",
+    "|---|---|---|---|",
+    `| ${f(r.l1)} | ${r.psnr.toFixed(2)} | ${f(r.ssim)} | ${
+      r.colourfulness.toFixed(1)
+    } / ${r.colourfulness_real.toFixed(1)} |`,
+  ].join("\n");
+}
