@@ -15,6 +15,9 @@ import sharp from "sharp";
 import { escapeHtml } from "./report.ts";
 import type { RgbImage } from "./image.ts";
 import { tensorToRgb } from "./image.ts";
+import { type Batch, openAlignedDataset } from "./data.ts";
+import type { Direction } from "./config.ts";
+import { ensureSynthDataset } from "./synth.ts";
 
 /** The symbol Deno's Jupyter kernel looks for on a value to get its MIME bundle. */
 export const JUPYTER_DISPLAY: unique symbol = Symbol.for(
@@ -116,6 +119,15 @@ export function plot(
 export function tensorImage(t: tf.Tensor3D): RgbImage {
   const [height, width] = t.shape;
   return { width, height, data: tensorToRgb(t) };
+}
+
+/** Every image of an NHWC batch in [-1, 1] as 8-bit RGB. */
+export function batchImages(t: tf.Tensor4D): RgbImage[] {
+  return tf.unstack(t).map((img) => {
+    const rgb = tensorImage(img as tf.Tensor3D);
+    img.dispose();
+    return rgb;
+  });
 }
 
 /** Stops of the viridis colour map, RGB 0-255, from low to high. */
@@ -220,4 +232,77 @@ export function table(
 <tbody>${body}</tbody></table>`,
     plain,
   );
+}
+
+/** The real facades set, `<repo>/../shared/datasets/facades`. */
+export const FACADES_DIR = new URL(
+  "../../shared/datasets/facades",
+  import.meta.url,
+).pathname;
+
+/** A dataset root for the notebooks and what it is. */
+export interface NotebookData {
+  /** Dataset root (with `train/` and `test/`). */
+  root: string;
+  /** `facades` (real) or `synthetic` (the fallback from `lib/synth.ts`). */
+  kind: "facades" | "synthetic";
+}
+
+/**
+ * The real facades set when `../shared` has it, else the embedded synthetic
+ * set (`count` train pairs of `size` pixels, generated once under `.cache/`).
+ * Both store photo (A) left and labels (B) right, so labels → photo is `BtoA`.
+ */
+export async function notebookData(
+  count = 40,
+  size = 256,
+): Promise<NotebookData> {
+  const real = await Deno.stat(`${FACADES_DIR}/train`).then(
+    (s) => s.isDirectory,
+    () => false,
+  );
+  if (real) return { root: FACADES_DIR, kind: "facades" };
+  return {
+    root: await ensureSynthDataset({ count, size, seed: 0 }),
+    kind: "synthetic",
+  };
+}
+
+/** What {@link loadPairs} reads. */
+export interface LoadPairsOptions {
+  /** Dataset root. */
+  root: string;
+  /** Split folder, e.g. `train` or `test`. */
+  phase: string;
+  /** Pairs: the first `count` files in natural order. */
+  count: number;
+  /** Side the pairs are resized to, pixels (no crop, no flip). */
+  size: number;
+  direction: Direction;
+}
+
+/**
+ * The first `count` pairs of a split as one batch, resized to `size` x `size`
+ * without jitter (NHWC in [-1, 1]; the caller disposes the tensors).
+ */
+export async function loadPairs(o: LoadPairsOptions): Promise<Batch> {
+  const ds = await openAlignedDataset({
+    dataroot: o.root,
+    phase: o.phase,
+    direction: o.direction,
+    preprocess: "resize_and_crop",
+    loadSize: o.size,
+    cropSize: o.size,
+    noFlip: true,
+    batchSize: o.count,
+    seed: 0,
+    shuffle: false,
+    maxItems: o.count,
+    workers: 0,
+  });
+  const epoch = ds.batches(0);
+  const first = await epoch.next();
+  await epoch.return?.();
+  if (first.done) throw new Error(`no pairs in ${o.root}/${o.phase}`);
+  return first.value;
 }

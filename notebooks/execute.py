@@ -18,7 +18,7 @@ from queue import Empty
 
 import nbformat
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionComplete, CellExecutionError
+from nbclient.exceptions import CellExecutionComplete
 
 GRACE_SECONDS = 0.3
 
@@ -59,7 +59,7 @@ def main():
         try:
             client.execute()
             print(f"ok      {path}", flush=True)
-        except CellExecutionError as e:
+        except Exception as e:  # a failing cell, a timeout, a dead kernel
             failed += 1
             print(f"FAILED  {path}\n{e}", file=sys.stderr, flush=True)
         nbformat.write(nb, out)
