@@ -32,16 +32,10 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { TrainConfig } from "./config.ts";
-import { Worker } from "node:worker_threads";
 import { isImagePath, naturalCompare } from "./image.ts";
 import { deriveSeed, Rng } from "./rng.ts";
-import {
-  type LoadedPair,
-  loadPair,
-  type PairOk,
-  type PairOptions,
-} from "./datasets/pair.ts";
-import type { PairRequest, PairResponse } from "./datasets/pair_worker.ts";
+import type { LoadedPair, PairOk, PairOptions } from "./datasets/pair.ts";
+import { loadPairInPool } from "./datasets/pair_pool.ts";
 
 /** Options of {@link openAlignedDataset}: the data fields of `TrainConfig` plus pipeline knobs. */
 export interface DatasetOptions extends
@@ -62,8 +56,8 @@ export interface DatasetOptions extends
   prefetch?: number;
   /**
    * Data worker threads that decode and preprocess (default: cores - 1,
-   * 1 to 4); 0 decodes on the main thread, where a synchronous training
-   * step blocks it.
+   * 1 to 4), from a pool shared by all datasets; 0 decodes on the main
+   * thread, where a synchronous training step blocks it.
    */
   workers?: number;
   /** Shuffle the order every epoch (default: `phase === "train"`; pass false for test). */
@@ -137,11 +131,6 @@ export interface AlignedDataset {
    * The last batch may be smaller than `batchSize`.
    */
   batches(epoch: number): AsyncIterableIterator<Batch>;
-  /**
-   * Stop the data workers. Optional: idle workers do not keep the process
-   * alive; a later `batches()` starts them again.
-   */
-  close(): Promise<void>;
 }
 
 /** Dataset setup failed (bad folder or option); the message names it. */
@@ -252,91 +241,6 @@ function defaultWorkers(): number {
   return Math.min(4, Math.max(1, (navigator.hardwareConcurrency ?? 2) - 1));
 }
 
-interface WorkerSlot {
-  worker: Worker;
-  busy: number;
-}
-
-/**
- * Loads pairs in worker threads (or on the main thread with 0 workers).
- * Workers start on the first request and are unref'd while idle.
- */
-class PairLoader {
-  #count: number;
-  #options: PairOptions;
-  #slots: WorkerSlot[] = [];
-  #waiting = new Map<
-    number,
-    {
-      slot: WorkerSlot;
-      resolve: (p: LoadedPair) => void;
-      reject: (e: Error) => void;
-    }
-  >();
-  #nextId = 0;
-
-  constructor(count: number, options: PairOptions) {
-    this.#count = count;
-    this.#options = options;
-  }
-
-  load(path: string, seed: number): Promise<LoadedPair> {
-    if (this.#count === 0) return loadPair(path, seed, this.#options);
-    if (this.#slots.length === 0) this.#start();
-    const slot = this.#slots.reduce((a, b) => (b.busy < a.busy ? b : a));
-    const id = this.#nextId++;
-    if (slot.busy++ === 0) slot.worker.ref();
-    return new Promise((resolve, reject) => {
-      this.#waiting.set(id, { slot, resolve, reject });
-      slot.worker.postMessage({ id, path, seed } satisfies PairRequest);
-    });
-  }
-
-  #settle(
-    id: number,
-  ):
-    | { resolve: (p: LoadedPair) => void; reject: (e: Error) => void }
-    | undefined {
-    const entry = this.#waiting.get(id);
-    if (!entry) return undefined;
-    this.#waiting.delete(id);
-    if (--entry.slot.busy === 0) entry.slot.worker.unref();
-    return entry;
-  }
-
-  #start(): void {
-    const url = new URL("./datasets/pair_worker.ts", import.meta.url);
-    for (let i = 0; i < this.#count; i++) {
-      const worker = new Worker(url, { workerData: this.#options });
-      const slot: WorkerSlot = { worker, busy: 0 };
-      worker.unref();
-      worker.on("message", (msg: PairResponse) => {
-        const entry = this.#settle(msg.id);
-        if (!entry) return;
-        if ("error" in msg) {
-          entry.reject(new Error(`data worker: ${msg.error}`));
-        } else entry.resolve(msg.pair);
-      });
-      const fail = (reason: string) => {
-        for (const [id, entry] of [...this.#waiting]) {
-          if (entry.slot !== slot) continue;
-          this.#settle(id)?.reject(new Error(`data worker ${reason}`));
-        }
-        this.#slots = this.#slots.filter((s) => s !== slot);
-      };
-      worker.on("error", (err: Error) => fail(`failed: ${err.message}`));
-      worker.on("exit", (code: number) => fail(`exited (code ${code})`));
-      this.#slots.push(slot);
-    }
-  }
-
-  async close(): Promise<void> {
-    const slots = this.#slots;
-    this.#slots = [];
-    await Promise.all(slots.map((s) => s.worker.terminate()));
-  }
-}
-
 function makeStats(): DataStats {
   return {
     batches: 0,
@@ -406,7 +310,6 @@ export async function openAlignedDataset(
     noFlip: options.noFlip,
     sizeMultiple: options.sizeMultiple,
   };
-  const loader = new PairLoader(options.workers, pairOptions);
   const listed = await listSplit(options.dataroot, options.phase);
   const files = listed.files.slice(0, options.maxItems);
   const stats = makeStats();
@@ -445,7 +348,9 @@ export async function openAlignedDataset(
       while (pending.length < inFlight && next < order.length) {
         const index = order[next++];
         const seed = deriveSeed(options.seed, epoch, index);
-        pending.push(loader.load(files[index], seed));
+        pending.push(
+          loadPairInPool(files[index], seed, pairOptions, options.workers),
+        );
       }
     };
     let yielded = 0;
@@ -503,7 +408,6 @@ export async function openAlignedDataset(
     options,
     stats,
     batches,
-    close: () => loader.close(),
   };
 }
 

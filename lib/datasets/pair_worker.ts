@@ -2,12 +2,11 @@
  * Worker entry point (`node:worker_threads`) of the data pipeline: receives
  * {@link PairRequest}s, answers with {@link PairResponse}s, so that JPEG
  * decoding, resizing and float conversion run beside the training loop
- * instead of between its steps. Started by `lib/data.ts` with the
- * {@link PairOptions} as `workerData`.
+ * instead of between its steps. Started by `lib/datasets/pair_pool.ts`.
  *
  * @module
  */
-import { isMainThread, parentPort, workerData } from "node:worker_threads";
+import { isMainThread, parentPort } from "node:worker_threads";
 import { type LoadedPair, loadPair, type PairOptions } from "./pair.ts";
 
 /** A request to a data worker: load the pair at `path` with jitter `seed`. */
@@ -18,6 +17,8 @@ export interface PairRequest {
   path: string;
   /** Seed of the pair's crop and flip. */
   seed: number;
+  /** How to preprocess it. */
+  options: PairOptions;
 }
 
 /** A data worker's answer: the loaded pair, or an unexpected error message. */
@@ -27,10 +28,9 @@ export type PairResponse =
 
 if (!isMainThread && parentPort) {
   const port = parentPort;
-  const opts = workerData as PairOptions;
   port.on("message", async (req: PairRequest) => {
     try {
-      const pair = await loadPair(req.path, req.seed, opts);
+      const pair = await loadPair(req.path, req.seed, req.options);
       const transfer = pair.ok ? [pair.a.buffer, pair.b.buffer] : [];
       port.postMessage({ id: req.id, pair } satisfies PairResponse, transfer);
     } catch (err) {
