@@ -82,7 +82,9 @@ async function fileSize(path: string): Promise<number> {
 }
 
 function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  if (!(err instanceof Error)) return String(err);
+  const cause = err.cause instanceof Error ? `: ${err.cause.message}` : "";
+  return `${err.message}${cause}`;
 }
 
 async function request(url: string, offset: number): Promise<Response> {
