@@ -262,6 +262,8 @@ export interface TrainSegmenterOptions {
   config: SegmenterConfig;
   /** Called after every step. */
   onProgress?: (p: SegmenterProgress) => void;
+  /** Score on only the first this many test pairs (default all; for tests). */
+  maxTest?: number;
 }
 
 /** Training pairs resized to the network size: inputs in [-1, 1] and class maps. */
@@ -379,7 +381,10 @@ export async function trainSegmenter(
   const trainSeconds = (performance.now() - t0) / 1000;
   optimizer.dispose();
   const segmenter = new Segmenter(model, cfg);
-  const testFiles = await listSplit(o.dataroot, "test");
+  const testFiles = (await listSplit(o.dataroot, "test")).slice(
+    0,
+    o.maxTest || undefined,
+  );
   const test = await scoreSegmenter(segmenter, readPairs(testFiles));
   return {
     segmenter,

@@ -1,0 +1,316 @@
+import assert from "node:assert/strict";
+import { initBackend } from "../lib/backend.ts";
+import { evaluateResults, listResults } from "../lib/eval.ts";
+import {
+  classesToRgb,
+  FACADE_PALETTE,
+  N_FACADE_CLASSES,
+  rgbToClasses,
+} from "../lib/facades.ts";
+import { type RgbImage, writePng } from "../lib/image.ts";
+import {
+  listSplit,
+  loadSegmenter,
+  type PhotoSegmenter,
+  readLabelledPair,
+  resizeClasses,
+  saveSegmenter,
+  segmenterCacheDir,
+  type SegmenterConfig,
+  trainSegmenter,
+} from "../lib/segmenter.ts";
+
+const FACADES = decodeURIComponent(
+  new URL("../../shared/datasets/facades", import.meta.url).pathname,
+);
+const haveFacades = await Deno.stat(FACADES).then(() => true, () => false);
+if (!haveFacades) {
+  console.log(`skipping facades tests: ${FACADES} is missing`);
+}
+
+/** README "share of test pixels (nearest colour)" column, class order. */
+const README_SHARES = [
+  0.219,
+  0.333,
+  0.141,
+  0.014,
+  0.026,
+  0.035,
+  0.045,
+  0.012,
+  0.016,
+  0.092,
+  0.014,
+  0.053,
+];
+
+Deno.test("rgbToClasses: palette colours map to their class, near colours too", () => {
+  const n = N_FACADE_CLASSES;
+  assert.deepEqual(
+    Array.from(rgbToClasses(FACADE_PALETTE, n)),
+    Array.from({ length: n }, (_, i) => i),
+  );
+  // JPEG-like noise of a few levels keeps the class.
+  const noisy = Uint8Array.from(
+    FACADE_PALETTE,
+    (v, i) => Math.max(0, Math.min(255, v + ((i % 3) - 1) * 6)),
+  );
+  assert.deepEqual(
+    Array.from(rgbToClasses(noisy, n)),
+    Array.from({ length: n }, (_, i) => i),
+  );
+  const classes = Uint8Array.from([3, 0, 11, 7]);
+  assert.deepEqual(rgbToClasses(classesToRgb(classes), 4), classes);
+  assert.throws(() => rgbToClasses(new Uint8Array(5), 2), /need 6 bytes/);
+  assert.throws(() => classesToRgb(Uint8Array.from([12])), /not in \[0, 12\)/);
+});
+
+Deno.test({
+  name:
+    "rgbToClasses on the real test label maps reproduces the README's class shares",
+  ignore: !haveFacades,
+  fn: async () => {
+    const counts = new Float64Array(N_FACADE_CLASSES);
+    let total = 0;
+    for (const f of await listSplit(FACADES, "test")) {
+      const { labels } = await readLabelledPair(f);
+      for (const c of labels) counts[c]++;
+      total += labels.length;
+    }
+    for (let c = 0; c < N_FACADE_CLASSES; c++) {
+      const share = counts[c] / total;
+      assert.ok(
+        Math.abs(share - README_SHARES[c]) < 0.002,
+        `class ${c}: share ${share.toFixed(4)} vs README ${README_SHARES[c]}`,
+      );
+    }
+  },
+});
+
+Deno.test("resizeClasses: nearest neighbour, pixel centres aligned", () => {
+  // 4x2 -> 2x1 keeps columns 1 and 3 of row 1 (centres at 1.0 -> index 1).
+  const src = Uint8Array.from([0, 1, 2, 3, 4, 5, 6, 7]);
+  assert.deepEqual(Array.from(resizeClasses(src, 4, 2, 2, 1)), [5, 7]);
+  // Upsampling repeats.
+  assert.deepEqual(
+    Array.from(resizeClasses(Uint8Array.from([1, 2]), 2, 1, 4, 1)),
+    [1, 1, 2, 2],
+  );
+});
+
+/** A 16x16 label map: four 8x8 quadrants of classes 0, 1, 2, 11. */
+function quadrants(): Uint8Array {
+  const out = new Uint8Array(256);
+  for (let y = 0; y < 16; y++) {
+    for (let x = 0; x < 16; x++) {
+      out[y * 16 + x] = [0, 1, 2, 11][(y < 8 ? 0 : 2) + (x < 8 ? 0 : 1)];
+    }
+  }
+  return out;
+}
+
+const rgb16 = (classes: Uint8Array): RgbImage => ({
+  data: classesToRgb(classes),
+  width: 16,
+  height: 16,
+});
+
+/** A "segmenter" that reads a label-coloured image back to classes. */
+const oracle: PhotoSegmenter = {
+  segment: (photo) =>
+    Promise.resolve(rgbToClasses(photo.data, photo.width * photo.height)),
+};
+
+async function writeTriple(
+  dir: string,
+  name: string,
+  a: RgbImage,
+  fake: RgbImage,
+  real: RgbImage,
+): Promise<void> {
+  await writePng(`${dir}/images/${name}_real_A.png`, a);
+  await writePng(`${dir}/images/${name}_fake_B.png`, fake);
+  await writePng(`${dir}/images/${name}_real_B.png`, real);
+}
+
+Deno.test("evaluateResults: hand-computed scores with an oracle segmenter", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const labels = quadrants();
+    // Generated image: the class-11 quadrant painted as class 2.
+    const wrong = labels.map((c) => (c === 11 ? 2 : c));
+    await writeTriple(dir, "1", rgb16(labels), rgb16(wrong), rgb16(labels));
+    await writeTriple(dir, "2", rgb16(labels), rgb16(labels), rgb16(labels));
+    const r = await evaluateResults(dir, { segmenter: oracle });
+    assert.equal(r.n_images, 2);
+    // 512 pixels, 64 wrong.
+    assert.ok(Math.abs(r.per_pixel_acc - 448 / 512) < 1e-12);
+    // Classes 0, 1, 2: acc 1; class 11: 64 of 128 right.
+    assert.ok(Math.abs(r.per_class_acc - (3 + 0.5) / 4) < 1e-12);
+    // IoU: 1, 1, 128 / (128 + 64), 64 / 128.
+    assert.ok(Math.abs(r.class_iou - (2 + 2 / 3 + 0.5) / 4) < 1e-12);
+    assert.deepEqual(r.ground_truth, {
+      per_pixel_acc: 1,
+      per_class_acc: 1,
+      class_iou: 1,
+    });
+    // L1 on [0,1]: image 1 differs in a quarter of its pixels by
+    // |palette[11] - palette[2]|, image 2 not at all.
+    const p = FACADE_PALETTE;
+    const d = [0, 1, 2].reduce((s, c) => s + Math.abs(p[33 + c] - p[6 + c]), 0);
+    assert.ok(Math.abs(r.l1 - (d / 255 / 3 / 4) / 2) < 1e-6, `l1 ${r.l1}`);
+    assert.equal(r.psnr, Infinity); // image 2 is perfect
+    assert.ok(r.ssim < 1 && r.ssim > 0);
+    assert.ok(r.colourfulness > 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("evaluateResults: clear errors for missing, incomplete and mismatched results", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await assert.rejects(
+      evaluateResults(`${dir}/nope`, { segmenter: oracle }),
+      /nope: no such results folder/,
+    );
+    await Deno.mkdir(`${dir}/images`);
+    await assert.rejects(listResults(dir), /no \*_real_A.png/);
+    const img = rgb16(quadrants());
+    await writePng(`${dir}/images/7_real_A.png`, img);
+    await writePng(`${dir}/images/7_real_B.png`, img);
+    await assert.rejects(listResults(dir), /7_fake_B\.png: missing/);
+    await writePng(`${dir}/images/7_fake_B.png`, {
+      data: new Uint8Array(8 * 16 * 3),
+      width: 8,
+      height: 16,
+    });
+    await assert.rejects(
+      evaluateResults(dir, { segmenter: oracle }),
+      /7_fake_B\.png: 8x16, but .*7_real_A\.png is 16x16/,
+    );
+    await Deno.writeTextFile(`${dir}/images/7_fake_B.png`, "not a png");
+    await assert.rejects(
+      evaluateResults(dir, { segmenter: oracle }),
+      /7_fake_B\.png: not a readable image/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+const TINY: SegmenterConfig = {
+  size: 32,
+  numDowns: 5,
+  ngf: 4,
+  epochs: 1,
+  batchSize: 2,
+  lr: 1e-3,
+  seed: 3,
+  maxTrain: 4,
+};
+
+Deno.test({
+  name:
+    "a tiny segmenter trains, saves, loads and scores a results folder via the CLI",
+  ignore: !haveFacades,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await initBackend("cpu");
+    const root = await Deno.makeTempDir();
+    try {
+      const steps: number[] = [];
+      const { segmenter, record } = await trainSegmenter({
+        dataroot: FACADES,
+        config: TINY,
+        maxTest: 2,
+        onProgress: (p) => steps.push(p.step),
+      });
+      assert.deepEqual(steps, [1, 2]);
+      assert.equal(record.nTrain, 4);
+      assert.equal(record.test.nImages, 2);
+      assert.ok(record.test.perPixelAcc >= 0 && record.test.perPixelAcc <= 1);
+      assert.ok(Number.isFinite(record.finalLoss));
+
+      // Cache keys depend on the config.
+      const key = await segmenterCacheDir(FACADES, TINY, root);
+      assert.equal(key, await segmenterCacheDir(FACADES, { ...TINY }, root));
+      assert.notEqual(
+        key,
+        await segmenterCacheDir(FACADES, { ...TINY, seed: 4 }, root),
+      );
+
+      await saveSegmenter(key, segmenter, record);
+      const loaded = await loadSegmenter(key);
+      const pair = await readLabelledPair(
+        (await listSplit(FACADES, "test"))[0],
+      );
+      const before = await segmenter.segment(pair.photo);
+      assert.equal(before.length, 256 * 256);
+      assert.deepEqual(await loaded.segmenter.segment(pair.photo), before);
+      assert.deepEqual(loaded.record.test, record.test);
+      segmenter.dispose();
+      loaded.segmenter.dispose();
+      await assert.rejects(
+        loadSegmenter(`${root}/none`),
+        /no trained segmenter/,
+      );
+
+      // A results folder scored by `deno task eval --results --json`.
+      const results = `${root}/results`;
+      await writeTriple(
+        results,
+        "1",
+        { ...pair.photo, data: classesToRgb(pair.labels) },
+        pair.photo,
+        pair.photo,
+      );
+      const cli = (args: string[]) =>
+        new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "-A",
+            new URL("../cli/eval.ts", import.meta.url).pathname,
+            ...args,
+          ],
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+      const ok = await cli([
+        "--results",
+        results,
+        "--segmenter",
+        key,
+        "--json",
+        "--backend",
+        "cpu",
+      ]);
+      assert.equal(ok.code, 0, new TextDecoder().decode(ok.stderr));
+      const report = JSON.parse(new TextDecoder().decode(ok.stdout));
+      assert.equal(report.n_images, 1);
+      // fake_B is the real photo: generated and ground-truth rows agree.
+      assert.equal(report.per_pixel_acc, report.ground_truth.per_pixel_acc);
+      assert.equal(report.l1, 0);
+      assert.equal(report.ssim, 1);
+      for (const k of ["per_class_acc", "class_iou", "psnr", "colourfulness"]) {
+        assert.ok(k in report, k);
+      }
+
+      const bad = await cli([
+        "--results",
+        `${root}/empty`,
+        "--segmenter",
+        key,
+        "--backend",
+        "cpu",
+      ]);
+      const err = new TextDecoder().decode(bad.stderr);
+      assert.equal(bad.code, 1);
+      assert.match(err, /error: .*empty: no such results folder/);
+      assert.doesNotMatch(err, /^\s+at /m);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
