@@ -26,13 +26,17 @@ export type PresetName = "smoke" | "cpu" | "paper";
  *   `unet_32` with ngf/ndf 16, 2 + 2 epochs of the synthetic set.
  *   `deno task train` with no `--preset`, `--config` or `--dataroot` uses it
  *   (see {@link ParseTrainOptions.syntheticPreset}).
- * - `cpu`: a run that teaches on 2 CPU cores (wasm backend) in about two hours
- *   on facades (400 pairs). At 256x256 a paper-sized step takes ~6-9 s on
- *   wasm (~1 h per epoch, 200 epochs would take over a week); at 64x64 with
- *   ngf/ndf 32 a step is ~0.25 s, so 400 steps ≈ 2 min per epoch and 30 + 30
- *   epochs fit the budget with the paper's objective, optimiser and batch
- *   size 1 unchanged. 128x128 is ~4x slower per step and would leave only
- *   ~15 epochs, too few for the GAN term to settle.
+ * - `cpu`: a run that teaches on 2 CPU cores (wasm backend, one thread) in
+ *   about two hours on facades (400 pairs, labels → photo). Measured
+ *   `Pix2Pix.trainStep` times, wasm, batch 1, U-Net + 70x70 PatchGAN, on the
+ *   shared 2-core build machine (min-median of a few steps): 64px ngf/ndf 16
+ *   0.26-0.43 s, 64px ngf/ndf 32 0.76-0.94 s, 128px ngf/ndf 32 2.1-2.2 s,
+ *   256px ngf/ndf 64 (the paper's) 18 s and more; the paper's 200 epochs at
+ *   256px would take weeks. 64px with ngf/ndf 32 costs ~6 min per facades
+ *   epoch, so 10 + 10 epochs (8000 steps) fit the budget with the paper's
+ *   objective, optimiser, lambda and batch size 1 unchanged; 128px would
+ *   leave ~8 epochs. Resize 72 → random crop 64 keeps the paper's jitter
+ *   ratio (286 → 256).
  * - `paper`: the reference defaults (unet_256, 70x70 PatchGAN, 286 → 256
  *   jitter, 100 + 100 epochs).
  */
@@ -58,9 +62,9 @@ export const PRESETS: Readonly<Record<PresetName, Partial<TrainConfig>>> = {
     netG: "unet_64",
     ngf: 32,
     ndf: 32,
-    epochs: 30,
-    epochsDecay: 30,
-    sampleEvery: 400,
+    epochs: 10,
+    epochsDecay: 10,
+    sampleEvery: 200,
   },
   paper: {},
 };

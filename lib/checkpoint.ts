@@ -74,7 +74,7 @@ export interface Checkpoint extends TrainingPosition {
   G: tfl.LayersModel;
   /** Discriminator, or null for objectives without GAN. */
   D: tfl.LayersModel | null;
-  /** Adam state of G (iterations first, then m and v per variable). */
+  /** Adam state of G (iterations, m and v per variable, running beta powers); see {@link restoreOptimizer}. */
   optimizerG: NamedTensor[];
   /** Adam state of D, or null. */
   optimizerD: NamedTensor[] | null;
@@ -216,9 +216,39 @@ export function fileHandler(dir: string): tf.io.IOHandler {
   };
 }
 
+/**
+ * Adam's running powers beta1^t and beta2^t. tfjs keeps them as protected
+ * variables, and `setWeights()` recomputes them with `pow()`, which can differ
+ * from the running product in the last bit; stored and restored, they make a
+ * resumed run bit-identical to an uninterrupted one.
+ */
+const ADAM_POWERS = ["accBeta1", "accBeta2"] as const;
+
+function adamPowers(opt: tf.Optimizer): NamedTensor[] {
+  const fields = opt as unknown as Record<string, tf.Variable | undefined>;
+  return ADAM_POWERS.filter((k) => fields[k] instanceof tf.Variable).map((
+    k,
+  ) => ({ name: `__${k}`, tensor: fields[k]! }));
+}
+
+/**
+ * Restores an optimizer from the tensors {@link loadCheckpoint} returned
+ * (`getWeights()` order, plus Adam's running powers), then disposes them.
+ */
+export async function restoreOptimizer(
+  opt: tf.Optimizer,
+  weights: NamedTensor[],
+): Promise<void> {
+  const powers = weights.filter((w) => w.name.startsWith("__"));
+  await opt.setWeights(weights.filter((w) => !w.name.startsWith("__")));
+  const fields = opt as unknown as Record<string, tf.Variable | undefined>;
+  for (const p of powers) fields[p.name.slice(2)]?.assign(p.tensor);
+  tf.dispose(weights.map((w) => w.tensor));
+}
+
 /** Writes an optimizer's state as `<base>.json` (specs) + `<base>.bin` (values). */
 async function saveOptimizer(base: string, opt: tf.Optimizer): Promise<void> {
-  const weights = await opt.getWeights();
+  const weights = [...await opt.getWeights(), ...adamPowers(opt)];
   const { data, specs } = await tf.io.encodeWeights(weights);
   await Deno.writeFile(
     `${base}.bin`,

@@ -23,6 +23,7 @@ import { initBackend } from "./backend.ts";
 import {
   type Checkpoint,
   loadCheckpoint,
+  restoreOptimizer,
   saveCheckpoint,
   type TrainingPosition,
 } from "./checkpoint.ts";
@@ -119,14 +120,10 @@ export class Pix2Pix {
     cfg: TrainConfig = ckpt.config,
   ): Promise<Pix2Pix> {
     const model = new Pix2Pix(cfg, ckpt.G, ckpt.D);
-    await model.optimizerG.setWeights(ckpt.optimizerG);
+    await restoreOptimizer(model.optimizerG, ckpt.optimizerG);
     if (model.optimizerD && ckpt.optimizerD) {
-      await model.optimizerD.setWeights(ckpt.optimizerD);
+      await restoreOptimizer(model.optimizerD, ckpt.optimizerD);
     }
-    tf.dispose([
-      ...ckpt.optimizerG.map((w) => w.tensor),
-      ...(ckpt.optimizerD ?? []).map((w) => w.tensor),
-    ]);
     return model;
   }
 
