@@ -31,9 +31,19 @@ import {
   type TrainConfig,
 } from "./config.ts";
 import { type ReportRow, writeAblationReport } from "./ablate_report.ts";
-import { type EvalResult, evaluateResults, trainSegmenter } from "./eval.ts";
+import { initBackend } from "./backend.ts";
+import { type EvalReport, evaluateResults } from "./eval.ts";
 import type { PaperTable } from "./paper.ts";
 import { discriminatorOutputSize } from "./patchgan.ts";
+import {
+  DEFAULT_SEGMENTER_CONFIG,
+  loadSegmenter,
+  type PhotoSegmenter,
+  saveSegmenter,
+  type SegmenterConfig,
+  type SegmenterRecord,
+  trainSegmenter,
+} from "./segmenter.ts";
 import { train } from "./train.ts";
 import { translateSplit } from "./translate.ts";
 
@@ -108,8 +118,11 @@ export interface AblatePreset {
   saveEvery: number;
   /** Test images translated and scored per run (0 = the whole test split). */
   numTest: number;
-  /** Training steps of the FCN-score segmenter. */
-  segmenterSteps: number;
+  /**
+   * The FCN-score segmenter's training (`lib/segmenter.ts`); its input size
+   * is always the grid's `size`, its depth log2(size).
+   */
+  segmenter: Pick<SegmenterConfig, "ngf" | "epochs" | "maxTrain">;
 }
 
 /**
@@ -135,7 +148,7 @@ export const ABLATE_PRESETS: Readonly<Record<AblatePresetName, AblatePreset>> =
       maxSteps: 3,
       saveEvery: 2,
       numTest: 4,
-      segmenterSteps: 3,
+      segmenter: { ngf: 8, epochs: 1, maxTrain: 8 },
     },
     cpu: {
       size: 128,
@@ -147,7 +160,7 @@ export const ABLATE_PRESETS: Readonly<Record<AblatePresetName, AblatePreset>> =
       maxSteps: 0,
       saveEvery: 200,
       numTest: 0,
-      segmenterSteps: 2000,
+      segmenter: { ngf: 16, epochs: 10, maxTrain: 0 },
     },
     paper: {
       size: 256,
@@ -159,7 +172,7 @@ export const ABLATE_PRESETS: Readonly<Record<AblatePresetName, AblatePreset>> =
       maxSteps: 0,
       saveEvery: 2000,
       numTest: 0,
-      segmenterSteps: 20000,
+      segmenter: { ngf: 32, epochs: 30, maxTrain: 0 },
     },
   };
 
@@ -349,7 +362,7 @@ export interface RunResult {
   /** Seconds spent translating and scoring the test split. */
   eval_seconds: number;
   /** Scores of the translated test split (`lib/eval.ts`). */
-  scores: EvalResult;
+  scores: EvalReport;
 }
 
 /** The preset with overrides applied, validated. */
@@ -414,41 +427,72 @@ export function segmenterDir(out: string): string {
   return `${out}/segmenter`;
 }
 
-/** Trains the grid's segmenter unless `<out>/segmenter/done.json` exists. */
+/** The segmenter config of preset `p`: input `p.size`, depth log2(size). */
+export function segmenterConfig(p: AblatePreset): SegmenterConfig {
+  return {
+    ...DEFAULT_SEGMENTER_CONFIG,
+    ...p.segmenter,
+    size: p.size,
+    numDowns: Math.log2(p.size),
+  };
+}
+
+/** The grid's segmenter record (`segmenter.json`), or null before it is trained. */
+export async function readSegmenterRecord(
+  out: string,
+): Promise<SegmenterRecord | null> {
+  const path = `${segmenterDir(out)}/segmenter.json`;
+  if (!(await exists(path))) return null;
+  return JSON.parse(await Deno.readTextFile(path)) as SegmenterRecord;
+}
+
+/** A loaded segmenter that can be freed. */
+type LoadedSegmenter = PhotoSegmenter & { dispose(): void };
+
+/**
+ * Loads the grid's segmenter from `<out>/segmenter`, training and saving it
+ * first (on the real training photos, at the grid's size) unless its
+ * `segmenter.json`, written last, is there.
+ */
 async function ensureSegmenter(
   o: AblateOptions,
   p: AblatePreset,
-): Promise<void> {
+): Promise<LoadedSegmenter> {
   const dir = segmenterDir(o.out);
-  if (await exists(`${dir}/done.json`)) return;
+  if (await exists(`${dir}/segmenter.json`)) {
+    return (await loadSegmenter(dir)).segmenter;
+  }
   const log = o.log ?? console.log;
-  log(`segmenter: training at ${p.size}x${p.size}, ${p.segmenterSteps} steps`);
-  const t0 = performance.now();
-  await trainSegmenter({
-    dataroot: o.dataroot,
-    size: p.size,
-    steps: p.segmenterSteps,
-    out: dir,
-    backend: o.backend,
-  });
-  await Deno.writeTextFile(
-    `${dir}/done.json`,
-    JSON.stringify({
-      size: p.size,
-      steps: p.segmenterSteps,
-      seconds: (performance.now() - t0) / 1000,
-    }) + "\n",
+  const config = segmenterConfig(p);
+  log(
+    `segmenter: training at ${p.size}x${p.size}, ngf ${config.ngf}, ${config.epochs} epochs`,
   );
+  await initBackend(o.backend);
+  const { segmenter, record } = await trainSegmenter({
+    dataroot: o.dataroot,
+    config,
+    ...(p.numTest > 0 ? { maxTest: p.numTest } : {}),
+  });
+  await Deno.mkdir(dir, { recursive: true });
+  await saveSegmenter(dir, segmenter, record);
+  log(
+    `segmenter: done in ${
+      record.trainSeconds.toFixed(1)
+    } s, real test photos per-pixel acc ${record.test.perPixelAcc.toFixed(3)}`,
+  );
+  return segmenter;
 }
 
 /**
- * Trains (or resumes), translates and scores one run, then writes its
- * `done.json`. A run that already has `done.json` is returned as it is.
+ * Trains (or resumes), translates and scores one run with `segmenter`
+ * (called once the test split is translated), then writes its `done.json`.
+ * A run that already has `done.json` is returned as it is.
  */
 export async function runOne(
   run: GridRun,
   o: AblateOptions,
   p: AblatePreset,
+  segmenter: () => Promise<PhotoSegmenter>,
 ): Promise<RunResult> {
   const done = await readRunResult(o.out, run.id);
   if (done) return done;
@@ -467,9 +511,8 @@ export async function runOne(
     phase: "test",
     ...(p.numTest > 0 ? { numTest: p.numTest } : {}),
   });
-  await ensureSegmenter(o, p);
   const scores = await evaluateResults(`${dir}/test`, {
-    segmenter: segmenterDir(o.out),
+    segmenter: await segmenter(),
   });
   const result: RunResult = {
     id: run.id,
@@ -534,15 +577,24 @@ export async function runAblation(o: AblateOptions): Promise<AblateSummary> {
   const skipped: string[] = [];
   const seconds = () => Math.round((performance.now() - t0) / 100) / 10;
   if (!o.merge) {
-    if (o.only !== undefined && sanitizeId(o.only) === "segmenter") {
-      await ensureSegmenter(o, p);
-      return { ran: ["segmenter"], skipped, seconds: seconds() };
-    }
-    const todo = o.only !== undefined ? [findRun(grid, o.only)] : grid.runs;
-    for (const run of todo) {
-      const before = await readRunResult(o.out, run.id);
-      await runOne(run, o, p);
-      (before ? skipped : ran).push(run.id);
+    let loaded: Promise<LoadedSegmenter> | null = null;
+    const segmenter = () => (loaded ??= ensureSegmenter(o, p));
+    try {
+      if (o.only !== undefined && sanitizeId(o.only) === "segmenter") {
+        await segmenter();
+        return { ran: ["segmenter"], skipped, seconds: seconds() };
+      }
+      const todo = o.only !== undefined ? [findRun(grid, o.only)] : grid.runs;
+      for (const run of todo) {
+        const before = await readRunResult(o.out, run.id);
+        await runOne(run, o, p, segmenter);
+        (before ? skipped : ran).push(run.id);
+      }
+    } finally {
+      await (loaded as Promise<LoadedSegmenter> | null)?.then(
+        (s) => s.dispose(),
+        () => {},
+      );
     }
     if (o.only !== undefined) return { ran, skipped, seconds: seconds() };
   }
@@ -558,6 +610,7 @@ export async function runAblation(o: AblateOptions): Promise<AblateSummary> {
     results,
     dataroot: o.dataroot,
     direction: o.direction,
+    segmenter: await readSegmenterRecord(o.out),
   });
   return { ran, skipped, rows, seconds: seconds() };
 }

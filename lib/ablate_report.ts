@@ -19,9 +19,8 @@ import type {
   StudyName,
   Variant,
 } from "./ablate.ts";
-import type { EvalResult } from "./eval.ts";
-import { naturalCompare } from "./image.ts";
-import { readRgb, type RgbImage, writePng } from "./image.ts";
+import type { EvalReport } from "./eval.ts";
+import { naturalCompare, readRgb, type RgbImage, writePng } from "./image.ts";
 import { PAPER_GROUND_TRUTH, PAPER_TABLES, paperRow } from "./paper.ts";
 import {
   ensurePlotly,
@@ -29,6 +28,7 @@ import {
   lossCurves,
   type StepRecord,
 } from "./report.ts";
+import type { SegmenterRecord } from "./segmenter.ts";
 
 /** One table row of the report: a variant, its paper figures and (when finished) ours. */
 export interface ReportRow {
@@ -69,6 +69,8 @@ export interface ReportInput {
   /** Dataset and direction, for the titles. */
   dataroot: string;
   direction: string;
+  /** The grid's segmenter record, null before it is trained. */
+  segmenter: SegmenterRecord | null;
 }
 
 /** Test inputs shown in each sample sheet. */
@@ -78,7 +80,7 @@ const SHEET_ROWS = 4;
 export function reportRows(input: ReportInput): ReportRow[] {
   return input.grid.variants.map((v) => {
     const r = input.results.get(v.runId) ?? null;
-    const s: Partial<EvalResult> = r?.scores ?? {};
+    const s: Partial<EvalReport> = r?.scores ?? {};
     const p = paperRow(v.study, v.paperId);
     return {
       study: v.study,
@@ -106,7 +108,7 @@ export function reportRows(input: ReportInput): ReportRow[] {
 }
 
 /** The segmenter's scores on the real test outputs (from any finished run), or null. */
-function groundTruth(input: ReportInput): EvalResult["ground_truth"] | null {
+function groundTruth(input: ReportInput): EvalReport["ground_truth"] | null {
   for (const r of input.results.values()) {
     if (r?.scores.ground_truth) return r.scores.ground_truth;
   }
@@ -230,6 +232,7 @@ export function resultsJson(input: ReportInput): object {
     dataroot: input.dataroot,
     direction: input.direction,
     ground_truth: groundTruth(input),
+    segmenter: input.segmenter,
     paper_ground_truth: PAPER_GROUND_TRUTH,
     rows: reportRows(input),
     runs: Object.fromEntries(input.results),
@@ -331,7 +334,7 @@ async function readLossLog(dir: string): Promise<StepRecord[]> {
 
 function htmlTable(
   rows: ReportRow[],
-  gt: EvalResult["ground_truth"] | null,
+  gt: EvalReport["ground_truth"] | null,
 ): string {
   const head = [
     "variant",

@@ -104,6 +104,7 @@ Deno.test("report: paper numbers beside ours, missing runs marked", () => {
     results,
     dataroot: "facades",
     direction: "BtoA",
+    segmenter: null,
   };
   const md = tablesMarkdown(input);
   assert.match(md, /## Table 3/);
@@ -145,7 +146,11 @@ Deno.test({
       direction: "BtoA" as const,
       out,
       backend: "cpu" as const,
-      presetOverrides: { maxSteps: 2, numTest: 2, segmenterSteps: 2 },
+      presetOverrides: {
+        maxSteps: 2,
+        numTest: 2,
+        segmenter: { ngf: 4, epochs: 1, maxTrain: 4 },
+      },
       log: () => {},
     };
     try {
