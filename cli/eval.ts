@@ -16,6 +16,7 @@ import type { BackendName } from "../lib/config.ts";
 import { evaluateResults, reportToMarkdown } from "../lib/eval.ts";
 import {
   DEFAULT_SEGMENTER_CONFIG,
+  loadCachedSegmenter,
   loadSegmenter,
   saveSegmenter,
   segmenterCacheDir,
@@ -196,9 +197,9 @@ async function score(v: Flags, dataroot: string): Promise<void> {
   const log = v.json
     ? (m: string) => console.error(m)
     : (m: string) => console.log(m);
-  const dir = v.segmenter ??
-    await segmenterCacheDir(dataroot, segmenterConfig(v));
-  const { segmenter } = await loadSegmenter(dir);
+  const { segmenter } = v.segmenter
+    ? await loadSegmenter(v.segmenter)
+    : await loadCachedSegmenter(dataroot, segmenterConfig(v));
   let results = v.results;
   if (v.checkpoint) {
     const out = v.out ?? await Deno.makeTempDir({ prefix: "pix2pix-eval-" });

@@ -105,6 +105,12 @@ export interface SegmenterRecord {
   createdAt: string;
 }
 
+/** A trained segmenter with its record. */
+export interface TrainedSegmenter {
+  segmenter: Segmenter;
+  record: SegmenterRecord;
+}
+
 /** Progress of {@link trainSegmenter}, reported after every step. */
 export interface SegmenterProgress {
   /** Steps done (1-based). */
@@ -336,7 +342,7 @@ export async function segmenterTrainFiles(
  */
 export async function trainSegmenter(
   o: TrainSegmenterOptions,
-): Promise<{ segmenter: Segmenter; record: SegmenterRecord }> {
+): Promise<TrainedSegmenter> {
   const cfg = o.config;
   const files = await segmenterTrainFiles(o.dataroot, cfg);
   const set = await loadTrainingSet(files, cfg.size);
@@ -375,6 +381,8 @@ export async function trainSegmenter(
       epochLoss += value;
       step++;
       o.onProgress?.({ step, totalSteps, epoch, loss: value });
+      // Let timers run (progress bars redraw on a timer off a terminal).
+      await new Promise((resolve) => setTimeout(resolve, 0));
     }
     finalLoss = epochLoss / stepsPerEpoch;
   }
@@ -458,7 +466,7 @@ export async function saveSegmenter(
  */
 export async function loadSegmenter(
   dir: string,
-): Promise<{ segmenter: Segmenter; record: SegmenterRecord }> {
+): Promise<TrainedSegmenter> {
   let record: SegmenterRecord;
   try {
     record = JSON.parse(await Deno.readTextFile(`${dir}/segmenter.json`));
@@ -474,4 +482,21 @@ export async function loadSegmenter(
   }
   const model = await tfl.loadLayersModel(fileHandler(dir));
   return { segmenter: new Segmenter(model, record.config), record };
+}
+
+/**
+ * Loads the cached segmenter of `config` trained on `dataroot` (what
+ * `deno task eval --train-segmenter` with the same options saved).
+ *
+ * @throws Error naming the cache folder and the command to run when it has
+ *   not been trained yet
+ */
+export async function loadCachedSegmenter(
+  dataroot: string,
+  config: SegmenterConfig = DEFAULT_SEGMENTER_CONFIG,
+  cacheRoot: string = SEGMENTER_CACHE_ROOT,
+): Promise<TrainedSegmenter> {
+  return await loadSegmenter(
+    await segmenterCacheDir(dataroot, config, cacheRoot),
+  );
 }
