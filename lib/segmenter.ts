@@ -473,7 +473,7 @@ export async function loadSegmenter(
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
       throw new Error(
-        `${dir}: no trained segmenter there (run \`deno task eval --train-segmenter\` first)`,
+        `${dir}: no trained segmenter there (run \`deno task eval --train-segmenter\` with the same segmenter options first)`,
       );
     }
     throw new Error(
