@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { fileURLToPath } from "node:url";
 import { classesToRgb } from "./facades.ts";
 import { hconcat, type RgbImage, writeImage } from "./image.ts";
 import { deriveSeed, Rng } from "./rng.ts";
@@ -378,8 +379,7 @@ export async function ensureSynthDataset(
 ): Promise<string> {
   const { cacheDir, ...synth } = opts;
   checkOptions(synth);
-  const root = cacheDir ??
-    new URL("../.cache", import.meta.url).pathname;
+  const root = cacheDir ?? fileURLToPath(new URL("../.cache", import.meta.url));
   const key = JSON.stringify({
     v: SYNTH_VERSION,
     ...synth,

@@ -31,6 +31,7 @@ export interface PairOptions
 
 /** A preprocessed pair: both halves HWC float32 in [-1, 1], same size. */
 export interface PairOk {
+  /** Discriminant: the pair loaded. */
   ok: true;
   /** Source file. */
   path: string;
@@ -48,6 +49,7 @@ export interface PairOk {
 
 /** A pair that was skipped, and why. */
 export interface PairSkipped {
+  /** Discriminant: the pair was skipped. */
   ok: false;
   /** Source file. */
   path: string;
