@@ -129,8 +129,9 @@ export interface AblatePreset {
  * The presets. Reasoning for `cpu` is in README.md ("Ablation presets"),
  * from `deno task bench` figures on the 2-core build machine.
  *
- * - `ci`: plumbing only (a few steps per run at 32x32, ngf/ndf 8, 4 test
- *   images): finishes in minutes, the scores mean nothing.
+ * - `ci`: plumbing only (20 steps per run at 64x64, ngf/ndf 8, 8 test
+ *   images; at 64x64 all four discriminators differ): about a minute, the
+ *   scores mean nothing.
  * - `cpu`: the largest set-up whose whole grid (10 runs + segmenter) fits
  *   about 8 hours on 2 CPU cores (wasm).
  * - `paper`: the paper's set-up, for a GPU: 256x256 (286 jitter), ngf/ndf
@@ -139,16 +140,16 @@ export interface AblatePreset {
 export const ABLATE_PRESETS: Readonly<Record<AblatePresetName, AblatePreset>> =
   {
     ci: {
-      size: 32,
-      loadSize: 36,
+      size: 64,
+      loadSize: 72,
       ngf: 8,
       ndf: 8,
       epochs: 1,
       epochsDecay: 0,
-      maxSteps: 3,
-      saveEvery: 2,
-      numTest: 4,
-      segmenter: { ngf: 8, epochs: 1, maxTrain: 8 },
+      maxSteps: 20,
+      saveEvery: 10,
+      numTest: 8,
+      segmenter: { ngf: 8, epochs: 1, maxTrain: 32 },
     },
     cpu: {
       size: 128,

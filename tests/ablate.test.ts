@@ -147,6 +147,8 @@ Deno.test({
       out,
       backend: "cpu" as const,
       presetOverrides: {
+        size: 32,
+        loadSize: 36,
         maxSteps: 2,
         numTest: 2,
         segmenter: { ngf: 4, epochs: 1, maxTrain: 4 },
