@@ -314,11 +314,17 @@ async function pointLatest(dir: string, name: string): Promise<void> {
   await Deno.rename(`${dir}/latest.tmp`, `${dir}/latest`);
 }
 
-/** Deletes step folders older than the newest KEEP_CHECKPOINTS, never `keep`. */
+/**
+ * Deletes step folders older than the newest KEEP_CHECKPOINTS (never `keep`)
+ * and temporary folders that killed processes left behind.
+ */
 async function pruneCheckpoints(dir: string, keep: string): Promise<void> {
   const names: string[] = [];
   for await (const e of Deno.readDir(dir)) {
     if (e.isDirectory && /^step_\d+$/.test(e.name)) names.push(e.name);
+    if (e.isDirectory && e.name.startsWith(".tmp-")) {
+      await Deno.remove(`${dir}/${e.name}`, { recursive: true });
+    }
   }
   names.sort();
   for (const old of names.slice(0, -KEEP_CHECKPOINTS)) {

@@ -170,6 +170,13 @@ Deno.test("a leftover half-written temp folder does not affect the last checkpoi
   );
   const ck = await loadCheckpoint(dir);
   assert.equal(ck.step, 1);
+  // The next save cleans the leftover up.
+  await save(dir, m, 2);
+  assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [
+    "latest",
+    checkpointName(1),
+    checkpointName(2),
+  ]);
   ck.G.dispose();
   m.dispose();
   await Deno.remove(dir, { recursive: true });
