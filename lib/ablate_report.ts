@@ -284,6 +284,13 @@ function hconcatAll(images: RgbImage[]): RgbImage {
   return { data, width, height };
 }
 
+/** A written sample sheet: file name, column labels, width in pixels. */
+interface Sheet {
+  file: string;
+  columns: string[];
+  width: number;
+}
+
 /**
  * Writes `sheet-<study>.png`: one row per test input (the first
  * {@link SHEET_ROWS} that every finished variant translated), columns input |
@@ -293,7 +300,7 @@ function hconcatAll(images: RgbImage[]): RgbImage {
 export async function writeSheet(
   input: ReportInput,
   study: StudyName,
-): Promise<{ file: string; columns: string[] } | null> {
+): Promise<Sheet | null> {
   const variants = input.grid.variants.filter((v: Variant) =>
     v.study === study && input.results.get(v.runId)
   );
@@ -317,10 +324,12 @@ export async function writeSheet(
     rows.push(hconcatAll(cells));
   }
   const file = `sheet-${study}.png`;
-  await writePng(`${input.out}/${file}`, vconcat(rows));
+  const sheet = vconcat(rows);
+  await writePng(`${input.out}/${file}`, sheet);
   return {
     file,
     columns: ["input", ...variants.map((v) => v.label), "target"],
+    width: sheet.width,
   };
 }
 
@@ -391,6 +400,9 @@ function htmlTable(
   }</tr>\n${body.join("\n")}</table>`;
 }
 
+/** One colour per FCN-score; the paper's bars are hatched in the same colour. */
+const COLOURS = ["#1f77b4", "#2ca02c", "#9467bd"];
+
 /** Plotly traces: ours (solid) and the paper (hatched) per FCN-score. */
 function barTraces(rows: ReportRow[]): object[] {
   const metrics = [
@@ -405,14 +417,18 @@ function barTraces(rows: ReportRow[]): object[] {
       name: `ours: ${name}`,
       x,
       y: rows.map((r) => r[ours]),
-      marker: { color: i },
+      marker: { color: COLOURS[i] },
     },
     {
       type: "bar",
       name: `paper: ${name}`,
       x,
       y: rows.map((r) => r[paper]),
-      marker: { pattern: { shape: "/" }, opacity: 0.5 },
+      marker: {
+        color: "white",
+        line: { color: COLOURS[i], width: 1.5 },
+        pattern: { shape: "/", fgcolor: COLOURS[i] },
+      },
     },
   ]);
 }
@@ -420,7 +436,7 @@ function barTraces(rows: ReportRow[]): object[] {
 /** Writes `index.html`, linking everything. */
 async function writeIndex(
   input: ReportInput,
-  sheets: Map<StudyName, { file: string; columns: string[] } | null>,
+  sheets: Map<StudyName, Sheet | null>,
 ): Promise<void> {
   const rows = reportRows(input);
   const gt = groundTruth(input);
@@ -438,7 +454,7 @@ async function writeIndex(
           barmode: "group",
           height: 380,
           yaxis: { range: [0, 1] },
-          title: table.title,
+          title: { text: table.title },
         })
       });`,
     );
@@ -451,7 +467,9 @@ ${
       sheet
         ? `<h3>Samples</h3><p>Columns: ${
           escapeHtml(sheet.columns.join(" | "))
-        }</p><img src="${sheet.file}" style="max-width:100%">`
+        }</p><img src="${sheet.file}" style="width:${
+          Math.min(2 * sheet.width, 1200)
+        }px;max-width:100%;image-rendering:pixelated">`
         : "<p>No finished run yet: no sample sheet.</p>"
     }`);
   }
@@ -476,9 +494,9 @@ ${
     scripts.push(
       `Plotly.newPlot(${JSON.stringify(id)}, ${JSON.stringify(traces)}, ${
         JSON.stringify({
-          title: `${run.id} (${run.rows.join(", ")})`,
+          title: { text: `${run.id} (${run.rows.join(", ")})` },
           height: 300,
-          xaxis: { title: "step" },
+          xaxis: { title: { text: "step" } },
           showlegend: true,
         })
       });`,
@@ -523,7 +541,7 @@ export async function writeAblationReport(
   );
   const sheets = new Map<
     StudyName,
-    { file: string; columns: string[] } | null
+    Sheet | null
   >();
   for (const study of studies(input)) {
     sheets.set(study, await writeSheet(input, study));
