@@ -24,6 +24,11 @@ import "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-layers";
 import type { BackendName } from "./config.ts";
 import { registerWasmKernels } from "./kernels/mod.ts";
+import {
+  startThreadedWasm,
+  ThreadsTimeout,
+  wasmStarted,
+} from "./kernels/wasm_threads.ts";
 
 /** A backend that {@link initBackend} can leave active. */
 export type ActiveBackend = "wasm" | "webgpu" | "cpu" | "tensorflow";
@@ -37,8 +42,10 @@ export interface BackendChoice {
 /** Options of {@link initBackend}. */
 export interface InitBackendOptions {
   /**
-   * wasm threads. Only 1 is supported: the threaded wasm build does not
-   * start under Deno as shipped; a larger value is logged and ignored.
+   * wasm threads (default 1). 2 or more starts tfjs's threaded SIMD build
+   * (`lib/kernels/wasm_threads.ts`); only possible before the process's
+   * first wasm start. If it fails wasm runs on one thread (logged); if the
+   * thread pool hangs, initBackend throws after a minute.
    */
   threads?: number;
   /** Receives the choice and its reason (and notes such as ignored options). */
@@ -199,16 +206,30 @@ async function startWasm(
   log: (msg: string) => void,
   why: string,
 ): Promise<BackendChoice> {
-  if (threads != null && threads > 1) {
-    log(`wasm: ${threads} threads asked for; only 1 is supported, using 1`);
-  }
   registerWasmKernels();
-  await setBackendOrThrow("wasm");
+  let running = 1;
+  if (threads != null && threads > 1) {
+    if (wasmStarted()) {
+      log(`wasm: already started in this process; ${threads} threads ignored`);
+    } else {
+      try {
+        running = await startThreadedWasm(threads);
+      } catch (e) {
+        if (e instanceof ThreadsTimeout) throw e; // a retry would hang too
+        log(`wasm: threads failed (${(e as Error).message}); using 1 thread`);
+      }
+    }
+  }
+  if (running === 1) await setBackendOrThrow("wasm");
+  else {running = (await import("@tensorflow/tfjs-backend-wasm"))
+      .getThreadsCount();}
   const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
   return {
     name: "wasm",
-    reason: `${why}; wasm ${simd ? "SIMD" : "(no SIMD)"}, 1 thread, ` +
-      "with this project's conv-gradient kernels",
+    reason: `${why}; wasm ${simd ? "SIMD" : "(no SIMD)"}, ${running} ` +
+      `thread${
+        running === 1 ? "" : "s"
+      }, with this project's conv-gradient kernels`,
   };
 }
 

@@ -55,6 +55,28 @@ Deno.test("initBackend rejects an unknown name", async () => {
   );
 });
 
+Deno.test("initBackend('wasm', { threads: 2 }) starts threaded wasm, same results", async () => {
+  // A fresh process: threads must be chosen before wasm first starts.
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("./wasm_threads_child.ts", import.meta.url).pathname,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(120_000),
+  });
+  const out = await child.output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, `child failed (or hung):\n${stdout}\n${stderr}`);
+  const r = JSON.parse(stdout.trim().split("\n").at(-1)!);
+  assert.equal(r.name, "wasm");
+  assert.match(r.reason, /\b2 threads\b/);
+  assert.ok(r.maxRelError < 1e-4, `relative error ${r.maxRelError}`);
+});
+
 /** Why WebGPU may legitimately be missing here, or null if it should work. */
 function webgpuMissingReason(): string | null {
   if (Deno.build.os !== "linux") return null;
