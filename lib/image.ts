@@ -226,9 +226,29 @@ export async function writePng(path: string, rgb: RgbImage): Promise<void> {
   await writeImage(path, rgb);
 }
 
+async function toRgb(pipeline: Sharp): Promise<RgbImage> {
+  const { data, info } = await pipeline.raw().toBuffer({
+    resolveWithObject: true,
+  });
+  return {
+    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+    width: info.width,
+    height: info.height,
+  };
+}
+
 /**
- * Resize with bicubic (Catmull-Rom, as PIL's BICUBIC used by the reference)
- * interpolation, ignoring aspect ratio.
+ * Resize with bicubic interpolation, ignoring aspect ratio, matching PIL's
+ * `Image.resize(size, BICUBIC)` that the reference uses: on a facades half,
+ * 256 -> 286, mean |difference| 0.09 and at most 3 of 255 more than 3 pixels
+ * from the border. Within 3 pixels of the border values differ more (up to
+ * ~15 on strong edges): Pillow renormalises the clipped kernel, libvips
+ * extends the image.
+ *
+ * libvips' `resize` matches PIL when shrinking (antialiased cubic) but
+ * aligns pixel centres differently when enlarging, so axes that grow go
+ * through an `affine` transform with a bicubic interpolator and PIL's
+ * centre convention instead.
  *
  * @param rgb the image
  * @param width target width, pixels
@@ -240,17 +260,28 @@ export async function resizeRgb(
   width: number,
   height: number,
 ): Promise<RgbImage> {
-  if (rgb.width === width && rgb.height === height) return rgb;
   checkRgb(rgb, "resizeRgb input");
-  const { data, info } = await rawSharp(rgb)
-    .resize(width, height, { fit: "fill", kernel: "cubic" })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return {
-    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
-    width: info.width,
-    height: info.height,
-  };
+  let out = rgb;
+  const shrinkW = Math.min(width, out.width);
+  const shrinkH = Math.min(height, out.height);
+  if (shrinkW < out.width || shrinkH < out.height) {
+    out = await toRgb(
+      rawSharp(out).resize(shrinkW, shrinkH, { fit: "fill", kernel: "cubic" }),
+    );
+  }
+  if (width > out.width || height > out.height) {
+    const sx = width / out.width, sy = height / out.height;
+    // Output pixel X samples input x = (X + 0.5) / s - 0.5, as PIL does.
+    const grown = await toRgb(
+      rawSharp(out).affine([sx, 0, 0, sy], {
+        interpolator: sharp.interpolators.bicubic,
+        idx: (sx - 1) / (2 * sx),
+        idy: (sy - 1) / (2 * sy),
+      }),
+    );
+    out = cropRgb(grown, 0, 0, width, height);
+  }
+  return out;
 }
 
 /**
