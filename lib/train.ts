@@ -27,6 +27,7 @@ import {
   saveCheckpoint,
   type TrainingPosition,
 } from "./checkpoint.ts";
+import { UserError } from "./cli.ts";
 import type { TrainConfig } from "./config.ts";
 import { type Batch, openAlignedDataset } from "./data.ts";
 import { tensorToRgb, writePng } from "./image.ts";
@@ -314,6 +315,11 @@ export async function train(
   let model: Pix2Pix;
   let pos: TrainingPosition;
   if (cfgIn.resume) {
+    if (!(await Deno.stat(`${ckptDir}/latest`).catch(() => null))) {
+      throw new UserError(
+        `--resume: run "${cfgIn.name}" has no checkpoint (${ckptDir}/latest not found); check --name and --checkpoints-dir, or train without --resume`,
+      );
+    }
     const ckpt = await loadCheckpoint(ckptDir);
     cfg = { ...ckpt.config };
     for (const k of RUN_CONTROL_FIELDS) {
