@@ -68,3 +68,34 @@ Deno.test("wasm kernels free their intermediates", async () => {
   await convGradients("wasm", c);
   assert.equal(backend.numDataIds(), ids, "wasm data ids leaked");
 });
+
+Deno.test("wasm FusedConv2D with bias matches cpu (linear and relu)", async () => {
+  const shapes: [number[], number[]][] = [
+    [[1, 4, 4, 8], [4, 4, 8, 16]], // matMul path
+    [[2, 9, 9, 3], [3, 3, 3, 2]], // stock path (many pixels)
+  ];
+  for (const [xs, fs] of shapes) {
+    for (const activation of ["linear", "relu"] as const) {
+      const results: Float32Array[] = [];
+      for (const b of ["cpu", "wasm"]) {
+        await tf.setBackend(b);
+        const size = (s: number[]) => s.reduce((p, q) => p * q, 1);
+        const x = tf.tensor4d(seededValues(size(xs), 5), xs as never);
+        const f = tf.tensor4d(seededValues(size(fs), 6), fs as never);
+        const bias = tf.tensor1d(seededValues(fs[3], 7));
+        const y = tf.fused.conv2d({
+          x,
+          filter: f,
+          strides: 2,
+          pad: "same",
+          bias,
+          activation,
+        });
+        results.push(y.dataSync() as Float32Array);
+        tf.dispose([x, f, bias, y]);
+      }
+      const e = relError(results[1], results[0]);
+      assert.ok(e < 1e-4, `${xs} ${activation}: relative error ${e}`);
+    }
+  }
+});

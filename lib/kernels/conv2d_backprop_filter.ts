@@ -27,6 +27,7 @@ import {
   convGeometry,
   type ConvPad,
 } from "./conv_geometry.ts";
+import { tapUsed } from "./conv2d.ts";
 import { copyRuns } from "./heap_copy.ts";
 import { type WasmBackendLike, WasmScope } from "./wasm_ops.ts";
 
@@ -40,13 +41,6 @@ function paddedLength(axis: ConvAxis): number {
     axis.stride * (axis.out - 1) + axis.kernel,
   );
   return Math.ceil(need / axis.stride) * axis.stride;
-}
-
-/** Whether kernel tap `k` meets the input at some output, not only padding. */
-function tapUsed(axis: ConvAxis, k: number): boolean {
-  const first = k - axis.padBefore;
-  const last = axis.stride * (axis.out - 1) + first;
-  return first <= axis.size - 1 && last >= 0;
 }
 
 /**
