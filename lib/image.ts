@@ -77,7 +77,7 @@ function conversionNote(meta: Metadata): string | undefined {
   const channels = meta.channels ?? 3;
   if (meta.space === "cmyk") notes.push("CMYK converted to RGB");
   else if (channels <= 2) notes.push("grayscale converted to RGB");
-  if (meta.hasAlpha || channels === 2 || channels === 4) {
+  if (meta.hasAlpha) {
     notes.push("alpha channel dropped");
   }
   if (meta.depth && meta.depth !== "uchar") {
