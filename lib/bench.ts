@@ -80,6 +80,11 @@ export interface PeerTiming {
 export interface BenchRow extends OurTiming, Partial<PeerTiming> {
   /** Image size, pixels. */
   size: number;
+  /**
+   * 1-minute load average when this size finished (`Deno.loadavg()`): on a
+   * shared machine, figures taken above the core count are noise-bound.
+   */
+  load_avg: number;
   /** `step_ms / peer_step_ms` (how many times slower than PyTorch). */
   ratio?: number;
 }
@@ -337,7 +342,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   for (const size of o.sizes) {
     log(`${size}px: ours, ${o.warmup} warm-up + ${o.steps} timed steps...`);
     const ours = benchOurs(size, o);
-    const row: BenchRow = { size, ...ours };
+    const row: BenchRow = { size, ...ours, load_avg: 0 };
     if (o.peer) {
       log(`${size}px: PyTorch peer...`);
       const peer = await benchPeer(size, o);
@@ -345,6 +350,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         ratio: Math.round(ours.step_ms / peer.peer_step_ms * 100) / 100,
       });
     }
+    row.load_avg = Math.round(Deno.loadavg()[0] * 100) / 100;
     log(formatRow(row));
     results.push(row);
   }
@@ -364,7 +370,7 @@ function formatRow(r: BenchRow): string {
   const peer = r.peer_step_ms !== undefined
     ? `, PyTorch ${r.peer_step_ms} ms (${r.peer_peak_rss_mb} MB), ratio ${r.ratio}x`
     : "";
-  return `${r.size}px: step ${r.step_ms} ms, forward ${r.forward_ms} ms, peak RSS ${r.peak_rss_mb} MB${peer}`;
+  return `${r.size}px: step ${r.step_ms} ms, forward ${r.forward_ms} ms, peak RSS ${r.peak_rss_mb} MB${peer}, load average ${r.load_avg}`;
 }
 
 /** The report as a Markdown table (one row per size). */
@@ -375,6 +381,7 @@ export function formatBench(r: BenchReport): string {
     "step ms (median)",
     "G forward ms",
     "peak RSS MB",
+    "load avg",
     ...(peer
       ? ["PyTorch step ms", "PyTorch peak RSS MB", "ours / PyTorch"]
       : []),
@@ -384,6 +391,7 @@ export function formatBench(r: BenchReport): string {
     `${x.step_ms}`,
     `${x.forward_ms}`,
     `${x.peak_rss_mb}`,
+    `${x.load_avg}`,
     ...(peer
       ? [
         `${x.peer_step_ms ?? ""}`,

@@ -20,6 +20,7 @@ Deno.test("bench: one tiny step gives every field, positive", async () => {
     assert.ok(row[k] > 0, `${k} = ${row[k]}`);
   }
   assert.equal(row.step_ms_all.length, 1);
+  assert.ok(row.load_avg >= 0);
   assert.equal(row.ratio, undefined);
   const json = JSON.parse(JSON.stringify(report));
   assert.equal(json.results[0].size, 32);
