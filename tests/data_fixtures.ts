@@ -51,9 +51,9 @@ export async function jpegBytes(img: RgbImage): Promise<Uint8Array> {
 export interface BadCorpus {
   /** Split folder holding the files. */
   split: string;
-  /** File names that load (2 of them with a conversion note). */
+  /** File names that load (some with a conversion note). */
   good: string[];
-  /** File names that load with a conversion (grayscale, RGBA). */
+  /** File names that load with a conversion (grayscale, RGBA, 16-bit, CMYK). */
   converted: string[];
   /** File names that must be skipped/flagged as errors. */
   bad: string[];
@@ -63,9 +63,10 @@ export interface BadCorpus {
 
 /**
  * Write a split folder `<root>/train/` mixing good and bad files: a good
- * JPEG, a 2:1-halves (non-square) JPEG, a grayscale PNG, an RGBA PNG, a text
- * file named .jpg, a truncated JPEG, an empty .jpg, an odd-width PNG and a
- * .txt file. Images are 64x32 (two 32x32 halves) unless said.
+ * JPEG, a 2:1-halves (non-square) JPEG, a grayscale PNG, an RGBA PNG, a
+ * 16-bit PNG, a CMYK JPEG, a text file named .jpg, a truncated JPEG, an
+ * empty .jpg, an odd-width PNG and a .txt file. Images are 64x32 (two 32x32
+ * halves) unless said.
  */
 export async function writeBadCorpus(root: string): Promise<BadCorpus> {
   const split = `${root}/train`;
@@ -76,6 +77,8 @@ export async function writeBadCorpus(root: string): Promise<BadCorpus> {
   await Deno.writeFile(`${split}/wide.jpg`, await jpegBytes(pattern(128, 32)));
   await raw(img).toColourspace("b-w").png().toFile(`${split}/gray.png`);
   await raw(img).ensureAlpha(0.5).png().toFile(`${split}/rgba.png`);
+  await raw(img).toColourspace("rgb16").png().toFile(`${split}/deep.png`);
+  await raw(img).toColourspace("cmyk").jpeg().toFile(`${split}/cmyk.jpg`);
   await Deno.writeTextFile(`${split}/corrupt.jpg`, "this is not a JPEG file\n");
   await Deno.writeFile(
     `${split}/truncated.jpg`,
@@ -86,8 +89,15 @@ export async function writeBadCorpus(root: string): Promise<BadCorpus> {
   await Deno.writeTextFile(`${split}/notes.txt`, "not an image\n");
   return {
     split,
-    good: ["good.jpg", "wide.jpg", "gray.png", "rgba.png"],
-    converted: ["gray.png", "rgba.png"],
+    good: [
+      "good.jpg",
+      "wide.jpg",
+      "gray.png",
+      "rgba.png",
+      "deep.png",
+      "cmyk.jpg",
+    ],
+    converted: ["gray.png", "rgba.png", "deep.png", "cmyk.jpg"],
     bad: ["corrupt.jpg", "truncated.jpg", "empty.jpg", "odd.png"],
     ignored: ["notes.txt"],
   };
