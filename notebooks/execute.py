@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import os
 import sys
+import time
 from queue import Empty
 
 import nbformat
@@ -56,12 +57,14 @@ def main():
             nb, timeout=args.timeout, kernel_name="deno",
             resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}})
         out = os.path.join(args.output_dir, os.path.basename(path))
+        start = time.monotonic()
         try:
             client.execute()
-            print(f"ok      {path}", flush=True)
+            print(f"ok      {path} ({time.monotonic() - start:.0f} s)", flush=True)
         except Exception as e:  # a failing cell, a timeout, a dead kernel
             failed += 1
-            print(f"FAILED  {path}\n{e}", file=sys.stderr, flush=True)
+            print(f"FAILED  {path} ({time.monotonic() - start:.0f} s)\n{e}",
+                  file=sys.stderr, flush=True)
         nbformat.write(nb, out)
     sys.exit(1 if failed else 0)
 

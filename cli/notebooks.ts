@@ -1,0 +1,72 @@
+/**
+ * `deno task notebooks`: execute the notebooks in `notebooks/` headlessly
+ * with the Deno Jupyter kernel (installed on first use) and exit non-zero
+ * when any cell fails.
+ *
+ *   deno task notebooks [--html] [--full] [--only 03 --only 05]
+ *     [--out-dir runs/notebooks] [--timeout 900]
+ *
+ * `--html` also renders each executed notebook to HTML; `--full` turns the
+ * small-size mode off (PIX2PIX_NB_SMALL=0: paper-sized, slow on a CPU).
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { runCli, UserError } from "../lib/cli.ts";
+import {
+  listNotebooks,
+  NOTEBOOKS_DIR,
+  runNotebooks,
+} from "../lib/notebook_runner.ts";
+
+const HELP = `usage: deno task notebooks [options]
+
+Executes notebooks/*.ipynb with the Deno Jupyter kernel into --out-dir.
+
+  --html            also render each executed notebook to HTML
+  --full            full-size experiments (PIX2PIX_NB_SMALL=0; slow on a CPU)
+  --only TEXT       only notebooks whose file name contains TEXT (repeatable)
+  --out-dir DIR     where executed notebooks go (default runs/notebooks)
+  --timeout SEC     seconds one cell may run (default 900)
+  -h, --help        this text`;
+
+await runCli(async () => {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      html: { type: "boolean", default: false },
+      full: { type: "boolean", default: false },
+      only: { type: "string", multiple: true, default: [] },
+      "out-dir": { type: "string", default: "runs/notebooks" },
+      timeout: { type: "string", default: "900" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  const timeout = Number(values.timeout);
+  if (!Number.isInteger(timeout) || timeout <= 0) {
+    throw new UserError(
+      `--timeout must be a positive whole number of seconds, got '${values.timeout}'`,
+    );
+  }
+  const notebooks = await listNotebooks(NOTEBOOKS_DIR, values.only);
+  const t0 = performance.now();
+  const result = await runNotebooks({
+    notebooks,
+    outDir: values["out-dir"],
+    cellTimeoutS: timeout,
+    small: !values.full,
+    html: values.html,
+  });
+  const seconds = ((performance.now() - t0) / 1000).toFixed(0);
+  for (const f of [...result.executed, ...result.html]) {
+    console.log(`wrote ${f}`);
+  }
+  if (!result.ok) {
+    throw new Error(`notebooks: a cell failed (see above); ${seconds} s`);
+  }
+  console.log(`notebooks: all ${notebooks.length} ran in ${seconds} s`);
+});
