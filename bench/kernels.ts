@@ -15,8 +15,16 @@ import { registerWasmKernels } from "../lib/kernels/mod.ts";
 export interface KernelBenchRow {
   /** Layer, e.g. `64x64x64 -> 32x32x128`. */
   layer: string;
-  /** Which computation was timed. */
-  op: "conv2d forward" | "input grad" | "filter grad";
+  /**
+   * Which computation was timed. `conv2d forward` reuses one filter (as in
+   * inference: XNNPACK keeps the packed weights); `new weights` gives every
+   * call a new filter tensor, as training does after each optimizer step.
+   */
+  op:
+    | "conv2d forward"
+    | "conv2d forward, new weights"
+    | "input grad"
+    | "filter grad";
   /** Best of 3 with the stock wasm kernels; `null` when wasm has none. */
   stockMs: number | null;
   /** Best of 3 with `registerWasmKernels()`. */
@@ -31,6 +39,12 @@ const LAYERS: [size: number, inC: number, outC: number][] = [
 ];
 
 type Op = KernelBenchRow["op"];
+const OPS: Op[] = [
+  "conv2d forward",
+  "conv2d forward, new weights",
+  "input grad",
+  "filter grad",
+];
 type Timed = Record<Op, (() => tf.Tensor) | null>;
 
 /** The three computations of one layer, as thunks returning a tensor. */
@@ -40,10 +54,15 @@ function layerOps(size: number, inC: number, outC: number): Timed & {
   const x = tf.randomNormal([1, size, size, inC]) as tf.Tensor4D;
   const w = tf.randomNormal([4, 4, inC, outC]) as tf.Tensor4D;
   const dy = tf.randomNormal([1, size / 2, size / 2, outC]) as tf.Tensor4D;
+  // One distinct copy per call of bestOf (1 warm-up + 3 timed).
+  const fresh = Array.from({ length: 4 }, () => tf.clone(w));
+  let next = 0;
   const attrs = { strides: [2, 2], pad: "same", dataFormat: "NHWC" };
   const hasFilterGrad = tf.getKernel("Conv2DBackpropFilter", "wasm") != null;
   return {
     "conv2d forward": () => tf.conv2d(x, w, 2, "same"),
+    "conv2d forward, new weights": () =>
+      tf.conv2d(x, fresh[next++ % fresh.length], 2, "same"),
     "input grad": () =>
       tf.engine().runKernel("Conv2DBackpropInput", { dy, filter: w }, {
         ...attrs,
@@ -56,7 +75,7 @@ function layerOps(size: number, inC: number, outC: number): Timed & {
           filterShape: w.shape,
         }) as tf.Tensor
       : null,
-    dispose: () => tf.dispose([x, w, dy]),
+    dispose: () => tf.dispose([x, w, dy, ...fresh]),
   };
 }
 
@@ -79,7 +98,7 @@ function timeAll(): Map<string, number | null> {
   const out = new Map<string, number | null>();
   for (const [size, inC, outC] of LAYERS) {
     const ops = layerOps(size, inC, outC);
-    for (const op of ["conv2d forward", "input grad", "filter grad"] as Op[]) {
+    for (const op of OPS) {
       const f = ops[op];
       out.set(`${size},${op}`, f == null ? null : bestOf(f));
     }
@@ -106,7 +125,7 @@ export async function benchKernels(): Promise<KernelBenchRow[]> {
   registerWasmKernels();
   const fast = timeAll();
   return LAYERS.flatMap(([size, inC, outC]) =>
-    (["conv2d forward", "input grad", "filter grad"] as Op[]).map((op) => ({
+    OPS.map((op) => ({
       layer: `${size}x${size}x${inC} -> ${size / 2}x${size / 2}x${outC}`,
       op,
       stockMs: stock.get(`${size},${op}`) ?? null,
