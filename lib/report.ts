@@ -139,7 +139,7 @@ export async function writeRunPage(runDir: string, p: RunPage): Promise<void> {
     ? `<h2>Latest samples (input | output | target)</h2>
 <img src="${
       escapeHtml(p.latestSample)
-    }?t=${Date.now()}" style="max-width:100%">`
+    }?t=${Date.now()}" style="width:100%;max-width:900px">`
     : "";
   const body = `<h1>${escapeHtml(p.name)}</h1>
 <p>${escapeHtml(p.status)}</p>

@@ -259,14 +259,6 @@ const RUN_CONTROL_FIELDS = [
 /** Sample grid rows kept fixed for the whole run. */
 const SAMPLE_ROWS = 3;
 
-/** Reads `loss_log.jsonl`, keeping the records up to `step`. */
-async function readLog(path: string, step: number): Promise<StepRecord[]> {
-  const text = await Deno.readTextFile(path).catch(() => "");
-  return text.split("\n").filter((l) => l.trim()).map((l) =>
-    JSON.parse(l) as StepRecord
-  ).filter((r) => r.step <= step);
-}
-
 /**
  * Writes the sample grid `samples/step_XXXXXX.png` and `samples/latest.png`:
  * one row per fixed sample, columns input | output | target.
@@ -276,7 +268,7 @@ async function writeSamples(
   G: tfl.LayersModel,
   samples: TrainBatch,
   step: number,
-): Promise<string> {
+): Promise<void> {
   const grid = tf.tidy(() => {
     const fake = translate(G, samples.input, { dropoutSeed: 0 });
     const rows = tf.concat([samples.input, fake, samples.target], 2);
@@ -288,7 +280,6 @@ async function writeSamples(
   const file = `samples/step_${String(step).padStart(6, "0")}.png`;
   await writePng(`${runDir}/${file}`, rgb);
   await Deno.copyFile(`${runDir}/${file}`, `${runDir}/samples/latest.png`);
-  return "samples/latest.png";
 }
 
 /**
@@ -308,57 +299,11 @@ export async function train(
   const backend = await initBackend(cfgIn.backend);
   log(`backend: ${backend.name} (${backend.reason})`);
   const runDir = `${cfgIn.checkpointsDir}/${cfgIn.name}`;
-  const ckptDir = `${runDir}/checkpoints`;
-  const logPath = `${runDir}/loss_log.jsonl`;
-
-  let cfg = cfgIn;
-  let model: Pix2Pix;
-  let pos: TrainingPosition;
-  if (cfgIn.resume) {
-    if (!(await Deno.stat(`${ckptDir}/latest`).catch(() => null))) {
-      throw new UserError(
-        `--resume: run "${cfgIn.name}" has no checkpoint (${ckptDir}/latest not found); check --name and --checkpoints-dir, or train without --resume`,
-      );
-    }
-    const ckpt = await loadCheckpoint(ckptDir);
-    cfg = { ...ckpt.config };
-    for (const k of RUN_CONTROL_FIELDS) {
-      (cfg as unknown as Record<string, unknown>)[k] = cfgIn[k];
-    }
-    model = await Pix2Pix.fromCheckpoint(ckpt, cfg);
-    pos = {
-      step: ckpt.step,
-      epoch: ckpt.epoch,
-      batchInEpoch: ckpt.batchInEpoch,
-      lr: ckpt.lr,
-      rng: ckpt.rng,
-    };
-    log(`resuming ${ckptDir} at step ${pos.step} (epoch ${pos.epoch + 1})`);
-  } else {
-    for (const old of ["checkpoints", "samples", "loss_log.jsonl"]) {
-      await Deno.remove(`${runDir}/${old}`, { recursive: true }).catch(
-        () => {},
-      );
-    }
-    model = Pix2Pix.create(cfg);
-    pos = {
-      step: 0,
-      epoch: 0,
-      batchInEpoch: 0,
-      lr: lrAt(cfg, 0),
-      rng: { dataSeed: cfg.seed, dropoutSeed: cfg.seed },
-    };
+  let { cfg, model, pos } = await startRun(cfgIn, runDir);
+  if (cfg.resume) {
+    log(`resuming ${runDir} at step ${pos.step} (epoch ${pos.epoch + 1})`);
   }
-  await Deno.mkdir(`${runDir}/samples`, { recursive: true });
-  await Deno.writeTextFile(
-    `${runDir}/config.json`,
-    JSON.stringify(cfg, null, 2) + "\n",
-  );
-  const records = await readLog(logPath, pos.step);
-  await Deno.writeTextFile(
-    logPath,
-    records.map((r) => JSON.stringify(r) + "\n").join(""),
-  );
+  const runLog = await openRunLog(runDir, cfg, pos.step);
 
   const dataroot = await resolveDataroot(cfg);
   const dataset = await openAlignedDataset({
@@ -367,44 +312,35 @@ export async function train(
     onWarning: opts.quiet ? () => {} : undefined,
   });
   const samples = await fixedSamples(cfg, dataroot);
+  const epochs = totalEpochs(cfg);
   const stepsPerEpoch = Math.ceil(dataset.size / cfg.batchSize);
-  const scheduleSteps = totalEpochs(cfg) * stepsPerEpoch;
-  const lastStep = cfg.maxSteps > 0
-    ? Math.min(cfg.maxSteps, scheduleSteps)
-    : scheduleSteps;
+  const lastStep = Math.min(
+    cfg.maxSteps > 0 ? cfg.maxSteps : Infinity,
+    epochs * stepsPerEpoch,
+  );
   log(
     `training ${runDir}: ${dataset.size} pairs from ${dataroot}, ${stepsPerEpoch} steps/epoch, ` +
-      `${totalEpochs(cfg)} epochs, steps ${pos.step} -> ${lastStep}`,
+      `${epochs} epochs, steps ${pos.step} -> ${lastStep}`,
   );
-  const progress = opts.quiet ? null : createProgress({
-    total: lastStep,
-    start: pos.step,
-    epochs: totalEpochs(cfg),
-  });
+  const progress = opts.quiet
+    ? null
+    : createProgress({ total: lastStep, start: pos.step, epochs });
 
+  const startStep = pos.step;
   const t0 = performance.now();
   const seconds = () => (performance.now() - t0) / 1000;
-  const startStep = pos.step;
-  let latestSample: string | null = null;
   let final: StepLosses | null = null;
-  const page = async () => {
-    const done = pos.step - startStep;
-    await writeRunPage(runDir, {
-      name: cfg.name,
-      config: cfg,
-      records,
-      latestSample,
-      status:
-        `step ${pos.step} / ${lastStep}, epoch ${pos.epoch + 1} / ${
-          totalEpochs(cfg)
-        }, ` +
-        `${(done / Math.max(seconds(), 1e-9)).toFixed(2)} steps/s, lr ${
-          pos.lr.toExponential(3)
-        }`,
-    });
+  const snapshot = async () => {
+    await writeSamples(runDir, model.G, samples, pos.step);
+    const rate = (pos.step - startStep) / Math.max(seconds(), 1e-9);
+    const epoch = Math.min(pos.epoch + 1, epochs);
+    await runLog.page(
+      `step ${pos.step} / ${lastStep}, epoch ${epoch} / ${epochs}, ` +
+        `${rate.toFixed(2)} steps/s, lr ${pos.lr.toExponential(3)}`,
+    );
   };
   const save = () =>
-    saveCheckpoint(ckptDir, {
+    saveCheckpoint(`${runDir}/checkpoints`, {
       ...pos,
       config: cfg,
       G: model.G,
@@ -414,54 +350,45 @@ export async function train(
     });
 
   let epoch = pos.epoch;
-  while (pos.step < lastStep && epoch < totalEpochs(cfg)) {
+  while (pos.step < lastStep && epoch < epochs) {
     pos.lr = lrAt(cfg, epoch);
     model.setLearningRate(pos.lr);
     let b = 0;
-    let finished = true;
+    let epochDone = true;
     for await (const batch of dataset.batches(epoch)) {
-      if (b < pos.batchInEpoch) {
+      if (b++ < pos.batchInEpoch) { // already trained on before a resume
         disposeBatch(batch);
-        b++;
         continue;
       }
-      const losses = model.trainStep(batch, pos.step);
+      final = model.trainStep(batch, pos.step);
       disposeBatch(batch);
-      final = losses;
-      b++;
       pos = { ...pos, step: pos.step + 1, epoch, batchInEpoch: b };
-      const record: StepRecord = {
+      await runLog.append({
         step: pos.step,
         epoch,
         lr: pos.lr,
-        ...losses,
+        ...final,
         seconds: seconds(),
-      };
-      records.push(record);
-      await Deno.writeTextFile(logPath, JSON.stringify(record) + "\n", {
-        append: true,
       });
-      progress?.update(pos.step, epoch, losses);
+      progress?.update(pos.step, epoch, final);
       if (cfg.sampleEvery > 0 && pos.step % cfg.sampleEvery === 0) {
-        latestSample = await writeSamples(runDir, model.G, samples, pos.step);
-        await page();
+        await snapshot();
       }
       if (cfg.saveEvery > 0 && pos.step % cfg.saveEvery === 0) await save();
       if (pos.step >= lastStep) {
-        finished = b === stepsPerEpoch;
+        epochDone = b === stepsPerEpoch;
         break;
       }
     }
-    if (finished) {
-      epoch++;
-      pos = { ...pos, epoch, batchInEpoch: 0 };
-    }
+    if (epochDone) pos = { ...pos, epoch: ++epoch, batchInEpoch: 0 };
     await save();
   }
   progress?.stop();
-  latestSample = await writeSamples(runDir, model.G, samples, pos.step);
-  await page();
-  const summary: TrainSummary = {
+  await snapshot();
+  log(dataset.stats.summary());
+  tf.dispose([samples.input, samples.target]);
+  model.dispose();
+  return {
     runDir,
     steps: pos.step,
     stepsThisRun: pos.step - startStep,
@@ -469,10 +396,102 @@ export async function train(
     seconds: seconds(),
     page: `${runDir}/index.html`,
   };
-  log(dataset.stats.summary());
-  tf.dispose([samples.input, samples.target]);
-  model.dispose();
-  return summary;
+}
+
+/**
+ * The config, model and position a run starts from: a fresh model (and the
+ * run folder's old outputs removed), or, with `cfg.resume`, the latest
+ * checkpoint with its config and `RUN_CONTROL_FIELDS` from `cfgIn`.
+ */
+async function startRun(
+  cfgIn: TrainConfig,
+  runDir: string,
+): Promise<{ cfg: TrainConfig; model: Pix2Pix; pos: TrainingPosition }> {
+  const ckptDir = `${runDir}/checkpoints`;
+  if (!cfgIn.resume) {
+    for (const old of ["checkpoints", "samples", "loss_log.jsonl"]) {
+      await Deno.remove(`${runDir}/${old}`, { recursive: true }).catch(
+        () => {},
+      );
+    }
+    return {
+      cfg: cfgIn,
+      model: Pix2Pix.create(cfgIn),
+      pos: {
+        step: 0,
+        epoch: 0,
+        batchInEpoch: 0,
+        lr: lrAt(cfgIn, 0),
+        rng: { dataSeed: cfgIn.seed, dropoutSeed: cfgIn.seed },
+      },
+    };
+  }
+  if (!(await Deno.stat(`${ckptDir}/latest`).catch(() => null))) {
+    throw new UserError(
+      `--resume: run "${cfgIn.name}" has no checkpoint (${ckptDir}/latest not found); check --name and --checkpoints-dir, or train without --resume`,
+    );
+  }
+  const ckpt = await loadCheckpoint(ckptDir);
+  const cfg = { ...ckpt.config };
+  for (const k of RUN_CONTROL_FIELDS) {
+    (cfg as unknown as Record<string, unknown>)[k] = cfgIn[k];
+  }
+  const { step, epoch, batchInEpoch, lr, rng } = ckpt;
+  return {
+    cfg,
+    model: await Pix2Pix.fromCheckpoint(ckpt, cfg),
+    pos: { step, epoch, batchInEpoch, lr, rng },
+  };
+}
+
+/** The run folder's record of training: `loss_log.jsonl` and `index.html`. */
+interface RunLog {
+  /** Appends one step's record to the log (file and memory). */
+  append(record: StepRecord): Promise<void>;
+  /** Rewrites `index.html` with the curves so far, the latest samples and `status`. */
+  page(status: string): Promise<void>;
+}
+
+/**
+ * Opens the run's log: writes `config.json`, keeps the `loss_log.jsonl`
+ * records up to `step` (a resumed run drops the steps after its checkpoint)
+ * and returns the appender.
+ */
+async function openRunLog(
+  runDir: string,
+  cfg: TrainConfig,
+  step: number,
+): Promise<RunLog> {
+  const logPath = `${runDir}/loss_log.jsonl`;
+  await Deno.mkdir(`${runDir}/samples`, { recursive: true });
+  await Deno.writeTextFile(
+    `${runDir}/config.json`,
+    JSON.stringify(cfg, null, 2) + "\n",
+  );
+  const text = await Deno.readTextFile(logPath).catch(() => "");
+  const records = text.split("\n").filter((l) => l.trim()).map((l) =>
+    JSON.parse(l) as StepRecord
+  ).filter((r) => r.step <= step);
+  await Deno.writeTextFile(
+    logPath,
+    records.map((r) => JSON.stringify(r) + "\n").join(""),
+  );
+  return {
+    async append(record) {
+      records.push(record);
+      await Deno.writeTextFile(logPath, JSON.stringify(record) + "\n", {
+        append: true,
+      });
+    },
+    page: (status) =>
+      writeRunPage(runDir, {
+        name: cfg.name,
+        config: cfg,
+        records,
+        latestSample: "samples/latest.png",
+        status,
+      }),
+  };
 }
 
 function disposeBatch(batch: Batch): void {
