@@ -14,10 +14,11 @@ import * as tf from "@tensorflow/tfjs-core";
 import sharp from "sharp";
 import { escapeHtml } from "./report.ts";
 import type { RgbImage } from "./image.ts";
-import { tensorToRgb } from "./image.ts";
+import { readRgb, tensorToRgb } from "./image.ts";
 import { type Batch, openAlignedDataset } from "./data.ts";
 import type { Direction } from "./config.ts";
 import { ensureSynthDataset } from "./synth.ts";
+import type { ReportRow } from "./ablate_report.ts";
 
 /** The symbol Deno's Jupyter kernel looks for on a value to get its MIME bundle. */
 export const JUPYTER_DISPLAY: unique symbol = Symbol.for(
@@ -305,4 +306,134 @@ export async function loadPairs(o: LoadPairsOptions): Promise<Batch> {
   await epoch.return?.();
   if (first.done) throw new Error(`no pairs in ${o.root}/${o.phase}`);
   return first.value;
+}
+
+/** The three FCN-scores, snake_case as in `results.json`. */
+export interface FcnScoreFields {
+  per_pixel_acc: number;
+  per_class_acc: number;
+  class_iou: number;
+}
+
+/** The parts of an ablation grid's `results.json` (`lib/ablate_report.ts`) the notebooks use. */
+export interface AblationResults {
+  /** Preset name: `ci`, `cpu` or `paper`. */
+  preset: string;
+  /** The preset's numbers (image size, widths, epochs, steps...). */
+  setup:
+    & { size: number; ngf: number; ndf: number; maxSteps: number }
+    & Record<
+      string,
+      unknown
+    >;
+  dataroot: string;
+  direction: string;
+  /** Our segmenter's scores on the real test photos, if measured. */
+  ground_truth: FcnScoreFields | null;
+  /** One row per paper-table row, in the paper's order. */
+  rows: ReportRow[];
+}
+
+/** A found or freshly made ablation grid. */
+export interface AblationSource {
+  /** Grid folder (run folders hold `test/images/<name>_{real_A,fake_B,real_B}.png`). */
+  dir: string;
+  results: AblationResults;
+  /** How it was obtained, one line. */
+  origin: string;
+}
+
+/** Presets from the most to the least trained. */
+const PRESET_RANK = ["paper", "cpu", "ci"];
+
+/** `<root>/<child>/results.json` for every child folder of `root` whose name passes `keep`. */
+async function resultFiles(
+  root: string,
+  keep: (name: string) => boolean,
+): Promise<string[]> {
+  const found: string[] = [];
+  try {
+    for await (const e of Deno.readDir(root)) {
+      const file = `${root}/${e.name}/results.json`;
+      if (
+        e.isDirectory && keep(e.name) &&
+        await Deno.stat(file).then(() => true, () => false)
+      ) found.push(file);
+    }
+  } catch {
+    // no such folder
+  }
+  return found;
+}
+
+/**
+ * The ablation results to show: `$PIX2PIX_ABLATION_DIR` if set; else the
+ * most trained grid (preset `paper` over `cpu` over `ci`, then the one with
+ * the most finished rows) among `docs/ablations/*` and `runs/ablate*`; else
+ * a tiny grid (`ci` preset: 20 steps per run at 64x64, about a minute) run
+ * now into `runs/notebooks/ablate-ci` on `data` — plumbing-sized, its scores
+ * mean little.
+ */
+export async function ablationResults(
+  data: NotebookData,
+): Promise<AblationSource> {
+  const repo = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+  const env = Deno.env.get("PIX2PIX_ABLATION_DIR");
+  const read = async (file: string) =>
+    JSON.parse(await Deno.readTextFile(file)) as AblationResults;
+  if (env) {
+    return {
+      dir: env,
+      results: await read(`${env}/results.json`),
+      origin: `PIX2PIX_ABLATION_DIR=${env}`,
+    };
+  }
+  const files = [
+    ...await resultFiles(`${repo}/docs/ablations`, () => true),
+    ...await resultFiles(`${repo}/runs`, (n) => n.startsWith("ablate")),
+  ];
+  const found = await Promise.all(
+    files.map(async (f) => ({ file: f, results: await read(f) })),
+  );
+  const rank = (r: AblationResults) =>
+    PRESET_RANK.indexOf(r.preset) * 1000 -
+    r.rows.filter((x) => x.status === "done").length;
+  found.sort((a, b) => rank(a.results) - rank(b.results));
+  if (found.length) {
+    const dir = found[0].file.replace(/\/results\.json$/, "");
+    return { dir, results: found[0].results, origin: `found ${dir}` };
+  }
+  const out = `${repo}/runs/notebooks/ablate-ci`;
+  // Imported here: the grid pulls in the segmenter and evaluation modules.
+  const { runAblation } = await import("./ablate.ts");
+  await runAblation({
+    studies: ["objective", "generator", "discriminator"],
+    preset: "ci",
+    dataroot: data.root,
+    direction: "BtoA",
+    out,
+    backend: "wasm",
+    log: () => {},
+  });
+  return {
+    dir: out,
+    results: await read(`${out}/results.json`),
+    origin: `no ablation results found: ran the tiny ci grid into ${out}`,
+  };
+}
+
+/**
+ * Test images of one run of a grid: input, output, target for the image
+ * `name` (e.g. `"1"`), from `<dir>/<runId>/test/images/`.
+ */
+export async function runSamples(
+  dir: string,
+  runId: string,
+  name: string,
+): Promise<{ input: RgbImage; output: RgbImage; target: RgbImage }> {
+  const base = `${dir}/${runId}/test/images/${name}`;
+  const [input, output, target] = await Promise.all(
+    ["real_A", "fake_B", "real_B"].map((k) => readRgb(`${base}_${k}.png`)),
+  );
+  return { input, output, target };
 }
