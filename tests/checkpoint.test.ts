@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
+import * as tfl from "@tensorflow/tfjs-layers";
 import "@tensorflow/tfjs-backend-cpu";
 import {
   CheckpointError,
@@ -228,18 +229,45 @@ Deno.test("corrupt or missing checkpoints give errors naming the file", async ()
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("model.json is the tfjs layers format that tf.loadLayersModel reads", async () => {
+Deno.test("model.json + shards load over HTTP with tf.loadLayersModel, as in a browser", async () => {
   const dir = await Deno.makeTempDir();
-  const m = Pix2Pix.create(TINY);
+  // ngf 16: ~7 MB of weights, so more than one 4 MiB shard.
+  const m = Pix2Pix.create({ ...TINY, ngf: 16 });
   const folder = await save(dir, m, 1);
   const json = JSON.parse(Deno.readTextFileSync(`${folder}/G/model.json`));
   assert.equal(json.format, "layers-model");
-  assert.deepEqual(json.weightsManifest[0].paths, ["group1-shard1of1.bin"]);
+  const shards: string[] = json.weightsManifest[0].paths;
+  assert.ok(shards.length > 1, `${shards.length} shard(s)`);
+  assert.deepEqual(
+    shards,
+    shards.map((_, i) => `group1-shard${i + 1}of${shards.length}.bin`),
+  );
   assert.ok(
     json.modelTopology.config.layers.some((l: { class_name: string }) =>
       l.class_name === "Pix2PixSeededDropout"
     ),
   );
+  // Served over HTTP, it loads with tfjs's own browser loader (tf.io.http,
+  // fetch) and computes the same as the original.
+  const server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen: () => {} },
+    async (req) => {
+      const path = `${folder}${new URL(req.url).pathname}`;
+      const body = await Deno.readFile(path).catch(() => null);
+      return new Response(body, { status: body ? 200 : 404 });
+    },
+  );
+  const loaded = await tfl.loadLayersModel(
+    `http://127.0.0.1:${server.addr.port}/G/model.json`,
+  );
+  await server.shutdown();
+  const x = tf.randomUniform([1, 64, 64, 3], -1, 1, "float32", 3);
+  const [y1, y2] = [m.G, loaded].map((g) =>
+    g.apply(x, { training: false }) as tf.Tensor
+  );
+  assert.deepEqual(await y2.data(), await y1.data());
+  tf.dispose([x, y1, y2]);
+  loaded.dispose();
   m.dispose();
   await Deno.remove(dir, { recursive: true });
 });
