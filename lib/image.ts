@@ -277,8 +277,9 @@ function resampleTaps(inSize: number, outSize: number): ResampleTaps {
   return { first, count, weights, stride };
 }
 
+/** Fixed-point sum (an int32) to a byte: shift, then clamp to 0..255. */
 function clip8(acc: number): number {
-  const v = Math.floor(acc / (1 << RESAMPLE_BITS));
+  const v = acc >> RESAMPLE_BITS;
   return v < 0 ? 0 : v > 255 ? 255 : v;
 }
 
@@ -288,16 +289,20 @@ function resampleHorizontal(src: RgbImage, taps: ResampleTaps): RgbImage {
   const width = first.length;
   const data = new Uint8Array(width * src.height * 3);
   const half = 1 << (RESAMPLE_BITS - 1);
+  const px = src.data;
+  // Sums stay within int32: 255 * (sum of |weights| < 1.3 * 2^22) < 2^31.
   for (let y = 0; y < src.height; y++) {
     const row = y * src.width * 3;
     for (let o = 0; o < width; o++) {
       let r = half, g = half, b = half;
-      for (let i = 0; i < count[o]; i++) {
-        const p = row + (first[o] + i) * 3;
-        const w = weights[o * stride + i];
-        r += src.data[p] * w;
-        g += src.data[p + 1] * w;
-        b += src.data[p + 2] * w;
+      const n = count[o];
+      let p = row + first[o] * 3;
+      let k = o * stride;
+      for (let i = 0; i < n; i++, p += 3, k++) {
+        const w = weights[k];
+        r = (r + px[p] * w) | 0;
+        g = (g + px[p + 1] * w) | 0;
+        b = (b + px[p + 2] * w) | 0;
       }
       const d = (y * width + o) * 3;
       data[d] = clip8(r);
@@ -314,13 +319,14 @@ function resampleVertical(src: RgbImage, taps: ResampleTaps): RgbImage {
   const height = first.length;
   const rowBytes = src.width * 3;
   const data = new Uint8Array(rowBytes * height);
-  const acc = new Float64Array(rowBytes);
+  const acc = new Int32Array(rowBytes);
+  const px = src.data;
   for (let o = 0; o < height; o++) {
     acc.fill(1 << (RESAMPLE_BITS - 1));
     for (let i = 0; i < count[o]; i++) {
       const w = weights[o * stride + i];
       const row = (first[o] + i) * rowBytes;
-      for (let x = 0; x < rowBytes; x++) acc[x] += src.data[row + x] * w;
+      for (let x = 0; x < rowBytes; x++) acc[x] += px[row + x] * w;
     }
     const out = o * rowBytes;
     for (let x = 0; x < rowBytes; x++) data[out + x] = clip8(acc[x]);
