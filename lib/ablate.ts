@@ -156,8 +156,8 @@ export const ABLATE_PRESETS: Readonly<Record<AblatePresetName, AblatePreset>> =
       loadSize: 143,
       ngf: 16,
       ndf: 16,
-      epochs: 5,
-      epochsDecay: 5,
+      epochs: 6,
+      epochsDecay: 6,
       maxSteps: 0,
       saveEvery: 200,
       numTest: 0,
@@ -486,7 +486,7 @@ async function ensureSegmenter(
 
 /**
  * Trains (or resumes), translates and scores one run with `segmenter`
- * (called once the test split is translated), then writes its `done.json`.
+ * (called once the run is trained), then writes its `done.json`.
  * A run that already has `done.json` is returned as it is.
  */
 export async function runOne(
@@ -505,6 +505,7 @@ export async function runOne(
     `${run.id}: ${resume ? "resuming" : "training"} (${run.rows.join(", ")})`,
   );
   const trained = await train({ ...cfg, resume }, { quiet: true });
+  const seg = await segmenter();
   const t0 = performance.now();
   await translateSplit({
     checkpoint: dir,
@@ -513,7 +514,7 @@ export async function runOne(
     ...(p.numTest > 0 ? { numTest: p.numTest } : {}),
   });
   const scores = await evaluateResults(`${dir}/test`, {
-    segmenter: await segmenter(),
+    segmenter: seg,
   });
   const result: RunResult = {
     id: run.id,
