@@ -32,7 +32,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { TrainConfig } from "./config.ts";
-import { isImagePath, naturalCompare } from "./image.ts";
+import { listFolder } from "./image.ts";
 import { deriveSeed, Rng } from "./rng.ts";
 import type { LoadedPair, PairOk, PairOptions } from "./datasets/pair.ts";
 import { loadPairInPool } from "./datasets/pair_pool.ts";
@@ -213,28 +213,23 @@ async function listSplit(
   const splitDir = `${dataroot.replace(/\/+$/, "")}/${phase}`;
   const splitInfo = await Deno.stat(splitDir).catch(() => null);
   if (!splitInfo?.isDirectory) {
-    const splits: string[] = [];
-    for await (const e of Deno.readDir(dataroot)) {
-      if (e.isDirectory) splits.push(e.name);
-    }
+    const { folders } = await listFolder(dataroot);
     throw new DatasetError(
       `--dataroot ${dataroot} has no split folder "${phase}/" (found: ${
-        splits.sort().join(", ") || "no subfolders"
+        folders.join(", ") || "no subfolders"
       })`,
     );
   }
-  const files: string[] = [];
-  const ignored: string[] = [];
-  for await (const e of Deno.readDir(splitDir)) {
-    if (!e.isFile) continue;
-    (isImagePath(e.name) ? files : ignored).push(`${splitDir}/${e.name}`);
-  }
-  if (files.length === 0) {
+  const listing = await listFolder(splitDir);
+  if (listing.images.length === 0) {
     throw new DatasetError(
       `${splitDir}: no images (.jpg, .png, ...) in this split folder`,
     );
   }
-  return { files: files.sort(naturalCompare), ignored: ignored.sort() };
+  return {
+    files: listing.images.map((name) => `${splitDir}/${name}`),
+    ignored: listing.other.map((name) => `${splitDir}/${name}`),
+  };
 }
 
 function defaultWorkers(): number {

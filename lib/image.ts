@@ -72,6 +72,41 @@ export function naturalCompare(a: string, b: string): number {
   return a.localeCompare(b, "en", { numeric: true });
 }
 
+/** The entries of a folder, by kind; names only, in natural order. */
+export interface FolderListing {
+  /** Files with an image extension. */
+  images: string[];
+  /** Other files. */
+  other: string[];
+  /** Subfolders, except hidden ones (`.name`). */
+  folders: string[];
+}
+
+/**
+ * List a folder, following symbolic links (a split made of links to
+ * another split's files is common); broken links count as other files.
+ *
+ * @param dir the folder
+ */
+export async function listFolder(dir: string): Promise<FolderListing> {
+  const out: FolderListing = { images: [], other: [], folders: [] };
+  for await (const e of Deno.readDir(dir)) {
+    let { isFile, isDirectory } = e;
+    if (e.isSymlink) {
+      const target = await Deno.stat(`${dir}/${e.name}`).catch(() => null);
+      isFile = target?.isFile ?? true;
+      isDirectory = target?.isDirectory ?? false;
+    }
+    if (isDirectory) {
+      if (!e.name.startsWith(".")) out.folders.push(e.name);
+    } else if (isFile) {
+      (isImagePath(e.name) ? out.images : out.other).push(e.name);
+    }
+  }
+  for (const list of Object.values(out)) list.sort(naturalCompare);
+  return out;
+}
+
 function conversionNote(meta: Metadata): string | undefined {
   const notes: string[] = [];
   const channels = meta.channels ?? 3;

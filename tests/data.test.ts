@@ -448,6 +448,30 @@ Deno.test("data: clear errors for missing/empty folders, bad options, mixed size
   }
 });
 
+Deno.test("data: symlinked files are read, broken links skipped", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/train`);
+    await Deno.mkdir(`${dir}/val`);
+    await Deno.writeFile(`${dir}/train/a.png`, await pngBytes(pattern(64, 32)));
+    await Deno.symlink(`${dir}/train/a.png`, `${dir}/val/a.png`);
+    await Deno.symlink(`${dir}/train/gone.png`, `${dir}/val/b.png`);
+    const ds = await openAlignedDataset({
+      ...BASE,
+      dataroot: dir,
+      phase: "val",
+    });
+    assert.deepEqual(ds.files.map(base), ["a.png", "b.png"]);
+    const items = await collect(ds, 0);
+    assert.deepEqual(items.map((it) => base(it.paths[0])), ["a.png"]);
+    assert.deepEqual(ds.stats.skipped.map((s) => [base(s.file), s.reason]), [
+      ["b.png", "file not found"],
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("data: preprocess none rounds to sizeMultiple; scale_width keeps aspect", async () => {
   const dir = await Deno.makeTempDir();
   try {

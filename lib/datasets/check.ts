@@ -5,7 +5,7 @@
  * @module
  */
 import type { FileIssue } from "../data.ts";
-import { isImagePath, naturalCompare, readRgb } from "../image.ts";
+import { listFolder, readRgb } from "../image.ts";
 
 /** The result of {@link checkDataset}; `errors` empty means usable. */
 export interface CheckReport {
@@ -52,10 +52,7 @@ export async function checkDataset(dir: string): Promise<CheckReport> {
     });
     return report;
   }
-  const splits: string[] = [];
-  for await (const e of Deno.readDir(dir)) {
-    if (e.isDirectory && !e.name.startsWith(".")) splits.push(e.name);
-  }
+  const splits = (await listFolder(dir)).folders;
   if (splits.length === 0) {
     report.errors.push({
       file: dir,
@@ -63,7 +60,7 @@ export async function checkDataset(dir: string): Promise<CheckReport> {
     });
     return report;
   }
-  for (const split of splits.sort()) {
+  for (const split of splits) {
     await checkSplit(`${dir}/${split}`, split, report);
   }
   return report;
@@ -74,14 +71,9 @@ async function checkSplit(
   split: string,
   report: CheckReport,
 ): Promise<void> {
-  const files: string[] = [];
-  for await (const e of Deno.readDir(splitDir)) {
-    if (!e.isFile) continue;
-    const path = `${splitDir}/${e.name}`;
-    if (isImagePath(e.name)) files.push(path);
-    else report.ignored.push(path);
-  }
-  files.sort(naturalCompare);
+  const listing = await listFolder(splitDir);
+  const files = listing.images.map((name) => `${splitDir}/${name}`);
+  report.ignored.push(...listing.other.map((name) => `${splitDir}/${name}`));
   report.splits[split] = 0;
   if (files.length === 0) {
     report.errors.push({ file: splitDir, reason: "no images in this split" });

@@ -7,9 +7,9 @@
  */
 import type { FileIssue } from "../data.ts";
 import {
+  type FolderListing,
   hconcat,
-  isImagePath,
-  naturalCompare,
+  listFolder,
   readRgb,
   resizeRgb,
   writeImage,
@@ -44,23 +44,12 @@ function stem(name: string): string {
   return dot > 0 ? name.slice(0, dot) : name;
 }
 
-async function listDir(
-  dir: string,
-): Promise<{ images: string[]; folders: string[] }> {
+async function listDir(dir: string): Promise<FolderListing> {
   const info = await Deno.stat(dir).catch(() => null);
   if (!info?.isDirectory) {
     throw new Error(`${dir}: ${info ? "not a folder" : "folder not found"}`);
   }
-  const images: string[] = [];
-  const folders: string[] = [];
-  for await (const e of Deno.readDir(dir)) {
-    if (e.isDirectory && !e.name.startsWith(".")) folders.push(e.name);
-    else if (e.isFile && isImagePath(e.name)) images.push(e.name);
-  }
-  return {
-    images: images.sort(naturalCompare),
-    folders: folders.sort(naturalCompare),
-  };
+  return await listFolder(dir);
 }
 
 async function combineFlat(
