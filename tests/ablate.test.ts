@@ -3,10 +3,13 @@ import {
   buildGrid,
   findRun,
   imageGanLayers,
+  resolvePreset,
   runAblation,
+  runConfig,
   type RunResult,
   sanitizeId,
 } from "../lib/ablate.ts";
+import { train } from "../lib/train.ts";
 import { resultsCsv, tablesMarkdown } from "../lib/ablate_report.ts";
 import { ABLATE_PRESETS } from "../lib/ablate.ts";
 import { PAPER_TABLE_3 } from "../lib/paper.ts";
@@ -170,10 +173,19 @@ Deno.test({
           "missing",
         ]],
       );
-      // The whole study: the finished run is skipped, the others train.
+      // An interrupted run (a checkpoint after 1 of 2 steps, no done.json)...
+      const p = resolvePreset("ci", base.presetOverrides);
+      const d1 = findRun(buildGrid(p.size), "discriminator-d1");
+      await train({ ...runConfig(d1, p, base), maxSteps: 1 }, { quiet: true });
+      const logPath = `${out}/discriminator-d1/loss_log.jsonl`;
+      const firstStep = (await Deno.readTextFile(logPath)).trim();
+      // ...resumes; the finished run is skipped, the others train.
       const full = await runAblation(base);
       assert.deepEqual(full.skipped, ["discriminator-d16"]);
       assert.equal(full.ran.length, 2);
+      const log = (await Deno.readTextFile(logPath)).trim().split("\n");
+      assert.deepEqual(log.map((l) => JSON.parse(l).step), [1, 2]);
+      assert.equal(log[0], firstStep, "step 1 was redone instead of resumed");
       const json = JSON.parse(await Deno.readTextFile(`${out}/results.json`));
       assert.equal(json.rows.length, 4);
       for (const r of json.rows) {
