@@ -34,7 +34,11 @@ import { type ReportRow, writeAblationReport } from "./ablate_report.ts";
 import { initBackend } from "./backend.ts";
 import { type EvalReport, evaluateResults } from "./eval.ts";
 import type { PaperTable } from "./paper.ts";
-import { discriminatorOutputSize } from "./patchgan.ts";
+import {
+  discriminatorOutputSize,
+  type DiscriminatorSpec,
+  receptiveField,
+} from "./patchgan.ts";
 import {
   DEFAULT_SEGMENTER_CONFIG,
   loadSegmenter,
@@ -180,26 +184,28 @@ export const ABLATE_PRESETS: Readonly<Record<AblatePresetName, AblatePreset>> =
 /** Largest `n_layers` the paper uses (286x286 ImageGAN on 256x256). */
 const IMAGE_GAN_LAYERS = 5;
 
+/** The `n_layers` PatchGAN of depth `n` (only the geometry matters here). */
+function patchGan(n: number): DiscriminatorSpec {
+  return {
+    arch: "n_layers",
+    nLayers: n,
+    ndf: 1,
+    norm: "batch",
+    inputNc: 6,
+    seed: 0,
+  };
+}
+
 /**
  * Depth of the "286x286 ImageGAN" at `size`: the deepest `n_layers`
  * discriminator, at most the paper's 5, whose output map is still at least
  * 1x1. Its receptive field covers the whole image at every size >= 32
  * (n = 5: 286 px, n = 4: 142 px, n = 3: 70 px), as the paper's does on 256x256.
  */
-export function imageGanLayers(size: number, ndf = 64): number {
+export function imageGanLayers(size: number): number {
   for (let n = IMAGE_GAN_LAYERS; n >= 1; n--) {
     try {
-      discriminatorOutputSize(
-        {
-          arch: "n_layers",
-          nLayers: n,
-          ndf,
-          norm: "batch",
-          inputNc: 6,
-          seed: 0,
-        },
-        size,
-      );
+      discriminatorOutputSize(patchGan(n), size);
       return n;
     } catch {
       // too deep for this size: try one layer fewer
@@ -228,7 +234,7 @@ function rows(size: number): Row[] {
   const imageNote = n === IMAGE_GAN_LAYERS
     ? undefined
     : `n_layers ${n} (receptive field ${
-      [0, 16, 34, 70, 142, 286][n]
+      receptiveField(patchGan(n))
     } px): the deepest PatchGAN whose output is >= 1x1 at ${size}x${size}; ` +
       "it covers the whole image, as the 286 covers 256x256";
   return [
