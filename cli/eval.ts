@@ -45,6 +45,7 @@ const HELP = `Usage:
                      the segmenter options below)
   --json             print one JSON object instead of markdown tables
   --out DIR          where --checkpoint writes its results (default: a temp folder)
+  --num-test N       --checkpoint: translate only the first N test images
   --backend NAME     auto | wasm | webgpu | cpu | tensorflow (default auto)
   --force            retrain even if a cached segmenter exists
 segmenter options (they select the cached segmenter, too):
@@ -67,6 +68,7 @@ function parse() {
         results: { type: "string" },
         checkpoint: { type: "string" },
         out: { type: "string" },
+        "num-test": { type: "string" },
         dataroot: { type: "string" },
         segmenter: { type: "string" },
         json: { type: "boolean" },
@@ -208,6 +210,7 @@ async function score(v: Flags, dataroot: string): Promise<void> {
       out,
       dataroot,
       phase: "test",
+      numTest: number("num-test", v["num-test"], 0) || undefined,
     });
     log(`translated ${s.count} images of ${dataroot}/test into ${out}`);
     results = out;

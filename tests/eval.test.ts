@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { initBackend } from "../lib/backend.ts";
+import { DEFAULT_CONFIG } from "../lib/config.ts";
+import { train } from "../lib/train.ts";
 import { evaluateResults, listResults } from "../lib/eval.ts";
 import {
   classesToRgb,
@@ -296,6 +298,43 @@ Deno.test({
       for (const k of ["per_class_acc", "class_iou", "psnr", "colourfulness"]) {
         assert.ok(k in report, k);
       }
+
+      // --checkpoint: translate 3 facades test images with a 1-step model, then score.
+      await train({
+        ...DEFAULT_CONFIG,
+        netG: "unet_32",
+        cropSize: 32,
+        loadSize: 32,
+        ngf: 4,
+        ndf: 4,
+        direction: "BtoA",
+        dataroot: FACADES,
+        checkpointsDir: root,
+        name: "g",
+        maxSteps: 1,
+        sampleEvery: 0,
+        backend: "cpu",
+      }, { quiet: true });
+      const run = await cli([
+        "--checkpoint",
+        `${root}/g`,
+        "--dataroot",
+        FACADES,
+        "--num-test",
+        "3",
+        "--out",
+        `${root}/g_results`,
+        "--segmenter",
+        key,
+        "--json",
+        "--backend",
+        "cpu",
+      ]);
+      assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
+      const scored = JSON.parse(new TextDecoder().decode(run.stdout));
+      assert.equal(scored.n_images, 3);
+      assert.ok(scored.l1 > 0 && scored.ssim < 1);
+      assert.equal((await listResults(`${root}/g_results`)).length, 3);
 
       const bad = await cli([
         "--results",
