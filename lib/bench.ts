@@ -233,6 +233,28 @@ export const PEER_SCRIPT = new URL(
 ).pathname;
 
 /**
+ * Resolves the peer's script and interpreter and checks that they and
+ * `/usr/bin/time` exist; throws `UserError` naming the missing one.
+ */
+export async function checkPeer(
+  o: Pick<BenchOptions, "peerScript" | "python">,
+): Promise<{ script: string; python: string }> {
+  const script = o.peerScript ?? PEER_SCRIPT;
+  const python = o.python ?? "/usr/bin/python3";
+  const needed = [
+    ["--peer-script", script],
+    ["--python", python],
+    ["/usr/bin/time (Debian package `time`)", "/usr/bin/time"],
+  ];
+  for (const [what, path] of needed) {
+    if (!(await Deno.stat(path).then((s) => s.isFile, () => false))) {
+      throw new UserError(`${what}: ${path} not found`);
+    }
+  }
+  return { script, python };
+}
+
+/**
  * Runs the PyTorch peer at one size under `/usr/bin/time -v` and returns its
  * median step time and maximum RSS. Throws `UserError` naming the script or
  * interpreter when it cannot run.
@@ -244,18 +266,7 @@ export async function benchPeer(
     "ngf" | "ndf" | "steps" | "warmup" | "peerScript" | "python" | "peerThreads"
   >,
 ): Promise<PeerTiming> {
-  const script = o.peerScript ?? PEER_SCRIPT;
-  const python = o.python ?? "/usr/bin/python3";
-  for (
-    const [what, path] of [["--peer script", script], ["python", python], [
-      "/usr/bin/time (Debian package `time`)",
-      "/usr/bin/time",
-    ]]
-  ) {
-    if (!(await Deno.stat(path).then((s) => s.isFile, () => false))) {
-      throw new UserError(`${what}: ${path} not found`);
-    }
-  }
+  const { script, python } = await checkPeer(o);
   const args = [
     "-v",
     python,
@@ -335,6 +346,7 @@ function validate(o: BenchOptions): void {
  */
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
   validate(o);
+  if (o.peer) await checkPeer(o);
   const log = o.log ?? (() => {});
   const backend = await initBackend(o.backend);
   log(`backend: ${backend.name} (${backend.reason})`);
