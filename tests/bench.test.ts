@@ -47,3 +47,47 @@ Deno.test("bench: the paper's networks at the asked size, bad sizes refused", as
     /--sizes: 48 is not a power of two/,
   );
 });
+
+/** Is the PyTorch peer runnable here (script present, Debian's python3 with torch)? */
+async function peerAvailable(): Promise<boolean> {
+  const script = new URL(
+    "../../shared/peer/torch_pix2pix_step.py",
+    import.meta.url,
+  );
+  const ok = await Deno.stat(script).then(() => true, () => false);
+  if (!ok) return false;
+  const r = await new Deno.Command("/usr/bin/python3", {
+    args: ["-c", "import torch"],
+    stdout: "null",
+    stderr: "null",
+  }).output().catch(() => null);
+  return r?.success ?? false;
+}
+
+const havePeer = await peerAvailable();
+if (!havePeer) {
+  console.log("bench peer test skipped: no ../shared peer script or torch");
+}
+
+Deno.test({
+  name: "bench --peer: PyTorch step time, RSS and ratio per size",
+  ignore: !havePeer,
+  async fn() {
+    const report = await runBench({
+      sizes: [32],
+      backend: "cpu",
+      steps: 1,
+      warmup: 0,
+      ngf: 8,
+      ndf: 8,
+      peer: true,
+    });
+    const row = report.results[0];
+    for (const k of ["peer_step_ms", "peer_peak_rss_mb", "ratio"] as const) {
+      assert.equal(typeof row[k], "number", k);
+      assert.ok(row[k]! > 0, `${k} = ${row[k]}`);
+    }
+    assert.match(row.peer_impl!, /^pytorch/);
+    assert.ok(Math.abs(row.ratio! - row.step_ms / row.peer_step_ms!) < 0.01);
+  },
+});
