@@ -436,7 +436,11 @@ export async function segmenterCacheDir(
       `${f.replace(/^.*\//, "")}:${(await Deno.stat(f)).size}`
     ),
   );
-  const text = JSON.stringify({ config, files: list });
+  // Sorted keys: the same config in any key order gives the same folder.
+  const text = JSON.stringify({
+    config: JSON.stringify(config, Object.keys(config).sort()),
+    files: list,
+  });
   const digest = await crypto.subtle.digest(
     "SHA-256",
     new TextEncoder().encode(text),
