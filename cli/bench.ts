@@ -4,7 +4,7 @@
  *
  *   deno task bench [--sizes 64,128,256] [--backend wasm|webgpu|cpu|tensorflow]
  *     [--steps 3] [--warmup 1] [--ngf 64] [--ndf 64] [--peer] [--python PATH]
- *     [--peer-script PATH] [--json]
+ *     [--peer-script PATH] [--peer-threads N] [--json]
  *   deno task bench --kernels      (wasm kernel micro-benchmark instead)
  *
  * @module
@@ -29,6 +29,7 @@ forward time and peak RSS per size.
   --peer              also run the PyTorch reference step, alternating per size
   --python PATH       interpreter with torch (default /usr/bin/python3)
   --peer-script PATH  default <repo>/../shared/peer/torch_pix2pix_step.py
+  --peer-threads N    PyTorch threads (default: all cores)
   --json              print one JSON object instead of a table
   --kernels           run the wasm kernel micro-benchmark instead
   --help              this text`;
@@ -59,6 +60,7 @@ await runCli(async () => {
         ndf: { type: "string", default: "64" },
         peer: { type: "boolean", default: false },
         python: { type: "string" },
+        "peer-threads": { type: "string" },
         "peer-script": { type: "string" },
         json: { type: "boolean", default: false },
         kernels: { type: "boolean", default: false },
@@ -100,6 +102,9 @@ await runCli(async () => {
     peer: values.peer,
     python: values.python,
     peerScript: values["peer-script"],
+    peerThreads: values["peer-threads"] === undefined
+      ? undefined
+      : int("peer-threads", values["peer-threads"]),
     log: values.json ? undefined : (m) => console.log(m),
   });
   console.log(

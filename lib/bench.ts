@@ -100,6 +100,8 @@ export interface BenchReport {
   warmup: number;
   /** Logical CPU cores of the machine. */
   cpus: number;
+  /** Threads the PyTorch peer used (null without `peer`). */
+  peer_threads: number | null;
   /** One row per size, in the order asked. */
   results: BenchRow[];
 }
@@ -232,6 +234,11 @@ export const PEER_SCRIPT = new URL(
   import.meta.url,
 ).pathname;
 
+/** Threads the peer runs with: `peerThreads`, default every logical core. */
+function peerThreads(o: Pick<BenchOptions, "peerThreads">): number {
+  return o.peerThreads ?? navigator.hardwareConcurrency;
+}
+
 /**
  * Resolves the peer's script and interpreter and checks that they and
  * `/usr/bin/time` exist; throws `UserError` naming the missing one.
@@ -282,7 +289,7 @@ export async function benchPeer(
     "--ndf",
     String(o.ndf),
     "--threads",
-    String(o.peerThreads ?? navigator.hardwareConcurrency),
+    String(peerThreads(o)),
   ];
   const out = await new Deno.Command("/usr/bin/time", {
     args,
@@ -333,6 +340,14 @@ function validate(o: BenchOptions): void {
   if (!Number.isInteger(o.warmup) || o.warmup < 0) {
     throw new UserError(`--warmup must be an integer >= 0, got ${o.warmup}`);
   }
+  if (
+    o.peerThreads !== undefined &&
+    (!Number.isInteger(o.peerThreads) || o.peerThreads < 1)
+  ) {
+    throw new UserError(
+      `--peer-threads must be an integer >= 1, got ${o.peerThreads}`,
+    );
+  }
   for (const k of ["ngf", "ndf"] as const) {
     if (!Number.isInteger(o[k]) || o[k] < 1) {
       throw new UserError(`--${k} must be an integer >= 1, got ${o[k]}`);
@@ -374,6 +389,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     steps: o.steps,
     warmup: o.warmup,
     cpus: navigator.hardwareConcurrency,
+    peer_threads: o.peer ? peerThreads(o) : null,
     results,
   };
 }
@@ -414,7 +430,8 @@ export function formatBench(r: BenchReport): string {
   ]);
   return [
     `backend ${r.backend} (${r.backend_reason}); U-Net + 70x70 PatchGAN, ngf ${r.ngf}, ndf ${r.ndf}, batch 1; ` +
-    `median of ${r.steps} steps after ${r.warmup} warm-up; ${r.cpus} CPUs`,
+    `median of ${r.steps} steps after ${r.warmup} warm-up; ${r.cpus} CPUs` +
+    (r.peer_threads ? `; PyTorch with ${r.peer_threads} thread(s)` : ""),
     "",
     `| ${head.join(" | ")} |`,
     `|${head.map(() => "---").join("|")}|`,
