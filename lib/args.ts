@@ -21,9 +21,11 @@ export type PresetName = "smoke" | "cpu" | "paper";
 /**
  * Named partial configs.
  *
- * - `smoke`: a check that the whole pipeline runs and learns, about two
- *   minutes on 2 cores on the embedded synthetic data: 32x32 crops, a
- *   `unet_32` with ngf/ndf 16, 2 + 2 epochs of the synthetic set.
+ * - `smoke`: a check that the whole pipeline runs and learns in one to two
+ *   minutes on 2 cores, on the embedded synthetic data: 72 → 64 crops, a
+ *   `unet_64` (the smallest U-Net with a dropout block) with ngf/ndf 16,
+ *   2 + 2 epochs of 64 synthetic pairs (256 steps, measured 49 s on a quiet
+ *   machine, about twice that under load).
  *   `deno task train` with no `--preset`, `--config` or `--dataroot` uses it
  *   (see {@link ParseTrainOptions.syntheticPreset}).
  * - `cpu`: a run that teaches on 2 CPU cores (wasm backend, one thread) in
@@ -31,9 +33,11 @@ export type PresetName = "smoke" | "cpu" | "paper";
  *   `Pix2Pix.trainStep` times, wasm, batch 1, U-Net + 70x70 PatchGAN, on the
  *   shared 2-core build machine (min-median of a few steps): 64px ngf/ndf 16
  *   0.26-0.43 s, 64px ngf/ndf 32 0.76-0.94 s, 128px ngf/ndf 32 2.1-2.2 s,
- *   256px ngf/ndf 64 (the paper's) 18 s and more; the paper's 200 epochs at
- *   256px would take weeks. 64px with ngf/ndf 32 costs ~6 min per facades
- *   epoch, so 10 + 10 epochs (8000 steps) fit the budget with the paper's
+ *   256px ngf/ndf 64 (the paper's) 6.9-16 s (26 s under heavy load) with
+ *   the wasm heap at 3.97 GB of wasm32's 4 GB; the paper's 200 epochs at
+ *   256px would take weeks. 64px with ngf/ndf 32 costs 4-5 min per facades
+ *   epoch in a real run (400 steps in 245 s, data loading included), so
+ *   10 + 10 epochs (8000 steps, ~1.4-1.7 h) fit the budget with the paper's
  *   objective, optimiser, lambda and batch size 1 unchanged; 128px would
  *   leave ~8 epochs. Resize 72 → random crop 64 keeps the paper's jitter
  *   ratio (286 → 256).
@@ -44,9 +48,9 @@ export const PRESETS: Readonly<Record<PresetName, Partial<TrainConfig>>> = {
   smoke: {
     name: "smoke",
     direction: "BtoA",
-    loadSize: 36,
-    cropSize: 32,
-    netG: "unet_32",
+    loadSize: 72,
+    cropSize: 64,
+    netG: "unet_64",
     ngf: 16,
     ndf: 16,
     epochs: 2,
