@@ -30,6 +30,7 @@ import {
 import { UserError } from "./cli.ts";
 import type { TrainConfig } from "./config.ts";
 import { type Batch, openAlignedDataset } from "./data.ts";
+import { resolveDataroot } from "./dataroot.ts";
 import { tensorToRgb, writePng } from "./image.ts";
 import { setDropoutSeed } from "./layers.ts";
 import {
@@ -43,7 +44,6 @@ import { createProgress } from "./progress.ts";
 import { type StepRecord, writeRunPage } from "./report.ts";
 import { deriveSeed } from "./rng.ts";
 import { lrAt, setLearningRate, totalEpochs } from "./schedule.ts";
-import { ensureSynthDataset } from "./synth.ts";
 import { translate } from "./translate.ts";
 import { buildGenerator, generatorSpecFromConfig } from "./unet.ts";
 
@@ -213,16 +213,6 @@ export class Pix2Pix {
     this.optimizerG.dispose();
     this.optimizerD?.dispose();
   }
-}
-
-/** The dataset root of a config: `dataroot`, or the embedded synthetic set (created on first use). */
-export async function resolveDataroot(cfg: TrainConfig): Promise<string> {
-  return cfg.dataroot ??
-    await ensureSynthDataset({
-      count: cfg.synthCount,
-      size: cfg.loadSize,
-      seed: cfg.seed,
-    });
 }
 
 /** Options of {@link train} that are not part of the config. */

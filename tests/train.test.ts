@@ -7,6 +7,7 @@ import { setDropoutSeed } from "../lib/layers.ts";
 import { discriminatorLoss, generatorLoss } from "../lib/losses.ts";
 import { deriveSeed } from "../lib/rng.ts";
 import { lrAt, lrFactor } from "../lib/schedule.ts";
+import { resolveDataroot } from "../lib/dataroot.ts";
 import { Pix2Pix, train } from "../lib/train.ts";
 import type { StepRecord } from "../lib/report.ts";
 
@@ -263,4 +264,21 @@ Deno.test("train() runs on facades (tiny)", async () => {
     s.final !== null && Number.isFinite(s.final.G_L1) && s.final.G_L1 > 0,
   );
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("resolveDataroot: the config's folder, or the synthetic set with train/ and test/", async () => {
+  assert.equal(
+    await resolveDataroot({ ...TINY, dataroot: "/some/where" }),
+    "/some/where",
+  );
+  const synth = await resolveDataroot({
+    ...TINY,
+    dataroot: null,
+    synthCount: 4,
+    loadSize: 32,
+  });
+  for (const split of ["train", "test"]) {
+    assert.ok(Deno.statSync(`${synth}/${split}`).isDirectory, split);
+  }
+  assert.equal([...Deno.readDirSync(`${synth}/train`)].length, 4);
 });

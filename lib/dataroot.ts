@@ -1,0 +1,23 @@
+/**
+ * Where a config's training data lives: its `dataroot`, or the embedded
+ * synthetic dataset (generated on first use under `.cache/`). Shared by the
+ * trainer and `translate`, so both see the same data for `dataroot: null`.
+ *
+ * @module
+ */
+
+import type { TrainConfig } from "./config.ts";
+import { ensureSynthDataset } from "./synth.ts";
+
+/**
+ * The dataset root of a config: `cfg.dataroot`, or the synthetic set with
+ * `cfg.synthCount` training pairs of `cfg.loadSize` pixels from `cfg.seed`.
+ */
+export async function resolveDataroot(cfg: TrainConfig): Promise<string> {
+  return cfg.dataroot ??
+    await ensureSynthDataset({
+      count: cfg.synthCount,
+      size: cfg.loadSize,
+      seed: cfg.seed,
+    });
+}
