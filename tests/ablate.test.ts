@@ -10,6 +10,10 @@ import {
   sanitizeId,
 } from "../lib/ablate.ts";
 import { train } from "../lib/train.ts";
+import {
+  discriminatorOutputSize,
+  discriminatorSpecFromConfig,
+} from "../lib/patchgan.ts";
 import { resultsCsv, tablesMarkdown } from "../lib/ablate_report.ts";
 import { ABLATE_PRESETS } from "../lib/ablate.ts";
 import { PAPER_TABLE_3 } from "../lib/paper.ts";
@@ -66,6 +70,32 @@ Deno.test("grid: ids do not depend on which studies are asked for", () => {
   assert.equal(findRun(all, "objective-l1+cgan").id, "objective-l1-cgan");
   assert.equal(sanitizeId("Objective-L1+cGAN"), "objective-l1-cgan");
   assert.throws(() => findRun(all, "objective-l2"), /--only objective-l2/);
+});
+
+Deno.test("presets: every run's config is valid at the preset's size", () => {
+  for (const name of ["ci", "cpu", "paper"] as const) {
+    const p = resolvePreset(name);
+    const grid = buildGrid(p.size);
+    assert.equal(grid.variants.length, 13, name);
+    for (const run of grid.runs) {
+      const cfg = runConfig(run, p, {
+        dataroot: "unused",
+        direction: "BtoA",
+        out: "unused",
+        backend: "cpu",
+      });
+      assert.equal(cfg.cropSize, p.size);
+      assert.equal(cfg.netG, `${run.spec.generator}_${p.size}`);
+      assert.equal(cfg.name, run.id);
+      if (run.spec.loss !== "l1") {
+        assert.ok(
+          discriminatorOutputSize(discriminatorSpecFromConfig(cfg), p.size) >=
+            1,
+        );
+      }
+    }
+  }
+  assert.throws(() => resolvePreset("ci", { size: 48 }), /48/);
 });
 
 /** A finished run with made-up scores, for the report tests. */
