@@ -120,6 +120,8 @@ export interface AblatePreset {
   maxSteps: number;
   /** Checkpoint every this many steps (0 = epoch ends only). */
   saveEvery: number;
+  /** Sample grid and run page every this many steps (0 = at the end only). */
+  sampleEvery: number;
   /** Test images translated and scored per run (0 = the whole test split). */
   numTest: number;
   /**
@@ -152,6 +154,7 @@ export const ABLATE_PRESETS: Readonly<Record<AblatePresetName, AblatePreset>> =
       epochsDecay: 0,
       maxSteps: 20,
       saveEvery: 10,
+      sampleEvery: 10,
       numTest: 8,
       segmenter: { ngf: 8, epochs: 1, maxTrain: 32 },
     },
@@ -164,6 +167,7 @@ export const ABLATE_PRESETS: Readonly<Record<AblatePresetName, AblatePreset>> =
       epochsDecay: 6,
       maxSteps: 0,
       saveEvery: 200,
+      sampleEvery: 400,
       numTest: 0,
       segmenter: { ngf: 16, epochs: 10, maxTrain: 0 },
     },
@@ -176,6 +180,7 @@ export const ABLATE_PRESETS: Readonly<Record<AblatePresetName, AblatePreset>> =
       epochsDecay: 100,
       maxSteps: 0,
       saveEvery: 2000,
+      sampleEvery: 2000,
       numTest: 0,
       segmenter: { ngf: 32, epochs: 30, maxTrain: 0 },
     },
@@ -409,7 +414,7 @@ export function runConfig(
     epochsDecay: p.epochsDecay,
     maxSteps: p.maxSteps,
     saveEvery: p.saveEvery,
-    sampleEvery: 0,
+    sampleEvery: p.sampleEvery,
   });
 }
 
