@@ -9,42 +9,10 @@ import {
   loadCheckpoint,
   saveCheckpoint,
 } from "../lib/checkpoint.ts";
-import { DEFAULT_CONFIG, type TrainConfig } from "../lib/config.ts";
 import { Pix2Pix } from "../lib/train.ts";
+import { randomPair, TINY } from "./train_fixtures.ts";
 
 await tf.setBackend("cpu");
-
-/** A 64px U-Net (the smallest with dropout) with ngf 4 and a 16x16 PatchGAN: tiny and fast. */
-const TINY: TrainConfig = {
-  ...DEFAULT_CONFIG,
-  netG: "unet_64",
-  netD: "n_layers",
-  nLayersD: 1,
-  cropSize: 64,
-  loadSize: 64,
-  ngf: 4,
-  ndf: 4,
-  backend: "cpu",
-};
-
-function batch(seed: number) {
-  return {
-    input: tf.randomUniform(
-      [1, 64, 64, 3],
-      -1,
-      1,
-      "float32",
-      seed,
-    ) as tf.Tensor4D,
-    target: tf.randomUniform(
-      [1, 64, 64, 3],
-      -1,
-      1,
-      "float32",
-      seed + 1,
-    ) as tf.Tensor4D,
-  };
-}
 
 async function values(ts: tf.Tensor[]): Promise<Float32Array[]> {
   return await Promise.all(
@@ -56,9 +24,21 @@ async function optimizerValues(opt: tf.Optimizer): Promise<Float32Array[]> {
   return values((await opt.getWeights()).map((w) => w.tensor));
 }
 
+/** Asserts that two trainers' G and D weights are bit-identical. */
+async function assertSameModels(actual: Pix2Pix, expected: Pix2Pix) {
+  assert.deepEqual(
+    await values(actual.G.getWeights()),
+    await values(expected.G.getWeights()),
+  );
+  assert.deepEqual(
+    await values(actual.D!.getWeights()),
+    await values(expected.D!.getWeights()),
+  );
+}
+
 function train(model: Pix2Pix, from: number, steps: number): void {
   for (let s = from; s < from + steps; s++) {
-    const b = batch(s);
+    const b = randomPair(s);
     model.trainStep(b, s);
     tf.dispose([b.input, b.target]);
   }
@@ -89,14 +69,7 @@ Deno.test("save → load restores weights, optimizer state and position exactly;
   assert.equal(ck.batchInEpoch, 3);
   assert.deepEqual(ck.config, TINY);
   const b = await Pix2Pix.fromCheckpoint(ck);
-  assert.deepEqual(
-    await values(b.G.getWeights()),
-    await values(a.G.getWeights()),
-  );
-  assert.deepEqual(
-    await values(b.D!.getWeights()),
-    await values(a.D!.getWeights()),
-  );
+  await assertSameModels(b, a);
   assert.deepEqual(
     await optimizerValues(b.optimizerG),
     await optimizerValues(a.optimizerG),
@@ -119,14 +92,7 @@ Deno.test("save → load restores weights, optimizer state and position exactly;
   // Two more steps on both: the same data and dropout seeds give bit-identical weights.
   train(a, 3, 2);
   train(b, 3, 2);
-  assert.deepEqual(
-    await values(b.G.getWeights()),
-    await values(a.G.getWeights()),
-  );
-  assert.deepEqual(
-    await values(b.D!.getWeights()),
-    await values(a.D!.getWeights()),
-  );
+  await assertSameModels(b, a);
   a.dispose();
   b.dispose();
   await Deno.remove(dir, { recursive: true });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import type * as tfl from "@tensorflow/tfjs-layers";
-import { DEFAULT_CONFIG, type TrainConfig } from "../lib/config.ts";
+import type { TrainConfig } from "../lib/config.ts";
 import { setDropoutSeed } from "../lib/layers.ts";
 import { discriminatorLoss, generatorLoss } from "../lib/losses.ts";
 import { deriveSeed } from "../lib/rng.ts";
@@ -10,42 +10,11 @@ import { lrAt, lrFactor } from "../lib/schedule.ts";
 import { resolveDataroot } from "../lib/dataroot.ts";
 import { Pix2Pix, train } from "../lib/train.ts";
 import type { StepRecord } from "../lib/report.ts";
+import { randomPair, TINY } from "./train_fixtures.ts";
 
 await tf.setBackend("cpu");
 
 const FACADES = new URL("../../shared/datasets/facades", import.meta.url);
-
-/** 64px is the smallest U-Net with dropout (unet_64 has one dropout block). */
-const TINY: TrainConfig = {
-  ...DEFAULT_CONFIG,
-  netG: "unet_64",
-  netD: "n_layers",
-  nLayersD: 1,
-  cropSize: 64,
-  loadSize: 64,
-  ngf: 4,
-  ndf: 4,
-  backend: "cpu",
-};
-
-function pair(seed: number) {
-  return {
-    input: tf.randomUniform(
-      [1, 64, 64, 3],
-      -1,
-      1,
-      "float32",
-      seed,
-    ) as tf.Tensor4D,
-    target: tf.randomUniform(
-      [1, 64, 64, 3],
-      -1,
-      1,
-      "float32",
-      seed + 1,
-    ) as tf.Tensor4D,
-  };
-}
 
 const vars = (m: tfl.LayersModel) =>
   m.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -81,7 +50,7 @@ Deno.test("trainStep with one G forward equals the reference's two-forward step"
   const ref = Pix2Pix.create(cfg);
   assert.equal(await maxDiff(vars(fast.G), vars(ref.G)), 0);
   for (let step = 0; step < 2; step++) {
-    const b = pair(10 * step);
+    const b = randomPair(10 * step);
     const got = fast.trainStep(b, step);
     const seed = deriveSeed(cfg.seed, step);
     const dIn = (x: tf.Tensor4D, y: tf.Tensor4D) => tf.concat([x, y], 3);
