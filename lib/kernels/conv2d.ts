@@ -23,13 +23,13 @@ import {
   type TensorInfo,
 } from "@tensorflow/tfjs-core";
 import {
+  attrsGeometry,
+  type ConvAttrs as BaseConvAttrs,
   type ConvAxis,
   type ConvGeometry,
-  convGeometry,
-  type ConvPad,
 } from "./conv_geometry.ts";
 import { copyRuns } from "./heap_copy.ts";
-import { type WasmBackendLike, WasmScope } from "./wasm_ops.ts";
+import { kernelScope, type WasmScope } from "./wasm_ops.ts";
 
 /** Whether kernel tap `k` meets the input at some output, not only padding. */
 export function tapUsed(axis: ConvAxis, k: number): boolean {
@@ -109,12 +109,8 @@ export function matMulConv2d(
 }
 
 /** The attributes Conv2D and FusedConv2D share. */
-interface ConvAttrs {
-  strides: number | [number, number];
-  pad: ConvPad;
-  dataFormat: "NHWC" | "NCHW";
+interface ConvAttrs extends BaseConvAttrs {
   dilations: number | [number, number];
-  dimRoundingMode?: "floor" | "round" | "ceil";
   /** FusedConv2D only. */
   activation?: string;
 }
@@ -133,13 +129,7 @@ function fastGeometry(
     a.dataFormat === "NCHW" || dil.some((d) => d !== 1) ||
     x.dtype !== "float32" || filter.dtype !== "float32"
   ) return null;
-  const g = convGeometry(
-    x.shape as [number, number, number, number],
-    filter.shape as [number, number, number, number],
-    a.strides,
-    a.pad,
-    a.dimRoundingMode,
-  );
+  const g = attrsGeometry(x.shape, filter.shape, a);
   return preferMatMulConv(g) ? g : null;
 }
 
@@ -149,7 +139,7 @@ export function makeConv2DConfig(original: KernelConfig): KernelConfig {
     const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
     const g = fastGeometry(x, filter, args.attrs as unknown as ConvAttrs);
     if (g == null) return original.kernelFunc(args);
-    const sc = new WasmScope(args.backend as unknown as WasmBackendLike);
+    const sc = kernelScope(args.backend);
     return sc.finish(matMulConv2d(sc, x, filter, g));
   };
   return { ...original, kernelName: Conv2D, kernelFunc };
@@ -170,7 +160,7 @@ export function makeFusedConv2DConfig(original: KernelConfig): KernelConfig {
     const linear = attrs.activation == null || attrs.activation === "linear";
     const g = linear ? fastGeometry(x, filter, attrs) : null;
     if (g == null) return original.kernelFunc(args);
-    const sc = new WasmScope(args.backend as unknown as WasmBackendLike);
+    const sc = kernelScope(args.backend);
     const y = matMulConv2d(sc, x, filter, g);
     return sc.finish(bias == null ? y : sc.run("Add", { a: y, b: bias }));
   };

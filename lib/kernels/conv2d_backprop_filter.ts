@@ -22,14 +22,14 @@ import {
   type TensorInfo,
 } from "@tensorflow/tfjs-core";
 import {
+  attrsGeometry,
+  type ConvAttrs,
   type ConvAxis,
   type ConvGeometry,
-  convGeometry,
-  type ConvPad,
 } from "./conv_geometry.ts";
 import { tapUsed } from "./conv2d.ts";
 import { copyRuns } from "./heap_copy.ts";
-import { type WasmBackendLike, WasmScope } from "./wasm_ops.ts";
+import { kernelScope, type WasmScope } from "./wasm_ops.ts";
 
 /**
  * Padded length along one axis: a multiple of the stride that holds every
@@ -146,25 +146,15 @@ export function tapFilterGrad(
 export function makeConv2DBackpropFilterConfig(): KernelConfig {
   const kernelFunc: KernelFunc = (args) => {
     const inputs = args.inputs as { x: TensorInfo; dy: TensorInfo };
-    const attrs = args.attrs as unknown as {
-      strides: number | [number, number];
-      pad: ConvPad;
-      dataFormat: "NHWC" | "NCHW";
-      dimRoundingMode?: "floor" | "round" | "ceil";
+    const attrs = args.attrs as unknown as ConvAttrs & {
       filterShape: [number, number, number, number];
     };
-    const sc = new WasmScope(args.backend as unknown as WasmBackendLike);
+    const sc = kernelScope(args.backend);
     const toNhwc = (t: TensorInfo) =>
       attrs.dataFormat === "NCHW" ? sc.transpose(t, [0, 2, 3, 1]) : t;
     const x = toNhwc(inputs.x);
     const dy = toNhwc(inputs.dy);
-    const g = convGeometry(
-      x.shape as [number, number, number, number],
-      attrs.filterShape,
-      attrs.strides,
-      attrs.pad,
-      attrs.dimRoundingMode,
-    );
+    const g = attrsGeometry(x.shape, attrs.filterShape, attrs);
     return sc.finish(tapFilterGrad(sc, x, dy, g));
   };
   return { kernelName: Conv2DBackpropFilter, backendName: "wasm", kernelFunc };

@@ -25,13 +25,13 @@ import {
   type TensorInfo,
 } from "@tensorflow/tfjs-core";
 import {
+  attrsGeometry,
+  type ConvAttrs,
   type ConvAxis,
   type ConvGeometry,
-  convGeometry,
-  type ConvPad,
 } from "./conv_geometry.ts";
 import { copyRuns } from "./heap_copy.ts";
-import { type WasmBackendLike, WasmScope } from "./wasm_ops.ts";
+import { kernelScope, type WasmScope } from "./wasm_ops.ts";
 
 /** One phase `p` of one spatial axis. */
 interface Phase {
@@ -106,6 +106,22 @@ function phaseTaps(g: ConvGeometry, a: Phase, b: Phase): [number, number][] {
 }
 
 /**
+ * Where tap `[ky, kx]`'s window of the phase pair `(a, b)` starts in padded
+ * `dy`, as a pixel index in its `lh x lw` plane: `dy[c - j]` on both axes.
+ */
+function windowStart(
+  ctx: PhaseContext,
+  a: Phase,
+  b: Phase,
+  [ky, kx]: [number, number],
+): number {
+  const { g, ph, pw, lw } = ctx;
+  const jy = (ky - a.k0) / g.h.stride;
+  const jx = (kx - b.k0) / g.w.stride;
+  return (a.c - jy + ph.padBefore) * lw + (b.c - jx + pw.padBefore);
+}
+
+/**
  * One phase, channels first (for many input channels, few pixels):
  * `W_phase [ci, taps*co] x windows [taps*co, pixels]`, then a 2-D transpose
  * to `[pixels, ci]`. `dyT` is `dy` padded, channels first `[co, n, lh, lw]`.
@@ -134,12 +150,10 @@ function phaseChannelsFirst(
       co,
     );
     // dy[q + c - j] for all q -> rows t*co.. of the windows.
-    const jy = (ky - a.k0) / g.h.stride;
-    const jx = (kx - b.k0) / g.w.stride;
     copyRuns(
       {
         view: dSrc,
-        offset: (a.c - jy + ph.padBefore) * lw + (b.c - jx + pw.padBefore),
+        offset: windowStart(ctx, a, b, [ky, kx]),
         strides: [n * lh * lw, lh * lw, lw],
       },
       {
@@ -186,14 +200,11 @@ function phaseChannelsLast(
   const windows = sc.alloc([1, pixels, taps.length * co]);
   const [dSrc, dDst] = [sc.view(dyP), sc.view(windows)];
   const row = taps.length * co;
-  for (const [t, [ky, kx]] of taps.entries()) {
-    const jy = (ky - a.k0) / g.h.stride;
-    const jx = (kx - b.k0) / g.w.stride;
+  for (const [t, tap] of taps.entries()) {
     copyRuns(
       {
         view: dSrc,
-        offset: ((a.c - jy + ph.padBefore) * lw + (b.c - jx + pw.padBefore)) *
-          co,
+        offset: windowStart(ctx, a, b, tap) * co,
         strides: [lh * lw * co, lw * co, co],
       },
       {
@@ -287,28 +298,18 @@ export function makeConv2DBackpropInputConfig(
       dy: TensorInfo;
       filter: TensorInfo;
     };
-    const attrs = args.attrs as unknown as {
-      strides: number | [number, number];
-      pad: ConvPad;
-      dataFormat: "NHWC" | "NCHW";
-      dimRoundingMode?: "floor" | "round" | "ceil";
+    const attrs = args.attrs as unknown as ConvAttrs & {
       inputShape: [number, number, number, number];
     };
     if (
       attrs.dataFormat === "NCHW" || dy.dtype !== "float32" ||
       filter.dtype !== "float32"
     ) return original.kernelFunc(args);
-    const g = convGeometry(
-      attrs.inputShape,
-      filter.shape as [number, number, number, number],
-      attrs.strides,
-      attrs.pad,
-      attrs.dimRoundingMode,
-    );
+    const g = attrsGeometry(attrs.inputShape, filter.shape, attrs);
     if (dy.shape[1] !== g.h.out || dy.shape[2] !== g.w.out) {
       return original.kernelFunc(args);
     }
-    const sc = new WasmScope(args.backend as unknown as WasmBackendLike);
+    const sc = kernelScope(args.backend);
     return sc.finish(subPixelInputGrad(sc, dy, filter, g));
   };
   return {

@@ -37,6 +37,35 @@ export type ConvPad =
   | number
   | [[number, number], [number, number], [number, number], [number, number]];
 
+/** The attributes every tfjs conv2d kernel (forward and gradients) has. */
+export interface ConvAttrs {
+  strides: number | [number, number];
+  pad: ConvPad;
+  dataFormat: "NHWC" | "NCHW";
+  dimRoundingMode?: "floor" | "round" | "ceil";
+}
+
+/**
+ * {@link convGeometry} of a kernel call: NHWC shapes (as the kernel's
+ * `TensorInfo.shape`s or shape attributes carry them) and its attributes.
+ *
+ * @param inShape input `[batch, height, width, inChannels]`
+ * @param filterShape filter `[kh, kw, inChannels, outChannels]`
+ */
+export function attrsGeometry(
+  inShape: readonly number[],
+  filterShape: readonly number[],
+  attrs: ConvAttrs,
+): ConvGeometry {
+  return convGeometry(
+    inShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+}
+
 /**
  * Computes the geometry of an NHWC conv2d with dilation 1, exactly as tfjs
  * does (`backend_util.computeConv2DInfo`), so that output sizes and 'same'

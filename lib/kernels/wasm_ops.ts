@@ -31,6 +31,14 @@ export interface WasmBackendLike {
 }
 
 /**
+ * A {@link WasmScope} on a kernel call's `backend` (tfjs types it as the
+ * generic `KernelBackend`; in a wasm kernel it is the wasm backend).
+ */
+export function kernelScope(backend: unknown): WasmScope {
+  return new WasmScope(backend as WasmBackendLike);
+}
+
+/**
  * Runs wasm kernels by name on one backend and remembers their outputs so
  * that {@link WasmScope.dispose} frees all intermediates. Use
  * {@link WasmScope.keep} on the tensor the composed kernel returns.
