@@ -9,7 +9,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import {
   ABLATE_PRESETS,
   type AblatePresetName,
@@ -19,7 +18,7 @@ import {
   STUDIES,
   type StudyName,
 } from "../lib/ablate.ts";
-import { runCli, UserError } from "../lib/cli.ts";
+import { parseFlags, runCli, UserError } from "../lib/cli.ts";
 import type { BackendName, Direction } from "../lib/config.ts";
 
 const FACADES = new URL("../../shared/datasets/facades", import.meta.url)
@@ -44,31 +43,20 @@ Finished runs (done.json) are skipped; interrupted ones resume.
   --help            this text`;
 
 await runCli(async () => {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: Deno.args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        study: { type: "string", default: "all" },
-        preset: { type: "string" },
-        dataroot: { type: "string" },
-        direction: { type: "string", default: "BtoA" },
-        out: { type: "string" },
-        backend: { type: "string", default: "auto" },
-        only: { type: "string" },
-        merge: { type: "boolean", default: false },
-        list: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }));
-  } catch (e) {
-    throw new UserError(
-      `${(e as Error).message.split("\n")[0]} (see deno task ablate --help)`,
-    );
-  }
-  if (values.help) return console.log(HELP);
+  const { values } = parseFlags("ablate", Deno.args, {
+    help: HELP,
+    options: {
+      study: { type: "string", default: "all" },
+      preset: { type: "string" },
+      dataroot: { type: "string" },
+      direction: { type: "string", default: "BtoA" },
+      out: { type: "string" },
+      backend: { type: "string", default: "auto" },
+      only: { type: "string" },
+      merge: { type: "boolean", default: false },
+      list: { type: "boolean", default: false },
+    },
+  });
   const studies: StudyName[] = values.study === "all"
     ? [...STUDIES]
     : [values.study as StudyName];

@@ -9,9 +9,8 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { formatBench, runBench } from "../lib/bench.ts";
-import { runCli, UserError } from "../lib/cli.ts";
+import { parseFlags, runCli, UserError } from "../lib/cli.ts";
 import type { BackendName } from "../lib/config.ts";
 import { benchKernels } from "../bench/kernels.ts";
 
@@ -45,34 +44,23 @@ function int(flag: string, raw: string): number {
 }
 
 await runCli(async () => {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: Deno.args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        sizes: { type: "string", default: "64,128,256" },
-        backend: { type: "string", default: "auto" },
-        steps: { type: "string", default: "3" },
-        warmup: { type: "string", default: "1" },
-        ngf: { type: "string", default: "64" },
-        ndf: { type: "string", default: "64" },
-        peer: { type: "boolean", default: false },
-        python: { type: "string" },
-        "peer-threads": { type: "string" },
-        "peer-script": { type: "string" },
-        json: { type: "boolean", default: false },
-        kernels: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }));
-  } catch (e) {
-    throw new UserError(
-      `${(e as Error).message.split("\n")[0]} (see deno task bench --help)`,
-    );
-  }
-  if (values.help) return console.log(HELP);
+  const { values } = parseFlags("bench", Deno.args, {
+    help: HELP,
+    options: {
+      sizes: { type: "string", default: "64,128,256" },
+      backend: { type: "string", default: "auto" },
+      steps: { type: "string", default: "3" },
+      warmup: { type: "string", default: "1" },
+      ngf: { type: "string", default: "64" },
+      ndf: { type: "string", default: "64" },
+      peer: { type: "boolean", default: false },
+      python: { type: "string" },
+      "peer-threads": { type: "string" },
+      "peer-script": { type: "string" },
+      json: { type: "boolean", default: false },
+      kernels: { type: "boolean", default: false },
+    },
+  });
   if (values.kernels) {
     const rows = await benchKernels();
     if (values.json) return console.log(JSON.stringify(rows));

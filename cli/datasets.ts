@@ -11,8 +11,8 @@
  *
  * @module
  */
-import { parseArgs, type ParseArgsConfig } from "node:util";
-import { runCli, UserError } from "../lib/cli.ts";
+import type { ParseArgsOptionsConfig } from "node:util";
+import { parseFlags, runCli, UserError } from "../lib/cli.ts";
 import { checkDataset, formatCheckReport } from "../lib/datasets/check.ts";
 import { combineFolders } from "../lib/datasets/combine.ts";
 import {
@@ -49,24 +49,16 @@ function required(value: string | undefined, flag: string): string {
   return value;
 }
 
-/** Parsed flags: strings and booleans by name, and the positionals. */
-interface Parsed {
-  values: Record<string, string | boolean | undefined>;
-  positionals: string[];
-}
-
-function parse(args: string[], options: ParseArgsConfig["options"]): Parsed {
-  try {
-    const { values, positionals } = parseArgs({
-      args,
-      options,
-      allowPositionals: true,
-      strict: true,
-    });
-    return { values: values as Parsed["values"], positionals };
-  } catch (err) {
-    throw new UserError(`${(err as Error).message} (see --help)`);
-  }
+/** A command's flags and positionals (`--help` prints the usage). */
+function parse<const O extends ParseArgsOptionsConfig>(
+  args: string[],
+  options: O,
+) {
+  return parseFlags("datasets", args, {
+    options,
+    help: HELP,
+    positionals: true,
+  });
 }
 
 await runCli(async () => {
@@ -84,8 +76,8 @@ await runCli(async () => {
       const name = required(positionals[0], "dataset NAME");
       const bar = progressBar();
       const summary = await downloadDataset(name, {
-        dir: values.dir as string,
-        url: values.url as string | undefined,
+        dir: values.dir,
+        url: values.url,
         onProgress: bar.update,
       }).finally(bar.stop);
       console.log(
@@ -105,10 +97,10 @@ await runCli(async () => {
         "resize-b": { type: "boolean", default: false },
       });
       const report = await combineFolders({
-        a: required(values.a as string, "--a"),
-        b: required(values.b as string, "--b"),
-        out: required(values.out as string, "--out"),
-        resizeB: values["resize-b"] as boolean,
+        a: required(values.a, "--a"),
+        b: required(values.b, "--b"),
+        out: required(values.out, "--out"),
+        resizeB: values["resize-b"],
       }).catch((err) => {
         throw new UserError((err as Error).message);
       });
@@ -143,11 +135,11 @@ await runCli(async () => {
         size: { type: "string" },
         seed: { type: "string" },
       });
-      const out = required(values.out as string, "--out");
+      const out = required(values.out, "--out");
       const splits = await writeSynthDataset(out, {
-        count: intFlag(values.count as string, "--count", 200),
-        size: intFlag(values.size as string, "--size", 256),
-        seed: intFlag(values.seed as string, "--seed", 0),
+        count: intFlag(values.count, "--count", 200),
+        size: intFlag(values.size, "--size", 256),
+        seed: intFlag(values.seed, "--seed", 0),
       }).catch((err) => {
         throw new UserError((err as Error).message);
       });

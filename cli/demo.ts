@@ -9,30 +9,31 @@
  * see "Browser demo" in README.md.
  * @module
  */
-import { parseArgs } from "node:util";
-import { runCli, UserError } from "../lib/cli.ts";
+import { parseFlags, runCli } from "../lib/cli.ts";
 import {
-  buildDemoSite,
-  parseInputKind,
+  buildSiteFromFlags,
   parsePort,
   serveDemoSite,
+  SITE_FLAGS,
+  SITE_FLAGS_HELP,
 } from "../lib/demo_site.ts";
 
+const HELP =
+  `Usage: deno task demo --checkpoint DIR [--port 8000] [--input-kind KIND]
+
+Serves the browser demo for the checkpoint's generator on 127.0.0.1.
+
+${SITE_FLAGS_HELP}
+  --port N           port (default 8000; 0 = any free port)
+  --help             this text`;
+
 await runCli(async () => {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      checkpoint: { type: "string" },
-      port: { type: "string", default: "8000" },
-      "input-kind": { type: "string", default: "auto" },
-    },
+  const { values } = parseFlags("demo", Deno.args, {
+    help: HELP,
+    options: { ...SITE_FLAGS, port: { type: "string", default: "8000" } },
   });
-  if (!values.checkpoint) throw new UserError("--checkpoint DIR is required");
   const port = parsePort(values.port);
-  const site = await buildDemoSite({
-    checkpoint: values.checkpoint,
-    inputKind: parseInputKind(values["input-kind"]),
-  });
+  const site = await buildSiteFromFlags(values);
   console.log(
     `checkpoint ${site.checkpoint} (${site.info.netG}, ${site.info.inputKind})`,
   );

@@ -6,29 +6,31 @@
  *   deno task export --checkpoint DIR --out DIR [--input-kind auto|facade-labels|image]
  * @module
  */
-import { parseArgs } from "node:util";
-import { runCli, UserError } from "../lib/cli.ts";
+import { parseFlags, runCli, UserError } from "../lib/cli.ts";
 import {
-  buildDemoSite,
-  parseInputKind,
+  buildSiteFromFlags,
+  SITE_FLAGS,
+  SITE_FLAGS_HELP,
   writeDemoSite,
 } from "../lib/demo_site.ts";
 
+const HELP =
+  `Usage: deno task export --checkpoint DIR --out DIR [--input-kind KIND]
+
+Writes the browser demo for the checkpoint's generator as a static folder
+(page, bundle, wasm files, model) that any static host can serve.
+
+${SITE_FLAGS_HELP}
+  --out DIR          output folder
+  --help             this text`;
+
 await runCli(async () => {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      checkpoint: { type: "string" },
-      out: { type: "string" },
-      "input-kind": { type: "string", default: "auto" },
-    },
+  const { values } = parseFlags("export", Deno.args, {
+    help: HELP,
+    options: { ...SITE_FLAGS, out: { type: "string" } },
   });
-  if (!values.checkpoint) throw new UserError("--checkpoint DIR is required");
   if (!values.out) throw new UserError("--out DIR is required");
-  const site = await buildDemoSite({
-    checkpoint: values.checkpoint,
-    inputKind: parseInputKind(values["input-kind"]),
-  });
+  const site = await buildSiteFromFlags(values);
   const { files, bytes } = await writeDemoSite(site, values.out);
   console.log(
     `wrote ${files} files (${

@@ -8,9 +8,8 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { ENUMS } from "../lib/args.ts";
-import { runCli, UserError } from "../lib/cli.ts";
+import { parseFlags, runCli, UserError } from "../lib/cli.ts";
 import type { BackendName, Direction } from "../lib/config.ts";
 import { translateSplit } from "../lib/translate.ts";
 import { initBackend } from "../lib/backend.ts";
@@ -26,39 +25,25 @@ const HELP = `Usage: deno task translate --checkpoint DIR --out DIR [options]
                      (default: the paper's test mode, batch statistics + dropout)
   --num-test N       translate at most N images
   --seed S           dropout seed in the paper's test mode (default: the run's seed)
-  --backend NAME     auto | wasm | webgpu | cpu | tensorflow (default auto)`;
+  --backend NAME     auto | wasm | webgpu | cpu | tensorflow (default auto)
+  --help             this text`;
 
 await runCli(async () => {
-  const { values } = (() => {
-    try {
-      return parseArgs({
-        args: Deno.args,
-        options: {
-          help: { type: "boolean" },
-          checkpoint: { type: "string" },
-          out: { type: "string" },
-          dataroot: { type: "string" },
-          phase: { type: "string" },
-          direction: { type: "string" },
-          eval: { type: "boolean" },
-          "num-test": { type: "string" },
-          num_test: { type: "string" },
-          seed: { type: "string" },
-          backend: { type: "string" },
-        },
-        strict: true,
-        allowPositionals: false,
-      });
-    } catch (e) {
-      throw new UserError(
-        `${(e as Error).message.split("\n")[0]} (see --help)`,
-      );
-    }
-  })();
-  if (values.help) {
-    console.log(HELP);
-    return;
-  }
+  const { values } = parseFlags("translate", Deno.args, {
+    help: HELP,
+    options: {
+      checkpoint: { type: "string" },
+      out: { type: "string" },
+      dataroot: { type: "string" },
+      phase: { type: "string" },
+      direction: { type: "string" },
+      eval: { type: "boolean" },
+      "num-test": { type: "string" },
+      num_test: { type: "string" },
+      seed: { type: "string" },
+      backend: { type: "string" },
+    },
+  });
   if (!values.checkpoint) throw new UserError("--checkpoint DIR is required");
   if (!values.out) throw new UserError("--out DIR is required");
   const int = (flag: string, raw: string | undefined) => {

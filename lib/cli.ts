@@ -2,9 +2,15 @@
  * Shared behaviour of the `deno task` entry points: a user error (bad flag,
  * missing file) is printed as one clear line, never as a stack trace, and the
  * process exits with status 1. Set `PIX2PIX_DEBUG=1` to see the stack.
+ * {@link parseFlags} parses a task's flags the same way everywhere.
  *
  * @module
  */
+import {
+  parseArgs,
+  type ParseArgsConfig,
+  type ParseArgsOptionsConfig,
+} from "node:util";
 
 /** An error caused by the user's input (flags, files): printed without a stack trace. */
 export class UserError extends Error {
@@ -15,11 +21,69 @@ export class UserError extends Error {
   }
 }
 
+/** Thrown by {@link parseFlags} on `--help`: {@link runCli} prints the text. */
+class HelpRequested extends Error {
+  /** @param help the task's usage text */
+  constructor(readonly help: string) {
+    super("--help");
+  }
+}
+
+/** What {@link parseFlags} is told about a task's flags. */
+export interface FlagSpec<O extends ParseArgsOptionsConfig> {
+  /** The flags, as node:util `parseArgs` options (`--help`/`-h` is added). */
+  options: O;
+  /** The usage text `--help` prints. */
+  help: string;
+  /** Accept positional arguments (default false). */
+  positionals?: boolean;
+}
+
+/** The parsed flags of {@link parseFlags}: `values` typed by the options, and positionals. */
+export type Flags<O extends ParseArgsOptionsConfig> = {
+  values: ReturnType<
+    typeof parseArgs<
+      { args: string[]; options: O; strict: true; allowPositionals: true }
+    >
+  >["values"];
+  positionals: string[];
+};
+
+/**
+ * Parses the flags of `deno task <task>` with node:util `parseArgs` (strict).
+ * A bad flag throws a {@link UserError} of parseArgs' first line plus
+ * "(see deno task <task> --help)"; `--help` or `-h` stops the CLI, and
+ * {@link runCli} prints `spec.help` (exit status 0).
+ */
+export function parseFlags<const O extends ParseArgsOptionsConfig>(
+  task: string,
+  args: string[],
+  spec: FlagSpec<O>,
+): Flags<O> {
+  const config: ParseArgsConfig = {
+    args,
+    strict: true,
+    allowPositionals: spec.positionals ?? false,
+    options: { ...spec.options, help: { type: "boolean", short: "h" } },
+  };
+  let parsed;
+  try {
+    parsed = parseArgs(config);
+  } catch (e) {
+    throw new UserError(
+      `${(e as Error).message.split("\n")[0]} (see deno task ${task} --help)`,
+    );
+  }
+  if (parsed.values.help) throw new HelpRequested(spec.help);
+  return parsed as Flags<O>;
+}
+
 /** Runs a CLI main function, turning thrown errors into `error: ...` and exit code 1. */
 export async function runCli(main: () => Promise<void> | void): Promise<void> {
   try {
     await main();
   } catch (e) {
+    if (e instanceof HelpRequested) return console.log(e.help);
     const err = e instanceof Error ? e : new Error(String(e));
     console.error(`error: ${err.message}`);
     if (Deno.env.get("PIX2PIX_DEBUG")) console.error(err.stack);

@@ -267,3 +267,33 @@ export function parsePort(value: string | undefined): number {
   }
   return port;
 }
+
+/**
+ * The flags `deno task demo` and `deno task export` share, as node:util
+ * `parseArgs` options: `--checkpoint DIR` and `--input-kind`.
+ */
+export const SITE_FLAGS = {
+  checkpoint: { type: "string" },
+  "input-kind": { type: "string", default: "auto" },
+} as const;
+
+/** The `--help` lines of {@link SITE_FLAGS}. */
+export const SITE_FLAGS_HELP =
+  `  --checkpoint DIR   checkpoint folder, a run's checkpoints/ folder or a run folder
+  --input-kind KIND  auto | facade-labels | image (default auto: facade labels
+                     when the run trained BtoA on facades)`;
+
+/**
+ * {@link buildDemoSite} from the parsed {@link SITE_FLAGS}.
+ *
+ * @throws UserError when `--checkpoint` is missing or `--input-kind` is bad
+ */
+export async function buildSiteFromFlags(
+  flags: { checkpoint?: string; "input-kind": string },
+): Promise<DemoSite> {
+  if (!flags.checkpoint) throw new UserError("--checkpoint DIR is required");
+  return await buildDemoSite({
+    checkpoint: flags.checkpoint,
+    inputKind: parseInputKind(flags["input-kind"]),
+  });
+}
