@@ -105,6 +105,7 @@ const INTEGERS: Partial<Record<keyof TrainConfig, number>> = {
   epochs: 0,
   epochsDecay: 0,
   seed: 0,
+  threads: 1,
   sampleEvery: 0,
   saveEvery: 0,
   maxSteps: 0,
@@ -286,6 +287,11 @@ export function validateConfig(cfg: TrainConfig): TrainConfig {
   }
   if (cfg.epochs + cfg.epochsDecay < 1) {
     throw new UserError("--epochs + --epochs-decay must be at least 1");
+  }
+  if (cfg.threads > 1 && cfg.backend !== "wasm" && cfg.backend !== "auto") {
+    throw new UserError(
+      `--threads ${cfg.threads} needs --backend wasm or auto (threads are wasm's), got --backend ${cfg.backend}`,
+    );
   }
   return cfg;
 }

@@ -98,6 +98,12 @@ export interface TrainConfig {
   /** Seed for weight init, dropout and data order. */
   seed: number;
   backend: BackendName;
+  /**
+   * Wasm threads: 1 = single-threaded; more than 1 uses tfjs's threaded SIMD
+   * wasm build (`lib/kernels/wasm_threads.ts`). Only the wasm backend (or
+   * `auto` when it picks wasm) uses it.
+   */
+  threads: number;
   /** Write a sample grid every this many steps (0 = never). */
   sampleEvery: number;
   /** Save a checkpoint every this many steps (0 = only at epoch ends). */
@@ -141,6 +147,7 @@ export const DEFAULT_CONFIG: Readonly<TrainConfig> = Object.freeze({
   epochsDecay: 100,
   seed: 0,
   backend: "auto",
+  threads: 1,
   sampleEvery: 100,
   saveEvery: 0,
   resume: false,

@@ -241,6 +241,7 @@ export interface TrainSummary {
 const RUN_CONTROL_FIELDS = [
   "maxSteps",
   "backend",
+  "threads",
   "sampleEvery",
   "saveEvery",
   "resume",
@@ -278,15 +279,17 @@ async function writeSamples(
  * `index.html` (loss curves and samples, rewritten while training) and
  * checkpoints (every `saveEvery` steps, at each epoch end and at the end).
  * With `cfg.resume`, continues from the run's latest checkpoint with the
- * checkpoint's config (only `maxSteps`, `backend`, `sampleEvery` and
- * `saveEvery` are taken from `cfg`).
+ * checkpoint's config (only `maxSteps`, `backend`, `threads`, `sampleEvery`
+ * and `saveEvery` are taken from `cfg`).
  */
 export async function train(
   cfgIn: TrainConfig,
   opts: TrainOptions = {},
 ): Promise<TrainSummary> {
   const log = opts.quiet ? () => {} : (m: string) => console.log(m);
-  const backend = await initBackend(cfgIn.backend);
+  const backend = await initBackend(cfgIn.backend, {
+    threads: cfgIn.threads,
+  });
   log(`backend: ${backend.name} (${backend.reason})`);
   const runDir = `${cfgIn.checkpointsDir}/${cfgIn.name}`;
   let { cfg, model, pos } = await startRun(cfgIn, runDir);

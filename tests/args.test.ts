@@ -225,3 +225,30 @@ Deno.test("help lists both spellings and validateConfig accepts the defaults", (
   }
   assert.deepEqual(validateConfig({ ...DEFAULT_CONFIG }), DEFAULT_CONFIG);
 });
+
+Deno.test("--threads: wasm threads, an integer >= 1, only with wasm or auto", () => {
+  assert.equal(DEFAULT_CONFIG.threads, 1);
+  assert.equal(parseTrainArgs([]).threads, 1);
+  assert.equal(parseTrainArgs(["--threads", "2"]).threads, 2);
+  assert.equal(
+    parseTrainArgs(["--threads", "2", "--backend", "wasm"]).threads,
+    2,
+  );
+  assert.equal(
+    parseTrainArgs(["--threads", "1", "--backend", "cpu"]).backend,
+    "cpu",
+  );
+  const cases: [string[], RegExp][] = [
+    [["--threads", "0"], /--threads: expected an integer >= 1, got "0"/],
+    [["--threads", "1.5"], /--threads: expected an integer >= 1/],
+    [["--threads", "two"], /--threads: expected a number, got "two"/],
+    [
+      ["--threads", "2", "--backend", "cpu"],
+      /--threads 2 needs --backend wasm or auto .*got --backend cpu/,
+    ],
+  ];
+  for (const [argv, re] of cases) {
+    assert.throws(() => parseTrainArgs(argv), re, argv.join(" "));
+  }
+  assert.match(trainHelp(), /--threads \(default 1\)/);
+});
