@@ -5,7 +5,8 @@
  *
  *   deno task ablate --study objective|generator|discriminator|all
  *     --preset ci|cpu|paper [--dataroot DIR] [--direction BtoA] [--out DIR]
- *     [--backend auto|wasm|webgpu|cpu|tensorflow] [--only ID] [--merge] [--list]
+ *     [--backend auto|wasm|webgpu|cpu|tensorflow] [--threads 1] [--only ID]
+ *     [--merge] [--list]
  *
  * @module
  */
@@ -37,6 +38,7 @@ Finished runs (done.json) are skipped; interrupted ones resume.
   --direction D     BtoA (default: facades labels -> photo) | AtoB
   --out DIR         grid folder (default runs/ablate-<preset>)
   --backend NAME    auto | wasm | webgpu | cpu | tensorflow (default auto)
+  --threads N       wasm threads (default 1; more uses the threaded SIMD build)
   --only ID         run just this run (or row id, or "segmenter"); no tables
   --merge           only build the tables from the finished runs
   --list            print the runs of the grid and exit
@@ -52,6 +54,7 @@ await runCli(async () => {
       direction: { type: "string", default: "BtoA" },
       out: { type: "string" },
       backend: { type: "string", default: "auto" },
+      threads: { type: "string", default: "1" },
       only: { type: "string" },
       merge: { type: "boolean", default: false },
       list: { type: "boolean", default: false },
@@ -112,6 +115,7 @@ await runCli(async () => {
     direction: values.direction as Direction,
     out: values.out ?? `runs/ablate-${preset}`,
     backend: values.backend as BackendName,
+    threads: Number(values.threads),
     only: values.only,
     merge: values.merge,
   });

@@ -3,6 +3,7 @@
  * optionally side by side with the reference PyTorch step (see `lib/bench.ts`).
  *
  *   deno task bench [--sizes 64,128,256] [--backend wasm|webgpu|cpu|tensorflow]
+ *     [--threads 1]
  *     [--steps 3] [--warmup 1] [--ngf 64] [--ndf 64] [--peer] [--python PATH]
  *     [--peer-script PATH] [--peer-threads N] [--json]
  *   deno task bench --kernels      (wasm kernel micro-benchmark instead)
@@ -22,6 +23,7 @@ forward time and peak RSS per size.
 
   --sizes LIST        image sizes, comma-separated (default 64,128,256)
   --backend NAME      auto | wasm | webgpu | cpu | tensorflow (default auto)
+  --threads N         wasm threads (default 1; more uses the threaded SIMD build)
   --steps N           timed steps per size (default 3)
   --warmup N          untimed steps first (default 1)
   --ngf N, --ndf N    first-layer filters (default 64, the paper)
@@ -49,6 +51,7 @@ await runCli(async () => {
     options: {
       sizes: { type: "string", default: "64,128,256" },
       backend: { type: "string", default: "auto" },
+      threads: { type: "string", default: "1" },
       steps: { type: "string", default: "3" },
       warmup: { type: "string", default: "1" },
       ngf: { type: "string", default: "64" },
@@ -83,6 +86,7 @@ await runCli(async () => {
   const report = await runBench({
     sizes: values.sizes.split(",").map((s) => int("sizes", s)),
     backend: values.backend as BackendName,
+    threads: int("threads", values.threads),
     steps: int("steps", values.steps),
     warmup: int("warmup", values.warmup),
     ngf: int("ngf", values.ngf),

@@ -19,7 +19,7 @@
  * @module
  */
 
-import { validateConfig } from "./args.ts";
+import { checkThreads, validateConfig } from "./args.ts";
 import { UserError } from "./cli.ts";
 import {
   type BackendName,
@@ -351,6 +351,8 @@ export interface AblateOptions {
   /** Grid folder: one sub-folder per run, plus `segmenter/` and the tables. */
   out: string;
   backend: BackendName;
+  /** Wasm threads of every run and the segmenter (`TrainConfig.threads`, default 1). */
+  threads?: number;
   /** Run only this run id (or row id, e.g. `generator-unet-l1`, or `segmenter`), no tables. */
   only?: string;
   /** Only build the tables from the finished runs. */
@@ -393,7 +395,10 @@ export function resolvePreset(
 export function runConfig(
   run: GridRun,
   p: AblatePreset,
-  o: Pick<AblateOptions, "dataroot" | "direction" | "out" | "backend">,
+  o: Pick<
+    AblateOptions,
+    "dataroot" | "direction" | "out" | "backend" | "threads"
+  >,
 ): TrainConfig {
   return validateConfig({
     ...DEFAULT_CONFIG,
@@ -402,6 +407,7 @@ export function runConfig(
     dataroot: o.dataroot,
     direction: o.direction,
     backend: o.backend,
+    threads: o.threads ?? DEFAULT_CONFIG.threads,
     loadSize: p.loadSize,
     cropSize: p.size,
     netG: `${run.spec.generator}_${p.size}`,
@@ -479,7 +485,7 @@ async function ensureSegmenter(
   log(
     `segmenter: training at ${p.size}x${p.size}, ngf ${config.ngf}, ${config.epochs} epochs`,
   );
-  await initBackend(o.backend);
+  await initBackend(o.backend, { threads: o.threads });
   const { segmenter, record } = await trainSegmenter({
     dataroot: o.dataroot,
     config,
@@ -584,6 +590,7 @@ export interface AblateSummary {
  */
 export async function runAblation(o: AblateOptions): Promise<AblateSummary> {
   const t0 = performance.now();
+  checkThreads(o.threads ?? DEFAULT_CONFIG.threads, o.backend);
   const p = resolvePreset(o.preset, o.presetOverrides);
   const grid = buildGrid(p.size, o.studies);
   const ran: string[] = [];

@@ -12,7 +12,11 @@
 
 import { parseArgs } from "node:util";
 import { UserError } from "./cli.ts";
-import { DEFAULT_CONFIG, type TrainConfig } from "./config.ts";
+import {
+  type BackendName,
+  DEFAULT_CONFIG,
+  type TrainConfig,
+} from "./config.ts";
 import { parseNetG } from "./unet.ts";
 
 /** Name of a preset (`--preset`). */
@@ -288,12 +292,25 @@ export function validateConfig(cfg: TrainConfig): TrainConfig {
   if (cfg.epochs + cfg.epochsDecay < 1) {
     throw new UserError("--epochs + --epochs-decay must be at least 1");
   }
-  if (cfg.threads > 1 && cfg.backend !== "wasm" && cfg.backend !== "auto") {
+  checkThreads(cfg.threads, cfg.backend);
+  return cfg;
+}
+
+/**
+ * Checks `--threads` (wasm threads, see {@link TrainConfig.threads}): an
+ * integer >= 1, and more than 1 only with `--backend wasm` or `auto`.
+ *
+ * @throws UserError naming the flag otherwise
+ */
+export function checkThreads(threads: number, backend: BackendName): void {
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new UserError(`--threads must be an integer >= 1, got ${threads}`);
+  }
+  if (threads > 1 && backend !== "wasm" && backend !== "auto") {
     throw new UserError(
-      `--threads ${cfg.threads} needs --backend wasm or auto (threads are wasm's), got --backend ${cfg.backend}`,
+      `--threads ${threads} needs --backend wasm or auto (threads are wasm's), got --backend ${backend}`,
     );
   }
-  return cfg;
 }
 
 /** Does this command line ask for the help text (`--help` or `-h`)? */

@@ -20,6 +20,7 @@
 
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "./backend.ts";
+import { checkThreads } from "./args.ts";
 import { UserError } from "./cli.ts";
 import {
   type BackendName,
@@ -34,6 +35,8 @@ export interface BenchOptions {
   sizes: number[];
   /** tfjs backend to time. */
   backend: BackendName;
+  /** Wasm threads (`TrainConfig.threads`): 1 = single-threaded. */
+  threads: number;
   /** Timed training steps per size (after `warmup`). */
   steps: number;
   /** Untimed steps first (graph building, weight packing, heap growth). */
@@ -109,7 +112,7 @@ export interface BenchReport {
 /** The config the benchmark trains with at `size`: the paper's networks and objective. */
 export function benchConfig(
   size: number,
-  o: Pick<BenchOptions, "ngf" | "ndf" | "backend">,
+  o: Pick<BenchOptions, "ngf" | "ndf" | "backend" | "threads">,
 ): TrainConfig {
   return {
     ...DEFAULT_CONFIG,
@@ -122,6 +125,7 @@ export function benchConfig(
     ndf: o.ndf,
     loss: "l1+cgan",
     backend: o.backend,
+    threads: o.threads,
   };
 }
 
@@ -172,7 +176,10 @@ class RssPeak {
  */
 export function benchOurs(
   size: number,
-  o: Pick<BenchOptions, "ngf" | "ndf" | "backend" | "steps" | "warmup">,
+  o: Pick<
+    BenchOptions,
+    "ngf" | "ndf" | "backend" | "threads" | "steps" | "warmup"
+  >,
 ): OurTiming {
   const rss = new RssPeak();
   const model = Pix2Pix.create(benchConfig(size, o));
@@ -348,6 +355,7 @@ function validate(o: BenchOptions): void {
       `--peer-threads must be an integer >= 1, got ${o.peerThreads}`,
     );
   }
+  checkThreads(o.threads, o.backend);
   for (const k of ["ngf", "ndf"] as const) {
     if (!Number.isInteger(o[k]) || o[k] < 1) {
       throw new UserError(`--${k} must be an integer >= 1, got ${o[k]}`);
@@ -363,7 +371,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   validate(o);
   if (o.peer) await checkPeer(o);
   const log = o.log ?? (() => {});
-  const backend = await initBackend(o.backend);
+  const backend = await initBackend(o.backend, { threads: o.threads });
   log(`backend: ${backend.name} (${backend.reason})`);
   const results: BenchRow[] = [];
   for (const size of o.sizes) {

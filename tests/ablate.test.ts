@@ -98,6 +98,23 @@ Deno.test("presets: every run's config is valid at the preset's size", () => {
   assert.throws(() => resolvePreset("ci", { size: 48 }), /48/);
 });
 
+Deno.test("--threads goes into every run's config; more than 1 needs wasm or auto", () => {
+  const p = resolvePreset("ci");
+  const run = buildGrid(p.size).runs[0];
+  const o = {
+    dataroot: "unused",
+    direction: "BtoA" as const,
+    out: "unused",
+    backend: "wasm" as const,
+  };
+  assert.equal(runConfig(run, p, o).threads, 1);
+  assert.equal(runConfig(run, p, { ...o, threads: 2 }).threads, 2);
+  assert.throws(
+    () => runConfig(run, p, { ...o, backend: "cpu", threads: 2 }),
+    /--threads 2 needs --backend wasm or auto/,
+  );
+});
+
 /** A finished run with made-up scores, for the report tests. */
 function fakeResult(id: string, acc: number): RunResult {
   const grid = buildGrid(128);

@@ -1,16 +1,25 @@
 import assert from "node:assert/strict";
-import { benchConfig, formatBench, runBench } from "../lib/bench.ts";
+import {
+  benchConfig,
+  type BenchOptions,
+  formatBench,
+  runBench,
+} from "../lib/bench.ts";
+
+/** One 32px step with 8 filters on cpu, no peer: the fastest real benchmark. */
+const TINY_BENCH: BenchOptions = {
+  sizes: [32],
+  backend: "cpu",
+  threads: 1,
+  steps: 1,
+  warmup: 0,
+  ngf: 8,
+  ndf: 8,
+  peer: false,
+};
 
 Deno.test("bench: one tiny step gives every field, positive", async () => {
-  const report = await runBench({
-    sizes: [32],
-    backend: "cpu",
-    steps: 1,
-    warmup: 0,
-    ngf: 8,
-    ndf: 8,
-    peer: false,
-  });
+  const report = await runBench(TINY_BENCH);
   assert.equal(report.backend, "cpu");
   assert.equal(report.results.length, 1);
   const row = report.results[0];
@@ -28,23 +37,24 @@ Deno.test("bench: one tiny step gives every field, positive", async () => {
 });
 
 Deno.test("bench: the paper's networks at the asked size, bad sizes refused", async () => {
-  const cfg = benchConfig(128, { ngf: 64, ndf: 64, backend: "wasm" });
+  const cfg = benchConfig(128, {
+    ngf: 64,
+    ndf: 64,
+    backend: "wasm",
+    threads: 2,
+  });
+  assert.equal(cfg.threads, 2);
   assert.equal(cfg.netG, "unet_128");
   assert.equal(cfg.cropSize, 128);
   assert.equal(cfg.netD, "basic");
   assert.equal(cfg.loss, "l1+cgan");
   await assert.rejects(
-    () =>
-      runBench({
-        sizes: [48],
-        backend: "cpu",
-        steps: 1,
-        warmup: 0,
-        ngf: 8,
-        ndf: 8,
-        peer: false,
-      }),
+    () => runBench({ ...TINY_BENCH, sizes: [48] }),
     /--sizes: 48 is not a power of two/,
+  );
+  await assert.rejects(
+    () => runBench({ ...TINY_BENCH, threads: 2 }),
+    /--threads 2 needs --backend wasm or auto/,
   );
 });
 
@@ -73,15 +83,7 @@ Deno.test({
   name: "bench --peer: PyTorch step time, RSS and ratio per size",
   ignore: !havePeer,
   async fn() {
-    const report = await runBench({
-      sizes: [32],
-      backend: "cpu",
-      steps: 1,
-      warmup: 0,
-      ngf: 8,
-      ndf: 8,
-      peer: true,
-    });
+    const report = await runBench({ ...TINY_BENCH, peer: true });
     const row = report.results[0];
     for (const k of ["peer_step_ms", "peer_peak_rss_mb", "ratio"] as const) {
       assert.equal(typeof row[k], "number", k);
