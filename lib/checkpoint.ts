@@ -26,6 +26,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import "./layers.ts"; // registers the custom layers that model.json refers to
 import type { TrainConfig } from "./config.ts";
+import { readFailure, readJsonFile } from "./files.ts";
 
 /** Bytes per weight shard file, as the tfjs converter's default (4 MiB). */
 const SHARD_BYTES = 4 * 1024 * 1024;
@@ -94,26 +95,21 @@ export function checkpointName(step: number): string {
   return `step_${String(step).padStart(8, "0")}`;
 }
 
+/** A {@link CheckpointError} naming the checkpoint file `path`. */
+function fileError(path: string): (reason: string) => CheckpointError {
+  return (reason) => new CheckpointError(`checkpoint file ${path}: ${reason}`);
+}
+
 async function readText(path: string): Promise<string> {
   try {
     return await Deno.readTextFile(path);
   } catch (e) {
-    const why = e instanceof Deno.errors.NotFound
-      ? "missing"
-      : (e as Error).message;
-    throw new CheckpointError(`checkpoint file ${path}: ${why}`);
+    throw fileError(path)(readFailure(e));
   }
 }
 
 async function readJson<T>(path: string): Promise<T> {
-  const text = await readText(path);
-  try {
-    return JSON.parse(text) as T;
-  } catch (e) {
-    throw new CheckpointError(
-      `checkpoint file ${path}: not valid JSON (${(e as Error).message})`,
-    );
-  }
+  return await readJsonFile<T>(path, fileError(path));
 }
 
 async function readBinary(path: string, bytes: number): Promise<ArrayBuffer> {
@@ -121,10 +117,7 @@ async function readBinary(path: string, bytes: number): Promise<ArrayBuffer> {
   try {
     data = await Deno.readFile(path);
   } catch (e) {
-    const why = e instanceof Deno.errors.NotFound
-      ? "missing"
-      : (e as Error).message;
-    throw new CheckpointError(`checkpoint file ${path}: ${why}`);
+    throw fileError(path)(readFailure(e));
   }
   if (data.byteLength !== bytes) {
     throw new CheckpointError(

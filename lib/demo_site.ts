@@ -18,6 +18,7 @@
  */
 import { resolveCheckpoint } from "./checkpoint.ts";
 import { UserError } from "./cli.ts";
+import { readJsonFile } from "./files.ts";
 import type { Direction, TrainConfig } from "./config.ts";
 import { bundleWebApp } from "./web_bundle.ts";
 
@@ -73,23 +74,12 @@ export function inferInputKind(config: TrainConfig): InputKind {
     : "image";
 }
 
-async function readJsonFile<T>(path: string, flag: string): Promise<T> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    const why = e instanceof Deno.errors.NotFound
-      ? "missing"
-      : (e as Error).message;
-    throw new UserError(`${flag}: ${path}: ${why}`);
-  }
-  try {
-    return JSON.parse(text) as T;
-  } catch (e) {
-    throw new UserError(
-      `${flag}: ${path}: not valid JSON (${(e as Error).message})`,
-    );
-  }
+/** Reads a JSON file of the flag `flag`'s folder; errors name both. */
+async function readFlagJson<T>(path: string, flag: string): Promise<T> {
+  return await readJsonFile<T>(
+    path,
+    (reason) => new UserError(`${flag}: ${path}: ${reason}`),
+  );
 }
 
 /**
@@ -107,7 +97,7 @@ export async function buildDemoSite(o: DemoSiteOptions): Promise<DemoSite> {
   } catch (e) {
     throw new UserError(`--checkpoint: ${(e as Error).message}`);
   }
-  const state = await readJsonFile<{ step?: number; config?: TrainConfig }>(
+  const state = await readFlagJson<{ step?: number; config?: TrainConfig }>(
     `${folder}/state.json`,
     "--checkpoint",
   );
@@ -116,7 +106,7 @@ export async function buildDemoSite(o: DemoSiteOptions): Promise<DemoSite> {
       `--checkpoint: ${folder}/state.json has no "config" field`,
     );
   }
-  const modelJson = await readJsonFile<{
+  const modelJson = await readFlagJson<{
     weightsManifest?: { paths: string[] }[];
   }>(`${folder}/G/model.json`, "--checkpoint");
   const shards = (modelJson.weightsManifest ?? []).flatMap((g) => g.paths);

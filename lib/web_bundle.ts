@@ -15,6 +15,7 @@
  * @module
  */
 import * as esbuild from "esbuild";
+import { readFailure } from "./files.ts";
 
 /** Static files of the page, keyed by their path in the site (`app.js`, `wasm/...`). */
 export type AssetMap = Map<string, Uint8Array<ArrayBuffer>>;
@@ -102,10 +103,7 @@ async function readRequired(
   try {
     return await Deno.readFile(url);
   } catch (e) {
-    const why = e instanceof Deno.errors.NotFound
-      ? "missing"
-      : (e as Error).message;
-    throw new Error(`${url.pathname}: ${why} (${hint})`);
+    throw new Error(`${url.pathname}: ${readFailure(e)} (${hint})`);
   }
 }
 
