@@ -27,6 +27,7 @@ import { FACADE_PALETTE } from "../lib/facades.ts";
 import { hconcat, tensorToRgb, writePng } from "../lib/image.ts";
 import { Pix2Pix } from "../lib/train.ts";
 import { translate } from "../lib/translate.ts";
+import type { DemoHook as Hook } from "../web/app.ts";
 
 const CHROMIUM = Deno.env.get("PIX2PIX_CHROMIUM") ?? "/usr/bin/chromium";
 const hasChromium = await Deno.stat(CHROMIUM).then(
@@ -112,21 +113,6 @@ async function saveRun(dir: string, model: Pix2Pix): Promise<string> {
     lr: CONFIG.lr,
     rng: { dataSeed: CONFIG.seed, dropoutSeed: CONFIG.seed },
   });
-}
-
-/** What `window.__pix2pix` holds (see web/app.ts). */
-interface Hook {
-  ready: boolean;
-  error: string | null;
-  backend: string;
-  evalMode: boolean;
-  inputSize: number;
-  translations: number;
-  settled: boolean;
-  lastInput: number[];
-  lastOutput: number[];
-  lastOutputValues: number[];
-  lastMs: number;
 }
 
 function hook(page: Page): Promise<Hook> {
