@@ -455,7 +455,10 @@ export async function segmenterCacheDir(
   return `${cacheRoot}/${hex}`;
 }
 
-/** Saves a trained segmenter's model and record into `dir`. */
+/**
+ * Saves a trained segmenter into `dir`: `model.json` + weight shards, then
+ * `segmenter.json` last (its presence means the folder is complete).
+ */
 export async function saveSegmenter(
   dir: string,
   segmenter: Segmenter,
