@@ -7,11 +7,10 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
 import { ENUMS } from "../lib/args.ts";
 import { initBackend } from "../lib/backend.ts";
-import { runCli, UserError } from "../lib/cli.ts";
+import { parseFlags, runCli, UserError } from "../lib/cli.ts";
 import type { BackendName } from "../lib/config.ts";
 import { evaluateResults, reportToMarkdown } from "../lib/eval.ts";
 import {
@@ -59,36 +58,29 @@ segmenter options (they select the cached segmenter, too):
   --max-train N      use only the first N training pairs (default all)`;
 
 function parse() {
-  try {
-    return parseArgs({
-      args: Deno.args,
-      options: {
-        help: { type: "boolean" },
-        "train-segmenter": { type: "boolean" },
-        results: { type: "string" },
-        checkpoint: { type: "string" },
-        out: { type: "string" },
-        "num-test": { type: "string" },
-        dataroot: { type: "string" },
-        segmenter: { type: "string" },
-        json: { type: "boolean" },
-        backend: { type: "string" },
-        force: { type: "boolean" },
-        size: { type: "string" },
-        "num-downs": { type: "string" },
-        ngf: { type: "string" },
-        epochs: { type: "string" },
-        "batch-size": { type: "string" },
-        lr: { type: "string" },
-        seed: { type: "string" },
-        "max-train": { type: "string" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (e) {
-    throw new UserError(`${(e as Error).message.split("\n")[0]} (see --help)`);
-  }
+  return parseFlags("eval", Deno.args, {
+    help: HELP,
+    options: {
+      "train-segmenter": { type: "boolean" },
+      results: { type: "string" },
+      checkpoint: { type: "string" },
+      out: { type: "string" },
+      "num-test": { type: "string" },
+      dataroot: { type: "string" },
+      segmenter: { type: "string" },
+      json: { type: "boolean" },
+      backend: { type: "string" },
+      force: { type: "boolean" },
+      size: { type: "string" },
+      "num-downs": { type: "string" },
+      ngf: { type: "string" },
+      epochs: { type: "string" },
+      "batch-size": { type: "string" },
+      lr: { type: "string" },
+      seed: { type: "string" },
+      "max-train": { type: "string" },
+    },
+  }).values;
 }
 
 type Flags = ReturnType<typeof parse>;
@@ -223,10 +215,6 @@ async function score(v: Flags, dataroot: string): Promise<void> {
 
 await runCli(async () => {
   const v = parse();
-  if (v.help) {
-    console.log(HELP);
-    return;
-  }
   const modes = [v["train-segmenter"], v.results, v.checkpoint].filter((m) =>
     m !== undefined
   );
