@@ -16,12 +16,9 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
-// The node build of tfjs-core registers no gradient functions; tfjs-layers'
-// build registers all of them, which training and tf.grads need.
-import "@tensorflow/tfjs-layers";
 import type { BackendName } from "./config.ts";
 import { registerWasmKernels } from "./kernels/mod.ts";
 import {

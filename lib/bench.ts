@@ -18,7 +18,7 @@
  * @module
  */
 
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "./backend.ts";
 import { checkThreads } from "./args.ts";
 import { UserError } from "./cli.ts";

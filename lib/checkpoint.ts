@@ -22,7 +22,7 @@
  * @module
  */
 
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "@tensorflow/tfjs";
 import * as tfl from "@tensorflow/tfjs-layers";
 import "./layers.ts"; // registers the custom layers that model.json refers to
 import type { TrainConfig } from "./config.ts";

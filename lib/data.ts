@@ -30,7 +30,7 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "@tensorflow/tfjs";
 import type { TrainConfig } from "./config.ts";
 import { listFolder } from "./image.ts";
 import { deriveSeed, Rng } from "./rng.ts";

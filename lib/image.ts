@@ -10,7 +10,7 @@
  */
 import sharp from "sharp";
 import type { Metadata, Sharp } from "sharp";
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "@tensorflow/tfjs";
 
 /** An 8-bit RGB image, HWC: `data.length === width * height * 3`. */
 export interface RgbImage {

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "@tensorflow/tfjs";
 import * as tfl from "@tensorflow/tfjs-layers";
 import type { Norm } from "./config.ts";
 

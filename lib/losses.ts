@@ -12,7 +12,7 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "@tensorflow/tfjs";
 import type { GanMode, Objective } from "./config.ts";
 
 /** Which terms an objective has. */

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "@tensorflow/tfjs";
 import sharp from "sharp";
 import { escapeHtml } from "./report.ts";
 import type { RgbImage } from "./image.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type * as tf from "@tensorflow/tfjs-core";
+import type * as tf from "@tensorflow/tfjs";
 import type { TrainConfig } from "./config.ts";
 
 /** The config fields the schedule reads. */

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "@tensorflow/tfjs";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { fileHandler } from "./checkpoint.ts";
 import { N_FACADE_CLASSES, rgbToClasses } from "./facades.ts";

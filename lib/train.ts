@@ -17,7 +17,7 @@
  * @module
  */
 
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "@tensorflow/tfjs";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { initBackend } from "./backend.ts";
 import {

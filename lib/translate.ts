@@ -11,7 +11,7 @@
  * @module
  */
 
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "@tensorflow/tfjs";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { loadCheckpoint } from "./checkpoint.ts";
 import type { Direction, TrainConfig } from "./config.ts";

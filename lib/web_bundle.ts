@@ -3,8 +3,7 @@
  * from the project's own dependencies (no CDN, works offline).
  *
  * `web/app.ts` imports tfjs the same way the rest of the project does
- * (`@tensorflow/tfjs-core`, which `deno.json` maps to the `@tensorflow/tfjs`
- * umbrella bundle, plus the wasm and webgpu backends) and `lib/layers.ts`,
+ * (`@tensorflow/tfjs`, plus the wasm and webgpu backends) and `lib/layers.ts`,
  * which registers the custom layers `model.json` refers to. esbuild resolves
  * the bare specifiers of the project's own files through `deno.json`'s
  * `imports` (into `node_modules/`, where Deno's `nodeModulesDir: "auto"` puts

@@ -13,7 +13,7 @@
  */
 import assert from "node:assert/strict";
 import { chromium, type Page } from "playwright-core";
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "@tensorflow/tfjs";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { saveCheckpoint } from "../lib/checkpoint.ts";
 import { DEFAULT_CONFIG, type TrainConfig } from "../lib/config.ts";

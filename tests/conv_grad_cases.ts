@@ -4,7 +4,7 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-layers"; // registers the gradient functions
 import { convGeometry, type ConvPad } from "../lib/kernels/conv_geometry.ts";
 

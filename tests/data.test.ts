@@ -3,7 +3,7 @@
  * generated images and on a corpus of bad files.
  */
 import "@tensorflow/tfjs-backend-cpu";
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { type Batch, DatasetError, openAlignedDataset } from "../lib/data.ts";
 import type { DatasetOptions } from "../lib/data.ts";

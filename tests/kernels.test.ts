@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
-import { getKernel } from "@tensorflow/tfjs-core";
+import { getKernel } from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend.ts";
 import { registerWasmKernels } from "../lib/kernels/mod.ts";
 import {

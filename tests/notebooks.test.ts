@@ -3,7 +3,7 @@
  * is `deno task notebooks` (run by CI), not part of this suite.
  */
 import assert from "node:assert/strict";
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "@tensorflow/tfjs";
 import sharp from "sharp";
 import {
   html,

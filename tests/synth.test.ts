@@ -1,6 +1,6 @@
 /** Tests of lib/synth.ts: determinism, labels, learnability, caching. */
 import "@tensorflow/tfjs-backend-cpu";
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { openAlignedDataset } from "../lib/data.ts";
 import { FACADE_PALETTE, N_FACADE_CLASSES } from "../lib/facades.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-cpu";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import type { TrainConfig } from "../lib/config.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "@tensorflow/tfjs";
 import { DEFAULT_CONFIG, type TrainConfig } from "../lib/config.ts";
 
 /**

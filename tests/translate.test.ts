@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-cpu";
 import { DEFAULT_CONFIG, type TrainConfig } from "../lib/config.ts";
 import { train } from "../lib/train.ts";

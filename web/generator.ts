@@ -5,7 +5,7 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "@tensorflow/tfjs";
 import * as tfl from "@tensorflow/tfjs-layers";
 import "../lib/layers.ts"; // registers the custom layers named in model.json
 

@@ -20,7 +20,7 @@ import {
   type KernelConfig,
   type KernelFunc,
   type TensorInfo,
-} from "@tensorflow/tfjs-core";
+} from "@tensorflow/tfjs";
 import {
   attrsGeometry,
   type ConvAttrs,

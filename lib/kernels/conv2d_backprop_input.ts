@@ -23,7 +23,7 @@ import {
   type KernelConfig,
   type KernelFunc,
   type TensorInfo,
-} from "@tensorflow/tfjs-core";
+} from "@tensorflow/tfjs";
 import {
   attrsGeometry,
   type ConvAttrs,

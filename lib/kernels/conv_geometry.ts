@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { backend_util } from "@tensorflow/tfjs-core";
+import { backend_util } from "@tensorflow/tfjs";
 
 /** One spatial axis of a convolution (height or width). */
 export interface ConvAxis {

@@ -19,7 +19,7 @@ import {
   type KernelConfig,
   registerKernel,
   unregisterKernel,
-} from "@tensorflow/tfjs-core";
+} from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { makeConv2DBackpropFilterConfig } from "./conv2d_backprop_filter.ts";
 import { makeConv2DBackpropInputConfig } from "./conv2d_backprop_input.ts";

@@ -14,7 +14,7 @@ import {
   Slice,
   slice_util,
   type TensorInfo,
-} from "@tensorflow/tfjs-core";
+} from "@tensorflow/tfjs";
 import { copyRuns, type HeapView, stridesOf } from "./heap_copy.ts";
 import type { WasmBackendLike } from "./wasm_ops.ts";
 

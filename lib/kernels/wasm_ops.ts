@@ -14,7 +14,7 @@ import {
   type NamedAttrMap,
   type NamedTensorInfoMap,
   type TensorInfo,
-} from "@tensorflow/tfjs-core";
+} from "@tensorflow/tfjs";
 
 /**
  * The parts of tfjs-backend-wasm's `BackendWasm` these kernels use. Declared

@@ -19,7 +19,7 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "@tensorflow/tfjs";
 import {
   getThreadsCount,
   setThreadsCount,
