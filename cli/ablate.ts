@@ -20,10 +20,8 @@ import {
   type StudyName,
 } from "../lib/ablate.ts";
 import { parseFlags, runCli, UserError } from "../lib/cli.ts";
+import { FACADES_DIR } from "../lib/dataroot.ts";
 import type { BackendName, Direction } from "../lib/config.ts";
-
-const FACADES = new URL("../../shared/datasets/facades", import.meta.url)
-  .pathname;
 
 const HELP =
   `Usage: deno task ablate --study objective|generator|discriminator|all --preset ci|cpu|paper [flags]
@@ -96,7 +94,7 @@ await runCli(async () => {
   ) {
     throw new UserError(`--backend "${values.backend}" is not a backend`);
   }
-  const dataroot = values.dataroot ?? FACADES;
+  const dataroot = values.dataroot ?? FACADES_DIR;
   for (const split of ["train", "test"]) {
     const ok = await Deno.stat(`${dataroot}/${split}`).then(
       (s) => s.isDirectory,

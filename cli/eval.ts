@@ -12,6 +12,7 @@ import { ENUMS } from "../lib/args.ts";
 import { initBackend } from "../lib/backend.ts";
 import { parseFlags, runCli, UserError } from "../lib/cli.ts";
 import type { BackendName } from "../lib/config.ts";
+import { FACADES_DIR } from "../lib/dataroot.ts";
 import { evaluateResults, reportToMarkdown } from "../lib/eval.ts";
 import {
   DEFAULT_SEGMENTER_CONFIG,
@@ -25,9 +26,6 @@ import {
 } from "../lib/segmenter.ts";
 import { translateSplit } from "../lib/translate.ts";
 
-const DEFAULT_DATAROOT = decodeURIComponent(
-  new URL("../../shared/datasets/facades", import.meta.url).pathname,
-);
 const D = DEFAULT_SEGMENTER_CONFIG;
 
 const HELP = `Usage:
@@ -39,7 +37,7 @@ const HELP = `Usage:
   deno task eval --checkpoint DIR [--out DIR] [--json]
       translate DATAROOT/test with a checkpoint (paper test mode) and score it
 
-  --dataroot DIR     facades root (default ${DEFAULT_DATAROOT})
+  --dataroot DIR     facades root (default ${FACADES_DIR})
   --segmenter DIR    a trained segmenter folder (default: the cached one of
                      the segmenter options below)
   --json             print one JSON object instead of markdown tables
@@ -233,7 +231,7 @@ await runCli(async () => {
   (v.json ? console.error : console.log)(
     `backend: ${backend.name} (${backend.reason})`,
   );
-  const dataroot = v.dataroot ?? DEFAULT_DATAROOT;
+  const dataroot = v.dataroot ?? FACADES_DIR;
   if (v["train-segmenter"]) await trainOrReuse(v, dataroot);
   else await score(v, dataroot);
   Deno.exit(0);

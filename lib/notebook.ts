@@ -18,6 +18,7 @@ import { readRgb, tensorToRgb } from "./image.ts";
 import { type Batch, openAlignedDataset } from "./data.ts";
 import type { Direction } from "./config.ts";
 import { ensureSynthDataset } from "./synth.ts";
+import { FACADES_DIR } from "./dataroot.ts";
 import type { ReportRow } from "./ablate_report.ts";
 
 /** The symbol Deno's Jupyter kernel looks for on a value to get its MIME bundle. */
@@ -234,12 +235,6 @@ export function table(
     plain,
   );
 }
-
-/** The real facades set, `<repo>/../shared/datasets/facades`. */
-export const FACADES_DIR = new URL(
-  "../../shared/datasets/facades",
-  import.meta.url,
-).pathname;
 
 /** A dataset root for the notebooks and what it is. */
 export interface NotebookData {

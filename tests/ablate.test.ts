@@ -17,9 +17,7 @@ import {
 import { resultsCsv, tablesMarkdown } from "../lib/ablate_report.ts";
 import { ABLATE_PRESETS } from "../lib/ablate.ts";
 import { PAPER_TABLE_3 } from "../lib/paper.ts";
-
-const FACADES = new URL("../../shared/datasets/facades", import.meta.url)
-  .pathname;
+import { FACADES_DIR } from "../lib/dataroot.ts";
 
 Deno.test("grid: 13 rows of Tables 1-3 share 10 runs at 256px", () => {
   const grid = buildGrid(256);
@@ -179,7 +177,7 @@ Deno.test("report: paper numbers beside ours, missing runs marked", () => {
   assert.match(csv[2], /,missing,/);
 });
 
-const haveFacades = await Deno.stat(`${FACADES}/train`).then(
+const haveFacades = await Deno.stat(`${FACADES_DIR}/train`).then(
   () => true,
   () => false,
 );
@@ -192,7 +190,7 @@ Deno.test({
     const base = {
       studies: ["discriminator" as const],
       preset: "ci" as const,
-      dataroot: FACADES,
+      dataroot: FACADES_DIR,
       direction: "BtoA" as const,
       out,
       backend: "cpu" as const,

@@ -5,12 +5,12 @@
  * @module
  */
 import sharp from "sharp";
+import { FACADES_DIR } from "../lib/dataroot.ts";
 import type { RgbImage } from "../lib/image.ts";
 
 /** `<repo>/../shared/datasets/facades`, or null (with a printed reason) when missing. */
 export async function facadesRoot(): Promise<string | null> {
-  const root =
-    new URL("../../shared/datasets/facades", import.meta.url).pathname;
+  const root = FACADES_DIR;
   if ((await Deno.stat(`${root}/train`).catch(() => null))?.isDirectory) {
     return root;
   }

@@ -22,9 +22,8 @@ import {
   trainSegmenter,
 } from "../lib/segmenter.ts";
 
-const FACADES = decodeURIComponent(
-  new URL("../../shared/datasets/facades", import.meta.url).pathname,
-);
+import { FACADES_DIR } from "../lib/dataroot.ts";
+const FACADES = FACADES_DIR;
 const haveFacades = await Deno.stat(FACADES).then(() => true, () => false);
 if (!haveFacades) {
   console.log(`skipping facades tests: ${FACADES} is missing`);

@@ -7,14 +7,12 @@ import { setDropoutSeed } from "../lib/layers.ts";
 import { discriminatorLoss, generatorLoss } from "../lib/losses.ts";
 import { deriveSeed } from "../lib/rng.ts";
 import { lrAt, lrFactor } from "../lib/schedule.ts";
-import { resolveDataroot } from "../lib/dataroot.ts";
+import { FACADES_DIR, resolveDataroot } from "../lib/dataroot.ts";
 import { Pix2Pix, train } from "../lib/train.ts";
 import type { StepRecord } from "../lib/report.ts";
 import { randomPair, TINY } from "./train_fixtures.ts";
 
 await tf.setBackend("cpu");
-
-const FACADES = new URL("../../shared/datasets/facades", import.meta.url);
 
 const vars = (m: tfl.LayersModel) =>
   m.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -213,14 +211,14 @@ Deno.test("train() on the synthetic set writes a run folder; stop + resume equal
 });
 
 Deno.test("train() runs on facades (tiny)", async () => {
-  if (!(await Deno.stat(FACADES).catch(() => null))) {
-    console.log(`skipped: ${FACADES.pathname} not found`);
+  if (!(await Deno.stat(FACADES_DIR).catch(() => null))) {
+    console.log(`skipped: ${FACADES_DIR} not found`);
     return;
   }
   const dir = await Deno.makeTempDir();
   const s = await train({
     ...TINY32,
-    dataroot: FACADES.pathname,
+    dataroot: FACADES_DIR,
     direction: "BtoA",
     loadSize: 36,
     checkpointsDir: dir,
