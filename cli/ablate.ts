@@ -6,7 +6,7 @@
  *   deno task ablate --study objective|generator|discriminator|all
  *     --preset ci|cpu|paper [--dataroot DIR] [--direction BtoA] [--out DIR]
  *     [--backend auto|wasm|webgpu|cpu|tensorflow] [--threads 1] [--only ID]
- *     [--merge] [--list]
+ *     [--merge] [--publish DIR] [--list]
  *
  * @module
  */
@@ -39,6 +39,9 @@ Finished runs (done.json) are skipped; interrupted ones resume.
   --threads N       wasm threads (default 1; more uses the threaded SIMD build)
   --only ID         run just this run (or row id, or "segmenter"); no tables
   --merge           only build the tables from the finished runs
+  --publish DIR     also copy the results, sheets, first test images and the
+                    charts as SVG (rendered by Chromium) into DIR, with a
+                    README.md showing them: a small folder to commit
   --list            print the runs of the grid and exit
   --help            this text`;
 
@@ -55,6 +58,7 @@ await runCli(async () => {
       threads: { type: "string", default: "1" },
       only: { type: "string" },
       merge: { type: "boolean", default: false },
+      publish: { type: "string" },
       list: { type: "boolean", default: false },
     },
   });
@@ -77,6 +81,11 @@ await runCli(async () => {
     );
   }
   const preset = values.preset as AblatePresetName;
+  if (values.publish !== undefined && values.only !== undefined) {
+    throw new UserError(
+      "--publish needs the tables, which --only does not build: publish with --merge",
+    );
+  }
   if (values.list) {
     const grid = buildGrid(resolvePreset(preset).size, studies);
     for (const run of grid.runs) {
@@ -116,12 +125,16 @@ await runCli(async () => {
     threads: Number(values.threads),
     only: values.only,
     merge: values.merge,
+    publish: values.publish,
   });
   console.log(
     `ablate: ${summary.ran.length} run(s) done now, ${summary.skipped.length} already finished, ` +
       `${summary.seconds} s` +
       (summary.rows
         ? `; tables in ${values.out ?? `runs/ablate-${preset}`}/index.html`
+        : "") +
+      (summary.published
+        ? `; ${summary.published.length} files published in ${values.publish}/README.md`
         : ""),
   );
 });

@@ -30,7 +30,12 @@ import {
   type Objective,
   type TrainConfig,
 } from "./config.ts";
-import { type ReportRow, writeAblationReport } from "./ablate_report.ts";
+import { publishAblation } from "./ablate_publish.ts";
+import {
+  type ReportInput,
+  type ReportRow,
+  writeAblationReport,
+} from "./ablate_report.ts";
 import { initBackend } from "./backend.ts";
 import { type EvalReport, evaluateResults } from "./eval.ts";
 import type { PaperTable } from "./paper.ts";
@@ -357,6 +362,11 @@ export interface AblateOptions {
   only?: string;
   /** Only build the tables from the finished runs. */
   merge?: boolean;
+  /**
+   * After the tables, also write a committable copy of the results into this
+   * folder (`lib/ablate_publish.ts`; needs Chromium for the charts).
+   */
+  publish?: string;
   /** Overrides of the preset's numbers (tests). */
   presetOverrides?: Partial<AblatePreset>;
   /** Progress messages (default console.log). */
@@ -578,6 +588,8 @@ export interface AblateSummary {
   skipped: string[];
   /** The report's rows (absent with `--only`, which builds no tables). */
   rows?: ReportRow[];
+  /** Files written into `publish`, relative to it. */
+  published?: string[];
   /** Wall-clock seconds of this call. */
   seconds: number;
 }
@@ -622,7 +634,7 @@ export async function runAblation(o: AblateOptions): Promise<AblateSummary> {
   for (const run of grid.runs) {
     results.set(run.id, await readRunResult(o.out, run.id));
   }
-  const rows = await writeAblationReport({
+  const input: ReportInput = {
     out: o.out,
     presetName: o.preset,
     preset: p,
@@ -631,6 +643,10 @@ export async function runAblation(o: AblateOptions): Promise<AblateSummary> {
     dataroot: o.dataroot,
     direction: o.direction,
     segmenter: await readSegmenterRecord(o.out),
-  });
-  return { ran, skipped, rows, seconds: seconds() };
+  };
+  const report = await writeAblationReport(input);
+  const published = o.publish === undefined
+    ? undefined
+    : await publishAblation(input, report, o.publish);
+  return { ran, skipped, rows: report.rows, published, seconds: seconds() };
 }

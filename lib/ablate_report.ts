@@ -133,8 +133,15 @@ function setupLine(input: ReportInput): string {
     } test images per run`;
 }
 
-/** `tables.md`: one Markdown table per study, ours beside the paper's, with the ground-truth row. */
-export function tablesMarkdown(input: ReportInput): string {
+/**
+ * `tables.md`: one Markdown table per study, ours beside the paper's, with the
+ * ground-truth row. `after(study)` gives lines to append below each study's
+ * table (the published README adds its chart and sample sheet there).
+ */
+export function tablesMarkdown(
+  input: ReportInput,
+  after: (study: StudyName) => string[] = () => [],
+): string {
   const rows = reportRows(input);
   const gt = groundTruth(input);
   const out = [
@@ -182,6 +189,7 @@ export function tablesMarkdown(input: ReportInput): string {
     for (const r of rows.filter((x) => x.study === study && x.note)) {
       out.push("", `\\* ${r.label}: ${r.note}.`);
     }
+    out.push(...after(study));
   }
   return out.join("\n") + "\n";
 }
@@ -239,8 +247,8 @@ export function resultsJson(input: ReportInput): object {
   };
 }
 
-/** Test image names (natural order) with all three PNGs in `<dir>/test/images`. */
-async function testNames(dir: string): Promise<string[]> {
+/** Test image names (natural order) with a `_fake_B.png` in `<dir>/test/images`. */
+export async function testNames(dir: string): Promise<string[]> {
   const names: string[] = [];
   try {
     for await (const e of Deno.readDir(`${dir}/test/images`)) {
@@ -285,7 +293,7 @@ function hconcatAll(images: RgbImage[]): RgbImage {
 }
 
 /** A written sample sheet: file name, column labels, width in pixels. */
-interface Sheet {
+export interface Sheet {
   file: string;
   columns: string[];
   width: number;
@@ -494,7 +502,10 @@ ${
     scripts.push(
       `Plotly.newPlot(${JSON.stringify(id)}, ${JSON.stringify(traces)}, ${
         JSON.stringify({
-          title: { text: `${run.id} (${run.rows.join(", ")})` },
+          title: {
+            text: `${run.id}<br><sub>${run.rows.join(", ")}</sub>`,
+            font: { size: 14 },
+          },
           height: 300,
           xaxis: { title: { text: "step" } },
           showlegend: true,
@@ -523,14 +534,20 @@ ${scripts.join("\n")}
   await Deno.writeTextFile(`${input.out}/index.html`, html);
 }
 
+/** What {@link writeAblationReport} wrote: the rows and each study's sheet. */
+export interface AblationReport {
+  rows: ReportRow[];
+  /** Sample sheet per study, null when no variant of it has finished. */
+  sheets: Map<StudyName, Sheet | null>;
+}
+
 /**
  * Writes every output of the grid into `input.out`: tables.md, results.csv,
  * results.json, sheet-<study>.png, plotly.min.js and index.html.
- * Returns the rows.
  */
 export async function writeAblationReport(
   input: ReportInput,
-): Promise<ReportRow[]> {
+): Promise<AblationReport> {
   await Deno.mkdir(input.out, { recursive: true });
   await ensurePlotly(input.out);
   await Deno.writeTextFile(`${input.out}/tables.md`, tablesMarkdown(input));
@@ -547,5 +564,5 @@ export async function writeAblationReport(
     sheets.set(study, await writeSheet(input, study));
   }
   await writeIndex(input, sheets);
-  return reportRows(input);
+  return { rows: reportRows(input), sheets };
 }

@@ -18,6 +18,8 @@ import { resultsCsv, tablesMarkdown } from "../lib/ablate_report.ts";
 import { ABLATE_PRESETS } from "../lib/ablate.ts";
 import { PAPER_TABLE_3 } from "../lib/paper.ts";
 import { FACADES_DIR } from "../lib/dataroot.ts";
+import { hasChromium } from "../lib/chromium.ts";
+import { runSamples } from "../lib/notebook.ts";
 
 Deno.test("grid: 13 rows of Tables 1-3 share 10 runs at 256px", () => {
   const grid = buildGrid(256);
@@ -259,4 +261,97 @@ Deno.test({
       await Deno.remove(out, { recursive: true });
     }
   },
+});
+
+Deno.test({
+  name:
+    "ablate --publish: committable copy with SVG charts, images and a README whose links resolve",
+  ignore: !haveFacades || !(await hasChromium()),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const out = await Deno.makeTempDir({ prefix: "ablate_publish_" });
+    const dest = `${out}/published`;
+    const base = {
+      studies: ["discriminator" as const],
+      preset: "ci" as const,
+      dataroot: FACADES_DIR,
+      direction: "BtoA" as const,
+      out,
+      backend: "cpu" as const,
+      presetOverrides: {
+        size: 32,
+        loadSize: 36,
+        maxSteps: 2,
+        numTest: 2,
+        segmenter: { ngf: 4, epochs: 1, maxTrain: 4 },
+      },
+      log: () => {},
+    };
+    try {
+      await runAblation({ ...base, only: "discriminator-d16" });
+      const merged = await runAblation({ ...base, merge: true, publish: dest });
+      const files = merged.published!;
+      for (
+        const f of [
+          "tables.md",
+          "results.json",
+          "sheet-discriminator.png",
+          "discriminator-d16/done.json",
+          "discriminator-d16/test/images/2_fake_B.png",
+          "charts/bars-discriminator.svg",
+          "charts/loss-discriminator-d16.svg",
+          "README.md",
+        ]
+      ) assert.ok(files.includes(f), `${f} not published`);
+      // Only the finished run is copied.
+      assert.ok(!files.some((f) => f.startsWith("discriminator-d1/")));
+      for (const f of files) {
+        assert.ok((await Deno.stat(`${dest}/${f}`)).size > 0, f);
+      }
+      const bars = await Deno.readTextFile(
+        `${dest}/charts/bars-discriminator.svg`,
+      );
+      assert.match(bars, /^<svg/);
+      for (const row of PAPER_TABLE_3.rows) {
+        assert.ok(bars.includes(row.label), `${row.label} not in the chart`);
+      }
+      // Every link of the README points at a published file.
+      const readme = await Deno.readTextFile(`${dest}/README.md`);
+      const links = [...readme.matchAll(/\]\(([^)]+)\)/g)].map((m) => m[1]);
+      assert.ok(links.includes("charts/bars-discriminator.svg"));
+      assert.ok(links.includes("sheet-discriminator.png"));
+      for (const link of links) {
+        assert.ok(files.includes(link), `README links missing ${link}`);
+      }
+      // The notebooks read the published folder like a grid.
+      const fromDocs = await runSamples(dest, "discriminator-d16", "1");
+      const fromGrid = await runSamples(out, "discriminator-d16", "1");
+      assert.deepEqual(fromDocs.output.data, fromGrid.output.data);
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});
+
+Deno.test("ablate CLI: --publish with --only is refused, naming both flags", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../cli/ablate.ts", import.meta.url).pathname,
+      "--preset",
+      "ci",
+      "--only",
+      "segmenter",
+      "--publish",
+      "/nonexistent/published",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 1);
+  assert.match(stderr, /--publish/);
+  assert.match(stderr, /--only/);
 });

@@ -12,10 +12,11 @@
  * mean abs diff <= 0.5. The screenshot goes to runs/test-browser/screenshot.png.
  */
 import assert from "node:assert/strict";
-import { chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import * as tf from "@tensorflow/tfjs";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { saveCheckpoint } from "../lib/checkpoint.ts";
+import { CHROMIUM_PATH, hasChromium, launchChromium } from "../lib/chromium.ts";
 import { DEFAULT_CONFIG, type TrainConfig } from "../lib/config.ts";
 import {
   buildDemoSite,
@@ -29,28 +30,12 @@ import { Pix2Pix } from "../lib/train.ts";
 import { translate } from "../lib/translate.ts";
 import type { DemoHook as Hook } from "../web/app.ts";
 
-const CHROMIUM = Deno.env.get("PIX2PIX_CHROMIUM") ?? "/usr/bin/chromium";
-const hasChromium = await Deno.stat(CHROMIUM).then(
-  (s) => s.isFile,
-  () => false,
-);
-if (!hasChromium) {
+const chromiumPresent = await hasChromium();
+if (!chromiumPresent) {
   console.log(
-    `browser test skipped: no Chromium at ${CHROMIUM} (apt-get install chromium)`,
+    `browser test skipped: no Chromium at ${CHROMIUM_PATH} (apt-get install chromium)`,
   );
 }
-
-/** Chromium flags of the test (software rendering, no network, no sandbox). */
-const LAUNCH_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 /** Allowed difference between browser and Deno outputs, 8-bit units. */
 const MAX_ABS = 2;
@@ -202,7 +187,7 @@ function compareWithDeno(G: tfl.LayersModel, h: Hook) {
 Deno.test({
   name:
     "browser demo: painted labels translate in Chromium as in Deno (eval mode)",
-  ignore: !hasChromium,
+  ignore: !chromiumPresent,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -227,19 +212,12 @@ Deno.test({
       signal: abort.signal,
       onListen: (u) => url = u,
     });
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: LAUNCH_ARGS,
-    });
+    const browser = await launchChromium();
     // WebGPU on SwiftShader's CPU Vulkan: tests the page's WebGPU path.
-    const gpuBrowser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        ...LAUNCH_ARGS,
-        "--enable-unsafe-webgpu",
-        "--use-webgpu-adapter=swiftshader",
-      ],
-    });
+    const gpuBrowser = await launchChromium([
+      "--enable-unsafe-webgpu",
+      "--use-webgpu-adapter=swiftshader",
+    ]);
     const logs: string[] = [];
     try {
       const page = await browser.newPage({

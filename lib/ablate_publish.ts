@@ -1,0 +1,161 @@
+/**
+ * Publishes a finished ablation grid as a small, self-contained folder that
+ * can be committed (e.g. `docs/ablations/cpu/`): `tables.md`, `results.csv`,
+ * `results.json`, the sample sheets, each run's `done.json` and its first
+ * {@link PUBLISHED_TEST_IMAGES} translated test images (what notebooks 05 and
+ * 06 read), the plotly charts of the grid's `index.html` rendered to SVG by
+ * headless Chromium (`charts/<chart id>.svg`: no 4.8 MB plotly.min.js to
+ * commit), and a `README.md` that shows the tables with their charts and
+ * sheets, which GitHub renders.
+ *
+ * @module
+ */
+
+import { pathToFileURL } from "node:url";
+import {
+  type AblationReport,
+  type ReportInput,
+  tablesMarkdown,
+  testNames,
+} from "./ablate_report.ts";
+import type { StudyName } from "./ablate.ts";
+import { launchChromium } from "./chromium.ts";
+
+/** Test images per run copied into the published folder (notebooks 05/06 show 1-8). */
+export const PUBLISHED_TEST_IMAGES = 8;
+
+/** Width in CSS pixels of the exported charts: bar charts, loss curves. */
+const BAR_WIDTH = 900;
+const LOSS_WIDTH = 560;
+
+/**
+ * Runs in the page: every plotly chart as `{ id: svg text }`.
+ * A string, because the page has the DOM and Plotly, which Deno's types lack.
+ */
+const EXPORT_SCRIPT = `(async () => {
+  const out = {};
+  for (const el of document.querySelectorAll(".js-plotly-plot")) {
+    const width = el.id.startsWith("loss-") ? ${LOSS_WIDTH} : ${BAR_WIDTH};
+    const url = await Plotly.toImage(el, {
+      format: "svg", width, height: el._fullLayout.height,
+    });
+    out[el.id] = decodeURIComponent(url.slice(url.indexOf(",") + 1));
+  }
+  return out;
+})()`;
+
+/**
+ * Renders every plotly chart of `htmlFile` (its plotly.min.js beside it) to
+ * SVG in headless Chromium. Returns chart id → SVG text.
+ *
+ * @throws Error when the page raises an error (the message names the file).
+ */
+export async function renderPlotlyCharts(
+  htmlFile: string,
+): Promise<Map<string, string>> {
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(pathToFileURL(await Deno.realPath(htmlFile)).href);
+    const svgs = await page.evaluate<Record<string, string>>(EXPORT_SCRIPT);
+    if (errors.length) {
+      throw new Error(`${htmlFile}: page error: ${errors.join("; ")}`);
+    }
+    return new Map(Object.entries(svgs));
+  } finally {
+    await browser.close();
+  }
+}
+
+/** Copies `from` to `to`, creating `to`'s folder. */
+async function copy(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to.slice(0, to.lastIndexOf("/")), { recursive: true });
+  await Deno.copyFile(from, to);
+}
+
+/**
+ * Writes the published folder `dest` from the grid `input.out` (whose
+ * report, `report`, has just been written by `writeAblationReport`).
+ * Returns the files written, relative to `dest`.
+ */
+export async function publishAblation(
+  input: ReportInput,
+  report: AblationReport,
+  dest: string,
+): Promise<string[]> {
+  const written: string[] = [];
+  const put = async (rel: string, from: string) => {
+    await copy(from, `${dest}/${rel}`);
+    written.push(rel);
+  };
+  for (const f of ["tables.md", "results.csv", "results.json"]) {
+    await put(f, `${input.out}/${f}`);
+  }
+  for (const sheet of report.sheets.values()) {
+    if (sheet) await put(sheet.file, `${input.out}/${sheet.file}`);
+  }
+  for (const run of input.grid.runs) {
+    if (!input.results.get(run.id)) continue;
+    const dir = `${input.out}/${run.id}`;
+    await put(`${run.id}/done.json`, `${dir}/done.json`);
+    const names = (await testNames(dir)).slice(0, PUBLISHED_TEST_IMAGES);
+    for (const name of names) {
+      for (const kind of ["real_A", "fake_B", "real_B"]) {
+        const rel = `${run.id}/test/images/${name}_${kind}.png`;
+        await put(rel, `${input.out}/${rel}`);
+      }
+    }
+  }
+  const charts = await renderPlotlyCharts(`${input.out}/index.html`);
+  await Deno.mkdir(`${dest}/charts`, { recursive: true });
+  for (const [id, svg] of charts) {
+    await Deno.writeTextFile(`${dest}/charts/${id}.svg`, svg);
+    written.push(`charts/${id}.svg`);
+  }
+  await Deno.writeTextFile(
+    `${dest}/README.md`,
+    publishedReadme(input, report, [...charts.keys()]),
+  );
+  written.push("README.md");
+  return written;
+}
+
+/** The published README: the tables, each with its chart and sheet, then the loss curves. */
+function publishedReadme(
+  input: ReportInput,
+  report: AblationReport,
+  chartIds: string[],
+): string {
+  const figures = (study: StudyName) => {
+    const lines: string[] = [];
+    if (chartIds.includes(`bars-${study}`)) {
+      lines.push(
+        "",
+        `![FCN-scores, ours beside the paper's](charts/bars-${study}.svg)`,
+      );
+    }
+    const sheet = report.sheets.get(study);
+    if (sheet) {
+      lines.push(
+        "",
+        `Test samples, columns: ${sheet.columns.join(" | ")}.`,
+        "",
+        `![test samples](${sheet.file})`,
+      );
+    }
+    return lines;
+  };
+  const losses = chartIds.filter((id) => id.startsWith("loss-"));
+  return tablesMarkdown(input, figures) + [
+    "",
+    "## Loss curves",
+    "",
+    "Per run (bucket means of `loss_log.jsonl`); each run's `done.json` has its config and scores.",
+    "",
+    ...losses.map((id) => `![${id.slice(5)}](charts/${id}.svg)`),
+    "",
+    "Files: [tables.md](tables.md) · [results.csv](results.csv) · [results.json](results.json)",
+  ].join("\n") + "\n";
+}
