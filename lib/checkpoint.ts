@@ -25,17 +25,14 @@
 import * as tf from "@tensorflow/tfjs";
 import * as tfl from "@tensorflow/tfjs-layers";
 import "./layers.ts"; // registers the custom layers that model.json refers to
+import type { Adam, NamedTensor } from "./adam.ts";
 import type { TrainConfig } from "./config.ts";
 import { readFailure, readJsonFile } from "./files.ts";
 
 /** Bytes per weight shard file, as the tfjs converter's default (4 MiB). */
 const SHARD_BYTES = 4 * 1024 * 1024;
 
-/** A named tensor, as `optimizer.getWeights()` returns and `setWeights()` takes. */
-export interface NamedTensor {
-  name: string;
-  tensor: tf.Tensor;
-}
+export type { NamedTensor } from "./adam.ts";
 
 /** Step checkpoints kept on disk; older ones are deleted after a save. */
 export const KEEP_CHECKPOINTS = 2;
@@ -86,8 +83,8 @@ export interface CheckpointState extends TrainingPosition {
   config: TrainConfig;
   G: tfl.LayersModel;
   D: tfl.LayersModel | null;
-  optimizerG: tf.Optimizer;
-  optimizerD: tf.Optimizer | null;
+  optimizerG: Adam;
+  optimizerD: Adam | null;
 }
 
 /** Folder name of the checkpoint taken after `step` steps. */
@@ -210,18 +207,16 @@ export function fileHandler(dir: string): tf.io.IOHandler {
 }
 
 /**
- * Adam's running powers beta1^t and beta2^t. tfjs keeps them as protected
- * variables, and `setWeights()` recomputes them with `pow()`, which can differ
- * from the running product in the last bit; stored and restored, they make a
- * resumed run bit-identical to an uninterrupted one.
+ * Adam's running powers beta1^t and beta2^t. `setWeights()` recomputes them
+ * with `pow()`, which can differ from the running product in the last bit;
+ * stored and restored, they make a resumed run bit-identical to an
+ * uninterrupted one.
  */
-const ADAM_POWERS = ["accBeta1", "accBeta2"] as const;
-
-function adamPowers(opt: tf.Optimizer): NamedTensor[] {
-  const fields = opt as unknown as Record<string, tf.Variable | undefined>;
-  return ADAM_POWERS.filter((k) => fields[k] instanceof tf.Variable).map((
-    k,
-  ) => ({ name: `__${k}`, tensor: fields[k]! }));
+function adamPowers(opt: Adam): { name: string; tensor: tf.Variable }[] {
+  return [
+    { name: "__accBeta1", tensor: opt.accBeta1 },
+    { name: "__accBeta2", tensor: opt.accBeta2 },
+  ];
 }
 
 /**
@@ -229,18 +224,19 @@ function adamPowers(opt: tf.Optimizer): NamedTensor[] {
  * (`getWeights()` order, plus Adam's running powers), then disposes them.
  */
 export async function restoreOptimizer(
-  opt: tf.Optimizer,
+  opt: Adam,
   weights: NamedTensor[],
 ): Promise<void> {
-  const powers = weights.filter((w) => w.name.startsWith("__"));
   await opt.setWeights(weights.filter((w) => !w.name.startsWith("__")));
-  const fields = opt as unknown as Record<string, tf.Variable | undefined>;
-  for (const p of powers) fields[p.name.slice(2)]?.assign(p.tensor);
+  for (const power of adamPowers(opt)) {
+    const saved = weights.find((w) => w.name === power.name);
+    if (saved) power.tensor.assign(saved.tensor);
+  }
   tf.dispose(weights.map((w) => w.tensor));
 }
 
 /** Writes an optimizer's state as `<base>.json` (specs) + `<base>.bin` (values). */
-async function saveOptimizer(base: string, opt: tf.Optimizer): Promise<void> {
+async function saveOptimizer(base: string, opt: Adam): Promise<void> {
   const weights = [...await opt.getWeights(), ...adamPowers(opt)];
   const { data, specs } = await tf.io.encodeWeights(weights);
   await Deno.writeFile(

@@ -33,13 +33,3 @@ export function lrAt(cfg: ScheduleConfig, epoch: number): number {
 export function totalEpochs(cfg: ScheduleConfig): number {
   return cfg.epochs + cfg.epochsDecay;
 }
-
-/**
- * Sets an optimizer's learning rate in place. tfjs keeps `learningRate` as a
- * protected field of its optimizers (there is no public setter), and reads it
- * on every `applyGradients`, so writing it is how a schedule is applied
- * without losing the optimizer's moments.
- */
-export function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
-  (optimizer as unknown as { learningRate: number }).learningRate = lr;
-}

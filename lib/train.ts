@@ -43,7 +43,8 @@ import { buildDiscriminator, discriminatorSpecFromConfig } from "./patchgan.ts";
 import { createProgress } from "./progress.ts";
 import { type StepRecord, writeRunPage } from "./report.ts";
 import { deriveSeed } from "./rng.ts";
-import { lrAt, setLearningRate, totalEpochs } from "./schedule.ts";
+import { lrAt, totalEpochs } from "./schedule.ts";
+import { Adam } from "./adam.ts";
 import { translate } from "./translate.ts";
 import { buildGenerator, generatorSpecFromConfig } from "./unet.ts";
 
@@ -78,9 +79,9 @@ export class Pix2Pix {
   /** Which loss terms the objective has. */
   readonly parts: ObjectiveParts;
   /** Adam of the generator. */
-  readonly optimizerG: tf.Optimizer;
+  readonly optimizerG: Adam;
   /** Adam of the discriminator, or null. */
-  readonly optimizerD: tf.Optimizer | null;
+  readonly optimizerD: Adam | null;
 
   /**
    * @param cfg the run's config (objective, lambda, GAN mode, Adam settings, seed)
@@ -101,7 +102,7 @@ export class Pix2Pix {
         } discriminator`,
       );
     }
-    const adam = () => tf.train.adam(cfg.lr, cfg.beta1, cfg.beta2, 1e-8);
+    const adam = () => new Adam(cfg.lr, cfg.beta1, cfg.beta2, 1e-8);
     this.optimizerG = adam();
     this.optimizerD = D ? adam() : null;
   }
@@ -130,8 +131,8 @@ export class Pix2Pix {
 
   /** Sets both optimizers' learning rate. */
   setLearningRate(lr: number): void {
-    setLearningRate(this.optimizerG, lr);
-    if (this.optimizerD) setLearningRate(this.optimizerD, lr);
+    this.optimizerG.learningRate = lr;
+    if (this.optimizerD) this.optimizerD.learningRate = lr;
   }
 
   /** What the discriminator sees of an (input, image) pair. */
