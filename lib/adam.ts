@@ -90,28 +90,37 @@ export class Adam extends tf.Optimizer {
         ? variableGradients[i].tensor
         : variableGradients[name];
       if (gradient == null) return;
+      // Inner tidies and early disposes free each intermediate once used,
+      // so at most 4 tensors of this variable's size are alive at once.
       tf.tidy(() => {
         const m = this.first[i].variable;
         const v = this.second[i].variable;
-        const newM = tf.add(
-          tf.mul(m, this.beta1),
-          tf.mul(gradient, 1 - this.beta1),
+        const newM = tf.tidy(() =>
+          tf.add(tf.mul(m, this.beta1), tf.mul(gradient, 1 - this.beta1))
         );
-        const newV = tf.add(
-          tf.mul(v, this.beta2),
-          tf.mul(tf.square(gradient), 1 - this.beta2),
-        );
-        const mHat = tf.div(newM, oneMinusAcc1);
-        const vHat = tf.div(newV, oneMinusAcc2);
         m.assign(newM);
+        newM.dispose();
+        const newV = tf.tidy(() =>
+          tf.add(
+            tf.mul(v, this.beta2),
+            tf.mul(tf.square(gradient), 1 - this.beta2),
+          )
+        );
         v.assign(newV);
-        value.assign(tf.add(
+        newV.dispose();
+        const denominator = tf.tidy(() =>
+          tf.add(tf.sqrt(tf.div(v, oneMinusAcc2)), this.epsilon)
+        );
+        const step = tf.tidy(() =>
           tf.mul(
-            tf.div(mHat, tf.add(tf.sqrt(vHat), this.epsilon)),
+            tf.div(tf.div(m, oneMinusAcc1), denominator),
             -this.learningRate,
-          ),
-          value,
-        ));
+          )
+        );
+        denominator.dispose();
+        const newValue = tf.add(step, value);
+        step.dispose();
+        value.assign(newValue);
       });
     });
     tf.dispose([oneMinusAcc1, oneMinusAcc2]);

@@ -47,6 +47,47 @@ Deno.test("wasm Slice matches cpu for ranks 1-6", async () => {
   }
 });
 
+Deno.test("wasm Identity: a clone shares the heap buffer and outlives the original", async () => {
+  await tf.setBackend("wasm");
+  const backend = tf.backend() as unknown as {
+    getMemoryOffset(dataId: object): number;
+  };
+  const tensorsBefore = tf.memory().numTensors;
+  const x = tf.tensor1d([1, 2, 3]);
+  const y = tf.clone(x);
+  assert.equal(
+    backend.getMemoryOffset(y.dataId),
+    backend.getMemoryOffset(x.dataId),
+    "the clone was copied",
+  );
+  x.dispose();
+  assert.deepEqual(Array.from(y.dataSync()), [1, 2, 3]);
+  // A variable made from the clone, then reassigned, leaves the clone intact.
+  const v = tf.variable(y);
+  const next = tf.tensor1d([4, 5, 6]);
+  v.assign(next);
+  next.dispose();
+  assert.deepEqual(Array.from(y.dataSync()), [1, 2, 3]);
+  assert.deepEqual(Array.from(v.dataSync()), [4, 5, 6]);
+  // Gradients through saved (cloned) tensors still match cpu.
+  const f = (a: tf.Tensor) => tf.sum(tf.mul(tf.square(a), tf.sin(a)));
+  const gradOn = async (backend: string, a: () => tf.Tensor) => {
+    await tf.setBackend(backend);
+    const g = tf.tidy(() => tf.grad(f)(a()));
+    const values = g.dataSync();
+    g.dispose();
+    return values;
+  };
+  const wasmGrad = await gradOn("wasm", () => y);
+  const cpuGrad = await gradOn("cpu", () => tf.tensor1d([1, 2, 3]));
+  for (let i = 0; i < 3; i++) {
+    assert.ok(Math.abs(wasmGrad[i] - cpuGrad[i]) < 1e-5, `grad ${i}`);
+  }
+  await tf.setBackend("wasm");
+  tf.dispose([y, v]);
+  assert.equal(tf.memory().numTensors, tensorsBefore);
+});
+
 Deno.test("registerWasmKernels is idempotent", () => {
   const before = getKernel("Conv2DBackpropInput", "wasm");
   registerWasmKernels();

@@ -8,6 +8,8 @@
  *   is a naive loop; replaced by sub-pixel XNNPACK convolutions.
  * - `Slice`: the stock kernel copies the whole input out of the heap on
  *   every call; replaced by one that copies only the selected runs.
+ * - `Identity` (`tf.clone`, used by the gradient tape for every saved
+ *   tensor): shares the buffer instead of copying it.
  * - `Conv2D`, `FusedConv2D`: for weight-heavy layers (few output pixels per
  *   output channel) an im2col matMul, which avoids tfjs's slow re-layout of
  *   new weights every step; the stock kernels otherwise.
@@ -24,6 +26,7 @@ import "@tensorflow/tfjs-backend-wasm";
 import { makeConv2DBackpropFilterConfig } from "./conv2d_backprop_filter.ts";
 import { makeConv2DBackpropInputConfig } from "./conv2d_backprop_input.ts";
 import { makeSliceConfig } from "./slice.ts";
+import { makeIdentityConfig } from "./identity.ts";
 import { makeConv2DConfig, makeFusedConv2DConfig } from "./conv2d.ts";
 
 let registered = false;
@@ -48,6 +51,7 @@ export function registerWasmKernels(): void {
   if (registered) return;
   registered = true;
   replace("Slice", makeSliceConfig);
+  replace("Identity", makeIdentityConfig);
   replace("Conv2DBackpropInput", makeConv2DBackpropInputConfig);
   replace("Conv2D", makeConv2DConfig);
   replace("FusedConv2D", makeFusedConv2DConfig);
