@@ -53,6 +53,7 @@ import {
   type SegmenterRecord,
   trainSegmenter,
 } from "./segmenter.ts";
+import { readLossLog, trainingSeconds } from "./report.ts";
 import { train } from "./train.ts";
 import { translateSplit } from "./translate.ts";
 
@@ -381,7 +382,7 @@ export interface RunResult {
   config: TrainConfig;
   /** Training steps done. */
   steps: number;
-  /** Seconds spent training (this call only, when resumed). */
+  /** Seconds spent training, over every invocation of a resumed run. */
   train_seconds: number;
   /** Seconds spent translating and scoring the test split. */
   eval_seconds: number;
@@ -548,7 +549,8 @@ export async function runOne(
     spec: run.spec,
     config: cfg,
     steps: trained.steps,
-    train_seconds: Math.round(trained.seconds * 10) / 10,
+    train_seconds: Math.round(trainingSeconds(await readLossLog(dir)) * 10) /
+      10,
     eval_seconds: Math.round((performance.now() - t0) / 100) / 10,
     scores,
   };

@@ -22,12 +22,7 @@ import type {
 import type { EvalReport } from "./eval.ts";
 import { naturalCompare, readRgb, type RgbImage, writePng } from "./image.ts";
 import { PAPER_GROUND_TRUTH, PAPER_TABLES, paperRow } from "./paper.ts";
-import {
-  ensurePlotly,
-  escapeHtml,
-  lossCurves,
-  type StepRecord,
-} from "./report.ts";
+import { ensurePlotly, escapeHtml, lossCurves, readLossLog } from "./report.ts";
 import type { SegmenterRecord } from "./segmenter.ts";
 
 /** One table row of the report: a variant, its paper figures and (when finished) ours. */
@@ -339,14 +334,6 @@ export async function writeSheet(
     columns: ["input", ...variants.map((v) => v.label), "target"],
     width: sheet.width,
   };
-}
-
-/** Reads a run's `loss_log.jsonl` (empty when absent). */
-async function readLossLog(dir: string): Promise<StepRecord[]> {
-  const text = await Deno.readTextFile(`${dir}/loss_log.jsonl`).catch(() => "");
-  return text.split("\n").filter((l) => l.trim()).map((l) =>
-    JSON.parse(l) as StepRecord
-  );
 }
 
 function htmlTable(

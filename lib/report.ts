@@ -60,6 +60,32 @@ export async function ensurePlotly(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Training seconds over all invocations of a run: `seconds` restarts at each
+ * resume, so the log is cut where it drops and the last value of each piece
+ * is summed (steps redone after a kill are not in the log, nor their time).
+ */
+export function trainingSeconds(records: readonly StepRecord[]): number {
+  let total = 0;
+  for (let i = 0; i < records.length; i++) {
+    const next = records[i + 1];
+    if (next === undefined || next.seconds < records[i].seconds) {
+      total += records[i].seconds;
+    }
+  }
+  return total;
+}
+
+/** A run folder's `loss_log.jsonl` records (empty when absent). */
+export async function readLossLog(runDir: string): Promise<StepRecord[]> {
+  const text = await Deno.readTextFile(`${runDir}/loss_log.jsonl`).catch(() =>
+    ""
+  );
+  return text.split("\n").filter((l) => l.trim()).map((l) =>
+    JSON.parse(l) as StepRecord
+  );
+}
+
 /** Averages `records` into at most `MAX_POINTS` buckets per loss curve. */
 export function lossCurves(
   records: readonly StepRecord[],

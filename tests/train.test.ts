@@ -9,7 +9,7 @@ import { deriveSeed } from "../lib/rng.ts";
 import { lrAt, lrFactor } from "../lib/schedule.ts";
 import { FACADES_DIR, resolveDataroot } from "../lib/dataroot.ts";
 import { Pix2Pix, train } from "../lib/train.ts";
-import type { StepRecord } from "../lib/report.ts";
+import { type StepRecord, trainingSeconds } from "../lib/report.ts";
 import { randomPair, TINY } from "./train_fixtures.ts";
 
 await tf.setBackend("cpu");
@@ -207,7 +207,17 @@ Deno.test("train() on the synthetic set writes a run folder; stop + resume equal
   // optimizer state (including Adam's running beta powers).
   const losses = (r: StepRecord) => [r.G_GAN, r.G_L1, r.D_real, r.D_fake, r.lr];
   assert.deepEqual(cut.map(losses), log.map(losses));
+  // The log's clock restarts at the resume; the total counts both pieces.
+  assert.ok(cut[7].seconds < cut[6].seconds);
+  assert.equal(trainingSeconds(cut), cut[6].seconds + cut[9].seconds);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("trainingSeconds sums the pieces of a resumed log", () => {
+  const at = (seconds: number) => ({ seconds }) as StepRecord;
+  assert.equal(trainingSeconds([]), 0);
+  assert.equal(trainingSeconds([at(1), at(2), at(3)]), 3);
+  assert.equal(trainingSeconds([at(1), at(5), at(2), at(4), at(1)]), 10);
 });
 
 Deno.test("train() runs on facades (tiny)", async () => {
