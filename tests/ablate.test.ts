@@ -184,27 +184,32 @@ const haveFacades = await Deno.stat(`${FACADES_DIR}/train`).then(
   () => false,
 );
 
+/** Options of a tiny Table 3 grid in `out` (32 px, 2 steps per run, cpu). */
+function tinyDiscriminatorGrid(out: string) {
+  return {
+    studies: ["discriminator" as const],
+    preset: "ci" as const,
+    dataroot: FACADES_DIR,
+    direction: "BtoA" as const,
+    out,
+    backend: "cpu" as const,
+    presetOverrides: {
+      size: 32,
+      loadSize: 36,
+      maxSteps: 2,
+      numTest: 2,
+      segmenter: { ngf: 4, epochs: 1, maxTrain: 4 },
+    },
+    log: () => {},
+  };
+}
+
 Deno.test({
   name: "ablate ci plumbing: tables, resume-skip, --only, --merge",
   ignore: !haveFacades,
   async fn() {
     const out = await Deno.makeTempDir({ prefix: "ablate_test_" });
-    const base = {
-      studies: ["discriminator" as const],
-      preset: "ci" as const,
-      dataroot: FACADES_DIR,
-      direction: "BtoA" as const,
-      out,
-      backend: "cpu" as const,
-      presetOverrides: {
-        size: 32,
-        loadSize: 36,
-        maxSteps: 2,
-        numTest: 2,
-        segmenter: { ngf: 4, epochs: 1, maxTrain: 4 },
-      },
-      log: () => {},
-    };
+    const base = tinyDiscriminatorGrid(out);
     try {
       // One run alone, as a job array would launch it: no tables yet.
       const one = await runAblation({ ...base, only: "discriminator-d16" });
@@ -272,22 +277,7 @@ Deno.test({
   async fn() {
     const out = await Deno.makeTempDir({ prefix: "ablate_publish_" });
     const dest = `${out}/published`;
-    const base = {
-      studies: ["discriminator" as const],
-      preset: "ci" as const,
-      dataroot: FACADES_DIR,
-      direction: "BtoA" as const,
-      out,
-      backend: "cpu" as const,
-      presetOverrides: {
-        size: 32,
-        loadSize: 36,
-        maxSteps: 2,
-        numTest: 2,
-        segmenter: { ngf: 4, epochs: 1, maxTrain: 4 },
-      },
-      log: () => {},
-    };
+    const base = tinyDiscriminatorGrid(out);
     try {
       await runAblation({ ...base, only: "discriminator-d16" });
       const merged = await runAblation({ ...base, merge: true, publish: dest });
