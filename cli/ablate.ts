@@ -5,7 +5,7 @@
  *
  *   deno task ablate --study objective|generator|discriminator|all
  *     --preset ci|cpu|paper [--dataroot DIR] [--direction BtoA] [--out DIR]
- *     [--backend auto|wasm|webgpu|cpu|tensorflow] [--threads 1] [--only ID]
+ *     [--backend auto|wasm|webgpu|cpu|tensorflow] [--threads 1] [--jobs 1] [--only ID]
  *     [--merge] [--publish DIR] [--list]
  *
  * @module
@@ -36,7 +36,10 @@ Finished runs (done.json) are skipped; interrupted ones resume.
   --direction D     BtoA (default: facades labels -> photo) | AtoB
   --out DIR         grid folder (default runs/ablate-<preset>)
   --backend NAME    auto | wasm | webgpu | cpu | tensorflow (default auto)
-  --threads N       wasm threads (default 1; more uses the threaded SIMD build)
+  --threads N       wasm threads per job (default 1; more uses the threaded
+                    SIMD build)
+  --jobs N          runs trained at once, each in its own worker (default 1;
+                    on N cores, --jobs N beats --threads N)
   --only ID         run just this run (or row id, or "segmenter"); no tables
   --merge           only build the tables from the finished runs
   --publish DIR     also copy the results, sheets, first test images and the
@@ -56,6 +59,7 @@ await runCli(async () => {
       out: { type: "string" },
       backend: { type: "string", default: "auto" },
       threads: { type: "string", default: "1" },
+      jobs: { type: "string", default: "1" },
       only: { type: "string" },
       merge: { type: "boolean", default: false },
       publish: { type: "string" },
@@ -103,6 +107,10 @@ await runCli(async () => {
   ) {
     throw new UserError(`--backend "${values.backend}" is not a backend`);
   }
+  const jobs = Number(values.jobs);
+  if (!Number.isInteger(jobs) || jobs < 1) {
+    throw new UserError(`--jobs "${values.jobs}" is not a whole number >= 1`);
+  }
   const dataroot = values.dataroot ?? FACADES_DIR;
   for (const split of ["train", "test"]) {
     const ok = await Deno.stat(`${dataroot}/${split}`).then(
@@ -123,6 +131,7 @@ await runCli(async () => {
     out: values.out ?? `runs/ablate-${preset}`,
     backend: values.backend as BackendName,
     threads: Number(values.threads),
+    jobs,
     only: values.only,
     merge: values.merge,
     publish: values.publish,

@@ -324,6 +324,37 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "ablate --jobs 2: the grid's runs train in two workers, then the tables",
+  ignore: !haveFacades,
+  async fn() {
+    const out = await Deno.makeTempDir({ prefix: "ablate_jobs_" });
+    const lines: string[] = [];
+    try {
+      const base = {
+        ...tinyDiscriminatorGrid(out),
+        log: (l: string) => lines.push(l),
+      };
+      await runAblation({ ...base, only: "discriminator-d16" });
+      const summary = await runAblation({ ...base, jobs: 2 });
+      assert.deepEqual(summary.skipped, ["discriminator-d16"]);
+      // (at 32 px the "286" is the 70x70 itself: 3 runs in all)
+      assert.deepEqual(
+        [...summary.ran].sort(),
+        ["discriminator-d1", "objective-l1-cgan"],
+      );
+      assert.ok(summary.rows!.every((r) => r.status === "done"));
+      // The workers' log lines reach the caller's logger.
+      for (const id of summary.ran) {
+        assert.ok(lines.some((l) => l.startsWith(`${id}: done`)), id);
+      }
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});
+
 Deno.test("ablate CLI: --publish with --only is refused, naming both flags", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
