@@ -19,6 +19,7 @@
  * @module
  */
 
+import { relative } from "node:path";
 import { Worker } from "node:worker_threads";
 import { checkThreads, validateConfig } from "./args.ts";
 import { UserError } from "./cli.ts";
@@ -724,7 +725,8 @@ export async function runAblation(o: AblateOptions): Promise<AblateSummary> {
     preset: p,
     grid,
     results,
-    dataroot: o.dataroot,
+    // Relative to the working directory: no machine's absolute path in tables.
+    dataroot: relative(Deno.cwd(), o.dataroot) || ".",
     direction: o.direction,
     segmenter: await readSegmenterRecord(o.out),
   };

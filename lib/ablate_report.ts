@@ -61,7 +61,7 @@ export interface ReportInput {
   grid: Grid;
   /** `done.json` of each run id, null when not finished. */
   results: ReadonlyMap<string, RunResult | null>;
-  /** Dataset and direction, for the titles. */
+  /** Dataset (as shown, e.g. relative to the working directory) and direction, for the titles. */
   dataroot: string;
   direction: string;
   /** The grid's segmenter record, null before it is trained. */
