@@ -623,8 +623,8 @@ async function runInWorkers(
     if (await readRunResult(o.out, run.id)) skipped.push(run.id);
     else queue.push(run);
   }
-  const adversarial = (r: GridRun) => r.spec.loss === "l1" ? 1 : 0;
-  queue.sort((a, b) => adversarial(a) - adversarial(b));
+  const l1Only = (r: GridRun) => r.spec.loss === "l1" ? 1 : 0;
+  queue.sort((a, b) => l1Only(a) - l1Only(b)); // stable: paper order otherwise
   const failed: string[] = [];
   const worker = async () => {
     for (let run = queue.shift(); run; run = queue.shift()) {
