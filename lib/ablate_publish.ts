@@ -11,6 +11,7 @@
  * @module
  */
 
+import { dirname } from "node:path";
 import { pathToFileURL } from "node:url";
 import {
   type AblationReport,
@@ -71,7 +72,7 @@ export async function renderPlotlyCharts(
 
 /** Copies `from` to `to`, creating `to`'s folder. */
 async function copy(from: string, to: string): Promise<void> {
-  await Deno.mkdir(to.slice(0, to.lastIndexOf("/")), { recursive: true });
+  await Deno.mkdir(dirname(to), { recursive: true });
   await Deno.copyFile(from, to);
 }
 
