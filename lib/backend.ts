@@ -21,6 +21,7 @@ import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
 import type { BackendName } from "./config.ts";
 import { registerWasmKernels } from "./kernels/mod.ts";
+import { registerGradients } from "./gradients.ts";
 import {
   startThreadedWasm,
   ThreadsTimeout,
@@ -78,6 +79,7 @@ export async function initBackend(
 ): Promise<BackendChoice> {
   const log = opts.log ?? (() => {});
   silenceNodeBanner();
+  registerGradients();
   let choice: BackendChoice;
   switch (name) {
     case "tensorflow":
