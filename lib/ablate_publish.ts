@@ -1,7 +1,7 @@
 /**
  * Publishes a finished ablation grid as a small, self-contained folder that
  * can be committed (e.g. `docs/ablations/cpu/`): `tables.md`, `results.csv`,
- * `results.json`, the sample sheets, each run's `done.json` and its first
+ * `results.json`, the sample sheets (as JPEG), each run's `done.json` and its first
  * {@link PUBLISHED_TEST_IMAGES} translated test images (what notebooks 05 and
  * 06 read), the plotly charts of the grid's `index.html` rendered to SVG by
  * headless Chromium (`charts/<chart id>.svg`: no 4.8 MB plotly.min.js to
@@ -21,9 +21,21 @@ import {
 } from "./ablate_report.ts";
 import type { StudyName } from "./ablate.ts";
 import { launchChromium } from "./chromium.ts";
+import { readRgb, writeImage } from "./image.ts";
 
 /** Test images per run copied into the published folder (notebooks 05/06 show 1-8). */
 export const PUBLISHED_TEST_IMAGES = 8;
+
+/**
+ * JPEG quality of the published sample sheets (a PNG sheet of photos is
+ * ~1 MB; the test images stay PNG: notebook 06 reads their exact pixels).
+ */
+const SHEET_QUALITY = 90;
+
+/** `sheet-<study>.png` → `sheet-<study>.jpg`. */
+function publishedSheet(file: string): string {
+  return file.replace(/\.png$/, ".jpg");
+}
 
 /** Width in CSS pixels of the exported charts: bar charts, loss curves. */
 const BAR_WIDTH = 900;
@@ -95,7 +107,14 @@ export async function publishAblation(
     await put(f, `${input.out}/${f}`);
   }
   for (const sheet of report.sheets.values()) {
-    if (sheet) await put(sheet.file, `${input.out}/${sheet.file}`);
+    if (!sheet) continue;
+    const jpeg = publishedSheet(sheet.file);
+    await writeImage(
+      `${dest}/${jpeg}`,
+      await readRgb(`${input.out}/${sheet.file}`),
+      SHEET_QUALITY,
+    );
+    written.push(jpeg);
   }
   for (const run of input.grid.runs) {
     if (!input.results.get(run.id)) continue;
@@ -143,7 +162,7 @@ function publishedReadme(
         "",
         `Test samples, columns: ${sheet.columns.join(" | ")}.`,
         "",
-        `![test samples](${sheet.file})`,
+        `![test samples](${publishedSheet(sheet.file)})`,
       );
     }
     return lines;

@@ -286,7 +286,7 @@ Deno.test({
         const f of [
           "tables.md",
           "results.json",
-          "sheet-discriminator.png",
+          "sheet-discriminator.jpg",
           "discriminator-d16/done.json",
           "discriminator-d16/test/images/2_fake_B.png",
           "charts/bars-discriminator.svg",
@@ -310,7 +310,7 @@ Deno.test({
       const readme = await Deno.readTextFile(`${dest}/README.md`);
       const links = [...readme.matchAll(/\]\(([^)]+)\)/g)].map((m) => m[1]);
       assert.ok(links.includes("charts/bars-discriminator.svg"));
-      assert.ok(links.includes("sheet-discriminator.png"));
+      assert.ok(links.includes("sheet-discriminator.jpg"));
       for (const link of links) {
         assert.ok(files.includes(link), `README links missing ${link}`);
       }
