@@ -31,7 +31,7 @@ tables.md, results.csv, results.json, sample sheets and index.html into --out.
 Finished runs (done.json) are skipped; interrupted ones resume.
 
   --study NAME      objective | generator | discriminator | all (default all)
-  --preset NAME     ci (minutes, plumbing) | cpu (~8 h on 2 cores) | paper (GPU)
+  --preset NAME     ci (minutes, plumbing) | cpu (1.5-7.5 h on 2 cores) | paper (GPU)
   --dataroot DIR    aligned dataset (default ../shared/datasets/facades)
   --direction D     BtoA (default: facades labels -> photo) | AtoB
   --out DIR         grid folder (default runs/ablate-<preset>)

@@ -146,8 +146,9 @@ export interface AblatePreset {
  * - `ci`: plumbing only (20 steps per run at 64x64, ngf/ndf 8, 8 test
  *   images; at 64x64 all four discriminators differ): about a minute, the
  *   scores mean nothing.
- * - `cpu`: the largest set-up whose whole grid (10 runs + segmenter) fits
- *   about 8 hours on 2 CPU cores (wasm).
+ * - `cpu`: sized so that the whole grid (10 runs + segmenter) fits about 8
+ *   hours on the loaded 2-core build machine (7.4 h estimated at load 6-8);
+ *   measured 1.5 h wall with `jobs: 2` on a quiet one.
  * - `paper`: the paper's set-up, for a GPU: 256x256 (286 jitter), ngf/ndf
  *   64, 100 + 100 epochs, batch 1.
  */
