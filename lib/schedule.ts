@@ -6,7 +6,6 @@
  * @module
  */
 
-import type * as tf from "@tensorflow/tfjs";
 import type { TrainConfig } from "./config.ts";
 
 /** The config fields the schedule reads. */
