@@ -135,6 +135,11 @@ export const CONV_CASES: ConvCase[] = [
   ["conv2d", [1, 1], 3, 4, [4, 4], [2, 2], "same"],
   ["conv2dTranspose", [2, 2], 4, 3, [4, 4], [2, 2], "same"],
   ["conv2dTranspose", [4, 4], 3, 5, [4, 4], [2, 2], "same"],
+  // Few input channels (the U-Net's last layer, D's first): the col2im path.
+  ["conv2dTranspose", [8, 8], 3, 24, [4, 4], [2, 2], "same"],
+  ["conv2d", [9, 7], 2, 16, [4, 4], [2, 2], "same"],
+  ["conv2d", [7, 8], 1, 8, [4, 3], [2, 1], [[0, 0], [1, 2], [2, 0], [0, 0]]],
+  ["conv2dTranspose", [9, 9], 2, 16, [4, 4], [2, 2], "valid"],
 ].map(([op, size, inC, outC, kernel, stride, pad], i) => ({
   op: op as ConvCase["op"],
   batch: 1 + (i % 2),

@@ -286,6 +286,65 @@ export function subPixelInputGrad(
 }
 
 /**
+ * The input gradient by col2im, for few input channels (the U-Net's last
+ * layer, 64 -> 3; the discriminator's first, 6 -> 64): one matMul
+ * `dy [pixels, outChannels] x W^T [outChannels, kh*kw*inChannels]` gives
+ * every tap's contribution at every `dy` pixel, and each tap is added into
+ * `dx` at its shifted position. The sub-pixel path would instead copy each
+ * phase's `dy` windows (taps x outChannels values per pixel) for a product
+ * with only `inChannels` columns.
+ */
+export function col2imInputGrad(
+  sc: WasmScope,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  g: ConvGeometry,
+): TensorInfo {
+  const { h, w, batch: n, inChannels: ci, outChannels: co } = g;
+  const taps = h.kernel * w.kernel;
+  const cols = sc.matMul(
+    sc.reshape(dy, [1, n * h.out * w.out, co]),
+    sc.reshape(sc.transpose2d(sc.reshape(filter, [taps * ci, co])), [
+      1,
+      co,
+      taps * ci,
+    ]),
+  );
+  const dx = sc.alloc([n, h.size, w.size, ci]);
+  const src = sc.view(cols);
+  const dst = sc.view(dx);
+  dst.fill(0);
+  for (let b = 0; b < n; b++) {
+    for (let oy = 0; oy < h.out; oy++) {
+      for (let ox = 0; ox < w.out; ox++) {
+        const from = ((b * h.out + oy) * w.out + ox) * taps * ci;
+        for (let ky = 0; ky < h.kernel; ky++) {
+          const iy = oy * h.stride - h.padBefore + ky;
+          if (iy < 0 || iy >= h.size) continue;
+          for (let kx = 0; kx < w.kernel; kx++) {
+            const ix = ox * w.stride - w.padBefore + kx;
+            if (ix < 0 || ix >= w.size) continue;
+            const s = from + (ky * w.kernel + kx) * ci;
+            const d = ((b * h.size + iy) * w.size + ix) * ci;
+            for (let c = 0; c < ci; c++) dst[d + c] += src[s + c];
+          }
+        }
+      }
+    }
+  }
+  return dx;
+}
+
+/**
+ * Whether {@link col2imInputGrad} is the faster path: the matMul's output
+ * (`kh*kw*inChannels` per pixel) is no larger than the sub-pixel path's
+ * windows (`taps per phase x outChannels`), i.e. few input channels.
+ */
+export function preferCol2im(g: ConvGeometry): boolean {
+  return 8 * g.inChannels <= g.outChannels;
+}
+
+/**
  * Builds the replacement `Conv2DBackpropInput` kernel config. NCHW,
  * non-float32 inputs and a `dy` whose shape disagrees with the attributes go
  * to `original`, the stock kernel.
@@ -310,7 +369,8 @@ export function makeConv2DBackpropInputConfig(
       return original.kernelFunc(args);
     }
     const sc = kernelScope(args.backend);
-    return sc.finish(subPixelInputGrad(sc, dy, filter, g));
+    const inputGrad = preferCol2im(g) ? col2imInputGrad : subPixelInputGrad;
+    return sc.finish(inputGrad(sc, dy, filter, g));
   };
   return {
     kernelName: Conv2DBackpropInput,
