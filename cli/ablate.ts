@@ -5,7 +5,7 @@
  *
  *   deno task ablate --study objective|generator|discriminator|all
  *     --preset ci|cpu|paper [--dataroot DIR] [--direction BtoA] [--out DIR]
- *     [--backend auto|wasm|webgpu|cpu|tensorflow] [--threads 1] [--jobs 1] [--only ID]
+ *     [--backend auto|native|wasm|webgpu|cpu|tensorflow] [--threads 1] [--jobs 1] [--only ID]
  *     [--merge] [--publish DIR] [--list]
  *
  * @module
@@ -35,7 +35,7 @@ Finished runs (done.json) are skipped; interrupted ones resume.
   --dataroot DIR    aligned dataset (default ../shared/datasets/facades)
   --direction D     BtoA (default: facades labels -> photo) | AtoB
   --out DIR         grid folder (default runs/ablate-<preset>)
-  --backend NAME    auto | wasm | webgpu | cpu | tensorflow (default auto)
+  --backend NAME    auto | native | wasm | webgpu | cpu | tensorflow (default auto)
   --threads N       wasm threads per job (default 1; more uses the threaded
                     SIMD build)
   --jobs N          runs trained at once, each in its own worker (default 1;
@@ -103,7 +103,9 @@ await runCli(async () => {
     );
   }
   if (
-    !["auto", "wasm", "webgpu", "cpu", "tensorflow"].includes(values.backend)
+    !["auto", "native", "wasm", "webgpu", "cpu", "tensorflow"].includes(
+      values.backend,
+    )
   ) {
     throw new UserError(`--backend "${values.backend}" is not a backend`);
   }

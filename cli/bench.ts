@@ -2,7 +2,7 @@
  * `deno task bench`: training-step speed and memory of the real trainer,
  * optionally side by side with the reference PyTorch step (see `lib/bench.ts`).
  *
- *   deno task bench [--sizes 64,128,256] [--backend wasm|webgpu|cpu|tensorflow]
+ *   deno task bench [--sizes 64,128,256] [--backend native|wasm|webgpu|cpu|tensorflow]
  *     [--threads 1]
  *     [--steps 3] [--warmup 1] [--ngf 64] [--ndf 64] [--peer] [--python PATH]
  *     [--peer-script PATH] [--peer-threads N] [--json]
@@ -22,8 +22,9 @@ batch 1, U-Net + 70x70 PatchGAN) after warm-up: median step time, generator
 forward time and peak RSS per size.
 
   --sizes LIST        image sizes, comma-separated (default 64,128,256)
-  --backend NAME      auto | wasm | webgpu | cpu | tensorflow (default auto)
-  --threads N         wasm threads (default 1; more uses the threaded SIMD build)
+  --backend NAME      auto | native | wasm | webgpu | cpu | tensorflow (default auto)
+  --threads N         CPU threads (default 1): native BLAS threads, or wasm's
+                      threaded SIMD build
   --steps N           timed steps per size (default 3)
   --warmup N          untimed steps first (default 1)
   --ngf N, --ndf N    first-layer filters (default 64, the paper)
@@ -35,7 +36,7 @@ forward time and peak RSS per size.
   --kernels           run the wasm kernel micro-benchmark instead
   --help              this text`;
 
-const BACKENDS = ["auto", "wasm", "webgpu", "cpu", "tensorflow"];
+const BACKENDS = ["auto", "native", "wasm", "webgpu", "cpu", "tensorflow"];
 
 function int(flag: string, raw: string): number {
   const n = Number(raw);

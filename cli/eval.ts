@@ -43,7 +43,7 @@ const HELP = `Usage:
   --json             print one JSON object instead of markdown tables
   --out DIR          where --checkpoint writes its results (default: a temp folder)
   --num-test N       --checkpoint: translate only the first N test images
-  --backend NAME     auto | wasm | webgpu | cpu | tensorflow (default auto)
+  --backend NAME     auto | native | wasm | webgpu | cpu | tensorflow (default auto)
   --force            retrain even if a cached segmenter exists
 segmenter options (they select the cached segmenter, too):
   --size N           input side in pixels (default ${D.size})

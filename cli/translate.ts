@@ -25,7 +25,7 @@ const HELP = `Usage: deno task translate --checkpoint DIR --out DIR [options]
                      (default: the paper's test mode, batch statistics + dropout)
   --num-test N       translate at most N images
   --seed S           dropout seed in the paper's test mode (default: the run's seed)
-  --backend NAME     auto | wasm | webgpu | cpu | tensorflow (default auto)
+  --backend NAME     auto | native | wasm | webgpu | cpu | tensorflow (default auto)
   --help             this text`;
 
 await runCli(async () => {

@@ -93,7 +93,7 @@ export const ENUMS: Readonly<
   norm: ["batch", "instance", "none"],
   loss: ["l1", "gan", "cgan", "l1+gan", "l1+cgan"],
   ganMode: ["vanilla", "lsgan"],
-  backend: ["auto", "wasm", "webgpu", "cpu", "tensorflow"],
+  backend: ["auto", "native", "wasm", "webgpu", "cpu", "tensorflow"],
 };
 
 /** Fields that must be integers, and their minimum. */
@@ -297,8 +297,9 @@ export function validateConfig(cfg: TrainConfig): TrainConfig {
 }
 
 /**
- * Checks `--threads` (wasm threads, see {@link TrainConfig.threads}): an
- * integer >= 1, and more than 1 only with `--backend wasm` or `auto`.
+ * Checks `--threads` (CPU threads, see {@link TrainConfig.threads}): an
+ * integer >= 1, and more than 1 only with `--backend native`, `wasm` or
+ * `auto`.
  *
  * @throws UserError naming the flag otherwise
  */
@@ -306,9 +307,9 @@ export function checkThreads(threads: number, backend: BackendName): void {
   if (!Number.isInteger(threads) || threads < 1) {
     throw new UserError(`--threads must be an integer >= 1, got ${threads}`);
   }
-  if (threads > 1 && backend !== "wasm" && backend !== "auto") {
+  if (threads > 1 && !["native", "wasm", "auto"].includes(backend)) {
     throw new UserError(
-      `--threads ${threads} needs --backend wasm or auto (threads are wasm's), got --backend ${backend}`,
+      `--threads ${threads} needs --backend native, wasm or auto (the CPU backends), got --backend ${backend}`,
     );
   }
 }

@@ -10,9 +10,13 @@
  * - `wasm`: `@tensorflow/tfjs-backend-wasm` (XNNPACK, SIMD, one thread) with
  *   this project's kernels (`lib/kernels/`): the filter gradient wasm lacks,
  *   a fast input gradient / transposed convolution, a fast slice.
+ * - `native`: wasm with its convolutions and matMuls on the system's BLAS
+ *   (OpenBLAS) through Deno FFI, in place on the wasm heap
+ *   (`lib/runtime/native/`); `threads` sets the BLAS threads.
  * - `cpu`: plain JavaScript; slow, the reference.
  * - `auto`: tensorflow if importable, else a hardware WebGPU adapter (not a
- *   software one such as lavapipe/llvmpipe), else wasm.
+ *   software one such as lavapipe/llvmpipe), else native when a BLAS
+ *   library is found, else wasm.
  *
  * @module
  */
@@ -23,13 +27,19 @@ import type { BackendName } from "./config.ts";
 import { registerWasmKernels } from "./kernels/mod.ts";
 import { registerGradients } from "./gradients.ts";
 import {
+  type Blas,
+  BlasMissingError,
+  loadBlas,
+  registerNativeKernels,
+} from "./runtime/native/mod.ts";
+import {
   startThreadedWasm,
   ThreadsTimeout,
   wasmStarted,
 } from "./kernels/wasm_threads.ts";
 
 /** A backend that {@link initBackend} can leave active. */
-export type ActiveBackend = "wasm" | "webgpu" | "cpu" | "tensorflow";
+export type ActiveBackend = "native" | "wasm" | "webgpu" | "cpu" | "tensorflow";
 
 /** What {@link initBackend} started, and why (one human-readable line). */
 export interface BackendChoice {
@@ -40,7 +50,8 @@ export interface BackendChoice {
 /** Options of {@link initBackend}. */
 export interface InitBackendOptions {
   /**
-   * wasm threads (default 1). 2 or more starts tfjs's threaded SIMD build
+   * Threads (default 1). On `native`, the BLAS library's threads. On wasm,
+   * 2 or more starts tfjs's threaded SIMD build
    * (`lib/kernels/wasm_threads.ts`); only possible before the process's
    * first wasm start. If it fails wasm runs on one thread (logged); if the
    * thread pool hangs, initBackend throws after a minute.
@@ -88,6 +99,9 @@ export async function initBackend(
     case "webgpu":
       choice = await startWebGpu(await probeWebGpu());
       break;
+    case "native":
+      choice = await startNative(loadBlasOrExplain(), opts.threads, "asked for");
+      break;
     case "wasm":
       choice = await startWasm(opts.threads, log, "asked for");
       break;
@@ -100,14 +114,17 @@ export async function initBackend(
       break;
     default:
       throw new Error(
-        `unknown backend "${name}": use auto, wasm, webgpu, cpu or tensorflow`,
+        `unknown backend "${name}": use auto, native, wasm, webgpu, cpu or tensorflow`,
       );
   }
   log(`backend: ${choice.name} (${choice.reason})`);
   return choice;
 }
 
-/** tensorflow, else hardware WebGPU, else wasm; the reason says why. */
+/**
+ * tensorflow, else hardware WebGPU, else native (a BLAS found), else wasm;
+ * the reason says why.
+ */
 async function startAuto(
   threads: number | undefined,
   log: (msg: string) => void,
@@ -122,7 +139,18 @@ async function startAuto(
   const why = "info" in gpu
     ? `WebGPU adapter ${gpu.label} is a software (CPU) one`
     : gpu.missing;
-  return await startWasm(threads, log, `auto: no tfjs-node; ${why}`);
+  let blas: Blas;
+  try {
+    blas = loadBlas();
+  } catch (e) {
+    if (!(e instanceof BlasMissingError)) throw e;
+    return await startWasm(
+      threads,
+      log,
+      `auto: no tfjs-node; ${why}; no BLAS for native (${e.tried.join("; ")})`,
+    );
+  }
+  return await startNative(blas, threads, `auto: no tfjs-node; ${why}`);
 }
 
 /** Tries the tfjs-node packages; the first that imports, or why none did. */
@@ -197,6 +225,37 @@ async function startWebGpu(gpu: GpuProbe): Promise<BackendChoice> {
     name: "webgpu",
     reason: `WebGPU adapter ${gpu.label}` +
       (gpu.software ? " (software: runs on the CPU, for testing, slow)" : ""),
+  };
+}
+
+/** {@link loadBlas}, its error extended by what `--backend native` needs. */
+function loadBlasOrExplain(): Blas {
+  try {
+    return loadBlas();
+  } catch (e) {
+    if (!(e instanceof BlasMissingError)) throw e;
+    throw new Error(
+      `backend 'native': ${e.message}; or choose --backend wasm`,
+    );
+  }
+}
+
+/** Single-threaded wasm with the native kernels on `blas`. */
+async function startNative(
+  blas: Blas,
+  threads: number | undefined,
+  why: string,
+): Promise<BackendChoice> {
+  registerWasmKernels();
+  registerNativeKernels(blas);
+  const asked = threads ?? 1;
+  const set = blas.setThreads(asked);
+  await setBackendOrThrow("wasm");
+  const n = set ? blas.threads() : "the library's default";
+  return {
+    name: "native",
+    reason: `${why}; ${blas.library} (${blas.config || "BLAS"}), ` +
+      `${n} thread${n === 1 ? "" : "s"}, on the wasm heap`,
   };
 }
 

@@ -35,7 +35,13 @@ export type Objective = "l1" | "gan" | "cgan" | "l1+gan" | "l1+cgan";
 export type GanMode = "vanilla" | "lsgan";
 
 /** Compute backend choice; see `lib/backend.ts`. */
-export type BackendName = "auto" | "wasm" | "webgpu" | "cpu" | "tensorflow";
+export type BackendName =
+  | "auto"
+  | "native"
+  | "wasm"
+  | "webgpu"
+  | "cpu"
+  | "tensorflow";
 
 /** Which side of an aligned A|B image is the input. Facades is `BtoA`. */
 export type Direction = "AtoB" | "BtoA";
@@ -99,9 +105,9 @@ export interface TrainConfig {
   seed: number;
   backend: BackendName;
   /**
-   * Wasm threads: 1 = single-threaded; more than 1 uses tfjs's threaded SIMD
-   * wasm build (`lib/kernels/wasm_threads.ts`). Only the wasm backend (or
-   * `auto` when it picks wasm) uses it.
+   * CPU threads: on `native`, the BLAS library's threads; on wasm, more
+   * than 1 uses tfjs's threaded SIMD wasm build
+   * (`lib/kernels/wasm_threads.ts`). Other backends ignore it.
    */
   threads: number;
   /** Write a sample grid every this many steps (0 = never). */

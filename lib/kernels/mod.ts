@@ -31,8 +31,11 @@ import { makeConv2DConfig, makeFusedConv2DConfig } from "./conv2d.ts";
 
 let registered = false;
 
-/** Replaces (or adds) one wasm kernel, passing the stock one to `make`. */
-function replace(
+/**
+ * Replaces one wasm kernel, passing the one registered now to `make` (which
+ * may fall back to it).
+ */
+export function replaceWasmKernel(
   name: string,
   make: (original: KernelConfig) => KernelConfig,
 ): void {
@@ -50,11 +53,11 @@ function replace(
 export function registerWasmKernels(): void {
   if (registered) return;
   registered = true;
-  replace("Slice", makeSliceConfig);
-  replace("Identity", makeIdentityConfig);
-  replace("Conv2DBackpropInput", makeConv2DBackpropInputConfig);
-  replace("Conv2D", makeConv2DConfig);
-  replace("FusedConv2D", makeFusedConv2DConfig);
+  replaceWasmKernel("Slice", makeSliceConfig);
+  replaceWasmKernel("Identity", makeIdentityConfig);
+  replaceWasmKernel("Conv2DBackpropInput", makeConv2DBackpropInputConfig);
+  replaceWasmKernel("Conv2D", makeConv2DConfig);
+  replaceWasmKernel("FusedConv2D", makeFusedConv2DConfig);
   if (getKernel("Conv2DBackpropFilter", "wasm") == null) {
     registerKernel(makeConv2DBackpropFilterConfig());
   }
