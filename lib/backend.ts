@@ -100,7 +100,11 @@ export async function initBackend(
       choice = await startWebGpu(await probeWebGpu());
       break;
     case "native":
-      choice = await startNative(loadBlasOrExplain(), opts.threads, "asked for");
+      choice = await startNative(
+        loadBlasOrExplain(),
+        opts.threads,
+        "asked for",
+      );
       break;
     case "wasm":
       choice = await startWasm(opts.threads, log, "asked for");

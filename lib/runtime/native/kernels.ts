@@ -19,13 +19,13 @@
  * @module
  */
 import {
+  _FusedMatMul,
   backend_util,
   BatchMatMul,
   Conv2D,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
   FusedConv2D,
-  _FusedMatMul,
   type KernelConfig,
   type KernelFunc,
   type TensorInfo,
@@ -63,6 +63,50 @@ interface MatMulAttrs {
   transposeB: boolean;
   activation?: string;
   leakyreluAlpha?: number;
+}
+
+/** What the native kernels did since the last {@link resetNativeStats}. */
+export interface NativeStats {
+  /** Kernel calls computed natively, by kernel name. */
+  calls: Record<string, number>;
+  /** Kernel calls handed to the kernel registered before, by kernel name. */
+  fallbacks: Record<string, number>;
+  /** Floating-point operations of the GEMMs (2 M N K each). */
+  gemmFlops: number;
+  /** Milliseconds in BLAS GEMM calls. */
+  gemmMs: number;
+  /** Milliseconds in im2col / col2im / bias / activation loops. */
+  loopMs: number;
+}
+
+let stats: NativeStats = newStats();
+function newStats(): NativeStats {
+  return { calls: {}, fallbacks: {}, gemmFlops: 0, gemmMs: 0, loopMs: 0 };
+}
+
+/** A copy of the counters since the last reset (see {@link NativeStats}). */
+export function nativeStats(): NativeStats {
+  return structuredClone(stats);
+}
+
+/** Zeroes the counters of {@link nativeStats}. */
+export function resetNativeStats(): void {
+  stats = newStats();
+}
+
+/** `blas.gemm`, timed and counted in {@link nativeStats}. */
+function gemm(blas: Blas, ...args: Parameters<Blas["gemm"]>): void {
+  const t0 = performance.now();
+  blas.gemm(...args);
+  stats.gemmMs += performance.now() - t0;
+  stats.gemmFlops += 2 * args[2] * args[3] * args[4];
+}
+
+/** Runs a loop (im2col, col2im, bias, activation), timed in {@link nativeStats}. */
+function loop(f: () => void): void {
+  const t0 = performance.now();
+  f();
+  stats.loopMs += performance.now() - t0;
 }
 
 /** A reusable JS-side buffer for window matrices (grown, never shrunk). */
@@ -144,15 +188,19 @@ function convForward(
 ): TensorInfo {
   const [m, k, co] = [rowsOf(g), depthOf(g), g.outChannels];
   const out = backend.makeOutput([g.batch, g.h.out, g.w.out, co], "float32");
-  const [xv, fv, yv] = [f32(backend, x), f32(backend, filter), f32(backend, out)];
+  const [xv, fv, yv] = [
+    f32(backend, x),
+    f32(backend, filter),
+    f32(backend, out),
+  ];
   let cols = xv;
   if (!isPointwise(g)) {
     cols = scratchOf(m * k);
-    im2col(xv, cols, g);
+    loop(() => im2col(xv, cols, g));
   }
-  if (bias != null) fillRows(yv, f32(backend, bias), co);
-  blas.gemm(false, false, m, co, k, cols, fv, yv, bias == null ? 0 : 1);
-  activate(yv, act, alpha);
+  if (bias != null) loop(() => fillRows(yv, f32(backend, bias), co));
+  gemm(blas, false, false, m, co, k, cols, fv, yv, bias == null ? 0 : 1);
+  loop(() => activate(yv, act, alpha));
   return out;
 }
 
@@ -169,13 +217,17 @@ function convInputGrad(
     [g.batch, g.h.size, g.w.size, g.inChannels],
     "float32",
   );
-  const [dyv, fv, dxv] = [f32(backend, dy), f32(backend, filter), f32(backend, dx)];
+  const [dyv, fv, dxv] = [
+    f32(backend, dy),
+    f32(backend, filter),
+    f32(backend, dx),
+  ];
   if (isPointwise(g)) {
-    blas.gemm(false, true, m, k, co, dyv, fv, dxv);
+    gemm(blas, false, true, m, k, co, dyv, fv, dxv);
   } else {
     const cols = scratchOf(m * k);
-    blas.gemm(false, true, m, k, co, dyv, fv, cols);
-    col2im(cols, dxv, g);
+    gemm(blas, false, true, m, k, co, dyv, fv, cols);
+    loop(() => col2im(cols, dxv, g));
   }
   return dx;
 }
@@ -197,9 +249,9 @@ function convFilterGrad(
   let cols = xv;
   if (!isPointwise(g)) {
     cols = scratchOf(m * k);
-    im2col(xv, cols, g);
+    loop(() => im2col(xv, cols, g));
   }
-  blas.gemm(true, false, k, co, m, cols, dyv, dwv);
+  gemm(blas, true, false, k, co, m, cols, dyv, dwv);
   return dw;
 }
 
@@ -239,10 +291,11 @@ function matMul(
   }
   const out = backend.makeOutput([...batchShape, m, n], "float32");
   const [av, bv, yv] = [f32(backend, a), f32(backend, b), f32(backend, out)];
-  if (bias != null) fillRows(yv, f32(backend, bias), n);
+  if (bias != null) loop(() => fillRows(yv, f32(backend, bias), n));
   for (let i = 0; i < batch; i++) {
     const ai = ba === 1 ? 0 : i * m * k, bi = bb === 1 ? 0 : i * k * n;
-    blas.gemm(
+    gemm(
+      blas,
       ta,
       tb,
       m,
@@ -254,7 +307,7 @@ function matMul(
       bias == null ? 0 : 1,
     );
   }
-  activate(yv, act, attrs.leakyreluAlpha ?? 0.2);
+  loop(() => activate(yv, act, attrs.leakyreluAlpha ?? 0.2));
   return out;
 }
 
@@ -266,8 +319,12 @@ function wrap(
   name: string,
   run: (args: Parameters<KernelFunc>[0]) => TensorInfo | null,
 ): KernelConfig {
-  const kernelFunc: KernelFunc = (args) =>
-    run(args) ?? original.kernelFunc(args);
+  const kernelFunc: KernelFunc = (args) => {
+    const out = run(args);
+    const counts = out == null ? stats.fallbacks : stats.calls;
+    counts[name] = (counts[name] ?? 0) + 1;
+    return out ?? original.kernelFunc(args);
+  };
   return { ...original, kernelName: name, kernelFunc };
 }
 

@@ -18,6 +18,13 @@ import { replaceWasmKernel } from "../../kernels/mod.ts";
 import type { Blas } from "./blas.ts";
 import { NATIVE_KERNELS } from "./kernels.ts";
 
+export {
+  NATIVE_KERNELS,
+  type NativeStats,
+  nativeStats,
+  resetNativeStats,
+} from "./kernels.ts";
+
 export { type Blas, BLAS_ENV, BlasMissingError, loadBlas } from "./blas.ts";
 
 let registeredWith: Blas | null = null;
