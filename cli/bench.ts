@@ -4,7 +4,7 @@
  *
  *   deno task bench [--sizes 64,128,256] [--backend native|wasm|webgpu|cpu|tensorflow]
  *     [--threads 1]
- *     [--steps 3] [--warmup 1] [--ngf 64] [--ndf 64] [--peer] [--python PATH]
+ *     [--steps 5] [--rounds 2] [--warmup 1] [--ngf 64] [--ndf 64] [--peer] [--python PATH]
  *     [--peer-script PATH] [--peer-threads N] [--json]
  *   deno task bench --kernels      (wasm kernel micro-benchmark instead)
  *
@@ -25,7 +25,9 @@ forward time and peak RSS per size.
   --backend NAME      auto | native | wasm | webgpu | cpu | tensorflow (default auto)
   --threads N         CPU threads (default 1): native BLAS threads, or wasm's
                       threaded SIMD build
-  --steps N           timed steps per size (default 3)
+  --steps N           timed steps per size and round (default 5)
+  --rounds N          rounds per size, each ours then PyTorch (default 2;
+                      figures pool the steps of all rounds)
   --warmup N          untimed steps first (default 1)
   --ngf N, --ndf N    first-layer filters (default 64, the paper)
   --peer              also run the PyTorch reference step, alternating per size
@@ -53,7 +55,8 @@ await runCli(async () => {
       sizes: { type: "string", default: "64,128,256" },
       backend: { type: "string", default: "auto" },
       threads: { type: "string", default: "1" },
-      steps: { type: "string", default: "3" },
+      steps: { type: "string", default: "5" },
+      rounds: { type: "string", default: "2" },
       warmup: { type: "string", default: "1" },
       ngf: { type: "string", default: "64" },
       ndf: { type: "string", default: "64" },
@@ -89,6 +92,7 @@ await runCli(async () => {
     backend: values.backend as BackendName,
     threads: int("threads", values.threads),
     steps: int("steps", values.steps),
+    rounds: int("rounds", values.rounds),
     warmup: int("warmup", values.warmup),
     ngf: int("ngf", values.ngf),
     ndf: int("ndf", values.ndf),

@@ -8,7 +8,11 @@
  * with ours size by size so that noise from other processes on a shared
  * machine hits both.
  *
- * Times are milliseconds of wall clock, medians over the timed steps.
+ * Times are milliseconds of wall clock: the median and the minimum over the
+ * timed steps of every round (each round runs ours, then the peer, so that
+ * both see the same load; PyTorch's step time varies between invocations).
+ * On the `native` backend the row also has the convolutions' GEMM work per
+ * step and its rate (`lib/runtime/native/`).
  * Memory is the process's resident set size in MB (10^6 bytes): ours is the
  * larger of the Linux high-water mark (`VmHWM`, reset before each size via
  * `/proc/self/clear_refs`) and `Deno.memoryUsage().rss` sampled after every
@@ -20,6 +24,7 @@
 
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "./backend.ts";
+import { nativeStats, resetNativeStats } from "./runtime/native/mod.ts";
 import { checkThreads } from "./args.ts";
 import { UserError } from "./cli.ts";
 import {
@@ -41,6 +46,11 @@ export interface BenchOptions {
   steps: number;
   /** Untimed steps first (graph building, weight packing, heap growth). */
   warmup: number;
+  /**
+   * Rounds per size (default 1): each round times ours, then the peer, with
+   * `warmup` + `steps` steps each; figures pool the timed steps of all rounds.
+   */
+  rounds?: number;
   /** Generator filters of the first layer (64 = the paper). */
   ngf: number;
   /** Discriminator filters of the first layer (64 = the paper). */
@@ -61,8 +71,16 @@ export interface BenchOptions {
 export interface OurTiming {
   /** Median wall time of one training iteration (D step + G step), ms. */
   step_ms: number;
+  /** Fastest timed iteration, ms. */
+  step_ms_min: number;
   /** Every timed step, ms, in order. */
   step_ms_all: number[];
+  /**
+   * `native` only (else null): GFLOP of the convolution/matMul GEMMs in one
+   * step, and their rate inside BLAS, GFLOP/s.
+   */
+  gemm_gflop: number | null;
+  gemm_gflops: number | null;
   /** Median wall time of one generator forward pass (training mode), ms. */
   forward_ms: number;
   /** Peak resident set size of the process while timing this size, MB. */
@@ -73,6 +91,10 @@ export interface OurTiming {
 export interface PeerTiming {
   /** Median wall time of one training iteration, ms. */
   peer_step_ms: number;
+  /** Fastest timed iteration, ms. */
+  peer_step_ms_min: number;
+  /** Every timed step, ms (the peer sorts them). */
+  peer_step_ms_all: number[];
   /** Maximum resident set size of the peer process, MB. */
   peer_peak_rss_mb: number;
   /** The peer's own description, e.g. `pytorch-1.13.0`. */
@@ -88,8 +110,10 @@ export interface BenchRow extends OurTiming, Partial<PeerTiming> {
    * shared machine, figures taken above the core count are noise-bound.
    */
   load_avg: number;
-  /** `step_ms / peer_step_ms` (how many times slower than PyTorch). */
+  /** `step_ms / peer_step_ms` (medians; below 1: faster than PyTorch). */
   ratio?: number;
+  /** `step_ms_min / peer_step_ms_min` (the fastest steps). */
+  ratio_min?: number;
 }
 
 /** What {@link runBench} measured. */
@@ -101,6 +125,7 @@ export interface BenchReport {
   ndf: number;
   steps: number;
   warmup: number;
+  rounds: number;
   /** Logical CPU cores of the machine. */
   cpus: number;
   /** Threads the PyTorch peer used (null without `peer`). */
@@ -202,12 +227,15 @@ export function benchOurs(
   try {
     const stepMs: number[] = [];
     for (let i = 0; i < o.warmup + o.steps; i++) {
+      if (i === o.warmup) resetNativeStats();
       const t0 = performance.now();
       model.trainStep(batch, i); // reads the losses back: the step has finished
       const ms = performance.now() - t0;
       rss.sample();
       if (i >= o.warmup) stepMs.push(ms);
     }
+    const gemm = nativeStats();
+    const native = o.backend === "native" || gemm.gemmMs > 0;
     const forwardMs: number[] = [];
     for (let i = 0; i < Math.max(1, o.steps); i++) {
       const t0 = performance.now();
@@ -221,7 +249,14 @@ export function benchOurs(
     }
     return {
       step_ms: round1(median(stepMs)),
+      step_ms_min: round1(Math.min(...stepMs)),
       step_ms_all: stepMs.map(round1),
+      gemm_gflop: native
+        ? Math.round(gemm.gemmFlops / o.steps / 1e6) / 1e3
+        : null,
+      gemm_gflops: native && gemm.gemmMs > 0
+        ? round1(gemm.gemmFlops / gemm.gemmMs / 1e6)
+        : null,
       forward_ms: round1(median(forwardMs)),
       peak_rss_mb: round1(rss.peakMb()),
     };
@@ -314,7 +349,7 @@ export async function benchPeer(
     );
   }
   const line = stdout.trim().split("\n").slice(-1)[0];
-  let parsed: { impl: string; step_ms_median: number };
+  let parsed: { impl: string; step_ms_median: number; step_ms_all: number[] };
   try {
     parsed = JSON.parse(line);
   } catch {
@@ -326,6 +361,8 @@ export async function benchPeer(
   }
   return {
     peer_step_ms: parsed.step_ms_median,
+    peer_step_ms_min: Math.min(...parsed.step_ms_all),
+    peer_step_ms_all: parsed.step_ms_all,
     peer_peak_rss_mb: round1(Number(rss[1]) * 1024 / MB),
     peer_impl: parsed.impl,
   };
@@ -343,6 +380,9 @@ function validate(o: BenchOptions): void {
   }
   if (!Number.isInteger(o.steps) || o.steps < 1) {
     throw new UserError(`--steps must be an integer >= 1, got ${o.steps}`);
+  }
+  if (o.rounds !== undefined && (!Number.isInteger(o.rounds) || o.rounds < 1)) {
+    throw new UserError(`--rounds must be an integer >= 1, got ${o.rounds}`);
   }
   if (!Number.isInteger(o.warmup) || o.warmup < 0) {
     throw new UserError(`--warmup must be an integer >= 0, got ${o.warmup}`);
@@ -374,18 +414,30 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const backend = await initBackend(o.backend, { threads: o.threads });
   log(`backend: ${backend.name} (${backend.reason})`);
   const results: BenchRow[] = [];
+  const rounds = o.rounds ?? 1;
   for (const size of o.sizes) {
-    log(`${size}px: ours, ${o.warmup} warm-up + ${o.steps} timed steps...`);
-    const ours = benchOurs(size, o);
-    const row: BenchRow = { size, ...ours, load_avg: 0 };
+    const ours: OurTiming[] = [];
+    const peers: PeerTiming[] = [];
+    for (let r = 1; r <= rounds; r++) {
+      const of = rounds > 1 ? ` (round ${r} of ${rounds})` : "";
+      log(
+        `${size}px: ours, ${o.warmup} warm-up + ${o.steps} timed steps${of}...`,
+      );
+      ours.push(benchOurs(size, o));
+      if (o.peer) {
+        log(`${size}px: PyTorch peer${of}...`);
+        peers.push(await benchPeer(size, o));
+      }
+    }
+    const row: BenchRow = { size, ...poolOurs(ours), load_avg: 0 };
     if (o.peer) {
-      log(`${size}px: PyTorch peer...`);
-      const peer = await benchPeer(size, o);
+      const peer = poolPeer(peers);
       Object.assign(row, peer, {
-        ratio: Math.round(ours.step_ms / peer.peer_step_ms * 100) / 100,
+        ratio: round2(row.step_ms / peer.peer_step_ms),
+        ratio_min: round2(row.step_ms_min / peer.peer_step_ms_min),
       });
     }
-    row.load_avg = Math.round(Deno.loadavg()[0] * 100) / 100;
+    row.load_avg = round2(Deno.loadavg()[0]);
     log(formatRow(row));
     results.push(row);
   }
@@ -396,49 +448,98 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     ndf: o.ndf,
     steps: o.steps,
     warmup: o.warmup,
+    rounds,
     cpus: navigator.hardwareConcurrency,
     peer_threads: o.peer ? peerThreads(o) : null,
     results,
   };
 }
 
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+/** One size's figures from several rounds: steps pooled, memory the peak. */
+function poolOurs(rs: OurTiming[]): OurTiming {
+  const all = rs.flatMap((r) => r.step_ms_all);
+  const flop = rs.map((r) => r.gemm_gflop).filter((x) => x != null);
+  const rate = rs.map((r) => r.gemm_gflops).filter((x) => x != null);
+  return {
+    step_ms: round1(median(all)),
+    step_ms_min: Math.min(...all),
+    step_ms_all: all,
+    gemm_gflop: flop.length ? flop[0] : null,
+    gemm_gflops: rate.length ? round1(median(rate)) : null,
+    forward_ms: round1(median(rs.map((r) => r.forward_ms))),
+    peak_rss_mb: Math.max(...rs.map((r) => r.peak_rss_mb)),
+  };
+}
+
+/** The peer's figures from several rounds, pooled like {@link poolOurs}. */
+function poolPeer(rs: PeerTiming[]): PeerTiming {
+  const all = rs.flatMap((r) => r.peer_step_ms_all).sort((a, b) => a - b);
+  return {
+    peer_step_ms: round1(median(all)),
+    peer_step_ms_min: all[0],
+    peer_step_ms_all: all,
+    peer_peak_rss_mb: Math.max(...rs.map((r) => r.peer_peak_rss_mb)),
+    peer_impl: rs[0].peer_impl,
+  };
+}
+
 function formatRow(r: BenchRow): string {
   const peer = r.peer_step_ms !== undefined
-    ? `, PyTorch ${r.peer_step_ms} ms (${r.peer_peak_rss_mb} MB), ratio ${r.ratio}x`
+    ? `, PyTorch ${r.peer_step_ms} ms (min ${r.peer_step_ms_min}, ${r.peer_peak_rss_mb} MB), ratio ${r.ratio}x (min ${r.ratio_min}x)`
     : "";
-  return `${r.size}px: step ${r.step_ms} ms, forward ${r.forward_ms} ms, peak RSS ${r.peak_rss_mb} MB${peer}, load average ${r.load_avg}`;
+  const gemm = r.gemm_gflops != null
+    ? `, GEMM ${r.gemm_gflop} GFLOP at ${r.gemm_gflops} GFLOP/s`
+    : "";
+  return `${r.size}px: step ${r.step_ms} ms (min ${r.step_ms_min}), forward ${r.forward_ms} ms, peak RSS ${r.peak_rss_mb} MB${gemm}${peer}, load average ${r.load_avg}`;
 }
 
 /** The report as a Markdown table (one row per size). */
 export function formatBench(r: BenchReport): string {
   const peer = r.results.some((x) => x.peer_step_ms !== undefined);
+  const gemm = r.results.some((x) => x.gemm_gflops != null);
   const head = [
     "size",
     "step ms (median)",
+    "step ms (min)",
     "G forward ms",
     "peak RSS MB",
+    ...(gemm ? ["conv GEMM GFLOP/step", "conv GEMM GFLOP/s"] : []),
     "load avg",
     ...(peer
-      ? ["PyTorch step ms", "PyTorch peak RSS MB", "ours / PyTorch"]
+      ? [
+        "PyTorch median",
+        "PyTorch min",
+        "PyTorch peak RSS MB",
+        "ratio (median)",
+        "ratio_min",
+      ]
       : []),
   ];
   const rows = r.results.map((x) => [
     `${x.size}`,
     `${x.step_ms}`,
+    `${x.step_ms_min}`,
     `${x.forward_ms}`,
     `${x.peak_rss_mb}`,
+    ...(gemm ? [`${x.gemm_gflop ?? ""}`, `${x.gemm_gflops ?? ""}`] : []),
     `${x.load_avg}`,
     ...(peer
       ? [
         `${x.peer_step_ms ?? ""}`,
+        `${x.peer_step_ms_min ?? ""}`,
         `${x.peer_peak_rss_mb ?? ""}`,
         `${x.ratio ?? ""}x`,
+        `${x.ratio_min ?? ""}x`,
       ]
       : []),
   ]);
   return [
     `backend ${r.backend} (${r.backend_reason}); U-Net + 70x70 PatchGAN, ngf ${r.ngf}, ndf ${r.ndf}, batch 1; ` +
-    `median of ${r.steps} steps after ${r.warmup} warm-up; ${r.cpus} CPUs` +
+    `${r.rounds} round(s) of ${r.warmup} warm-up + ${r.steps} timed steps per side; ${r.cpus} CPUs` +
     (r.peer_threads ? `; PyTorch with ${r.peer_threads} thread(s)` : ""),
     "",
     `| ${head.join(" | ")} |`,

@@ -29,6 +29,8 @@ Deno.test("bench: one tiny step gives every field, positive", async () => {
     assert.ok(row[k] > 0, `${k} = ${row[k]}`);
   }
   assert.equal(row.step_ms_all.length, 1);
+  assert.equal(row.step_ms_min, row.step_ms_all[0]);
+  assert.equal(row.gemm_gflop, null, "GEMM figures are native's");
   assert.ok(row.load_avg >= 0);
   assert.equal(row.ratio, undefined);
   const json = JSON.parse(JSON.stringify(report));
@@ -54,7 +56,7 @@ Deno.test("bench: the paper's networks at the asked size, bad sizes refused", as
   );
   await assert.rejects(
     () => runBench({ ...TINY_BENCH, threads: 2 }),
-    /--threads 2 needs --backend wasm or auto/,
+    /--threads 2 needs --backend native, wasm or auto/,
   );
 });
 
@@ -91,5 +93,10 @@ Deno.test({
     }
     assert.match(row.peer_impl!, /^pytorch/);
     assert.ok(Math.abs(row.ratio! - row.step_ms / row.peer_step_ms!) < 0.01);
+    assert.ok(row.peer_step_ms_min! <= row.peer_step_ms!);
+    assert.ok(
+      Math.abs(row.ratio_min! - row.step_ms_min / row.peer_step_ms_min!) <
+        0.01,
+    );
   },
 });

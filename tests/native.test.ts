@@ -5,6 +5,7 @@ import "@tensorflow/tfjs-backend-wasm";
 import { initBackend } from "../lib/backend.ts";
 import { BLAS_ENV, loadBlas, nativeStats } from "../lib/runtime/native/mod.ts";
 import { Pix2Pix } from "../lib/train.ts";
+import { formatBench, runBench } from "../lib/bench.ts";
 import { randomPair, TINY } from "./train_fixtures.ts";
 import {
   caseName,
@@ -240,5 +241,30 @@ Deno.test({
     ) {
       assert.ok((stats.calls[k] ?? 0) > 0, `${k} never ran natively`);
     }
+  },
+});
+
+Deno.test({
+  name: "bench on native: min and median over rounds, GEMM work and rate",
+  ignore,
+  fn: async () => {
+    const report = await runBench({
+      sizes: [32],
+      backend: "native",
+      threads: 1,
+      steps: 2,
+      warmup: 1,
+      rounds: 2,
+      ngf: 8,
+      ndf: 8,
+      peer: false,
+    });
+    assert.equal(report.backend, "native");
+    const row = report.results[0];
+    assert.equal(row.step_ms_all.length, 4, "2 steps x 2 rounds pooled");
+    assert.equal(row.step_ms_min, Math.min(...row.step_ms_all));
+    assert.ok(row.step_ms_min <= row.step_ms);
+    assert.ok(row.gemm_gflop! > 0 && row.gemm_gflops! > 0, JSON.stringify(row));
+    assert.match(formatBench(report), /conv GEMM GFLOP\/s/);
   },
 });
