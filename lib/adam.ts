@@ -9,7 +9,9 @@
  * 54 M-parameter U-Net that is ~2 GB of transient memory per step on top of
  * the weights and moments (and the wasm heap never shrinks). Here each
  * variable's intermediates are freed before the next variable is updated, so
- * the transient peak is that of the largest single variable.
+ * the transient peak is that of the largest single variable. On the wasm
+ * backends the update is one fused pass per variable
+ * (`lib/runtime/fused/`), bit-identical to the ops.
  *
  * The saved state has tfjs Adam's format (`getWeights()`: the iteration
  * count, then every `<variable>/m`, then every `<variable>/v`), so checkpoints
@@ -19,6 +21,11 @@
  */
 
 import * as tf from "@tensorflow/tfjs";
+import {
+  type AdamScalars,
+  fusedAdam,
+  hasFusedAdam,
+} from "./runtime/fused/mod.ts";
 
 /** A named tensor, as `getWeights()` returns and `setWeights()` takes. */
 export interface NamedTensor {
@@ -77,6 +84,17 @@ export class Adam extends tf.Optimizer {
       tf.sub(1, this.accBeta1),
       tf.sub(1, this.accBeta2),
     ]);
+    // Scalars read back only where the fused kernel runs (wasm: no GPU sync).
+    const scalars: AdamScalars | null = hasFusedAdam()
+      ? {
+        beta1: this.beta1,
+        beta2: this.beta2,
+        oneMinusAcc1: oneMinusAcc1.dataSync()[0],
+        oneMinusAcc2: oneMinusAcc2.dataSync()[0],
+        epsilon: this.epsilon,
+        learningRate: this.learningRate,
+      }
+      : null;
     const zerosOf = (value: tf.Variable) =>
       tf.tidy(() => tf.zerosLike(value).variable(false));
     names.forEach((name, i) => {
@@ -90,11 +108,16 @@ export class Adam extends tf.Optimizer {
         ? variableGradients[i].tensor
         : variableGradients[name];
       if (gradient == null) return;
+      const m = this.first[i].variable;
+      const v = this.second[i].variable;
+      const fused = scalars && fusedAdam(value, gradient, m, v, scalars);
+      if (fused != null) {
+        [value, m, v].forEach((x, k) => x.assign(fused[k]));
+        return tf.dispose(fused);
+      }
       // Inner tidies and early disposes free each intermediate once used,
       // so at most 4 tensors of this variable's size are alive at once.
       tf.tidy(() => {
-        const m = this.first[i].variable;
-        const v = this.second[i].variable;
         const newM = tf.tidy(() =>
           tf.add(tf.mul(m, this.beta1), tf.mul(gradient, 1 - this.beta1))
         );

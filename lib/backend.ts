@@ -26,6 +26,7 @@ import "@tensorflow/tfjs-backend-wasm";
 import type { BackendName } from "./config.ts";
 import { registerWasmKernels } from "./kernels/mod.ts";
 import { registerGradients } from "./gradients.ts";
+import { registerFusedKernels } from "./runtime/fused/mod.ts";
 import {
   type Blas,
   BlasMissingError,
@@ -251,6 +252,7 @@ async function startNative(
   why: string,
 ): Promise<BackendChoice> {
   registerWasmKernels();
+  registerFusedKernels();
   registerNativeKernels(blas);
   const asked = threads ?? 1;
   const set = blas.setThreads(asked);
@@ -269,6 +271,7 @@ async function startWasm(
   why: string,
 ): Promise<BackendChoice> {
   registerWasmKernels();
+  registerFusedKernels();
   let running = 1;
   if (threads != null && threads > 1) {
     if (wasmStarted()) {
