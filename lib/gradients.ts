@@ -9,9 +9,44 @@
  * same products, so the gradients are bit-identical. Every other input's
  * gradient is tfjs's, unchanged.
  *
+ * `LeakyRelu`, `Relu`: where the active backend has this project's fused
+ * gradient kernels (wasm and native, `lib/runtime/fused/`), one pass
+ * computes what tfjs's three ops do, with the same values; elsewhere tfjs's
+ * own gradient.
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import {
+  LEAKY_RELU_GRAD_KERNEL,
+  RELU_GRAD_KERNEL,
+} from "./runtime/fused/mod.ts";
+
+/**
+ * Replaces the gradient of `kernelName`: `kernel` (one of ours) computes the
+ * input gradient from `dy` and the saved input where the active backend has
+ * it; otherwise tfjs's own gradient runs.
+ */
+function viaKernel(kernelName: string, kernel: string): void {
+  const stock = tf.getGradient(kernelName);
+  if (stock == null) throw new Error(`tfjs has no ${kernelName} gradient`);
+  tf.registerGradient({
+    ...stock,
+    gradFunc: (dy, saved, attrs) => {
+      if (tf.getKernel(kernel, tf.getBackend()) == null) {
+        return stock.gradFunc(dy, saved, attrs);
+      }
+      return {
+        x: () =>
+          tf.engine().runKernel(
+            kernel,
+            { dy: dy as tf.Tensor, x: saved[0] },
+            attrs as tf.NamedAttrMap,
+          ) as tf.Tensor,
+      };
+    },
+  });
+}
 
 let registered = false;
 
@@ -19,6 +54,8 @@ let registered = false;
 export function registerGradients(): void {
   if (registered) return;
   registered = true;
+  viaKernel("LeakyRelu", LEAKY_RELU_GRAD_KERNEL);
+  viaKernel("Relu", RELU_GRAD_KERNEL);
   const stock = tf.getGradient("FusedBatchNorm");
   if (stock == null) throw new Error("tfjs has no FusedBatchNorm gradient");
   tf.registerGradient({

@@ -62,3 +62,97 @@ Deno.test("fused Adam frees its intermediates", () => {
   assert.equal(tf.memory().numTensors, before);
   opt.dispose();
 });
+
+/** `f` on cpu and on wasm (fused kernels registered), both as arrays. */
+async function onBoth(
+  f: () => tf.Tensor | tf.Tensor[],
+): Promise<[Float32Array[], Float32Array[]]> {
+  const out: Float32Array[][] = [];
+  for (const b of ["cpu", "wasm"]) {
+    await tf.setBackend(b);
+    const ys = tf.tidy(() => [f()].flat());
+    out.push(ys.map((y) => y.dataSync() as Float32Array));
+    tf.dispose(ys);
+  }
+  return [out[0], out[1]];
+}
+
+const rand = (shape: number[], seed: number) =>
+  tf.randomUniform(shape, -1, 1, "float32", seed);
+
+/** max |a - b| / max |b| over every pair of arrays. */
+function worst(a: Float32Array[], b: Float32Array[]): number {
+  assert.equal(a.length, b.length);
+  let diff = 0, scale = 0;
+  a.forEach((x, i) => {
+    assert.equal(x.length, b[i].length);
+    x.forEach((v, j) => {
+      diff = Math.max(diff, Math.abs(v - b[i][j]));
+      scale = Math.max(scale, Math.abs(b[i][j]));
+    });
+  });
+  return diff / scale;
+}
+
+Deno.test("fused Sum and Mean match cpu (leading axes fused, others stock)", async () => {
+  const x = [2, 5, 6, 7];
+  const cases: [number | number[], boolean][] = [
+    [[0, 1, 2], false],
+    [[0, 1, 2], true],
+    [0, false],
+    [[1, 0], true],
+    [[0, 1, 2, 3], false], // all axes: stock
+    [[1, 2], false], // not leading: stock
+    [-1, true],
+  ];
+  for (const [axis, keepDims] of cases) {
+    for (const op of [tf.sum, tf.mean]) {
+      const [ref, got] = await onBoth(() => op(rand(x, 1), axis, keepDims));
+      const e = worst(got, ref);
+      assert.ok(e < 1e-5, `${op.name} ${axis} ${keepDims}: ${e}`);
+    }
+  }
+  await tf.setBackend("wasm");
+  const y = tf.sum(tf.ones([3, 4, 5]), [0, 1], true);
+  assert.deepEqual(y.shape, [1, 1, 5]);
+  assert.deepEqual(Array.from(y.dataSync()), [12, 12, 12, 12, 12]);
+  y.dispose();
+});
+
+Deno.test("fused Concat and SplitV match cpu on every axis", async () => {
+  for (let axis = 0; axis < 4; axis++) {
+    const shapes = [1, 3, 2].map((k) => {
+      const s = [2, 3, 4, 5];
+      s[axis] = k;
+      return s;
+    });
+    const [ref, got] = await onBoth(() =>
+      tf.concat(shapes.map((s, i) => rand(s, i + 1)), axis)
+    );
+    assert.equal(worst(got, ref), 0, `concat axis ${axis}`);
+    const [sr, sg] = await onBoth(() =>
+      tf.split(rand([4, 4, 4, 4], 9), [1, 2, 1], axis)
+    );
+    assert.equal(worst(sg, sr), 0, `split axis ${axis}`);
+  }
+});
+
+Deno.test("fused LeakyRelu and the LeakyReLU / ReLU gradients: tfjs's values", async () => {
+  const shape = [2, 5, 5, 3]; // 150 elements: SIMD body and scalar tail
+  const [ref, got] = await onBoth(() => {
+    const x = rand(shape, 3);
+    const dy = rand(shape, 4);
+    const leaky = tf.grad((a: tf.Tensor) => tf.mul(tf.leakyRelu(a, 0.2), dy));
+    const relu = tf.grad((a: tf.Tensor) => tf.mul(tf.relu(a), dy));
+    return [tf.leakyRelu(x, 0.2), leaky(x), relu(x)];
+  });
+  // cpu multiplies by alpha in float64: one float32 ulp apart at most.
+  assert.ok(worst(got, ref) < 1e-6, `${worst(got, ref)}`);
+  // ...and on wasm the gradients are tfjs's formulas, element for element.
+  await tf.setBackend("wasm");
+  const x = rand(shape, 3), dy = rand(shape, 4);
+  const leaky = tf.grad((a: tf.Tensor) => tf.mul(tf.leakyRelu(a, 0.2), dy))(x);
+  const manual = tf.where(tf.greater(x, 0), dy, tf.mul(dy, 0.2));
+  assert.deepEqual(leaky.dataSync(), manual.dataSync());
+  tf.dispose([x, dy, leaky, manual]);
+});

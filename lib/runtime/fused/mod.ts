@@ -7,6 +7,11 @@
  *
  * - {@link fusedAdam}: one Adam update of one variable in one pass over
  *   memory, bit-identical to tfjs's twelve ops.
+ * - `Sum` / `Mean` over leading axes (bias and batch-norm gradients,
+ *   batch-norm moments) without tfjs-wasm's transposing copy; `Concat` and
+ *   `SplitV` (U-Net skips) as block copies; `LeakyRelu`; and two kernels of
+ *   our own for the LeakyReLU / ReLU gradients (one pass instead of
+ *   three), used by `lib/gradients.ts` where registered. See `kernels.ts`.
  *
  * @example
  * ```ts
@@ -26,7 +31,10 @@ import type {
   TensorInfo,
 } from "@tensorflow/tfjs";
 import type { WasmBackendLike } from "../../kernels/wasm_ops.ts";
-import { FUSED_WASM_BASE64 } from "./fused_wasm.ts";
+import { fusedExports } from "./module.ts";
+import { FUSED_KERNELS } from "./kernels.ts";
+
+export { LEAKY_RELU_GRAD_KERNEL, RELU_GRAD_KERNEL } from "./kernels.ts";
 
 /** The custom kernel name of {@link fusedAdam}. */
 export const ADAM_KERNEL = "Pix2PixFusedAdam";
@@ -43,57 +51,6 @@ export interface AdamScalars {
   learningRate: number;
 }
 
-/** The module's exports. */
-interface FusedExports {
-  adam(
-    w: number,
-    g: number,
-    m: number,
-    v: number,
-    ow: number,
-    om: number,
-    ov: number,
-    n: number,
-    b1: number,
-    c1: number,
-    b2: number,
-    c2: number,
-    oma1: number,
-    oma2: number,
-    eps: number,
-    nlr: number,
-  ): void;
-}
-
-/** tfjs-wasm's Emscripten module: its exports hold the heap's Memory. */
-interface WasmModuleLike {
-  asm?: { memory?: WebAssembly.Memory };
-}
-
-let compiled: WebAssembly.Module | null = null;
-const instances = new WeakMap<object, FusedExports>();
-
-/** The fused module instantiated on `backend`'s heap (once per backend). */
-function exportsFor(backend: WasmBackendLike): FusedExports {
-  let ex = instances.get(backend);
-  if (ex != null) return ex;
-  const memory = (backend as unknown as { wasm: WasmModuleLike }).wasm?.asm
-    ?.memory;
-  if (!(memory instanceof WebAssembly.Memory)) {
-    throw new Error(
-      "tfjs-wasm's heap memory (wasm.asm.memory) not found: the fused " +
-        "kernels need @tensorflow/tfjs-backend-wasm 4.22",
-    );
-  }
-  compiled ??= new WebAssembly.Module(
-    Uint8Array.from(atob(FUSED_WASM_BASE64), (c) => c.charCodeAt(0)),
-  );
-  ex = new WebAssembly.Instance(compiled, { env: { memory } })
-    .exports as unknown as FusedExports;
-  instances.set(backend, ex);
-  return ex;
-}
-
 const adamKernel: KernelFunc = ({ inputs, attrs, backend }) => {
   const { value, gradient, m, v } = inputs as Record<string, TensorInfo>;
   const s = attrs as unknown as AdamScalars;
@@ -101,7 +58,7 @@ const adamKernel: KernelFunc = ({ inputs, attrs, backend }) => {
   const outs = [value, m, v].map((t) => be.makeOutput(t.shape, "float32"));
   const ptr = (t: TensorInfo) => be.typedArrayFromHeap(t).byteOffset;
   const f = Math.fround;
-  exportsFor(be).adam(
+  fusedExports(be).adam(
     ptr(value),
     ptr(gradient),
     ptr(m),
@@ -124,7 +81,10 @@ const adamKernel: KernelFunc = ({ inputs, attrs, backend }) => {
 
 let registered = false;
 
-/** Registers the fused kernels for the `wasm` backend (idempotent). */
+/**
+ * Registers the fused kernels for the `wasm` backend (idempotent; after
+ * `registerWasmKernels()`, whose kernels the replaced ones fall back to).
+ */
 export function registerFusedKernels(): void {
   if (registered) return;
   registered = true;
@@ -134,6 +94,11 @@ export function registerFusedKernels(): void {
     kernelFunc: adamKernel,
   };
   tf.registerKernel(config);
+  for (const [name, make] of Object.entries(FUSED_KERNELS)) {
+    const original = tf.getKernel(name, "wasm");
+    if (original != null) tf.unregisterKernel(name, "wasm");
+    tf.registerKernel(make(original ?? null));
+  }
 }
 
 /** Whether the active backend has the fused Adam kernel. */

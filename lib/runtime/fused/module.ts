@@ -1,0 +1,78 @@
+/**
+ * `fused.wat` instantiated on tfjs-wasm's heap: the module imports the
+ * backend's `WebAssembly.Memory`, so its functions take tensors' heap byte
+ * offsets (`typedArrayFromHeap(t).byteOffset`) and work in place.
+ *
+ * @module
+ */
+import type { WasmBackendLike } from "../../kernels/wasm_ops.ts";
+import { FUSED_WASM_BASE64 } from "./fused_wasm.ts";
+
+/** The module's exports. */
+export interface FusedExports {
+  adam(
+    w: number,
+    g: number,
+    m: number,
+    v: number,
+    ow: number,
+    om: number,
+    ov: number,
+    n: number,
+    b1: number,
+    c1: number,
+    b2: number,
+    c2: number,
+    oma1: number,
+    oma2: number,
+    eps: number,
+    nlr: number,
+  ): void;
+  leaky_relu(x: number, out: number, n: number, alpha: number): void;
+  leaky_relu_grad(
+    dy: number,
+    x: number,
+    out: number,
+    n: number,
+    alpha: number,
+  ): void;
+  relu_grad(dy: number, x: number, out: number, n: number): void;
+  colsum(x: number, out: number, rows: number, cols: number): void;
+  copy_rows(
+    src: number,
+    srcStride: number,
+    dst: number,
+    dstStride: number,
+    run: number,
+    rows: number,
+  ): void;
+}
+
+/** tfjs-wasm's Emscripten module: its exports hold the heap's Memory. */
+interface WasmModuleLike {
+  asm?: { memory?: WebAssembly.Memory };
+}
+
+let compiled: WebAssembly.Module | null = null;
+const instances = new WeakMap<object, FusedExports>();
+
+/** The fused module instantiated on `backend`'s heap (once per backend). */
+export function fusedExports(backend: WasmBackendLike): FusedExports {
+  let ex = instances.get(backend);
+  if (ex != null) return ex;
+  const memory = (backend as unknown as { wasm: WasmModuleLike }).wasm?.asm
+    ?.memory;
+  if (!(memory instanceof WebAssembly.Memory)) {
+    throw new Error(
+      "tfjs-wasm's heap memory (wasm.asm.memory) not found: the fused " +
+        "kernels need @tensorflow/tfjs-backend-wasm 4.22",
+    );
+  }
+  compiled ??= new WebAssembly.Module(
+    Uint8Array.from(atob(FUSED_WASM_BASE64), (c) => c.charCodeAt(0)),
+  );
+  ex = new WebAssembly.Instance(compiled, { env: { memory } })
+    .exports as unknown as FusedExports;
+  instances.set(backend, ex);
+  return ex;
+}
