@@ -36,8 +36,8 @@ Finished runs (done.json) are skipped; interrupted ones resume.
   --direction D     BtoA (default: facades labels -> photo) | AtoB
   --out DIR         grid folder (default runs/ablate-<preset>)
   --backend NAME    auto | native | wasm | webgpu | cpu | tensorflow (default auto)
-  --threads N       wasm threads per job (default 1; more uses the threaded
-                    SIMD build)
+  --threads N       CPU threads per job (default 1): native BLAS threads, or
+                    wasm's threaded SIMD build
   --jobs N          runs trained at once, each in its own worker (default 1;
                     on N cores, --jobs N beats --threads N)
   --only ID         run just this run (or row id, or "segmenter"); no tables
