@@ -110,11 +110,7 @@ export class Adam extends tf.Optimizer {
       if (gradient == null) return;
       const m = this.first[i].variable;
       const v = this.second[i].variable;
-      const fused = scalars && fusedAdam(value, gradient, m, v, scalars);
-      if (fused != null) {
-        [value, m, v].forEach((x, k) => x.assign(fused[k]));
-        return tf.dispose(fused);
-      }
+      if (scalars && fusedAdam(value, gradient, m, v, scalars)) return;
       // Inner tidies and early disposes free each intermediate once used,
       // so at most 4 tensors of this variable's size are alive at once.
       tf.tidy(() => {

@@ -156,3 +156,21 @@ Deno.test("fused LeakyRelu and the LeakyReLU / ReLU gradients: tfjs's values", a
   assert.deepEqual(leaky.dataSync(), manual.dataSync());
   tf.dispose([x, dy, leaky, manual]);
 });
+
+Deno.test("fused Adam updates in place, unless another tensor shares the buffer", async () => {
+  await tf.setBackend("wasm");
+  const opt = new Adam(0.1, 0.5, 0.999, 1e-8);
+  const w = tf.tidy(() => tf.variable(tf.ones([6]), true, "inplace"));
+  const g = { inplace: tf.ones([6]) };
+  const before = w.dataId;
+  opt.applyGradients(g);
+  assert.equal(w.dataId, before, "no sharer: same buffer, updated in place");
+  const held = tf.clone(w); // wasm Identity shares the buffer
+  const heldValues = held.dataSync().slice();
+  opt.applyGradients(g);
+  assert.notEqual(w.dataId, before, "shared: new buffer assigned");
+  assert.deepEqual(held.dataSync(), heldValues, "the sharer kept its values");
+  assert.ok(w.dataSync()[0] < heldValues[0], "the variable moved on");
+  tf.dispose([w, held, g.inplace]);
+  opt.dispose();
+});

@@ -51,11 +51,13 @@ export interface AdamScalars {
   learningRate: number;
 }
 
-const adamKernel: KernelFunc = ({ inputs, attrs, backend }) => {
-  const { value, gradient, m, v } = inputs as Record<string, TensorInfo>;
-  const s = attrs as unknown as AdamScalars;
-  const be = backend as unknown as WasmBackendLike;
-  const outs = [value, m, v].map((t) => be.makeOutput(t.shape, "float32"));
+/** `adam` over `value`, `gradient`, `m`, `v`, writing to `outs` (may alias). */
+function runAdam(
+  be: WasmBackendLike,
+  [value, gradient, m, v]: TensorInfo[],
+  outs: TensorInfo[],
+  s: AdamScalars,
+): void {
   const ptr = (t: TensorInfo) => be.typedArrayFromHeap(t).byteOffset;
   const f = Math.fround;
   fusedExports(be).adam(
@@ -76,8 +78,22 @@ const adamKernel: KernelFunc = ({ inputs, attrs, backend }) => {
     f(s.epsilon),
     f(-s.learningRate),
   );
+}
+
+const adamKernel: KernelFunc = ({ inputs, attrs, backend }) => {
+  const { value, gradient, m, v } = inputs as Record<string, TensorInfo>;
+  const be = backend as unknown as WasmBackendLike;
+  const outs = [value, m, v].map((t) => be.makeOutput(t.shape, "float32"));
+  runAdam(be, [value, gradient, m, v], outs, attrs as unknown as AdamScalars);
   return outs;
 };
+
+/** The wasm backend's reference count of a tensor's data (1: no sharer). */
+function heapRefs(be: unknown, t: tf.Tensor): number {
+  const store = (be as { dataIdMap?: { get(id: object): unknown } }).dataIdMap;
+  const entry = store?.get(t.dataId) as { refCount?: number } | undefined;
+  return entry?.refCount ?? Infinity;
+}
 
 let registered = false;
 
@@ -107,22 +123,37 @@ export function hasFusedAdam(): boolean {
 }
 
 /**
- * One Adam update of a float32 variable in one fused pass: returns the new
- * value, first and second moments (new tensors; the caller assigns and
- * disposes them), or null when the active backend has no fused kernel.
+ * One Adam update of a float32 variable in one fused pass, true when done
+ * (false: the active backend has no fused kernel; use the ops). The value
+ * and moments are updated in place when nothing else shares their buffers
+ * (no transient copies), else written to new buffers and assigned.
  */
 export function fusedAdam(
-  value: tf.Tensor,
+  value: tf.Variable,
   gradient: tf.Tensor,
-  m: tf.Tensor,
-  v: tf.Tensor,
+  m: tf.Variable,
+  v: tf.Variable,
   scalars: AdamScalars,
-): [tf.Tensor, tf.Tensor, tf.Tensor] | null {
-  if (!hasFusedAdam()) return null;
-  if ([value, gradient, m, v].some((t) => t.dtype !== "float32")) return null;
-  return tf.engine().runKernel(
+): boolean {
+  if (!hasFusedAdam()) return false;
+  if ([value, gradient, m, v].some((t) => t.dtype !== "float32")) return false;
+  const be = tf.backend();
+  if ([value, m, v].every((t) => heapRefs(be, t) === 1)) {
+    const ts = [value, gradient, m, v] as unknown as TensorInfo[];
+    runAdam(
+      be as unknown as WasmBackendLike,
+      ts,
+      [ts[0], ts[2], ts[3]],
+      scalars,
+    );
+    return true;
+  }
+  const outs = tf.engine().runKernel(
     ADAM_KERNEL,
     { value, gradient, m, v },
     scalars as unknown as NamedAttrMap,
-  ) as unknown as [tf.Tensor, tf.Tensor, tf.Tensor];
+  ) as unknown as tf.Tensor[];
+  [value, m, v].forEach((x, k) => x.assign(outs[k]));
+  tf.dispose(outs);
+  return true;
 }
