@@ -9,6 +9,9 @@
  * same products, so the gradients are bit-identical. Every other input's
  * gradient is tfjs's, unchanged.
  *
+ * The backward pass itself frees gradients and saved tensors as it goes
+ * (`lib/runtime/backprop.ts`).
+ *
  * `LeakyRelu`, `Relu`: where the active backend has this project's fused
  * gradient kernels (wasm and native, `lib/runtime/fused/`), one pass
  * computes what tfjs's three ops do, with the same values; elsewhere tfjs's
@@ -17,6 +20,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { installLeanBackprop } from "./runtime/backprop.ts";
 import {
   LEAKY_RELU_GRAD_KERNEL,
   RELU_GRAD_KERNEL,
@@ -54,6 +58,7 @@ let registered = false;
 export function registerGradients(): void {
   if (registered) return;
   registered = true;
+  installLeanBackprop();
   viaKernel("LeakyRelu", LEAKY_RELU_GRAD_KERNEL);
   viaKernel("Relu", RELU_GRAD_KERNEL);
   const stock = tf.getGradient("FusedBatchNorm");
