@@ -407,7 +407,7 @@ export async function ablationResults(
     dataroot: data.root,
     direction: "BtoA",
     out,
-    backend: "wasm",
+    backend: "auto",
     log: () => {},
   });
   return {
