@@ -45,6 +45,7 @@ import { type StepRecord, writeRunPage } from "./report.ts";
 import { deriveSeed } from "./rng.ts";
 import { lrAt, totalEpochs } from "./schedule.ts";
 import { Adam } from "./adam.ts";
+import { untaped } from "./runtime/backprop.ts";
 import { translate } from "./translate.ts";
 import { buildGenerator, generatorSpecFromConfig } from "./unet.ts";
 
@@ -143,9 +144,10 @@ export class Pix2Pix {
   /**
    * One Adam step of D on real (x, y) against fake (x, G(x)); returns the
    * real and fake loss terms (kept: the caller disposes them). Runs inside
-   * the generator's gradient tape, but differentiates only D's variables, and
-   * the optimizer's in-place variable updates cut any path from these ops to
-   * the generator's loss, so G's gradient is unaffected.
+   * the generator's gradient tape, but untaped (`lib/runtime/backprop.ts`):
+   * it differentiates only D's variables with a tape of its own, and `fake`
+   * enters it as a constant (PyTorch's `fake.detach()`), so G's gradient is
+   * unaffected and the outer tape holds none of the D step's tensors.
    */
   private discriminatorStep(
     input: tf.Tensor4D,
@@ -183,7 +185,11 @@ export class Pix2Pix {
       const fake = this.G.apply(batch.input, { training: true }) as tf.Tensor4D;
       let fakeLogits: tf.Tensor | undefined;
       if (this.D) {
-        kept.push(...this.discriminatorStep(batch.input, batch.target, fake));
+        kept.push(
+          ...untaped(() =>
+            this.discriminatorStep(batch.input, batch.target, fake)
+          ),
+        );
         fakeLogits = this.D.apply(this.dInput(batch.input, fake), {
           training: true,
         }) as tf.Tensor;

@@ -222,3 +222,23 @@ export function withStockBackprop<T>(f: () => T): T {
     engine.gradients = lean;
   }
 }
+
+/**
+ * Runs `f` as if no gradient tape were recording: a nested gradient
+ * computation inside `f` (the trainer's D step inside G's tape) gets a tape
+ * of its own, which it frees when done, instead of leaving its forward and
+ * backward ops, and the tensors they saved, on the outer tape. What `f`
+ * computes is not differentiable by the outer tape (as if detached).
+ */
+export function untaped<T>(f: () => T): T {
+  const state = (tf.engine() as unknown as EngineInternals).state;
+  const { activeTape, gradientDepth } = state;
+  state.activeTape = null;
+  state.gradientDepth = 0;
+  try {
+    return f();
+  } finally {
+    state.activeTape = activeTape;
+    state.gradientDepth = gradientDepth;
+  }
+}
