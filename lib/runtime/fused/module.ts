@@ -8,6 +8,25 @@
 import type { WasmBackendLike } from "../../kernels/wasm_ops.ts";
 import { FUSED_WASM_BASE64 } from "./fused_wasm.ts";
 
+/**
+ * A convolution's geometry as `im2col` / `col2im` take it: batch, H, W, C,
+ * out H, out W, kernel H, kernel W, stride H, stride W, pad top, pad left.
+ */
+export type Geometry = [
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+];
+
 /** The module's exports. */
 export interface FusedExports {
   adam(
@@ -38,6 +57,8 @@ export interface FusedExports {
   ): void;
   relu_grad(dy: number, x: number, out: number, n: number): void;
   colsum(x: number, out: number, rows: number, cols: number): void;
+  im2col(x: number, cols: number, ...geometry: Geometry): void;
+  col2im(cols: number, x: number, ...geometry: Geometry): void;
   copy_rows(
     src: number,
     srcStride: number,

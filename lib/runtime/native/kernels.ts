@@ -4,7 +4,8 @@
  * conv2dTranspose's forward), `Conv2DBackpropFilter`, `BatchMatMul`,
  * `_FusedMatMul`.
  *
- * Convolutions are GEMMs over im2col windows (`./im2col.ts`), NHWC with the
+ * Convolutions are GEMMs over im2col windows (built, and summed back, by
+ * the fused wasm module `../fused/fused.wat` in heap buffers), NHWC with the
  * filter `[kh, kw, inC, outC]` read as `[K = kh*kw*inC, outC]`, M = output
  * pixels:
  *
@@ -37,7 +38,7 @@ import {
 } from "../../kernels/conv_geometry.ts";
 import type { WasmBackendLike } from "../../kernels/wasm_ops.ts";
 import type { Blas } from "./blas.ts";
-import { col2im, im2col, isPointwise } from "./im2col.ts";
+import { fusedExports, type Geometry } from "../fused/module.ts";
 
 /** The activations applied in place after a fused GEMM. */
 const ACTIVATIONS = [
@@ -109,13 +110,6 @@ function loop(f: () => void): void {
   stats.loopMs += performance.now() - t0;
 }
 
-/** A reusable JS-side buffer for window matrices (grown, never shrunk). */
-let scratch = new Float32Array(0);
-function scratchOf(size: number): Float32Array {
-  if (scratch.length < size) scratch = new Float32Array(size);
-  return scratch.subarray(0, size);
-}
-
 function f32(backend: WasmBackendLike, t: TensorInfo): Float32Array {
   return backend.typedArrayFromHeap(t) as Float32Array;
 }
@@ -151,9 +145,53 @@ function activationOf(name: string | undefined): Activation | null {
 }
 
 /** Fills each row of `y` (`[rows, n]`) with `bias` (`[n]` or `[1]`). */
-function fillRows(y: Float32Array, bias: Float32Array, n: number): void {
-  if (bias.length === 1) return void y.fill(bias[0]);
-  for (let r = 0; r < y.length; r += n) y.set(bias, r);
+function fillRows(
+  be: WasmBackendLike,
+  y: TensorInfo,
+  bias: TensorInfo,
+  n: number,
+): void {
+  const [yv, bv] = [f32(be, y), f32(be, bias)];
+  if (bv.length === 1) return void yv.fill(bv[0]);
+  const [yp, bp] = [yv.byteOffset, bv.byteOffset];
+  fusedExports(be).copy_rows(bp, 0, yp, n * 4, n * 4, yv.length / n);
+}
+
+/** Whether `x` itself is the window matrix (1x1, stride 1, no padding). */
+function isPointwise(g: ConvGeometry): boolean {
+  return g.h.kernel === 1 && g.w.kernel === 1 && g.h.stride === 1 &&
+    g.w.stride === 1 && g.h.padBefore === 0 && g.w.padBefore === 0 &&
+    g.h.out === g.h.size && g.w.out === g.w.size;
+}
+
+/** The geometry arguments of the fused module's im2col / col2im. */
+function geometryArgs({ batch, inChannels, h, w }: ConvGeometry): Geometry {
+  return [
+    batch,
+    h.size,
+    w.size,
+    inChannels,
+    h.out,
+    w.out,
+    h.kernel,
+    w.kernel,
+    h.stride,
+    w.stride,
+    h.padBefore,
+    w.padBefore,
+  ];
+}
+
+/**
+ * The window matrix `[M, K]` of `x`: a new heap tensor (`temp`, to free
+ * with `disposeData`), or `x` itself for a pointwise convolution.
+ */
+function windows(be: WasmBackendLike, x: TensorInfo, g: ConvGeometry) {
+  if (isPointwise(g)) return { cols: x, temp: null };
+  const cols = be.makeOutput([rowsOf(g), depthOf(g)], "float32");
+  const [xp, cp] = [f32(be, x).byteOffset, f32(be, cols).byteOffset];
+  loop(() => fusedExports(be).im2col(xp, cp, ...geometryArgs(g)));
+  return { cols, temp: cols };
 }
 
 /** Geometry when the native path applies (NHWC, float32, dilation 1). */
@@ -188,19 +226,12 @@ function convForward(
 ): TensorInfo {
   const [m, k, co] = [rowsOf(g), depthOf(g), g.outChannels];
   const out = backend.makeOutput([g.batch, g.h.out, g.w.out, co], "float32");
-  const [xv, fv, yv] = [
-    f32(backend, x),
-    f32(backend, filter),
-    f32(backend, out),
-  ];
-  let cols = xv;
-  if (!isPointwise(g)) {
-    cols = scratchOf(m * k);
-    loop(() => im2col(xv, cols, g));
-  }
-  if (bias != null) loop(() => fillRows(yv, f32(backend, bias), co));
-  gemm(blas, false, false, m, co, k, cols, fv, yv, bias == null ? 0 : 1);
+  const { cols, temp } = windows(backend, x, g);
+  if (bias != null) loop(() => fillRows(backend, out, bias, co));
+  const [cv, fv, yv] = [cols, filter, out].map((t) => f32(backend, t));
+  gemm(blas, false, false, m, co, k, cv, fv, yv, bias == null ? 0 : 1);
   loop(() => activate(yv, act, alpha));
+  if (temp != null) backend.disposeData(temp.dataId);
   return out;
 }
 
@@ -217,18 +248,17 @@ function convInputGrad(
     [g.batch, g.h.size, g.w.size, g.inChannels],
     "float32",
   );
-  const [dyv, fv, dxv] = [
-    f32(backend, dy),
-    f32(backend, filter),
-    f32(backend, dx),
-  ];
   if (isPointwise(g)) {
+    const [dyv, fv, dxv] = [dy, filter, dx].map((t) => f32(backend, t));
     gemm(blas, false, true, m, k, co, dyv, fv, dxv);
-  } else {
-    const cols = scratchOf(m * k);
-    gemm(blas, false, true, m, k, co, dyv, fv, cols);
-    loop(() => col2im(cols, dxv, g));
+    return dx;
   }
+  const cols = backend.makeOutput([m, k], "float32");
+  const [dyv, fv, cv, dxv] = [dy, filter, cols, dx].map((t) => f32(backend, t));
+  gemm(blas, false, true, m, k, co, dyv, fv, cv);
+  const [cp, xp] = [cv.byteOffset, dxv.byteOffset];
+  loop(() => fusedExports(backend).col2im(cp, xp, ...geometryArgs(g)));
+  backend.disposeData(cols.dataId);
   return dx;
 }
 
@@ -245,13 +275,10 @@ function convFilterGrad(
     [g.h.kernel, g.w.kernel, g.inChannels, co],
     "float32",
   );
-  const [xv, dyv, dwv] = [f32(backend, x), f32(backend, dy), f32(backend, dw)];
-  let cols = xv;
-  if (!isPointwise(g)) {
-    cols = scratchOf(m * k);
-    loop(() => im2col(xv, cols, g));
-  }
-  gemm(blas, true, false, k, co, m, cols, dyv, dwv);
+  const { cols, temp } = windows(backend, x, g);
+  const [cv, dyv, dwv] = [cols, dy, dw].map((t) => f32(backend, t));
+  gemm(blas, true, false, k, co, m, cv, dyv, dwv);
+  if (temp != null) backend.disposeData(temp.dataId);
   return dw;
 }
 
@@ -291,7 +318,7 @@ function matMul(
   }
   const out = backend.makeOutput([...batchShape, m, n], "float32");
   const [av, bv, yv] = [f32(backend, a), f32(backend, b), f32(backend, out)];
-  if (bias != null) loop(() => fillRows(yv, f32(backend, bias), n));
+  if (bias != null) loop(() => fillRows(backend, out, bias, n));
   for (let i = 0; i < batch; i++) {
     const ai = ba === 1 ? 0 : i * m * k, bi = bb === 1 ? 0 : i * k * n;
     gemm(
