@@ -98,7 +98,7 @@ Deno.test("presets: every run's config is valid at the preset's size", () => {
   assert.throws(() => resolvePreset("ci", { size: 48 }), /48/);
 });
 
-Deno.test("--threads goes into every run's config; more than 1 needs wasm or auto", () => {
+Deno.test("--threads goes into every run's config; more than 1 needs native, wasm or auto", () => {
   const p = resolvePreset("ci");
   const run = buildGrid(p.size).runs[0];
   const o = {
@@ -111,7 +111,7 @@ Deno.test("--threads goes into every run's config; more than 1 needs wasm or aut
   assert.equal(runConfig(run, p, { ...o, threads: 2 }).threads, 2);
   assert.throws(
     () => runConfig(run, p, { ...o, backend: "cpu", threads: 2 }),
-    /--threads 2 needs --backend wasm or auto/,
+    /--threads 2 needs --backend native, wasm or auto/,
   );
 });
 

@@ -226,7 +226,7 @@ Deno.test("help lists both spellings and validateConfig accepts the defaults", (
   assert.deepEqual(validateConfig({ ...DEFAULT_CONFIG }), DEFAULT_CONFIG);
 });
 
-Deno.test("--threads: wasm threads, an integer >= 1, only with wasm or auto", () => {
+Deno.test("--threads: wasm threads, an integer >= 1, only with native, wasm or auto", () => {
   assert.equal(DEFAULT_CONFIG.threads, 1);
   assert.equal(parseTrainArgs([]).threads, 1);
   assert.equal(parseTrainArgs(["--threads", "2"]).threads, 2);
@@ -244,7 +244,7 @@ Deno.test("--threads: wasm threads, an integer >= 1, only with wasm or auto", ()
     [["--threads", "two"], /--threads: expected a number, got "two"/],
     [
       ["--threads", "2", "--backend", "cpu"],
-      /--threads 2 needs --backend wasm or auto .*got --backend cpu/,
+      /--threads 2 needs --backend native, wasm or auto .*got --backend cpu/,
     ],
   ];
   for (const [argv, re] of cases) {

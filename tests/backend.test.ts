@@ -8,7 +8,7 @@ import {
   relError,
 } from "./conv_grad_cases.ts";
 
-const NAMES = ["wasm", "webgpu", "cpu", "tensorflow"];
+const NAMES = ["native", "wasm", "webgpu", "cpu", "tensorflow"];
 
 Deno.test("initBackend('auto') picks a backend and says why", async () => {
   const logged: string[] = [];
