@@ -14,7 +14,10 @@ Deno.test("fused_wasm.ts is fused.wat compiled (deno task build-wasm)", async ()
   const committed = await Deno.readTextFile(
     new URL("../lib/runtime/fused/fused_wasm.ts", import.meta.url),
   );
-  assert.equal(committed, fusedWasmModule(await compileFusedWat()));
+  assert.equal(
+    committed,
+    fusedWasmModule(await compileFusedWat(), await compileFusedWat(true)),
+  );
 });
 
 /** Runs `steps` updates on seeded variables (odd sizes: the scalar tail too). */

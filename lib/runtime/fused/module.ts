@@ -6,7 +6,7 @@
  * @module
  */
 import type { WasmBackendLike } from "../../kernels/wasm_ops.ts";
-import { FUSED_WASM_BASE64 } from "./fused_wasm.ts";
+import { FUSED_WASM_BASE64, FUSED_WASM_SHARED_BASE64 } from "./fused_wasm.ts";
 
 /**
  * A convolution's geometry as `im2col` / `col2im` take it: batch, H, W, C,
@@ -69,30 +69,42 @@ export interface FusedExports {
   ): void;
 }
 
-/** tfjs-wasm's Emscripten module: its exports hold the heap's Memory. */
+/**
+ * tfjs-wasm's Emscripten module: the heap's Memory is an export of the plain
+ * build (`asm.memory`) and an import of the threaded one (`wasmMemory`).
+ */
 interface WasmModuleLike {
   asm?: { memory?: WebAssembly.Memory };
+  wasmMemory?: WebAssembly.Memory;
 }
 
-let compiled: WebAssembly.Module | null = null;
+/** The compiled module for a plain and for a shared heap. */
+const compiled = new Map<boolean, WebAssembly.Module>();
 const instances = new WeakMap<object, FusedExports>();
 
 /** The fused module instantiated on `backend`'s heap (once per backend). */
 export function fusedExports(backend: WasmBackendLike): FusedExports {
   let ex = instances.get(backend);
   if (ex != null) return ex;
-  const memory = (backend as unknown as { wasm: WasmModuleLike }).wasm?.asm
-    ?.memory;
+  const wasm = (backend as unknown as { wasm?: WasmModuleLike }).wasm;
+  const memory = wasm?.asm?.memory ?? wasm?.wasmMemory;
   if (!(memory instanceof WebAssembly.Memory)) {
     throw new Error(
-      "tfjs-wasm's heap memory (wasm.asm.memory) not found: the fused " +
-        "kernels need @tensorflow/tfjs-backend-wasm 4.22",
+      "tfjs-wasm's heap memory (wasm.asm.memory or wasm.wasmMemory) not " +
+        "found: the fused kernels need @tensorflow/tfjs-backend-wasm 4.22",
     );
   }
-  compiled ??= new WebAssembly.Module(
-    Uint8Array.from(atob(FUSED_WASM_BASE64), (c) => c.charCodeAt(0)),
-  );
-  ex = new WebAssembly.Instance(compiled, { env: { memory } })
+  const shared = typeof SharedArrayBuffer !== "undefined" &&
+    memory.buffer instanceof SharedArrayBuffer;
+  let mod = compiled.get(shared);
+  if (mod == null) {
+    const b64 = shared ? FUSED_WASM_SHARED_BASE64 : FUSED_WASM_BASE64;
+    mod = new WebAssembly.Module(
+      Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)),
+    );
+    compiled.set(shared, mod);
+  }
+  ex = new WebAssembly.Instance(mod, { env: { memory } })
     .exports as unknown as FusedExports;
   instances.set(backend, ex);
   return ex;
