@@ -493,20 +493,31 @@ export function rgbToFloat(
 
 /**
  * Convert an image tensor in [-1, 1] to 8-bit RGB bytes (values are clamped
- * and rounded). One-channel tensors are repeated into R, G and B.
+ * and rounded). One-channel tensors are repeated into R, G and B. The read
+ * is asynchronous (`data()`), so it works on every backend, WebGPU included.
  *
  * @param t shape [height, width, 3] or [height, width, 1], values in [-1, 1]
  * @returns HWC RGB bytes, `height * width * 3` long
  * @throws RangeError for other channel counts
  */
-export function tensorToRgb(t: tf.Tensor3D): Uint8Array {
-  const [height, width, channels] = t.shape;
-  if (channels !== 3 && channels !== 1) {
-    throw new RangeError(
-      `tensorToRgb: expected 1 or 3 channels, got shape [${t.shape}]`,
-    );
-  }
-  const values = t.dataSync();
+export async function tensorToRgb(t: tf.Tensor3D): Promise<Uint8Array> {
+  checkImageShape(t.shape);
+  return valuesToRgb(await t.data(), t.shape);
+}
+
+/**
+ * {@link tensorToRgb} from values already read (`dataSync()` on a CPU
+ * backend, or `data()`).
+ *
+ * @param values HWC values in [-1, 1]
+ * @param shape [height, width, 3] or [height, width, 1]
+ */
+export function valuesToRgb(
+  values: ArrayLike<number>,
+  shape: readonly [number, number, number],
+): Uint8Array {
+  checkImageShape(shape);
+  const [height, width, channels] = shape;
   const out = new Uint8Array(height * width * 3);
   for (let p = 0; p < height * width; p++) {
     for (let c = 0; c < 3; c++) {
@@ -516,4 +527,12 @@ export function tensorToRgb(t: tf.Tensor3D): Uint8Array {
     }
   }
   return out;
+}
+
+function checkImageShape(shape: readonly number[]): void {
+  if (shape[2] !== 3 && shape[2] !== 1) {
+    throw new RangeError(
+      `tensorToRgb: expected 1 or 3 channels, got shape [${shape}]`,
+    );
+  }
 }

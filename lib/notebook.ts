@@ -14,7 +14,7 @@ import * as tf from "@tensorflow/tfjs";
 import sharp from "sharp";
 import { escapeHtml } from "./report.ts";
 import type { RgbImage } from "./image.ts";
-import { readRgb, tensorToRgb } from "./image.ts";
+import { readRgb, valuesToRgb } from "./image.ts";
 import { type Batch, openAlignedDataset } from "./data.ts";
 import type { Direction } from "./config.ts";
 import { ensureSynthDataset } from "./synth.ts";
@@ -120,7 +120,7 @@ export function plot(
 /** An image in [-1, 1], shape `[h, w, 3]` or `[h, w, 1]`, as 8-bit RGB. */
 export function tensorImage(t: tf.Tensor3D): RgbImage {
   const [height, width] = t.shape;
-  return { width, height, data: tensorToRgb(t) };
+  return { width, height, data: valuesToRgb(t.dataSync(), t.shape) };
 }
 
 /** Every image of an NHWC batch in [-1, 1] as 8-bit RGB. */

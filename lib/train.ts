@@ -67,6 +67,36 @@ export interface StepLosses {
   D_fake: number;
 }
 
+/** {@link StepLosses} still on the backend: scalars (no D terms without D). */
+export type LossTensors =
+  & Record<"G_GAN" | "G_L1", tf.Scalar>
+  & Partial<Record<"D_real" | "D_fake", tf.Scalar>>;
+
+/** The order of {@link StepLosses}' fields in a batched read. */
+const LOSS_NAMES = ["G_GAN", "G_L1", "D_real", "D_fake"] as const;
+
+/**
+ * Reads the losses of many steps in one transfer (one `data()`, so one GPU
+ * round trip on WebGPU) and disposes their tensors. Terms a step lacks are 0.
+ */
+export async function readLosses(
+  steps: readonly LossTensors[],
+): Promise<StepLosses[]> {
+  const terms = steps.flatMap((s) =>
+    LOSS_NAMES.flatMap((k) => s[k] ? [s[k]] : [])
+  );
+  if (terms.length === 0) return [];
+  const all = tf.stack(terms);
+  const values = await all.data();
+  tf.dispose([all, ...terms]);
+  let i = 0;
+  return steps.map((s) => {
+    const out = { G_GAN: 0, G_L1: 0, D_real: 0, D_fake: 0 };
+    for (const k of LOSS_NAMES) if (s[k]) out[k] = values[i++];
+    return out;
+  });
+}
+
 /** The trainable variables of a tfjs-layers model. */
 function trainableVariables(model: tfl.LayersModel): tf.Variable[] {
   return model.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -177,18 +207,22 @@ export class Pix2Pix {
    * seeds the dropout masks). Runs the generator forward once, as the
    * reference does: the D step uses that output, then the G step
    * backpropagates through the same output into the updated D.
+   *
+   * Nothing is read back: the loss terms stay on the backend (the caller
+   * owns them; {@link readLosses} reads many steps' in one transfer). On
+   * WebGPU the step is only queued when this returns.
    */
-  trainStep(batch: TrainBatch, step: number): StepLosses {
+  dispatchStep(batch: TrainBatch, step: number): LossTensors {
     setDropoutSeed(deriveSeed(this.cfg.seed, step));
-    const kept: tf.Scalar[] = [];
+    let d: tf.Scalar[] = [];
+    let gan!: tf.Scalar;
+    let l1!: tf.Scalar;
     const { value, grads } = tf.variableGrads(() => {
       const fake = this.G.apply(batch.input, { training: true }) as tf.Tensor4D;
       let fakeLogits: tf.Tensor | undefined;
       if (this.D) {
-        kept.push(
-          ...untaped(() =>
-            this.discriminatorStep(batch.input, batch.target, fake)
-          ),
+        d = untaped(() =>
+          this.discriminatorStep(batch.input, batch.target, fake)
         );
         fakeLogits = this.D.apply(this.dInput(batch.input, fake), {
           training: true,
@@ -202,15 +236,20 @@ export class Pix2Pix {
         lambdaL1: this.cfg.lambdaL1,
         mode: this.cfg.ganMode,
       });
-      kept.unshift(tf.keep(g.gan), tf.keep(g.l1));
+      gan = tf.keep(g.gan);
+      l1 = tf.keep(g.l1);
       return g.total;
     }, trainableVariables(this.G));
     this.optimizerG.applyGradients(grads);
-    const [G_GAN, G_L1, D_real = 0, D_fake = 0] = kept.map((t) =>
-      t.dataSync()[0]
-    );
-    tf.dispose([value, ...Object.values(grads), ...kept]);
-    return { G_GAN, G_L1, D_real, D_fake };
+    tf.dispose([value, ...Object.values(grads)]);
+    const [D_real, D_fake] = d;
+    return { G_GAN: gan, G_L1: l1, ...(this.D ? { D_real, D_fake } : {}) };
+  }
+
+  /** {@link dispatchStep}, then its losses read back (waits for the step). */
+  async trainStep(batch: TrainBatch, step: number): Promise<StepLosses> {
+    const [losses] = await readLosses([this.dispatchStep(batch, step)]);
+    return losses;
   }
 
   /** Frees the networks and optimizer state. */
@@ -220,6 +259,18 @@ export class Pix2Pix {
     this.optimizerG.dispose();
     this.optimizerD?.dispose();
   }
+}
+
+/** A loss term's name in {@link StepLosses} and the log. */
+type LossName = typeof LOSS_NAMES[number];
+
+/**
+ * Steps between loss reads: 1 where tensors already live in CPU memory (a
+ * read costs nothing), 10 on WebGPU, where every read is a round trip that
+ * drains the GPU's queue. Every step is still logged, in batches.
+ */
+export function lossReadEvery(backend: string): number {
+  return backend === "webgpu" ? 10 : 1;
 }
 
 /** Options of {@link train} that are not part of the config. */
@@ -273,7 +324,7 @@ async function writeSamples(
     return tf.reshape(rows, [-1, rows.shape[2], 3]) as tf.Tensor3D;
   });
   const [height, width] = grid.shape;
-  const rgb = { data: tensorToRgb(grid), width, height };
+  const rgb = { data: await tensorToRgb(grid), width, height };
   grid.dispose();
   const file = `samples/step_${String(step).padStart(6, "0")}.png`;
   await writePng(`${runDir}/${file}`, rgb);
@@ -349,6 +400,23 @@ export async function train(
       optimizerD: model.optimizerD,
     });
 
+  // Steps whose losses are still on the backend, read in one batch.
+  let pending: { losses: LossTensors; record: Omit<StepRecord, LossName> }[] =
+    [];
+  const readEvery = lossReadEvery(backend.name);
+  const flush = async () => {
+    if (pending.length === 0) return;
+    const steps = pending;
+    pending = [];
+    const values = await readLosses(steps.map((p) => p.losses));
+    for (const [i, { record }] of steps.entries()) {
+      await runLog.append({ ...record, ...values[i] });
+    }
+    final = values.at(-1)!;
+    const last = steps.at(-1)!.record;
+    progress?.update(last.step, last.epoch, final);
+  };
+
   let epoch = pos.epoch;
   while (pos.step < lastStep && epoch < epochs) {
     pos.lr = lrAt(cfg, epoch);
@@ -360,27 +428,29 @@ export async function train(
         disposeBatch(batch);
         continue;
       }
-      final = model.trainStep(batch, pos.step);
+      const losses = model.dispatchStep(batch, pos.step);
       disposeBatch(batch);
       pos = { ...pos, step: pos.step + 1, epoch, batchInEpoch: b };
-      await runLog.append({
-        step: pos.step,
-        epoch,
-        lr: pos.lr,
-        ...final,
-        seconds: seconds(),
+      pending.push({
+        losses,
+        record: { step: pos.step, epoch, lr: pos.lr, seconds: seconds() },
       });
-      progress?.update(pos.step, epoch, final);
+      if (pending.length >= readEvery) await flush();
       if (cfg.sampleEvery > 0 && pos.step % cfg.sampleEvery === 0) {
+        await flush();
         await snapshot();
       }
-      if (cfg.saveEvery > 0 && pos.step % cfg.saveEvery === 0) await save();
+      if (cfg.saveEvery > 0 && pos.step % cfg.saveEvery === 0) {
+        await flush();
+        await save();
+      }
       if (pos.step >= lastStep) {
         epochDone = b === stepsPerEpoch;
         break;
       }
     }
     if (epochDone) pos = { ...pos, epoch: ++epoch, batchInEpoch: 0 };
+    await flush();
     await save();
   }
   progress?.stop();

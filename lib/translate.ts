@@ -127,7 +127,7 @@ export async function translateSplit(
       const image = tf.tidy(() => tf.squeeze(t, [0]) as tf.Tensor3D);
       const [height, width] = image.shape;
       await writePng(`${o.out}/images/${file}`, {
-        data: tensorToRgb(image),
+        data: await tensorToRgb(image),
         width,
         height,
       });

@@ -208,7 +208,7 @@ Deno.test({
       await tf.setBackend(backend);
       const model = Pix2Pix.create(cfg);
       const b = randomPair(10);
-      const l = model.trainStep(b, 0);
+      const l = await model.trainStep(b, 0);
       tf.dispose([b.input, b.target]);
       const moments: Float32Array[] = [];
       for (const opt of [model.optimizerG, model.optimizerD!]) {

@@ -49,7 +49,7 @@ Deno.test("trainStep with one G forward equals the reference's two-forward step"
   assert.equal(await maxDiff(vars(fast.G), vars(ref.G)), 0);
   for (let step = 0; step < 2; step++) {
     const b = randomPair(10 * step);
-    const got = fast.trainStep(b, step);
+    const got = await fast.trainStep(b, step);
     const seed = deriveSeed(cfg.seed, step);
     const dIn = (x: tf.Tensor4D, y: tf.Tensor4D) => tf.concat([x, y], 3);
     setDropoutSeed(seed);
@@ -123,13 +123,13 @@ function pair32(seed: number) {
   return { input, target: tf.neg(input) as tf.Tensor4D };
 }
 
-Deno.test("no tensor leaks: tensor count and bytes are flat across steps", () => {
+Deno.test("no tensor leaks: tensor count and bytes are flat across steps", async () => {
   for (const loss of ["l1+cgan", "l1", "gan"] as const) {
     const m = Pix2Pix.create({ ...TINY32, loss });
     const b = pair32(1);
-    m.trainStep(b, 0); // creates Adam's moments
+    await m.trainStep(b, 0); // creates Adam's moments
     const before = tf.memory();
-    for (let s = 1; s < 4; s++) m.trainStep(b, s);
+    for (let s = 1; s < 4; s++) await m.trainStep(b, s);
     const after = tf.memory();
     assert.equal(after.numTensors, before.numTensors, loss);
     assert.equal(after.numBytes, before.numBytes, loss);
@@ -138,12 +138,12 @@ Deno.test("no tensor leaks: tensor count and bytes are flat across steps", () =>
   }
 });
 
-Deno.test("losses fall: the L1 objective overfits one pair", () => {
+Deno.test("losses fall: the L1 objective overfits one pair", async () => {
   const m = Pix2Pix.create({ ...TINY32, loss: "l1", lr: 1e-2 });
   const b = pair32(5);
-  const first = m.trainStep(b, 0);
+  const first = await m.trainStep(b, 0);
   let last = first;
-  for (let s = 1; s < 20; s++) last = m.trainStep(b, s);
+  for (let s = 1; s < 20; s++) last = await m.trainStep(b, s);
   assert.equal(first.D_real, 0);
   // Measured on cpu: 0.506 -> 0.325 after 20 steps.
   assert.ok(last.G_L1 < 0.75 * first.G_L1, `L1 ${first.G_L1} -> ${last.G_L1}`);
