@@ -10,7 +10,7 @@ import { lrAt, lrFactor } from "../lib/schedule.ts";
 import { FACADES_DIR, resolveDataroot } from "../lib/dataroot.ts";
 import { Pix2Pix, train } from "../lib/train.ts";
 import { type StepRecord, trainingSeconds } from "../lib/report.ts";
-import { randomPair, TINY } from "./train_fixtures.ts";
+import { randomPair, TINY, TINY32 } from "./train_fixtures.ts";
 
 await tf.setBackend("cpu");
 
@@ -105,13 +105,6 @@ Deno.test("trainStep with one G forward equals the reference's two-forward step"
 });
 
 /** 32px U-Net (no dropout block at this depth), for the fast tests. */
-const TINY32: TrainConfig = {
-  ...TINY,
-  netG: "unet_32",
-  cropSize: 32,
-  loadSize: 32,
-};
-
 function pair32(seed: number) {
   const input = tf.randomUniform(
     [1, 32, 32, 3],
