@@ -5,7 +5,8 @@
  *   (native TensorFlow). Not a dependency of this project: imported
  *   dynamically, so it is used only where someone installed it.
  * - `webgpu`: `@tensorflow/tfjs-backend-webgpu` on Deno's `navigator.gpu`
- *   (no flag needed in Deno 2.9). Mesa's lavapipe (a CPU Vulkan driver) makes
+ *   (no flag needed in Deno 2.9), with this project's conv-gradient kernels
+ *   (`lib/runtime/webgpu/`). Mesa's lavapipe (a CPU Vulkan driver) makes
  *   it work without a GPU: useful to test the GPU code path, not fast.
  * - `wasm`: `@tensorflow/tfjs-backend-wasm` (XNNPACK, SIMD, one thread) with
  *   this project's kernels (`lib/kernels/`): the filter gradient wasm lacks,
@@ -27,6 +28,7 @@ import type { BackendName } from "./config.ts";
 import { registerWasmKernels } from "./kernels/mod.ts";
 import { registerGradients } from "./gradients.ts";
 import { registerFusedKernels } from "./runtime/fused/mod.ts";
+import { registerWebGpuKernels } from "./runtime/webgpu/mod.ts";
 import {
   type Blas,
   BlasMissingError,
@@ -225,11 +227,13 @@ async function probeWebGpu(): Promise<GpuProbe> {
 async function startWebGpu(gpu: GpuProbe): Promise<BackendChoice> {
   if ("missing" in gpu) throw new Error(`backend 'webgpu': ${gpu.missing}`);
   await import("@tensorflow/tfjs-backend-webgpu");
+  registerWebGpuKernels();
   await setBackendOrThrow("webgpu");
   return {
     name: "webgpu",
     reason: `WebGPU adapter ${gpu.label}` +
-      (gpu.software ? " (software: runs on the CPU, for testing, slow)" : ""),
+      (gpu.software ? " (software: runs on the CPU, for testing, slow)" : "") +
+      ", with this project's conv-gradient kernels",
   };
 }
 

@@ -13,9 +13,15 @@ import { readLossLog } from "../lib/report.ts";
 import { train } from "../lib/train.ts";
 import { translateSplit } from "../lib/translate.ts";
 import { readRgb } from "../lib/image.ts";
+import { filterSplits } from "../lib/runtime/webgpu/conv.ts";
+import {
+  WEBGPU_KERNELS,
+  webGpuKernelCalls,
+} from "../lib/runtime/webgpu/mod.ts";
 import {
   caseName,
   CONV_CASES,
+  type ConvCase,
   convGradients,
   relError,
 } from "./conv_grad_cases.ts";
@@ -57,7 +63,19 @@ const opts = {
   sanitizeOps: false,
 };
 
-for (const c of CONV_CASES) {
+/** The shared cases, and one with several 64-wide tiles and a split reduction. */
+const CASES: ConvCase[] = [...CONV_CASES, {
+  op: "conv2d",
+  batch: 2,
+  size: [36, 36],
+  inC: 8,
+  outC: 70,
+  kernel: [4, 4],
+  stride: [2, 2],
+  pad: "same",
+}];
+
+for (const c of CASES) {
   Deno.test({
     ...opts,
     name: `webgpu conv gradients match cpu: ${caseName(c)}`,
@@ -71,6 +89,17 @@ for (const c of CONV_CASES) {
     },
   });
 }
+
+Deno.test({
+  ...opts,
+  name: "webgpu runs this project's conv-gradient kernels; the big case splits",
+  fn: () => {
+    const calls = webGpuKernelCalls();
+    for (const k of WEBGPU_KERNELS) assert.ok((calls[k] ?? 0) > 0, k);
+    const [rows, cols, red] = [4 * 4 * 8, 70, 2 * 18 * 18];
+    assert.ok(filterSplits(rows, cols, red) > 1);
+  },
+});
 
 Deno.test({
   ...opts,
