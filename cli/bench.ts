@@ -6,14 +6,19 @@
  *     [--threads 1]
  *     [--steps 5] [--rounds 2] [--warmup 1] [--ngf 64] [--ndf 64] [--peer] [--python PATH]
  *     [--peer-script PATH] [--peer-threads N] [--json]
- *   deno task bench --kernels      (wasm kernel micro-benchmark instead)
+ *   deno task bench --kernels [--backend wasm|webgpu]   (kernel micro-benchmark)
  *
  * @module
  */
 import { formatBench, runBench } from "../lib/bench.ts";
 import { parseFlags, runCli, UserError } from "../lib/cli.ts";
 import type { BackendName } from "../lib/config.ts";
-import { benchKernels } from "../bench/kernels.ts";
+import {
+  benchKernels,
+  formatKernelBench,
+  KERNEL_BENCH_BACKENDS,
+  type KernelBenchBackend,
+} from "../bench/kernels.ts";
 
 const HELP = `Usage: deno task bench [flags]
 
@@ -35,7 +40,9 @@ forward time and peak RSS per size.
   --peer-script PATH  default <repo>/../shared/peer/torch_pix2pix_step.py
   --peer-threads N    PyTorch threads (default: all cores)
   --json              print one JSON object instead of a table
-  --kernels           run the wasm kernel micro-benchmark instead
+  --kernels           compare the stock and this project's conv kernels at
+                      U-Net layer shapes instead, on --backend wasm (default)
+                      or webgpu
   --help              this text`;
 
 const BACKENDS = ["auto", "native", "wasm", "webgpu", "cpu", "tensorflow"];
@@ -69,17 +76,16 @@ await runCli(async () => {
     },
   });
   if (values.kernels) {
-    const rows = await benchKernels();
-    if (values.json) return console.log(JSON.stringify(rows));
-    console.log("| layer | op | stock wasm ms | fast kernels ms |");
-    console.log("|---|---|---|---|");
-    for (const r of rows) {
-      console.log(
-        `| ${r.layer} | ${r.op} | ${r.stockMs?.toFixed(1) ?? "n/a"} | ${
-          r.fastMs.toFixed(1)
-        } |`,
+    const backend = values.backend === "auto" ? "wasm" : values.backend;
+    if (!(KERNEL_BENCH_BACKENDS as readonly string[]).includes(backend)) {
+      throw new UserError(
+        `--kernels: --backend must be ${
+          KERNEL_BENCH_BACKENDS.join(" or ")
+        }, got "${backend}"`,
       );
     }
+    const b = await benchKernels(backend as KernelBenchBackend);
+    console.log(values.json ? JSON.stringify(b) : formatKernelBench(b));
     return;
   }
   if (!BACKENDS.includes(values.backend)) {

@@ -24,7 +24,14 @@ import type {
   WebGPUBackend,
   WebGPUProgram,
 } from "@tensorflow/tfjs-backend-webgpu";
-import { gemmSource, TILE, TILE_RED, WORKGROUP } from "./gemm.ts";
+import {
+  gemmSource,
+  type GemmTiling,
+  TILE_RED,
+  tileOf,
+  tilingFor,
+  tilingKey,
+} from "./gemm.ts";
 
 /** The convolution geometry of a kernel call, as tfjs computes it. */
 type ConvInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
@@ -37,42 +44,45 @@ const MIN_SPLIT = 256;
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
 const int32 = (...data: number[]) => ({ type: "int32", data });
 
-/** A program with this folder's GEMM geometry: 64 x 64 tiles, z workgroups. */
+/** A GEMM program (`gemm.ts`): C is `rows x cols`, `z` workgroup layers. */
 function gemmProgram(
   name: string,
   variableNames: string[],
   outputShape: number[],
-  rows: number,
-  cols: number,
-  z: number,
+  [rows, cols, z]: [number, number, number],
+  tiling: GemmTiling,
   uniforms: string,
-  userCode: string,
+  userCode: (t: GemmTiling) => string,
 ): WebGPUProgram {
+  const [tm, tn] = tileOf(tiling);
   return {
     variableNames,
     outputShape,
-    shaderKey: name,
+    shaderKey: `${name}_${tilingKey(tiling)}`,
     dispatchLayout: { x: [0], y: [1], z: [2] },
-    dispatch: [ceilDiv(cols, TILE), ceilDiv(rows, TILE), z],
-    workgroupSize: WORKGROUP,
+    dispatch: [ceilDiv(cols, tn), ceilDiv(rows, tm), z],
+    workgroupSize: [...tiling.threads, 1],
     uniforms,
-    getUserCode: () => userCode,
+    getUserCode: () => userCode(tiling),
   };
 }
 
 /** How {@link conv2DBackpropFilter} splits its reduction of `red` steps. */
 export function filterSplits(rows: number, cols: number, red: number): number {
-  const tiles = ceilDiv(rows, TILE) * ceilDiv(cols, TILE);
+  const [tm, tn] = tileOf(tilingFor(cols));
+  const tiles = ceilDiv(rows, tm) * ceilDiv(cols, tn);
   const byFill = ceilDiv(TARGET_WORKGROUPS, tiles);
   const bySize = Math.max(1, Math.floor(red / MIN_SPLIT));
   return Math.max(1, Math.min(byFill, bySize));
 }
 
-const FILTER_CODE = gemmSource({
-  passes: "uniforms.passes",
-  aRedContiguous: false, // x: consecutive ci are consecutive rows
-  bRedContiguous: false, // dy: consecutive co are consecutive cols
-}) + `
+const filterCode = (tiling: GemmTiling) =>
+  gemmSource({
+    tiling,
+    passes: "uniforms.passes",
+    aRedContiguous: false, // x: consecutive ci are consecutive rows
+    bRedContiguous: false, // dy: consecutive co are consecutive cols
+  }) + `
 fn redStart(z: i32) -> i32 { return z * uniforms.passes * ${TILE_RED}; }
 fn redEnd(z: i32) -> i32 { return min(uniforms.red, (z + 1) * uniforms.passes * ${TILE_RED}); }
 
@@ -149,11 +159,10 @@ export function conv2DBackpropFilter(
     "pix2pixConv2DDerFilterGemm",
     ["x", "dy"],
     used === 1 ? c.filterShape : [used, rows * cols],
-    rows,
-    cols,
-    used,
+    [rows, cols, used],
+    tilingFor(cols),
     "kernel : vec2<i32>, strides : vec2<i32>, pads : vec2<i32>, rows : i32, red : i32, passes : i32,",
-    FILTER_CODE,
+    filterCode,
   );
   const uniforms = [
     int32(c.filterHeight, c.filterWidth),
@@ -175,11 +184,13 @@ export function conv2DBackpropFilter(
   return { ...summed, shape: c.filterShape };
 }
 
-const INPUT_CODE = gemmSource({
-  passes: "uniforms.passes",
-  aRedContiguous: true, // dy: consecutive co
-  bRedContiguous: true, // W[kh, kw, ci, co]: consecutive co
-}) + `
+const inputCode = (tiling: GemmTiling) =>
+  gemmSource({
+    tiling,
+    passes: "uniforms.passes",
+    aRedContiguous: true, // dy: consecutive co
+    bRedContiguous: true, // W[kh, kw, ci, co]: consecutive co
+  }) + `
 fn redStart(z: i32) -> i32 { return 0; }
 
 // The phase (ph, pw) of workgroup z: output pixels with (ih + pt) % sh == ph
@@ -265,11 +276,10 @@ export function conv2DBackpropInput(
     "pix2pixConv2DDerInputGemm",
     ["dy", "W"],
     c.inShape,
-    rows,
-    c.inChannels,
-    c.batchSize * sh * sw,
+    [rows, c.inChannels, c.batchSize * sh * sw],
+    tilingFor(c.inChannels),
     "kernel : vec2<i32>, strides : vec2<i32>, pads : vec2<i32>, passes : i32,",
-    INPUT_CODE,
+    inputCode,
   );
   return backend.runWebGPUProgram(program, [dy, w], "float32", [
     int32(c.filterHeight, c.filterWidth),
