@@ -13,7 +13,10 @@ import { readLossLog } from "../lib/report.ts";
 import { train } from "../lib/train.ts";
 import { translateSplit } from "../lib/translate.ts";
 import { readRgb } from "../lib/image.ts";
-import { filterSplits } from "../lib/runtime/webgpu/conv.ts";
+import {
+  COL2IM_MAX_CHANNELS,
+  filterSplits,
+} from "../lib/runtime/webgpu/conv.ts";
 import {
   WEBGPU_KERNELS,
   webGpuKernelCalls,
@@ -63,17 +66,25 @@ const opts = {
   sanitizeOps: false,
 };
 
-/** The shared cases, and one with several 64-wide tiles and a split reduction. */
-const CASES: ConvCase[] = [...CONV_CASES, {
-  op: "conv2d",
-  batch: 2,
-  size: [36, 36],
-  inC: 8,
-  outC: 70,
-  kernel: [4, 4],
-  stride: [2, 2],
-  pad: "same",
-}];
+/**
+ * The shared cases; each again with more input channels (dx then takes the
+ * per-phase GEMM path, not col2im); and one with several 64-wide tiles and a
+ * split reduction.
+ */
+const CASES: ConvCase[] = [
+  ...CONV_CASES,
+  ...CONV_CASES.map((c) => ({ ...c, inC: c.inC + COL2IM_MAX_CHANNELS + 2 })),
+  {
+    op: "conv2d",
+    batch: 2,
+    size: [36, 36],
+    inC: 8,
+    outC: 70,
+    kernel: [4, 4],
+    stride: [2, 2],
+    pad: "same",
+  },
+];
 
 for (const c of CASES) {
   Deno.test({

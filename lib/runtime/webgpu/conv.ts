@@ -119,7 +119,7 @@ fn writeC(z: i32, row: i32, col: i32, value: f32) {
 `;
 
 /** Sums `[splits, n]` over its first axis. */
-function sumSplitsProgram(splits: number, n: number): WebGPUProgram {
+function sumSplitsProgram(n: number): WebGPUProgram {
   return {
     variableNames: ["parts"],
     outputShape: [n],
@@ -175,7 +175,7 @@ export function conv2DBackpropFilter(
   const out = backend.runWebGPUProgram(program, [x, dy], "float32", uniforms);
   if (used === 1) return out;
   const summed = backend.runWebGPUProgram(
-    sumSplitsProgram(used, rows * cols),
+    sumSplitsProgram(rows * cols),
     [out],
     "float32",
     [int32(used)],
@@ -191,7 +191,12 @@ const inputCode = (tiling: GemmTiling) =>
     aRedContiguous: true, // dy: consecutive co
     bRedContiguous: true, // W[kh, kw, ci, co]: consecutive co
   }) + `
-fn redStart(z: i32) -> i32 { return 0; }
+var<private> phase: Phase;
+
+fn redStart(z: i32) -> i32 {
+  phase = phaseOf(z);
+  return 0;
+}
 
 // The phase (ph, pw) of workgroup z: output pixels with (ih + pt) % sh == ph
 // get exactly the taps kh = ph, ph + sh, ... (likewise for columns).
@@ -228,7 +233,7 @@ fn tapOf(p: Phase, red: i32) -> vec3<i32> {
 
 // A[row = the phase's pixel, red] = dy[n, (ih + pt - kh) / sh, (iw + pl - kw) / sw, co]
 fn readA(z: i32, row: i32, red: i32) -> f32 {
-  let p = phaseOf(z);
+  let p = phase;
   if (row >= p.pixels) { return 0.0; }
   let tap = tapOf(p, red);
   if (tap.x < 0) { return 0.0; }
@@ -246,13 +251,13 @@ fn readA(z: i32, row: i32, red: i32) -> f32 {
 // B[red, col = ci] = W[kh, kw, ci, co]
 fn readB(z: i32, red: i32, col: i32) -> f32 {
   if (col >= uniforms.outShape[3]) { return 0.0; }
-  let tap = tapOf(phaseOf(z), red);
+  let tap = tapOf(phase, red);
   if (tap.x < 0) { return 0.0; }
   return W[getIndexFromCoords4D(vec4<i32>(tap.x, tap.y, col, tap.z), uniforms.wShape)];
 }
 
 fn writeC(z: i32, row: i32, col: i32, value: f32) {
-  let p = phaseOf(z);
+  let p = phase;
   if (row < p.pixels && col < uniforms.outShape[3]) {
     let ih = (row / p.w) * uniforms.strides[0] + p.offH;
     let iw = (row % p.w) * uniforms.strides[1] + p.offW;
@@ -261,6 +266,122 @@ fn writeC(z: i32, row: i32, col: i32, value: f32) {
 }
 `;
 
+/**
+ * Input channels up to which dx is computed as one GEMM into window columns
+ * and a col2im gather, rather than per-phase GEMMs: a per-phase GEMM with so
+ * few output columns reads every dy value for a handful of products.
+ */
+export const COL2IM_MAX_CHANNELS = 4;
+
+const colsCode = (tiling: GemmTiling) =>
+  gemmSource({
+    tiling,
+    passes: "uniforms.passes",
+    aRedContiguous: true, // dy: consecutive co
+    bRedContiguous: true, // W[kh, kw, ci, co]: consecutive co
+  }) + `
+fn redStart(z: i32) -> i32 { return 0; }
+
+// A[row = (n, oh, ow), red = co] = dy; B[red = co, col = (kh, kw, ci)] = W
+fn readA(z: i32, row: i32, red: i32) -> f32 {
+  if (row >= uniforms.rows || red >= uniforms.dyShape[3]) { return 0.0; }
+  return dy[row * uniforms.dyShape[3] + red];
+}
+
+fn readB(z: i32, red: i32, col: i32) -> f32 {
+  if (col >= uniforms.cols || red >= uniforms.dyShape[3]) { return 0.0; }
+  return W[col * uniforms.dyShape[3] + red];
+}
+
+fn writeC(z: i32, row: i32, col: i32, value: f32) {
+  if (row < uniforms.rows && col < uniforms.cols) {
+    result[row * uniforms.cols + col] = value;
+  }
+}
+`;
+
+/** dx[n, ih, iw, ci]: the sum of the window columns that cover the pixel. */
+function col2imProgram(inShape: number[]): WebGPUProgram {
+  return {
+    variableNames: ["cols"],
+    outputShape: inShape,
+    shaderKey: "pix2pixCol2Im",
+    dispatchLayout: { x: [0, 1, 2, 3] },
+    dispatch: [ceilDiv(inShape.reduce((a, b) => a * b), 64), 1, 1],
+    workgroupSize: [64, 1, 1],
+    size: true,
+    uniforms:
+      "kernel : vec2<i32>, strides : vec2<i32>, pads : vec2<i32>, dyHW : vec2<i32>,",
+    getUserCode: () => `
+fn main(index: i32) {
+  if (index >= uniforms.size) { return; }
+  let c = getCoordsFromIndex(index); // n, ih, iw, ci
+  let sh = uniforms.strides[0];
+  let sw = uniforms.strides[1];
+  let ci = uniforms.outShape[3];
+  let kw = uniforms.kernel[1];
+  let h = c[1] + uniforms.pads[0];
+  let w = c[2] + uniforms.pads[1];
+  var s = 0.0;
+  // taps kh = h - oh * sh for the output rows oh that reach this pixel
+  for (var kh = h % sh; kh < uniforms.kernel[0]; kh += sh) {
+    let oh = (h - kh) / sh;
+    if (oh < 0) { break; }
+    if (oh >= uniforms.dyHW[0]) { continue; }
+    for (var kx = w % sw; kx < kw; kx += sw) {
+      let ow = (w - kx) / sw;
+      if (ow < 0) { break; }
+      if (ow >= uniforms.dyHW[1]) { continue; }
+      let m = (c[0] * uniforms.dyHW[0] + oh) * uniforms.dyHW[1] + ow;
+      s += cols[(m * uniforms.kernel[0] * kw + kh * kw + kx) * ci + c[3]];
+    }
+  }
+  result[index] = s;
+}`,
+  };
+}
+
+/**
+ * dx for few input channels: window columns `dy [M, co] x W^T [co, (kh, kw,
+ * ci)]` (one well-shaped GEMM), then col2im.
+ */
+function conv2DBackpropInputCol2Im(
+  backend: WebGPUBackend,
+  dy: tf.TensorInfo,
+  w: tf.TensorInfo,
+  c: ConvInfo,
+): tf.TensorInfo {
+  const rows = c.batchSize * c.outHeight * c.outWidth;
+  const cols = c.filterHeight * c.filterWidth * c.inChannels;
+  const windows = backend.runWebGPUProgram(
+    gemmProgram(
+      "pix2pixConvWindowsGemm",
+      ["dy", "W"],
+      [rows, cols],
+      [rows, cols, 1],
+      tilingFor(cols),
+      "rows : i32, cols : i32, passes : i32,",
+      colsCode,
+    ),
+    [dy, w],
+    "float32",
+    [int32(rows), int32(cols), int32(ceilDiv(c.outChannels, TILE_RED))],
+  );
+  const dx = backend.runWebGPUProgram(
+    col2imProgram(c.inShape),
+    [windows],
+    "float32",
+    [
+      int32(c.filterHeight, c.filterWidth),
+      int32(c.strideHeight, c.strideWidth),
+      int32(c.padInfo.top, c.padInfo.left),
+      int32(c.outHeight, c.outWidth),
+    ],
+  );
+  backend.disposeData(windows.dataId);
+  return dx;
+}
+
 /** dx of a convolution with filter `w` and output gradient `dy`. */
 export function conv2DBackpropInput(
   backend: WebGPUBackend,
@@ -268,6 +389,9 @@ export function conv2DBackpropInput(
   w: tf.TensorInfo,
   c: ConvInfo,
 ): tf.TensorInfo {
+  if (c.inChannels <= COL2IM_MAX_CHANNELS) {
+    return conv2DBackpropInputCol2Im(backend, dy, w, c);
+  }
   const [sh, sw] = [c.strideHeight, c.strideWidth];
   const rows = ceilDiv(c.inHeight, sh) * ceilDiv(c.inWidth, sw);
   const red = ceilDiv(c.filterHeight, sh) * ceilDiv(c.filterWidth, sw) *

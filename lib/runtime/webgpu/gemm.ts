@@ -69,6 +69,8 @@ export interface GemmOptions {
  * computes one tile of C. The caller appends WGSL defining
  *
  * - `fn redStart(z: i32) -> i32`: the first reduction index of workgroup z;
+ *   called once per thread before any other, so it may also set
+ *   `var<private>` state that the other functions read;
  * - `fn readA(z: i32, row: i32, red: i32) -> f32` and
  *   `fn readB(z: i32, red: i32, col: i32) -> f32`, 0 outside the operands;
  * - `fn writeC(z: i32, row: i32, col: i32, value: f32)`, which must ignore
