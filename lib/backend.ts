@@ -184,12 +184,37 @@ async function startTensorflow(): Promise<BackendChoice> {
       "backend 'tensorflow' needs @tensorflow/tfjs-node, which is not " +
         "installed. Install it with `deno add npm:@tensorflow/tfjs-node@4.22.0` " +
         "(needs internet and downloads libtensorflow; for NVIDIA GPUs use " +
-        "`npm:@tensorflow/tfjs-node-gpu@4.22.0`, which needs CUDA 11 and " +
-        "cuDNN), or choose --backend wasm. Import errors: " + node.error,
+        "`npm:@tensorflow/tfjs-node-gpu@4.22.0`, which needs CUDA 11.2 and " +
+        "cuDNN 8.1), or choose --backend wasm or webgpu. Import errors: " +
+        node.error,
     );
   }
   await setBackendOrThrow("tensorflow");
-  return { name: "tensorflow", reason: `${node.pkg} (native TensorFlow)` };
+  const device = tensorflowDevice(node.pkg, tf.backend());
+  if (device.warning) console.warn(`warning: ${device.warning}`);
+  return {
+    name: "tensorflow",
+    reason: `${node.pkg} (native TensorFlow, ${device.where})`,
+  };
+}
+
+/** Where tfjs-node computes, and a warning when the GPU build found no GPU. */
+export function tensorflowDevice(
+  pkg: string,
+  backend: unknown,
+): { where: string; warning?: string } {
+  const b = backend as { isGPUPackage?: boolean; isUsingGpuDevice?: boolean };
+  const gpuPackage = b.isGPUPackage ?? pkg.endsWith("-gpu");
+  if (!gpuPackage) return { where: "CPU" };
+  if (b.isUsingGpuDevice) return { where: "GPU" };
+  return {
+    where: "CPU: no GPU device",
+    warning: `${pkg} found no GPU device and runs on the CPU. ` +
+      "tfjs-node-gpu 4.22 (TensorFlow 2.9) needs CUDA 11.2 and cuDNN 8.1 " +
+      "(libcudart.so.11.0, libcudnn.so.8 on the library path); with only " +
+      "CUDA 12 it quietly uses the CPU (tfjs#8269). Install CUDA 11.2 + " +
+      "cuDNN 8.1, or use --backend webgpu on the GPU.",
+  };
 }
 
 /** Looks for a WebGPU adapter and says whether it is a software one. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend, tensorflowDevice } from "../lib/backend.ts";
 
 const NAMES = ["native", "wasm", "webgpu", "cpu", "tensorflow"];
 
@@ -70,4 +70,25 @@ Deno.test("initBackend('wasm', { threads: 2 }) starts threaded wasm, same result
   assert.equal(r.name, "wasm");
   assert.match(r.reason, /\b2 threads\b/);
   assert.ok(r.maxRelError < 1e-4, `relative error ${r.maxRelError}`);
+});
+
+Deno.test("tensorflowDevice: warns when tfjs-node-gpu runs on the CPU (CUDA 11.2 + cuDNN 8.1 missing)", () => {
+  const gpu = "@tensorflow/tfjs-node-gpu";
+  const noGpu = tensorflowDevice(gpu, {
+    isGPUPackage: true,
+    isUsingGpuDevice: false,
+  });
+  assert.equal(noGpu.where, "CPU: no GPU device");
+  assert.match(noGpu.warning!, /CUDA 11\.2 and cuDNN 8\.1/);
+  assert.match(noGpu.warning!, /--backend webgpu/);
+  // An older binding without the flags: the package name decides.
+  assert.ok(tensorflowDevice(gpu, {}).warning);
+  assert.deepEqual(
+    tensorflowDevice(gpu, { isGPUPackage: true, isUsingGpuDevice: true }),
+    { where: "GPU" },
+  );
+  assert.deepEqual(
+    tensorflowDevice("@tensorflow/tfjs-node", { isGPUPackage: false }),
+    { where: "CPU" },
+  );
 });
