@@ -193,8 +193,3 @@ export function formatKernelBench(b: KernelBench): string {
   }
   return lines.join("\n");
 }
-
-if (import.meta.main) {
-  const backend = Deno.args.includes("webgpu") ? "webgpu" : "wasm";
-  console.log(formatKernelBench(await benchKernels(backend)));
-}

@@ -29,21 +29,7 @@ import {
   relError,
 } from "./conv_grad_cases.ts";
 import { firstStepError, firstStepOn, TINY32 } from "./train_fixtures.ts";
-
-/** Why WebGPU may legitimately be missing here, or null if it should work. */
-function webgpuMissingReason(): string | null {
-  if (Deno.build.os !== "linux") return null;
-  const icd = "/usr/share/vulkan/icd.d";
-  try {
-    for (const e of Deno.readDirSync(icd)) {
-      if (e.name.startsWith("lvp_icd")) return null;
-    }
-  } catch {
-    // no ICD folder at all
-  }
-  return `no Mesa Vulkan (lavapipe) driver in ${icd}; ` +
-    "apt-get install mesa-vulkan-drivers";
-}
+import { webgpuMissingReason } from "./gpu_fixtures.ts";
 
 /** Starts webgpu; the reason to skip, or null. Throws where it should work. */
 async function startWebGpu(): Promise<string | null> {
