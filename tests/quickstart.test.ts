@@ -5,13 +5,22 @@
  * segmenter of that set on first use), and serves the demo. The test reads
  * the URL from its output and opens the page in headless Chromium (skipped
  * without one): with no user action the page must show an example label map
- * from the run's test split, translated into a non-blank photo.
+ * from the run's test split, translated into a non-blank photo. Then
+ * `deno task eval --checkpoint RUN` with a segmenter not cached yet trains
+ * it and scores the run's own test split.
  */
 import assert from "node:assert/strict";
 import { hasChromium, launchChromium } from "../lib/chromium.ts";
+import { DEFAULT_CONFIG } from "../lib/config.ts";
+import { inferInputKind } from "../lib/demo_site.ts";
 import { looksLikeLabelMap } from "../lib/facades.ts";
+import { renderSynthPair } from "../lib/synth.ts";
 import type { DemoHook as Hook } from "../web/app.ts";
-import { formatCommand, nextCommands } from "../cli/next_steps.ts";
+import {
+  formatCommand,
+  formatCommands,
+  nextCommands,
+} from "../cli/next_steps.ts";
 
 const chromiumPresent = await hasChromium();
 
@@ -98,7 +107,7 @@ Deno.test({
     const lines: string[] = [];
     const out = lineReader(child.stdout, lines);
     const err = lineReader(child.stderr, lines);
-    let segmenterDir: string | undefined;
+    const segmenterDirs: string[] = [];
     const browser = await launchChromium();
     try {
       const [, url] = await out.waitFor(
@@ -106,7 +115,9 @@ Deno.test({
         300_000,
       );
       const text = lines.join("\n");
-      segmenterDir = text.match(/once, cached in (\S+)\)/)?.[1];
+      segmenterDirs.push(
+        ...text.matchAll(/once, cached in (\S+)\)/g).map((m) => m[1]),
+      );
       // Each step announced with the command a user would type, in order.
       const steps = [
         "[1/4] deno task train --checkpoints-dir",
@@ -166,6 +177,33 @@ Deno.test({
       assert.ok(std > 10, `output nearly flat (std ${std.toFixed(2)})`);
       assert.ok(mean > 2 && mean < 253, `output mean ${mean.toFixed(1)}`);
       assert.deepEqual(rgb, h.lastOutput, "the canvas shows the last output");
+
+      // eval --checkpoint: the run's dataset, a segmenter trained on the spot.
+      const evalRun = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          new URL("../cli/eval.ts", import.meta.url).pathname,
+          "--checkpoint",
+          runDir,
+          "--epochs",
+          "1",
+          "--json",
+          "--backend",
+          "wasm",
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const evalErr = new TextDecoder().decode(evalRun.stderr);
+      segmenterDirs.push(
+        ...evalErr.matchAll(/once, cached in (\S+)\)/g).map((m) => m[1]),
+      );
+      assert.equal(evalRun.code, 0, evalErr);
+      assert.match(evalErr, /training the segmenter of .*synth-n8-.*1 epochs/);
+      const scored = JSON.parse(new TextDecoder().decode(evalRun.stdout));
+      assert.equal(scored.n_images, 2, "the 2 test pairs of 8 synthetic ones");
+      assert.ok(scored.per_pixel_acc >= 0 && scored.per_pixel_acc <= 1);
       console.log(
         `quickstart test: ${
           text.match(/quickstart: .*$/m)![0]
@@ -182,7 +220,45 @@ Deno.test({
       await child.status;
       await Promise.all([out.done, err.done]).catch(() => {});
       await Deno.remove(tmp, { recursive: true });
-      if (segmenterDir) await Deno.remove(segmenterDir, { recursive: true });
+      for (const dir of segmenterDirs) {
+        await Deno.remove(dir, { recursive: true });
+      }
     }
   },
+});
+
+Deno.test("next steps: translate, eval (label maps only), demo; shell-quoted", () => {
+  const lines = nextCommands("runs/my run", { scores: false }).map(
+    formatCommand,
+  );
+  assert.deepEqual(lines, [
+    "deno task translate --checkpoint 'runs/my run' --out 'runs/my run/results'",
+    "deno task demo --checkpoint 'runs/my run'",
+  ]);
+  const all = nextCommands("runs/smoke", { scores: true });
+  assert.deepEqual(all.map((c) => c.task), ["translate", "eval", "demo"]);
+  assert.deepEqual(all[1].args, ["--results", "runs/smoke/results"]);
+  const printed = formatCommands(all);
+  assert.equal(new Set(printed.map((l) => l.indexOf("#"))).size, 1);
+});
+
+Deno.test("label maps are recognised by their colours; the demo's input kind follows", () => {
+  const { photo, labels } = renderSynthPair(64, 7);
+  const n = 64 * 64;
+  assert.equal(looksLikeLabelMap(labels.data, n), true);
+  assert.equal(looksLikeLabelMap(photo.data, n), false);
+  const cfg = { ...DEFAULT_CONFIG, direction: "BtoA" as const };
+  assert.equal(
+    inferInputKind(cfg, [{ name: "1", rgb: labels }]),
+    "facade-labels",
+  );
+  assert.equal(inferInputKind(cfg, [{ name: "1", rgb: photo }]), "image");
+  // Without examples (dataset not here): the config decides.
+  assert.equal(inferInputKind({ ...cfg, dataroot: null }), "facade-labels");
+  assert.equal(
+    inferInputKind({ ...cfg, dataroot: "d/facades" }),
+    "facade-labels",
+  );
+  assert.equal(inferInputKind({ ...cfg, dataroot: "d/maps" }), "image");
+  assert.equal(inferInputKind({ ...cfg, direction: "AtoB" }), "image");
 });
