@@ -80,8 +80,9 @@ export const DEFAULT_SEGMENTER_CONFIG: Readonly<SegmenterConfig> = Object
  * Defaults for the embedded synthetic set (`lib/synth.ts`; the `smoke`
  * preset's 64 training pairs of 72 px): a 64x64 U-Net (6 levels), ngf 16,
  * 12 epochs of batch 4 (192 steps), Adam 2e-3. On the shared 2-core machine
- * (wasm, one thread) 15 epochs took 106 s at load average 9 and scored
- * per-pixel 0.79, per-class 0.44, IoU 0.37 on the 16 real test "photos".
+ * (one thread, load average 10-13) it trained in 68 s and scored per-pixel
+ * 0.79, per-class 0.42, IoU 0.36 on the 16 real test "photos" (15 epochs:
+ * 106 s at load 9, 0.79 / 0.44 / 0.37).
  */
 export const SYNTH_SEGMENTER_CONFIG: Readonly<SegmenterConfig> = Object
   .freeze({
