@@ -90,9 +90,9 @@ export interface ExampleInput {
 }
 
 /**
- * The input halves (by `config.direction`) of the first `count` pairs of the
- * run's `test` split (else `val`), in file-name order; none when the dataset
- * is not on this machine. A `dataroot` of `null` is the embedded synthetic
+ * The input halves (by `config.direction`) of the first `count` readable
+ * pairs of the run's `test` split (else `val`), in file-name order; none when
+ * the dataset is not on this machine. A `dataroot` of `null` is the embedded synthetic
  * set, regenerated if its cache was removed.
  */
 export async function exampleInputs(
@@ -104,8 +104,11 @@ export async function exampleInputs(
     const listing = await listFolder(`${root}/${split}`).catch(() => null);
     if (!listing?.images.length) continue;
     const out: ExampleInput[] = [];
-    for (const file of listing.images.slice(0, count)) {
-      const ab = await readRgb(`${root}/${split}/${file}`);
+    for (const file of listing.images) {
+      if (out.length === count) break;
+      // An unreadable file is left out (lib/datasets/check.ts reports it).
+      const ab = await readRgb(`${root}/${split}/${file}`).catch(() => null);
+      if (!ab) continue;
       const half = Math.floor(ab.width / 2);
       const rgb = ab.width < 1.5 * ab.height ? ab : cropRgb(
         ab,
