@@ -77,7 +77,14 @@ await runCli(async () => {
   if (wantsHelp(Deno.args)) return console.log(HELP);
   const { port: rawPort, rest } = takePort(Deno.args);
   const port = parsePort(rawPort);
-  const cfg = parseTrainArgs(rest, { syntheticPreset: "smoke" });
+  let cfg;
+  try {
+    cfg = parseTrainArgs(rest, { syntheticPreset: "smoke" });
+  } catch (e) {
+    throw new UserError(
+      `${(e as Error).message}; quickstart takes the train flags and --port`,
+    );
+  }
   const runDir = `${cfg.checkpointsDir}/${cfg.name}`;
   const t0 = performance.now();
   const times: string[] = [];

@@ -131,8 +131,14 @@ Deno.test({
         assert.ok(next > at, `missing or out of order: ${step}\n${text}`);
         at = next;
       }
-      // train printed the same next commands; eval printed scores.
-      assert.match(text, /next, for this run:/);
+      // train ended with the same next commands; eval printed scores.
+      const trainPart = text.slice(
+        text.indexOf("next, for this run:"),
+        text.indexOf("[2/4]"),
+      );
+      for (const c of nextCommands(runDir, { scores: true })) {
+        assert.ok(trainPart.includes(formatCommand(c)), formatCommand(c));
+      }
       assert.match(text, /\| generated photos \| 0\.\d{3} \|/);
       assert.match(text, /training the segmenter of .*synth-n8-/);
       assert.match(text, /quickstart: \d+ s to the demo/);
