@@ -9,7 +9,7 @@
  */
 import cliProgress from "cli-progress";
 import { ENUMS } from "../lib/args.ts";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/runtime/backend.ts";
 import { parseFlags, runCli, UserError } from "../lib/cli.ts";
 import type { BackendName } from "../lib/config.ts";
 import { FACADES_DIR } from "../lib/dataroot.ts";

@@ -9,7 +9,7 @@
  * @module
  */
 import { parseTrainArgs } from "../lib/args.ts";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/runtime/backend.ts";
 import { buildGenerator, generatorSpecFromConfig } from "../lib/unet.ts";
 import {
   buildDiscriminator,

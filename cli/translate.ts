@@ -12,7 +12,7 @@ import { ENUMS } from "../lib/args.ts";
 import { parseFlags, runCli, UserError } from "../lib/cli.ts";
 import type { BackendName, Direction } from "../lib/config.ts";
 import { translateSplit } from "../lib/translate.ts";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/runtime/backend.ts";
 
 const HELP = `Usage: deno task translate --checkpoint DIR --out DIR [options]
 

@@ -38,7 +38,7 @@ import {
   type ReportRow,
   writeAblationReport,
 } from "./ablate_report.ts";
-import { initBackend } from "./backend.ts";
+import { initBackend } from "./runtime/backend.ts";
 import { type EvalReport, evaluateResults } from "./eval.ts";
 import type { PaperTable } from "./paper.ts";
 import {

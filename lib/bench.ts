@@ -23,7 +23,7 @@
  */
 
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "./backend.ts";
+import { initBackend } from "./runtime/backend.ts";
 import { nativeStats, resetNativeStats } from "./runtime/native/mod.ts";
 import { checkThreads } from "./args.ts";
 import { UserError } from "./cli.ts";

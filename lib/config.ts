@@ -34,7 +34,7 @@ export type Objective = "l1" | "gan" | "cgan" | "l1+gan" | "l1+cgan";
 /** GAN loss form: `vanilla` is BCE on logits (the paper), `lsgan` least squares. */
 export type GanMode = "vanilla" | "lsgan";
 
-/** Compute backend choice; see `lib/backend.ts`. */
+/** Compute backend choice; see `lib/runtime/backend.ts`. */
 export type BackendName =
   | "auto"
   | "native"
@@ -107,7 +107,7 @@ export interface TrainConfig {
   /**
    * CPU threads: on `native`, the BLAS library's threads; on wasm, more
    * than 1 uses tfjs's threaded SIMD wasm build
-   * (`lib/kernels/wasm_threads.ts`). Other backends ignore it.
+   * (`lib/runtime/kernels/wasm_threads.ts`). Other backends ignore it.
    */
   threads: number;
   /** Write a sample grid every this many steps (0 = never). */

@@ -19,7 +19,7 @@
 
 import * as tf from "@tensorflow/tfjs";
 import type * as tfl from "@tensorflow/tfjs-layers";
-import { initBackend } from "./backend.ts";
+import { initBackend } from "./runtime/backend.ts";
 import {
   type Checkpoint,
   loadCheckpoint,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/runtime/backend.ts";
 import { DEFAULT_CONFIG } from "../lib/config.ts";
 import { train } from "../lib/train.ts";
 import { evaluateResults, listResults } from "../lib/eval.ts";
