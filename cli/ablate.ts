@@ -20,7 +20,7 @@ import {
   type StudyName,
 } from "../lib/ablate.ts";
 import { parseFlags, runCli, UserError } from "../lib/cli.ts";
-import { FACADES_DIR } from "../lib/dataroot.ts";
+import { FACADES_DIR } from "../lib/datasets/dataroot.ts";
 import type { BackendName, Direction } from "../lib/config.ts";
 
 const HELP =

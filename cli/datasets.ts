@@ -20,7 +20,7 @@ import {
   downloadDataset,
   progressBar,
 } from "../lib/datasets/download.ts";
-import { writeSynthDataset } from "../lib/synth.ts";
+import { writeSynthDataset } from "../lib/datasets/synth.ts";
 
 const HELP = `usage: deno task datasets <command> [options]
 

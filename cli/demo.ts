@@ -16,7 +16,7 @@ import {
   serveDemoSite,
   SITE_FLAGS,
   SITE_FLAGS_HELP,
-} from "../lib/demo_site.ts";
+} from "../lib/site/demo_site.ts";
 
 const HELP =
   `Usage: deno task demo --checkpoint DIR [--port 8000] [--input-kind KIND]

@@ -12,7 +12,7 @@ import {
   SITE_FLAGS,
   SITE_FLAGS_HELP,
   writeDemoSite,
-} from "../lib/demo_site.ts";
+} from "../lib/site/demo_site.ts";
 
 const HELP =
   `Usage: deno task export --checkpoint DIR --out DIR [--input-kind KIND]

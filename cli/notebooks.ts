@@ -16,7 +16,7 @@ import {
   listNotebooks,
   NOTEBOOKS_DIR,
   runNotebooks,
-} from "../lib/notebook_runner.ts";
+} from "../lib/notebook/runner.ts";
 
 const HELP = `usage: deno task notebooks [options]
 

@@ -17,7 +17,11 @@ import {
   discriminatorSpecFromConfig,
   receptiveField,
 } from "../lib/patchgan.ts";
-import { formatSummary, summarize, trainableParams } from "../lib/summary.ts";
+import {
+  formatSummary,
+  summarize,
+  trainableParams,
+} from "../lib/report/summary.ts";
 import { runCli } from "../lib/cli.ts";
 
 await runCli(async () => {

@@ -39,8 +39,8 @@ import {
   writeAblationReport,
 } from "./ablate_report.ts";
 import { initBackend } from "./runtime/backend.ts";
-import { type EvalReport, evaluateResults } from "./eval.ts";
-import type { PaperTable } from "./paper.ts";
+import { type EvalReport, evaluateResults } from "./eval/evaluate.ts";
+import type { PaperTable } from "./eval/paper.ts";
 import {
   discriminatorOutputSize,
   type DiscriminatorSpec,
@@ -54,8 +54,8 @@ import {
   type SegmenterConfig,
   type SegmenterRecord,
   trainSegmenter,
-} from "./segmenter.ts";
-import { readLossLog, trainingSeconds } from "./report.ts";
+} from "./eval/segmenter.ts";
+import { readLossLog, trainingSeconds } from "./report/run_page.ts";
 import { train } from "./train.ts";
 import { translateSplit } from "./translate.ts";
 
@@ -81,7 +81,7 @@ export interface VariantSpec {
 /** One row of a study: a paper-table row and the run that answers it. */
 export interface Variant {
   study: StudyName;
-  /** Row id in `lib/paper.ts` (e.g. `l1+cgan`, `encdec-l1`, `d286`). */
+  /** Row id in `lib/eval/paper.ts` (e.g. `l1+cgan`, `encdec-l1`, `d286`). */
   paperId: string;
   /** Row label, e.g. `U-Net (L1+cGAN)`. */
   label: string;
@@ -133,7 +133,7 @@ export interface AblatePreset {
   /** Test images translated and scored per run (0 = the whole test split). */
   numTest: number;
   /**
-   * The FCN-score segmenter's training (`lib/segmenter.ts`); its input size
+   * The FCN-score segmenter's training (`lib/eval/segmenter.ts`); its input size
    * is always the grid's `size`, its depth log2(size).
    */
   segmenter: Pick<SegmenterConfig, "ngf" | "epochs" | "maxTrain">;
@@ -396,7 +396,7 @@ export interface RunResult {
   train_seconds: number;
   /** Seconds spent translating and scoring the test split. */
   eval_seconds: number;
-  /** Scores of the translated test split (`lib/eval.ts`). */
+  /** Scores of the translated test split (`lib/eval/evaluate.ts`). */
   scores: EvalReport;
 }
 

@@ -19,11 +19,21 @@ import type {
   StudyName,
   Variant,
 } from "./ablate.ts";
-import type { EvalReport } from "./eval.ts";
-import { naturalCompare, readRgb, type RgbImage, writePng } from "./image.ts";
-import { PAPER_GROUND_TRUTH, PAPER_TABLES, paperRow } from "./paper.ts";
-import { ensurePlotly, escapeHtml, lossCurves, readLossLog } from "./report.ts";
-import type { SegmenterRecord } from "./segmenter.ts";
+import type { EvalReport } from "./eval/evaluate.ts";
+import {
+  naturalCompare,
+  readRgb,
+  type RgbImage,
+  writePng,
+} from "./util/image.ts";
+import { PAPER_GROUND_TRUTH, PAPER_TABLES, paperRow } from "./eval/paper.ts";
+import {
+  ensurePlotly,
+  escapeHtml,
+  lossCurves,
+  readLossLog,
+} from "./report/run_page.ts";
+import type { SegmenterRecord } from "./eval/segmenter.ts";
 
 /** One table row of the report: a variant, its paper figures and (when finished) ours. */
 export interface ReportRow {

@@ -30,8 +30,8 @@ import {
 import { UserError } from "./cli.ts";
 import type { TrainConfig } from "./config.ts";
 import { type Batch, openAlignedDataset } from "./data.ts";
-import { resolveDataroot } from "./dataroot.ts";
-import { tensorToRgb, writePng } from "./image.ts";
+import { resolveDataroot } from "./datasets/dataroot.ts";
+import { tensorToRgb, writePng } from "./util/image.ts";
 import { setDropoutSeed } from "./layers.ts";
 import {
   discriminatorLoss,
@@ -40,9 +40,9 @@ import {
   objectiveParts,
 } from "./losses.ts";
 import { buildDiscriminator, discriminatorSpecFromConfig } from "./patchgan.ts";
-import { createProgress } from "./progress.ts";
-import { type StepRecord, writeRunPage } from "./report.ts";
-import { deriveSeed } from "./rng.ts";
+import { createProgress } from "./report/progress.ts";
+import { type StepRecord, writeRunPage } from "./report/run_page.ts";
+import { deriveSeed } from "./util/rng.ts";
 import { lrAt, totalEpochs } from "./schedule.ts";
 import { Adam } from "./adam.ts";
 import { untaped } from "./runtime/backprop.ts";

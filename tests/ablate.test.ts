@@ -16,10 +16,10 @@ import {
 } from "../lib/patchgan.ts";
 import { resultsCsv, tablesMarkdown } from "../lib/ablate_report.ts";
 import { ABLATE_PRESETS } from "../lib/ablate.ts";
-import { PAPER_TABLE_3 } from "../lib/paper.ts";
-import { FACADES_DIR } from "../lib/dataroot.ts";
-import { hasChromium } from "../lib/chromium.ts";
-import { runSamples } from "../lib/notebook.ts";
+import { PAPER_TABLE_3 } from "../lib/eval/paper.ts";
+import { FACADES_DIR } from "../lib/datasets/dataroot.ts";
+import { hasChromium } from "../lib/site/chromium.ts";
+import { runSamples } from "../lib/notebook/display.ts";
 
 Deno.test("grid: 13 rows of Tables 1-3 share 10 runs at 256px", () => {
   const grid = buildGrid(256);

@@ -8,7 +8,7 @@ import {
   type DiscriminatorSpec,
   receptiveField,
 } from "../lib/patchgan.ts";
-import { trainableParams } from "../lib/summary.ts";
+import { trainableParams } from "../lib/report/summary.ts";
 import { setDropoutSeed } from "../lib/layers.ts";
 
 await tf.setBackend("cpu");

@@ -1,5 +1,5 @@
 /**
- * The browser demo as a static site: the page's assets (`lib/web_bundle.ts`),
+ * The browser demo as a static site: the page's assets (`lib/site/web_bundle.ts`),
  * a checkpoint's generator in tfjs LayersModel format under `model/`, and
  * `demo.json`, which tells the page what the model expects. `serveDemoSite`
  * serves it on 127.0.0.1 (`deno task demo`), `writeDemoSite` writes it to a
@@ -16,15 +16,15 @@
  *
  * @module
  */
-import { resolveCheckpoint } from "./checkpoint.ts";
-import { UserError } from "./cli.ts";
-import { readJsonFile } from "./files.ts";
-import type { Direction, TrainConfig } from "./config.ts";
+import { resolveCheckpoint } from "../checkpoint.ts";
+import { UserError } from "../cli.ts";
+import { readJsonFile } from "../util/files.ts";
+import type { Direction, TrainConfig } from "../config.ts";
 import { bundleWebApp } from "./web_bundle.ts";
 
 /**
  * What the generator takes: a facades label map (painting mode offered,
- * palette of `lib/facades.ts`) or any image (upload mode only).
+ * palette of `lib/datasets/facades.ts`) or any image (upload mode only).
  */
 export type InputKind = "facade-labels" | "image";
 

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { UserError } from "./cli.ts";
+import { UserError } from "../cli.ts";
 
 /** What {@link runNotebooks} does. */
 export interface NotebookRunOptions {
@@ -36,10 +36,12 @@ export interface NotebookRunResult {
 }
 
 /** The executor script, next to the notebooks. */
-const EXECUTE_PY = new URL("../notebooks/execute.py", import.meta.url).pathname;
+const EXECUTE_PY =
+  new URL("../../notebooks/execute.py", import.meta.url).pathname;
 
 /** The notebooks folder of this repository. */
-export const NOTEBOOKS_DIR = new URL("../notebooks", import.meta.url).pathname;
+export const NOTEBOOKS_DIR =
+  new URL("../../notebooks", import.meta.url).pathname;
 
 /** Runs a command quietly; true when it exits 0. */
 async function succeeds(cmd: string, args: string[]): Promise<boolean> {

@@ -8,7 +8,7 @@
  */
 
 import { type Browser, chromium } from "playwright-core";
-import { UserError } from "./cli.ts";
+import { UserError } from "../cli.ts";
 
 /** Path of the Chromium executable: `$PIX2PIX_CHROMIUM` or `/usr/bin/chromium`. */
 export const CHROMIUM_PATH: string = Deno.env.get("PIX2PIX_CHROMIUM") ??
