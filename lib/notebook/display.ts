@@ -19,7 +19,7 @@ import { type Batch, openAlignedDataset } from "../data.ts";
 import type { Direction } from "../config.ts";
 import { ensureSynthDataset } from "../datasets/synth.ts";
 import { FACADES_DIR } from "../datasets/dataroot.ts";
-import type { ReportRow } from "../ablate_report.ts";
+import type { ReportRow } from "../ablation/report.ts";
 
 /** The symbol Deno's Jupyter kernel looks for on a value to get its MIME bundle. */
 export const JUPYTER_DISPLAY: unique symbol = Symbol.for(
@@ -310,7 +310,7 @@ export interface FcnScoreFields {
   class_iou: number;
 }
 
-/** The parts of an ablation grid's `results.json` (`lib/ablate_report.ts`) the notebooks use. */
+/** The parts of an ablation grid's `results.json` (`lib/ablation/report.ts`) the notebooks use. */
 export interface AblationResults {
   /** Preset name: `ci`, `cpu` or `paper`. */
   preset: string;
@@ -400,7 +400,7 @@ export async function ablationResults(
   }
   const out = `${repo}/runs/notebooks/ablate-ci`;
   // Imported here: the grid pulls in the segmenter and evaluation modules.
-  const { runAblation } = await import("../ablate.ts");
+  const { runAblation } = await import("../ablation/run.ts");
   await runAblation({
     studies: ["objective", "generator", "discriminator"],
     preset: "ci",

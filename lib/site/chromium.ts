@@ -2,7 +2,7 @@
  * Headless Chromium through `playwright-core` (no downloaded browser): the
  * system's Chromium (Debian's `/usr/bin/chromium`, or `$PIX2PIX_CHROMIUM`),
  * software rendering, no network. Used by the browser test and to render
- * plotly charts to SVG (`lib/ablate_publish.ts`).
+ * plotly charts to SVG (`lib/ablation/publish.ts`).
  *
  * @module
  */
