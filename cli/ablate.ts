@@ -19,7 +19,7 @@ import {
   type StudyName,
 } from "../lib/ablation/grid.ts";
 import { runAblation } from "../lib/ablation/run.ts";
-import { parseFlags, runCli, UserError } from "../lib/cli.ts";
+import { parseFlags, runCli, UserError } from "./common.ts";
 import { FACADES_DIR } from "../lib/datasets/dataroot.ts";
 import type { BackendName, Direction } from "../lib/config.ts";
 

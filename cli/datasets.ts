@@ -12,7 +12,7 @@
  * @module
  */
 import type { ParseArgsOptionsConfig } from "node:util";
-import { parseFlags, runCli, UserError } from "../lib/cli.ts";
+import { parseFlags, runCli, UserError } from "./common.ts";
 import { checkDataset, formatCheckReport } from "../lib/datasets/check.ts";
 import { combineFolders } from "../lib/datasets/combine.ts";
 import {

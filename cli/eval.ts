@@ -8,9 +8,9 @@
  * @module
  */
 import cliProgress from "cli-progress";
-import { ENUMS } from "../lib/args.ts";
+import { ENUMS } from "../lib/config.ts";
 import { initBackend } from "../lib/runtime/backend.ts";
-import { parseFlags, runCli, UserError } from "../lib/cli.ts";
+import { parseFlags, runCli, UserError } from "./common.ts";
 import type { BackendName } from "../lib/config.ts";
 import { FACADES_DIR } from "../lib/datasets/dataroot.ts";
 import { evaluateResults, reportToMarkdown } from "../lib/eval/evaluate.ts";

@@ -11,7 +11,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { runCli, UserError } from "../lib/cli.ts";
+import { runCli, UserError } from "./common.ts";
 import {
   listNotebooks,
   NOTEBOOKS_DIR,

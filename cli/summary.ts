@@ -8,7 +8,7 @@
  * The reference's spellings (`--netG`, `--netD`, `--n_layers_D`) work too.
  * @module
  */
-import { parseTrainArgs } from "../lib/args.ts";
+import { parseTrainArgs } from "./train_flags.ts";
 import { initBackend } from "../lib/runtime/backend.ts";
 import { buildGenerator, generatorSpecFromConfig } from "../lib/unet.ts";
 import {
@@ -22,7 +22,7 @@ import {
   summarize,
   trainableParams,
 } from "../lib/report/summary.ts";
-import { runCli } from "../lib/cli.ts";
+import { runCli } from "./common.ts";
 
 await runCli(async () => {
   const json = Deno.args.includes("--json");

@@ -27,7 +27,7 @@ import {
   saveCheckpoint,
   type TrainingPosition,
 } from "./checkpoint.ts";
-import { UserError } from "./cli.ts";
+import { CheckpointError } from "./errors.ts";
 import type { TrainConfig } from "./config.ts";
 import { type Batch, openAlignedDataset } from "./data.ts";
 import { resolveDataroot } from "./datasets/dataroot.ts";
@@ -427,8 +427,9 @@ async function startRun(
     };
   }
   if (!(await Deno.stat(`${ckptDir}/latest`).catch(() => null))) {
-    throw new UserError(
+    throw new CheckpointError(
       `--resume: run "${cfgIn.name}" has no checkpoint (${ckptDir}/latest not found); check --name and --checkpoints-dir, or train without --resume`,
+      { field: "resume", file: `${ckptDir}/latest` },
     );
   }
   const ckpt = await loadCheckpoint(ckptDir);

@@ -5,7 +5,7 @@ import "@tensorflow/tfjs-backend-wasm";
 import { initBackend } from "../lib/runtime/backend.ts";
 import { BLAS_ENV, loadBlas, nativeStats } from "../lib/runtime/native/mod.ts";
 import { Pix2Pix } from "../lib/train.ts";
-import { formatBench, runBench } from "../lib/bench.ts";
+import { formatBench, runBench } from "../bench/train_step.ts";
 import { randomPair, TINY } from "./train_fixtures.ts";
 import {
   caseName,

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-cpu";
-import { buildGenerator, type GeneratorSpec, parseNetG } from "../lib/unet.ts";
+import { buildGenerator, type GeneratorSpec } from "../lib/unet.ts";
+import { parseNetG } from "../lib/config.ts";
 import {
   buildDiscriminator,
   discriminatorOutputSize,

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { UserError } from "../cli.ts";
+import { ConfigError } from "../errors.ts";
 import type {
   DiscriminatorArch,
   GeneratorArch,
@@ -195,7 +195,10 @@ export function imageGanLayers(size: number): number {
       // too deep for this size: try one layer fewer
     }
   }
-  throw new UserError(`${size}x${size} is too small for any PatchGAN`);
+  throw new ConfigError(
+    "size",
+    `${size}x${size} is too small for any PatchGAN`,
+  );
 }
 
 /** Lower-case `[a-z0-9-]` form of an id: `l1+cgan` → `l1-cgan`. */
@@ -343,7 +346,10 @@ export function resolvePreset(
 ): AblatePreset {
   const p = { ...ABLATE_PRESETS[name], ...overrides };
   if (!Number.isInteger(Math.log2(p.size)) || p.size < 32) {
-    throw new UserError(`ablation size ${p.size} is not a power of two >= 32`);
+    throw new ConfigError(
+      "size",
+      `ablation size ${p.size} is not a power of two >= 32`,
+    );
   }
   return p;
 }
@@ -356,7 +362,8 @@ export function findRun(grid: Grid, only: string): GridRun {
   );
   const run = grid.runs.find((r) => r.id === (byRow?.runId ?? id));
   if (!run) {
-    throw new UserError(
+    throw new ConfigError(
+      "only",
       `--only ${only}: no such run; runs: segmenter, ${
         grid.runs.map((r) => r.id).join(", ")
       }`,

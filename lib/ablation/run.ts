@@ -17,8 +17,8 @@
 
 import { relative } from "node:path";
 import { Worker } from "node:worker_threads";
-import { checkThreads, validateConfig } from "../args.ts";
-import { UserError } from "../cli.ts";
+import { checkThreads, validateConfig } from "../config.ts";
+import { CheckpointError } from "../errors.ts";
 import {
   type BackendName,
   DEFAULT_CONFIG,
@@ -137,7 +137,10 @@ export async function readRunResult(
   try {
     return JSON.parse(await Deno.readTextFile(path)) as RunResult;
   } catch (e) {
-    throw new UserError(`${path}: unreadable (${(e as Error).message})`);
+    throw new CheckpointError(
+      `${path}: unreadable (${(e as Error).message})`,
+      { file: path, cause: e },
+    );
   }
 }
 
