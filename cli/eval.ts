@@ -9,13 +9,13 @@
  * @module
  */
 import cliProgress from "cli-progress";
-import { ENUMS } from "../lib/args.ts";
-import { initBackend } from "../lib/backend.ts";
-import { parseFlags, runCli, UserError } from "../lib/cli.ts";
+import { ENUMS } from "../lib/config.ts";
+import { initBackend } from "../lib/runtime/backend.ts";
+import { parseFlags, runCli, UserError } from "./common.ts";
 import { readCheckpointConfig } from "../lib/checkpoint.ts";
 import type { BackendName } from "../lib/config.ts";
-import { FACADES_DIR, resolveDataroot } from "../lib/dataroot.ts";
-import { evaluateResults, reportToMarkdown } from "../lib/eval.ts";
+import { FACADES_DIR, resolveDataroot } from "../lib/datasets/dataroot.ts";
+import { evaluateResults, reportToMarkdown } from "../lib/eval/evaluate.ts";
 import {
   DEFAULT_SEGMENTER_CONFIG,
   defaultSegmenterConfig,
@@ -27,7 +27,7 @@ import {
   SYNTH_SEGMENTER_CONFIG,
   type TrainedSegmenter,
   trainSegmenter,
-} from "../lib/segmenter.ts";
+} from "../lib/eval/segmenter.ts";
 import { readResultsInfo, translateSplit } from "../lib/translate.ts";
 
 const D = DEFAULT_SEGMENTER_CONFIG;

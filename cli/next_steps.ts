@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-import { exampleInputs, inferInputKind } from "../lib/demo_site.ts";
+import { exampleInputs, inferInputKind } from "../lib/site/demo_site.ts";
 import type { TrainConfig } from "../lib/config.ts";
 
 /** One `deno task` command line and what it gives the user. */

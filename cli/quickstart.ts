@@ -12,9 +12,10 @@
  *
  * @module
  */
-import { parseTrainArgs, wantsHelp } from "../lib/args.ts";
-import { runCli, UserError } from "../lib/cli.ts";
-import { buildDemoSite, parsePort, serveDemoSite } from "../lib/demo_site.ts";
+import { parseTrainArgs, wantsHelp } from "./train_flags.ts";
+import { runCli, UserError } from "./common.ts";
+import { buildDemoSite, serveDemoSite } from "../lib/site/demo_site.ts";
+import { parsePort } from "./site_flags.ts";
 import {
   formatCommand,
   nextCommands,

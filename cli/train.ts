@@ -9,8 +9,8 @@
  *
  * @module
  */
-import { parseTrainArgs, trainHelp, wantsHelp } from "../lib/args.ts";
-import { runCli } from "../lib/cli.ts";
+import { parseTrainArgs, trainHelp, wantsHelp } from "./train_flags.ts";
+import { runCli } from "./common.ts";
 import { train } from "../lib/train.ts";
 import { formatCommands, nextCommands, scoresApply } from "./next_steps.ts";
 

@@ -16,13 +16,14 @@ import { resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { loadCheckpoint } from "./checkpoint.ts";
+import { Pix2PixError } from "./errors.ts";
 import type { Direction, TrainConfig } from "./config.ts";
 import { openAlignedDataset } from "./data.ts";
-import { resolveDataroot } from "./dataroot.ts";
-import { tensorToRgb, writePng } from "./image.ts";
+import { resolveDataroot } from "./datasets/dataroot.ts";
+import { tensorToRgb, writePng } from "./util/image.ts";
 import { setDropoutSeed } from "./layers.ts";
-import { writeGallery } from "./report.ts";
-import { deriveSeed } from "./rng.ts";
+import { writeGallery } from "./report/run_page.ts";
+import { deriveSeed } from "./util/rng.ts";
 
 /** Options of {@link translate}. */
 export interface TranslateOptions {
@@ -104,8 +105,9 @@ export async function readResultsInfo(
     ) as ResultsInfo;
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return null;
-    throw new Error(
+    throw new Pix2PixError(
       `${dir}/${RESULTS_INFO_FILE}: unreadable (${(e as Error).message})`,
+      { file: `${dir}/${RESULTS_INFO_FILE}`, cause: e },
     );
   }
 }

@@ -10,11 +10,11 @@
  * it and scores the run's own test split.
  */
 import assert from "node:assert/strict";
-import { hasChromium, launchChromium } from "../lib/chromium.ts";
+import { hasChromium, launchChromium } from "../lib/site/chromium.ts";
 import { DEFAULT_CONFIG } from "../lib/config.ts";
-import { inferInputKind } from "../lib/demo_site.ts";
-import { looksLikeLabelMap } from "../lib/facades.ts";
-import { renderSynthPair } from "../lib/synth.ts";
+import { inferInputKind } from "../lib/site/demo_site.ts";
+import { looksLikeLabelMap } from "../lib/datasets/facades.ts";
+import { renderSynthPair } from "../lib/datasets/synth.ts";
 import type { DemoHook as Hook } from "../web/app.ts";
 import {
   formatCommand,
