@@ -77,7 +77,7 @@ export const DEFAULT_SEGMENTER_CONFIG: Readonly<SegmenterConfig> = Object
   });
 
 /**
- * Defaults for the embedded synthetic set (`lib/synth.ts`; the `smoke`
+ * Defaults for the embedded synthetic set (`lib/datasets/synth.ts`; the `smoke`
  * preset's 64 training pairs of 72 px): a 64x64 U-Net (6 levels), ngf 16,
  * 12 epochs of batch 4 (192 steps), Adam 2e-3. On the shared 2-core machine
  * (one thread, load average 10-13) it trained in 68 s and scored per-pixel
