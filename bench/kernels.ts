@@ -10,8 +10,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
-import { initBackend } from "../lib/backend.ts";
-import { registerWasmKernels } from "../lib/kernels/mod.ts";
+import { initBackend } from "../lib/runtime/backend.ts";
+import { registerWasmKernels } from "../lib/runtime/kernels/mod.ts";
 import {
   registerWebGpuKernels,
   restoreStockWebGpuKernels,

@@ -19,7 +19,7 @@
 
 import * as tf from "@tensorflow/tfjs";
 import type * as tfl from "@tensorflow/tfjs-layers";
-import { initBackend } from "./backend.ts";
+import { initBackend } from "./runtime/backend.ts";
 import {
   type Checkpoint,
   loadCheckpoint,
@@ -27,11 +27,11 @@ import {
   saveCheckpoint,
   type TrainingPosition,
 } from "./checkpoint.ts";
-import { UserError } from "./cli.ts";
+import { CheckpointError } from "./errors.ts";
 import type { TrainConfig } from "./config.ts";
 import { type Batch, openAlignedDataset } from "./data.ts";
-import { resolveDataroot } from "./dataroot.ts";
-import { tensorToRgb, writePng } from "./image.ts";
+import { resolveDataroot } from "./datasets/dataroot.ts";
+import { tensorToRgb, writePng } from "./util/image.ts";
 import { setDropoutSeed } from "./layers.ts";
 import {
   discriminatorLoss,
@@ -40,9 +40,9 @@ import {
   objectiveParts,
 } from "./losses.ts";
 import { buildDiscriminator, discriminatorSpecFromConfig } from "./patchgan.ts";
-import { createProgress } from "./progress.ts";
-import { type StepRecord, writeRunPage } from "./report.ts";
-import { deriveSeed } from "./rng.ts";
+import { createProgress } from "./report/progress.ts";
+import { type StepRecord, writeRunPage } from "./report/run_page.ts";
+import { deriveSeed } from "./util/rng.ts";
 import { lrAt, totalEpochs } from "./schedule.ts";
 import { Adam } from "./adam.ts";
 import { untaped } from "./runtime/backprop.ts";
@@ -497,8 +497,9 @@ async function startRun(
     };
   }
   if (!(await Deno.stat(`${ckptDir}/latest`).catch(() => null))) {
-    throw new UserError(
+    throw new CheckpointError(
       `--resume: run "${cfgIn.name}" has no checkpoint (${ckptDir}/latest not found); check --name and --checkpoints-dir, or train without --resume`,
+      { field: "resume", file: `${ckptDir}/latest` },
     );
   }
   const ckpt = await loadCheckpoint(ckptDir);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend, tensorflowDevice } from "../lib/backend.ts";
+import { initBackend, tensorflowDevice } from "../lib/runtime/backend.ts";
 
 const NAMES = ["native", "wasm", "webgpu", "cpu", "tensorflow"];
 

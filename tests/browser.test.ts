@@ -16,16 +16,20 @@ import type { Page } from "playwright-core";
 import * as tf from "@tensorflow/tfjs";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { saveCheckpoint } from "../lib/checkpoint.ts";
-import { CHROMIUM_PATH, hasChromium, launchChromium } from "../lib/chromium.ts";
+import {
+  CHROMIUM_PATH,
+  hasChromium,
+  launchChromium,
+} from "../lib/site/chromium.ts";
 import { DEFAULT_CONFIG, type TrainConfig } from "../lib/config.ts";
 import {
   buildDemoSite,
   serveDemoSite,
   writeDemoSite,
-} from "../lib/demo_site.ts";
-import { npmTarget, WASM_FILES } from "../lib/web_bundle.ts";
-import { FACADE_PALETTE } from "../lib/facades.ts";
-import { hconcat, tensorToRgb, writePng } from "../lib/image.ts";
+} from "../lib/site/demo_site.ts";
+import { npmTarget, WASM_FILES } from "../lib/site/web_bundle.ts";
+import { FACADE_PALETTE } from "../lib/datasets/facades.ts";
+import { hconcat, tensorToRgb, writePng } from "../lib/util/image.ts";
 import { Pix2Pix } from "../lib/train.ts";
 import { translate } from "../lib/translate.ts";
 import type { DemoHook as Hook } from "../web/app.ts";
@@ -432,6 +436,15 @@ Deno.test({
       const shards = JSON.parse(
         await Deno.readTextFile(`${folder}/G/model.json`),
       ).weightsManifest[0].paths as string[];
+      // The run's first test pairs, when its dataset is on this machine.
+      const facades = await Deno.stat(`${CONFIG.dataroot}/test`).then(
+        () => true,
+        () => false,
+      );
+      assert.deepEqual(
+        site.info.examples,
+        facades ? [1, 2, 3, 4].map((i) => `examples/${i}.png`) : [],
+      );
       const expected = [
         "app.js",
         "demo.json",
@@ -440,9 +453,12 @@ Deno.test({
         "model/model.json",
         ...shards.map((p) => `model/${p}`),
         ...WASM_FILES.map((w) => `wasm/${w}`),
+        ...site.info.examples,
       ].sort();
       const written: string[] = [];
-      for (const dir of ["", "model/", "wasm/"]) {
+      const dirs = ["", "model/", "wasm/"];
+      if (facades) dirs.push("examples/");
+      for (const dir of dirs) {
         for await (const e of Deno.readDir(`${out}/${dir}`)) {
           if (e.isFile) written.push(dir + e.name);
         }

@@ -1,24 +1,24 @@
 /**
- * Tests of lib/rng.ts, lib/image.ts and lib/data.ts on real facades, on
+ * Tests of lib/util/rng.ts, lib/util/image.ts and lib/data.ts on real facades, on
  * generated images and on a corpus of bad files.
  */
 import "@tensorflow/tfjs-backend-cpu";
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import { type Batch, DatasetError, openAlignedDataset } from "../lib/data.ts";
+import { type Batch, openAlignedDataset } from "../lib/data.ts";
+import { DatasetError, ImageError } from "../lib/errors.ts";
 import type { DatasetOptions } from "../lib/data.ts";
 import {
   cropRgb,
   hconcat,
-  ImageError,
   readRgb,
   resizeRgb,
   type RgbImage,
   rgbToFloat,
   tensorToRgb,
   writePng,
-} from "../lib/image.ts";
-import { deriveSeed, Rng } from "../lib/rng.ts";
+} from "../lib/util/image.ts";
+import { deriveSeed, Rng } from "../lib/util/rng.ts";
 import {
   assertSamePixels,
   facadesRoot,

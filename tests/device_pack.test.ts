@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { FACADES_DIR } from "../lib/dataroot.ts";
+import { FACADES_DIR } from "../lib/datasets/dataroot.ts";
 import { pack, PACK_LIMIT_BYTES } from "../bench/device/pack.ts";
 import { webgpuMissingReason } from "./gpu_fixtures.ts";
 

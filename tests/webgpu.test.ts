@@ -8,11 +8,11 @@
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/backend.ts";
-import { readLossLog } from "../lib/report.ts";
+import { initBackend } from "../lib/runtime/backend.ts";
+import { readLossLog } from "../lib/report/run_page.ts";
 import { train } from "../lib/train.ts";
 import { translateSplit } from "../lib/translate.ts";
-import { readRgb } from "../lib/image.ts";
+import { readRgb } from "../lib/util/image.ts";
 import {
   COL2IM_MAX_CHANNELS,
   filterSplits,

@@ -19,8 +19,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
-import { benchConfig, runBench } from "../../lib/bench.ts";
-import { initBackend } from "../../lib/backend.ts";
+import { benchConfig, runBench } from "../train_step.ts";
+import { initBackend } from "../../lib/runtime/backend.ts";
 import { type LossTensors, Pix2Pix, readLosses } from "../../lib/train.ts";
 import { benchKernels } from "../kernels.ts";
 

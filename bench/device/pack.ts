@@ -17,9 +17,9 @@
  */
 import * as esbuild from "esbuild";
 import { parseArgs } from "node:util";
-import { FACADES_DIR } from "../../lib/dataroot.ts";
-import { readRgb } from "../../lib/image.ts";
-import { denoImportsPlugin } from "../../lib/web_bundle.ts";
+import { FACADES_DIR } from "../../lib/datasets/dataroot.ts";
+import { readRgb } from "../../lib/util/image.ts";
+import { denoImportsPlugin } from "../../lib/site/web_bundle.ts";
 import type { PairsInfo } from "./entry.ts";
 
 /** The pack's size limit. */

@@ -11,16 +11,16 @@
  * @module
  */
 import type { TrainConfig } from "../config.ts";
+import { ImageError } from "../errors.ts";
 import {
   cropRgb,
   type DecodedImage,
-  ImageError,
   readRgb,
   resizeRgb,
   type RgbImage,
   rgbToFloat,
-} from "../image.ts";
-import { Rng } from "../rng.ts";
+} from "../util/image.ts";
+import { Rng } from "../util/rng.ts";
 
 /** The options that decide how one pair is preprocessed. */
 export interface PairOptions

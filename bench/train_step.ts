@@ -23,16 +23,16 @@
  */
 
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "./backend.ts";
-import { nativeStats, resetNativeStats } from "./runtime/native/mod.ts";
-import { checkThreads } from "./args.ts";
-import { UserError } from "./cli.ts";
+import { initBackend } from "../lib/runtime/backend.ts";
+import { nativeStats, resetNativeStats } from "../lib/runtime/native/mod.ts";
+import { checkThreads } from "../lib/config.ts";
+import { UserError } from "../cli/common.ts";
 import {
   type BackendName,
   DEFAULT_CONFIG,
   type TrainConfig,
-} from "./config.ts";
-import { Pix2Pix } from "./train.ts";
+} from "../lib/config.ts";
+import { Pix2Pix } from "../lib/train.ts";
 
 /** Options of {@link runBench}. */
 export interface BenchOptions {
@@ -154,6 +154,18 @@ export function benchConfig(
   };
 }
 
+/**
+ * The fixed pair every benchmark step trains on: NHWC `[1, size, size, 3]`
+ * uniform in [-1, 1], seeds 1 (input) and 2 (target).
+ */
+export function benchPair(
+  size: number,
+): { input: tf.Tensor4D; target: tf.Tensor4D } {
+  const image = (seed: number) =>
+    tf.randomUniform([1, size, size, 3], -1, 1, "float32", seed) as tf.Tensor4D;
+  return { input: image(1), target: image(2) };
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
@@ -208,22 +220,7 @@ export async function benchOurs(
 ): Promise<OurTiming> {
   const rss = new RssPeak();
   const model = Pix2Pix.create(benchConfig(size, o));
-  const batch = {
-    input: tf.randomUniform(
-      [1, size, size, 3],
-      -1,
-      1,
-      "float32",
-      1,
-    ) as tf.Tensor4D,
-    target: tf.randomUniform(
-      [1, size, size, 3],
-      -1,
-      1,
-      "float32",
-      2,
-    ) as tf.Tensor4D,
-  };
+  const batch = benchPair(size);
   try {
     const stepMs: number[] = [];
     for (let i = 0; i < o.warmup + o.steps; i++) {

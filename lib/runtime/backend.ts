@@ -9,7 +9,7 @@
  *   (`lib/runtime/webgpu/`). Mesa's lavapipe (a CPU Vulkan driver) makes
  *   it work without a GPU: useful to test the GPU code path, not fast.
  * - `wasm`: `@tensorflow/tfjs-backend-wasm` (XNNPACK, SIMD, one thread) with
- *   this project's kernels (`lib/kernels/`): the filter gradient wasm lacks,
+ *   this project's kernels (`lib/runtime/kernels/`): the filter gradient wasm lacks,
  *   a fast input gradient / transposed convolution, a fast slice.
  * - `native`: wasm with its convolutions and matMuls on the system's BLAS
  *   (OpenBLAS) through Deno FFI, in place on the wasm heap
@@ -24,17 +24,17 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
-import type { BackendName } from "./config.ts";
+import type { BackendName } from "../config.ts";
 import { registerWasmKernels } from "./kernels/mod.ts";
 import { registerGradients } from "./gradients.ts";
-import { registerFusedKernels } from "./runtime/fused/mod.ts";
-import { registerWebGpuKernels } from "./runtime/webgpu/mod.ts";
+import { registerFusedKernels } from "./fused/mod.ts";
+import { registerWebGpuKernels } from "./webgpu/mod.ts";
 import {
   type Blas,
   BlasMissingError,
   loadBlas,
   registerNativeKernels,
-} from "./runtime/native/mod.ts";
+} from "./native/mod.ts";
 import {
   startThreadedWasm,
   ThreadsTimeout,
@@ -55,7 +55,7 @@ export interface InitBackendOptions {
   /**
    * Threads (default 1). On `native`, the BLAS library's threads. On wasm,
    * 2 or more starts tfjs's threaded SIMD build
-   * (`lib/kernels/wasm_threads.ts`); only possible before the process's
+   * (`lib/runtime/kernels/wasm_threads.ts`); only possible before the process's
    * first wasm start. If it fails wasm runs on one thread (logged); if the
    * thread pool hangs, initBackend throws after a minute.
    */

@@ -1,5 +1,5 @@
 /**
- * The browser demo as a static site: the page's assets (`lib/web_bundle.ts`),
+ * The browser demo as a static site: the page's assets (`lib/site/web_bundle.ts`),
  * a checkpoint's generator in tfjs LayersModel format under `model/`, and
  * `demo.json`, which tells the page what the model expects. `serveDemoSite`
  * serves it on 127.0.0.1 (`deno task demo`), `writeDemoSite` writes it to a
@@ -11,20 +11,30 @@
  * index.html, style.css, app.js   the page
  * wasm/*.wasm                     tfjs wasm backend binaries
  * model/model.json, model/*.bin   the generator G (copied from <checkpoint>/G)
+ * examples/<name>.png             input halves of the run's first test pairs
  * demo.json                       DemoInfo
  * ```
  *
  * @module
  */
-import { resolveCheckpoint } from "./checkpoint.ts";
-import { UserError } from "./cli.ts";
-import { readJsonFile } from "./files.ts";
-import type { Direction, TrainConfig } from "./config.ts";
+import { resolveCheckpoint } from "../checkpoint.ts";
+import { CheckpointError, Pix2PixError } from "../errors.ts";
+import { readJsonFile } from "../util/files.ts";
+import type { Direction, TrainConfig } from "../config.ts";
+import { resolveDataroot } from "../datasets/dataroot.ts";
+import { looksLikeLabelMap } from "../datasets/facades.ts";
+import {
+  cropRgb,
+  encodePng,
+  listFolder,
+  readRgb,
+  type RgbImage,
+} from "../util/image.ts";
 import { bundleWebApp } from "./web_bundle.ts";
 
 /**
  * What the generator takes: a facades label map (painting mode offered,
- * palette of `lib/facades.ts`) or any image (upload mode only).
+ * palette of `lib/datasets/facades.ts`) or any image (upload mode only).
  */
 export type InputKind = "facade-labels" | "image";
 
@@ -41,6 +51,11 @@ export interface DemoInfo {
   netG: string;
   /** Training steps of the checkpoint. */
   step: number;
+  /**
+   * Example inputs (site paths of PNGs): the input halves of the first pairs
+   * of the run's test split. The page opens with the first one translated.
+   */
+  examples: string[];
 }
 
 /** One file of the site: bytes in memory, or a file on disk read when needed. */
@@ -58,27 +73,83 @@ export interface DemoSite {
 export interface DemoSiteOptions {
   /** Checkpoint folder, run `checkpoints/` folder or run folder (`--checkpoint`). */
   checkpoint: string;
-  /** `auto` (default): facade labels when the run trained BtoA on facades. */
+  /** `auto` (default): facade labels when the run's test inputs are label maps (see {@link inferInputKind}). */
   inputKind?: InputKind | "auto";
   /** Minify the bundle (default true). */
   minify?: boolean;
 }
 
+/** Example inputs the site carries (the page cycles through them). */
+export const EXAMPLE_COUNT = 4;
+
+/** One example input: a test pair's input half. */
+export interface ExampleInput {
+  /** File name of the pair without extension, e.g. `1`. */
+  name: string;
+  rgb: RgbImage;
+}
+
 /**
- * The input kind of a run: facade label maps when it was trained on a
- * facades dataset in the BtoA direction (labels → photo), else images.
+ * The input halves (by `config.direction`) of the first `count` readable
+ * pairs of the run's `test` split (else `val`), in file-name order; none when
+ * the dataset is not on this machine. A `dataroot` of `null` is the embedded synthetic
+ * set, regenerated if its cache was removed.
  */
-export function inferInputKind(config: TrainConfig): InputKind {
-  return config.direction === "BtoA" && /facades/i.test(config.dataroot ?? "")
-    ? "facade-labels"
-    : "image";
+export async function exampleInputs(
+  config: TrainConfig,
+  count: number = EXAMPLE_COUNT,
+): Promise<ExampleInput[]> {
+  const root = await resolveDataroot(config);
+  for (const split of ["test", "val"]) {
+    const listing = await listFolder(`${root}/${split}`).catch(() => null);
+    if (!listing?.images.length) continue;
+    const out: ExampleInput[] = [];
+    for (const file of listing.images) {
+      if (out.length === count) break;
+      // An unreadable file is left out (lib/datasets/check.ts reports it).
+      const ab = await readRgb(`${root}/${split}/${file}`).catch(() => null);
+      if (!ab) continue;
+      const half = Math.floor(ab.width / 2);
+      const rgb = ab.width < 1.5 * ab.height ? ab : cropRgb(
+        ab,
+        config.direction === "AtoB" ? 0 : half,
+        0,
+        half,
+        ab.height,
+      );
+      out.push({ name: file.replace(/\.[^.]+$/, ""), rgb });
+    }
+    return out;
+  }
+  return [];
+}
+
+/**
+ * The input kind of a run: facade label maps when its example inputs are
+ * label maps in the 12 facades colours (`looksLikeLabelMap`), as on facades
+ * and the embedded synthetic set trained BtoA (labels → photo); else images.
+ * Without examples (dataset not on this machine) the run's config decides:
+ * BtoA on the embedded set or on a dataset whose path names facades.
+ */
+export function inferInputKind(
+  config: TrainConfig,
+  examples: readonly ExampleInput[] = [],
+): InputKind {
+  const labels = examples.length > 0
+    ? examples.every(({ rgb }) =>
+      looksLikeLabelMap(rgb.data, rgb.width * rgb.height)
+    )
+    : config.direction === "BtoA" &&
+      (config.dataroot === null || /facades/i.test(config.dataroot));
+  return labels ? "facade-labels" : "image";
 }
 
 /** Reads a JSON file of the flag `flag`'s folder; errors name both. */
 async function readFlagJson<T>(path: string, flag: string): Promise<T> {
   return await readJsonFile<T>(
     path,
-    (reason) => new UserError(`${flag}: ${path}: ${reason}`),
+    (reason) =>
+      new CheckpointError(`${flag}: ${path}: ${reason}`, { file: path }),
   );
 }
 
@@ -87,7 +158,7 @@ async function readFlagJson<T>(path: string, flag: string): Promise<T> {
  * the checkpoint's `G/model.json` and weight shards, and writes `demo.json`
  * from the checkpoint's `state.json`.
  *
- * @throws UserError naming `--checkpoint` and the file when the checkpoint,
+ * @throws CheckpointError naming `--checkpoint` and the file when the checkpoint,
  *   its `state.json`, `G/model.json` or a weight shard is missing or malformed
  */
 export async function buildDemoSite(o: DemoSiteOptions): Promise<DemoSite> {
@@ -95,15 +166,19 @@ export async function buildDemoSite(o: DemoSiteOptions): Promise<DemoSite> {
   try {
     folder = await resolveCheckpoint(o.checkpoint);
   } catch (e) {
-    throw new UserError(`--checkpoint: ${(e as Error).message}`);
+    throw new CheckpointError(`--checkpoint: ${(e as Error).message}`, {
+      file: o.checkpoint,
+      cause: e,
+    });
   }
   const state = await readFlagJson<{ step?: number; config?: TrainConfig }>(
     `${folder}/state.json`,
     "--checkpoint",
   );
   if (!state.config || typeof state.config !== "object") {
-    throw new UserError(
+    throw new CheckpointError(
       `--checkpoint: ${folder}/state.json has no "config" field`,
+      { file: `${folder}/state.json` },
     );
   }
   const modelJson = await readFlagJson<{
@@ -111,36 +186,47 @@ export async function buildDemoSite(o: DemoSiteOptions): Promise<DemoSite> {
   }>(`${folder}/G/model.json`, "--checkpoint");
   const shards = (modelJson.weightsManifest ?? []).flatMap((g) => g.paths);
   if (shards.length === 0) {
-    throw new UserError(
+    throw new CheckpointError(
       `--checkpoint: ${folder}/G/model.json lists no weight files`,
+      { file: `${folder}/G/model.json` },
     );
   }
   const files = new Map<string, SiteFile>();
   files.set("model/model.json", { file: `${folder}/G/model.json` });
   for (const shard of shards) {
     if (!/^[\w.-]+$/.test(shard)) {
-      throw new UserError(
+      throw new CheckpointError(
         `--checkpoint: ${folder}/G/model.json: weight path "${shard}" is not a plain file name`,
+        { file: `${folder}/G/model.json` },
       );
     }
     const file = `${folder}/G/${shard}`;
     const ok = await Deno.stat(file).then((s) => s.isFile, () => false);
-    if (!ok) throw new UserError(`--checkpoint: ${file}: missing`);
+    if (!ok) {
+      throw new CheckpointError(`--checkpoint: ${file}: missing`, { file });
+    }
     files.set(`model/${shard}`, { file });
   }
   for (const [path, data] of await bundleWebApp({ minify: o.minify })) {
     files.set(path, { data });
   }
   const config = state.config;
+  const examples = await exampleInputs(config);
+  for (const { name, rgb } of examples) {
+    files.set(`examples/${name}.png`, {
+      data: await encodePng(rgb, `example ${name}`),
+    });
+  }
   const info: DemoInfo = {
     title: config.name,
     model: "model/model.json",
     inputKind: !o.inputKind || o.inputKind === "auto"
-      ? inferInputKind(config)
+      ? inferInputKind(config, examples)
       : o.inputKind,
     direction: config.direction,
     netG: config.netG,
     step: state.step ?? 0,
+    examples: examples.map(({ name }) => `examples/${name}.png`),
   };
   files.set("demo.json", {
     data: new TextEncoder().encode(JSON.stringify(info, null, 2) + "\n"),
@@ -155,6 +241,7 @@ const CONTENT_TYPES: Record<string, string> = {
   json: "application/json",
   wasm: "application/wasm",
   bin: "application/octet-stream",
+  png: "image/png",
 };
 
 async function readSiteFile(f: SiteFile): Promise<Uint8Array<ArrayBuffer>> {
@@ -208,7 +295,7 @@ export function serveDemoSite(
  * the same names are replaced).
  *
  * @returns the number of files and bytes written
- * @throws UserError naming `--out` when `outDir` is a file or not writable
+ * @throws Pix2PixError naming `--out` when `outDir` is a file or not writable
  */
 export async function writeDemoSite(
   site: DemoSite,
@@ -226,64 +313,12 @@ export async function writeDemoSite(
       bytes += data.byteLength;
     }
   } catch (e) {
-    if (e instanceof UserError) throw e;
-    throw new UserError(`--out: ${outDir}: ${(e as Error).message}`);
+    if (e instanceof Pix2PixError) throw e;
+    throw new Pix2PixError(`--out: ${outDir}: ${(e as Error).message}`, {
+      field: "out",
+      file: outDir,
+      cause: e,
+    });
   }
   return { files: site.files.size, bytes };
-}
-
-/**
- * Parses `--input-kind`: `auto`, `facade-labels` or `image`.
- *
- * @throws UserError naming the flag for other values
- */
-export function parseInputKind(value: string | undefined): InputKind | "auto" {
-  const v = value ?? "auto";
-  if (v === "auto" || v === "facade-labels" || v === "image") return v;
-  throw new UserError(
-    `--input-kind: '${v}' is not one of auto, facade-labels, image`,
-  );
-}
-
-/**
- * Parses `--port`: an integer in [0, 65535] (0 = any free port).
- *
- * @throws UserError naming the flag otherwise
- */
-export function parsePort(value: string | undefined): number {
-  const port = Number(value);
-  if (!/^\d+$/.test(value ?? "") || port > 65535) {
-    throw new UserError(`--port: '${value}' is not a port number (0-65535)`);
-  }
-  return port;
-}
-
-/**
- * The flags `deno task demo` and `deno task export` share, as node:util
- * `parseArgs` options: `--checkpoint DIR` and `--input-kind`.
- */
-export const SITE_FLAGS = {
-  checkpoint: { type: "string" },
-  "input-kind": { type: "string", default: "auto" },
-} as const;
-
-/** The `--help` lines of {@link SITE_FLAGS}. */
-export const SITE_FLAGS_HELP =
-  `  --checkpoint DIR   checkpoint folder, a run's checkpoints/ folder or a run folder
-  --input-kind KIND  auto | facade-labels | image (default auto: facade labels
-                     when the run trained BtoA on facades)`;
-
-/**
- * {@link buildDemoSite} from the parsed {@link SITE_FLAGS}.
- *
- * @throws UserError when `--checkpoint` is missing or `--input-kind` is bad
- */
-export async function buildSiteFromFlags(
-  flags: { checkpoint?: string; "input-kind": string },
-): Promise<DemoSite> {
-  if (!flags.checkpoint) throw new UserError("--checkpoint DIR is required");
-  return await buildDemoSite({
-    checkpoint: flags.checkpoint,
-    inputKind: parseInputKind(flags["input-kind"]),
-  });
 }
