@@ -8,7 +8,7 @@ import { discriminatorLoss, generatorLoss } from "../lib/losses.ts";
 import { deriveSeed } from "../lib/util/rng.ts";
 import { lrAt, lrFactor } from "../lib/schedule.ts";
 import { FACADES_DIR, resolveDataroot } from "../lib/datasets/dataroot.ts";
-import { Pix2Pix, train } from "../lib/train.ts";
+import { lossReadEvery, Pix2Pix, readLosses, train } from "../lib/train.ts";
 import { type StepRecord, trainingSeconds } from "../lib/report/run_page.ts";
 import { randomPair, TINY, TINY32 } from "./train_fixtures.ts";
 
@@ -251,4 +251,23 @@ Deno.test("resolveDataroot: the config's folder, or the synthetic set with train
     assert.ok(Deno.statSync(`${synth}/${split}`).isDirectory, split);
   }
   assert.equal([...Deno.readDirSync(`${synth}/train`)].length, 4);
+});
+
+Deno.test("readLosses: many steps' terms in one read, in order, 0 for missing D terms; tensors freed", async () => {
+  const s = (...v: number[]) => v.map((x) => tf.scalar(x));
+  const [a, b, c, d] = s(1, 2, 3, 4);
+  const [e, f] = s(5, 6);
+  const before = tf.memory().numTensors;
+  const got = await readLosses([
+    { G_GAN: a, G_L1: b, D_real: c, D_fake: d },
+    { G_GAN: e, G_L1: f },
+  ]);
+  assert.deepEqual(got, [
+    { G_GAN: 1, G_L1: 2, D_real: 3, D_fake: 4 },
+    { G_GAN: 5, G_L1: 6, D_real: 0, D_fake: 0 },
+  ]);
+  assert.equal(tf.memory().numTensors, before - 6);
+  assert.deepEqual(await readLosses([]), []);
+  assert.equal(lossReadEvery("webgpu"), 10);
+  assert.equal(lossReadEvery("wasm"), 1);
 });
