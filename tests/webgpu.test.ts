@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/runtime/backend.ts";
+import { initBackend, WEBGPU_KERNELS_ENV } from "../lib/runtime/backend.ts";
 import { readLossLog } from "../lib/report/run_page.ts";
 import { train } from "../lib/train.ts";
 import { translateSplit } from "../lib/translate.ts";
@@ -160,5 +160,29 @@ Deno.test({
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
+  },
+});
+
+Deno.test({
+  ...opts,
+  name:
+    `${WEBGPU_KERNELS_ENV}=stock keeps tfjs's kernels (for comparisons); unset, ours come back`,
+  fn: async () => {
+    const ran = () => WEBGPU_KERNELS.map((k) => webGpuKernelCalls()[k] ?? 0);
+    Deno.env.set(WEBGPU_KERNELS_ENV, "stock");
+    try {
+      const stock = await initBackend("webgpu");
+      assert.match(stock.reason, /stock kernels/);
+      const before = ran();
+      await convGradients("webgpu", CONV_CASES[0]);
+      assert.deepEqual(ran(), before, "our kernels ran");
+    } finally {
+      Deno.env.delete(WEBGPU_KERNELS_ENV);
+    }
+    const ours = await initBackend("webgpu");
+    assert.match(ours.reason, /this project's conv-gradient kernels/);
+    const before = ran();
+    await convGradients("webgpu", CONV_CASES[0]);
+    assert.ok(ran().every((n, i) => n > before[i]), "ours did not run");
   },
 });

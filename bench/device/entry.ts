@@ -2,8 +2,9 @@
  * The program of the device pack (`pack.ts` bundles it into `bench.js`):
  * on a GPU machine with no Deno and no network, it runs
  *
- * 1. the training-step bench (`lib/bench.ts`) on webgpu: 256 px, ngf/ndf 64,
- *    batch 1, U-Net + 70x70 PatchGAN -> `bench.json`;
+ * 1. the training-step bench (`bench/train_step.ts`) on webgpu: 256 px,
+ *    ngf/ndf 64, batch 1, U-Net + 70x70 PatchGAN, with this project's kernels
+ *    and again with tfjs's stock ones -> `bench.json` (`stock`: the latter);
  * 2. the conv-kernel comparison, stock vs this project's, at U-Net layer
  *    shapes (`bench/kernels.ts`) -> `kernels.json`;
  * 3. a facades training (labels -> photo) for a fixed time on the pairs the
@@ -20,7 +21,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
 import { benchConfig, runBench } from "../train_step.ts";
-import { initBackend } from "../../lib/runtime/backend.ts";
+import { initBackend, WEBGPU_KERNELS_ENV } from "../../lib/runtime/backend.ts";
 import { type LossTensors, Pix2Pix, readLosses } from "../../lib/train.ts";
 import { benchKernels } from "../kernels.ts";
 
@@ -66,20 +67,27 @@ const machine = {
   cpus: navigator.hardwareConcurrency,
 };
 
-console.log(`bench: ${size} px, ngf/ndf ${ngf}, batch 1...`);
-const bench = await runBench({
-  sizes: [size],
-  backend: "webgpu",
-  threads: 1,
-  steps: Number(values.steps),
-  warmup: 2,
-  rounds: 1,
-  ngf,
-  ndf: ngf,
-  peer: false,
-  log: console.log,
-});
-await write("bench.json", { ...machine, ...bench });
+const benchOnce = () =>
+  runBench({
+    sizes: [size],
+    backend: "webgpu",
+    threads: 1,
+    steps: Number(values.steps),
+    warmup: 2,
+    rounds: 1,
+    ngf,
+    ndf: ngf,
+    peer: false,
+    log: console.log,
+  });
+console.log(`bench: ${size} px, ngf/ndf ${ngf}, batch 1, our kernels...`);
+const bench = await benchOnce();
+console.log("bench: the same with tfjs's stock kernels...");
+Deno.env.set(WEBGPU_KERNELS_ENV, "stock");
+const stock = await benchOnce();
+Deno.env.delete(WEBGPU_KERNELS_ENV);
+await initBackend("webgpu"); // ours again
+await write("bench.json", { ...machine, ...bench, stock });
 
 if (!values["no-kernels"]) {
   console.log("kernels: stock vs ours...");

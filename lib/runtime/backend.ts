@@ -28,7 +28,10 @@ import type { BackendName } from "../config.ts";
 import { registerWasmKernels } from "./kernels/mod.ts";
 import { registerGradients } from "./gradients.ts";
 import { registerFusedKernels } from "./fused/mod.ts";
-import { registerWebGpuKernels } from "./webgpu/mod.ts";
+import {
+  registerWebGpuKernels,
+  restoreStockWebGpuKernels,
+} from "./webgpu/mod.ts";
 import {
   type Blas,
   BlasMissingError,
@@ -252,14 +255,32 @@ async function probeWebGpu(): Promise<GpuProbe> {
 async function startWebGpu(gpu: GpuProbe): Promise<BackendChoice> {
   if ("missing" in gpu) throw new Error(`backend 'webgpu': ${gpu.missing}`);
   await import("@tensorflow/tfjs-backend-webgpu");
-  registerWebGpuKernels();
+  const stock = stockWebGpuKernelsAsked();
+  if (stock) restoreStockWebGpuKernels();
+  else registerWebGpuKernels();
   await setBackendOrThrow("webgpu");
   return {
     name: "webgpu",
     reason: `WebGPU adapter ${gpu.label}` +
       (gpu.software ? " (software: runs on the CPU, for testing, slow)" : "") +
-      ", with this project's conv-gradient kernels",
+      (stock
+        ? `, tfjs's stock kernels (${WEBGPU_KERNELS_ENV}=stock)`
+        : ", with this project's conv-gradient kernels"),
   };
+}
+
+/**
+ * Environment variable that, set to `stock`, keeps tfjs's own webgpu
+ * convolution-gradient kernels (to compare whole steps against ours).
+ */
+export const WEBGPU_KERNELS_ENV = "PIX2PIX_WEBGPU_KERNELS";
+
+function stockWebGpuKernelsAsked(): boolean {
+  try {
+    return Deno.env.get(WEBGPU_KERNELS_ENV) === "stock";
+  } catch {
+    return false; // no env permission: ours
+  }
 }
 
 /** {@link loadBlas}, its error extended by what `--backend native` needs. */
