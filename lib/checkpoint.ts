@@ -339,6 +339,25 @@ export async function resolveCheckpoint(dir: string): Promise<string> {
 }
 
 /**
+ * The config a checkpoint was trained with (from its `state.json`), without
+ * loading any weights. `dir` as for {@link resolveCheckpoint}.
+ *
+ * @throws CheckpointError naming the folder or file
+ */
+export async function readCheckpointConfig(dir: string): Promise<TrainConfig> {
+  const folder = await resolveCheckpoint(dir);
+  const state = await readJson<{ config?: TrainConfig }>(
+    `${folder}/state.json`,
+  );
+  if (typeof state.config !== "object" || state.config === null) {
+    throw new CheckpointError(
+      `checkpoint file ${folder}/state.json: field "config" missing`,
+    );
+  }
+  return state.config;
+}
+
+/**
  * Loads a checkpoint from a checkpoint folder, a `checkpoints/` folder or a
  * run folder (see {@link resolveCheckpoint}). Throws `CheckpointError` naming
  * the file when one is missing, truncated or malformed.

@@ -243,6 +243,23 @@ export async function writePng(path: string, rgb: RgbImage): Promise<void> {
   await writeImage(path, rgb);
 }
 
+/**
+ * Encode an RGB image as PNG bytes in memory (for pages that serve images
+ * without writing files).
+ *
+ * @param rgb the image
+ * @param name what to call it in errors (default `image`)
+ * @throws ImageError naming `name` for a bad buffer
+ */
+export async function encodePng(
+  rgb: RgbImage,
+  name = "image",
+): Promise<Uint8Array<ArrayBuffer>> {
+  checkRgb(rgb, name);
+  const bytes = await rawSharp(rgb).png().toBuffer();
+  return new Uint8Array(bytes);
+}
+
 /** Fixed-point precision of Pillow's 8-bit resampling (`PRECISION_BITS`). */
 const RESAMPLE_BITS = 22;
 
