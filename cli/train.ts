@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { parseTrainArgs, trainHelp, wantsHelp } from "../lib/args.ts";
+import { parseTrainCommand, trainHelp, wantsHelp } from "../lib/args.ts";
 import { runCli } from "../lib/cli.ts";
 import { train } from "../lib/train.ts";
 
@@ -17,8 +17,10 @@ await runCli(async () => {
     console.log(trainHelp());
     return;
   }
-  const cfg = parseTrainArgs(Deno.args, { syntheticPreset: "smoke" });
-  const s = await train(cfg);
+  const { config, given } = parseTrainCommand(Deno.args, {
+    syntheticPreset: "smoke",
+  });
+  const s = await train(config, { given });
   const last = s.final
     ? Object.entries(s.final).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(", ")
     : "no steps run";

@@ -39,6 +39,7 @@ import {
   writeAblationReport,
 } from "./ablate_report.ts";
 import { initBackend } from "./backend.ts";
+import { exists } from "./files.ts";
 import { type EvalReport, evaluateResults } from "./eval.ts";
 import type { PaperTable } from "./paper.ts";
 import {
@@ -445,8 +446,6 @@ export function runConfig(
   });
 }
 
-const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
-
 /** Reads `<out>/<id>/done.json`, or null when the run has not finished. */
 export async function readRunResult(
   out: string,
@@ -542,7 +541,10 @@ export async function runOne(
   log(
     `${run.id}: ${resume ? "resuming" : "training"} (${run.rows.join(", ")})`,
   );
-  const trained = await train({ ...cfg, resume }, { quiet: true });
+  // Without a checkpoint, whatever a killed first attempt left is replaced.
+  const trained = await train({ ...cfg, resume, overwrite: !resume }, {
+    quiet: true,
+  });
   const seg = await segmenter();
   const t0 = performance.now();
   await translateSplit({

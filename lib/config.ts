@@ -116,6 +116,8 @@ export interface TrainConfig {
   saveEvery: number;
   /** Continue from the last checkpoint of this run. */
   resume: boolean;
+  /** Replace an existing run of the same name (without it, training over one is refused). */
+  overwrite: boolean;
   /** Stop after this many steps in total (0 = run the whole schedule). */
   maxSteps: number;
   /** Pairs in the embedded synthetic dataset when `dataroot` is null. */
@@ -157,6 +159,7 @@ export const DEFAULT_CONFIG: Readonly<TrainConfig> = Object.freeze({
   sampleEvery: 100,
   saveEvery: 0,
   resume: false,
+  overwrite: false,
   maxSteps: 0,
   synthCount: 200,
 });

@@ -12,13 +12,14 @@
  * wasm/*.wasm                     tfjs wasm backend binaries
  * model/model.json, model/*.bin   the generator G (copied from <checkpoint>/G)
  * demo.json                       DemoInfo
+ * .pix2pix-export                 marks the folder as an export (`deno task export`)
  * ```
  *
  * @module
  */
-import { resolveCheckpoint } from "./checkpoint.ts";
+import { readGeneratorFiles } from "./checkpoint.ts";
 import { UserError } from "./cli.ts";
-import { readJsonFile } from "./files.ts";
+import { writeFailure } from "./files.ts";
 import type { Direction, TrainConfig } from "./config.ts";
 import { bundleWebApp } from "./web_bundle.ts";
 
@@ -43,12 +44,13 @@ export interface DemoInfo {
   step: number;
 }
 
-/** One file of the site: bytes in memory, or a file on disk read when needed. */
-export type SiteFile = { data: Uint8Array<ArrayBuffer> } | { file: string };
-
-/** A demo site: files keyed by site path (`index.html`, `model/model.json`, ...). */
+/**
+ * A demo site: file contents keyed by site path (`index.html`,
+ * `model/model.json`, ...), all in memory, so a server keeps serving the
+ * model it started with while training goes on and prunes checkpoints.
+ */
 export interface DemoSite {
-  files: Map<string, SiteFile>;
+  files: Map<string, Uint8Array<ArrayBuffer>>;
   info: DemoInfo;
   /** The checkpoint folder the generator came from. */
   checkpoint: string;
@@ -74,62 +76,30 @@ export function inferInputKind(config: TrainConfig): InputKind {
     : "image";
 }
 
-/** Reads a JSON file of the flag `flag`'s folder; errors name both. */
-async function readFlagJson<T>(path: string, flag: string): Promise<T> {
-  return await readJsonFile<T>(
-    path,
-    (reason) => new UserError(`${flag}: ${path}: ${reason}`),
-  );
-}
-
 /**
- * Collects the site for a checkpoint: bundles the page, points `model/` at
- * the checkpoint's `G/model.json` and weight shards, and writes `demo.json`
- * from the checkpoint's `state.json`.
+ * Collects the site for a checkpoint: bundles the page, reads the
+ * checkpoint's `G/model.json` and weight shards into `model/` (checked
+ * against its manifest and model.json, as `translate` checks them), and
+ * writes `demo.json` from the checkpoint's `state.json`.
  *
  * @throws UserError naming `--checkpoint` and the file when the checkpoint,
- *   its `state.json`, `G/model.json` or a weight shard is missing or malformed
+ *   its `state.json`, `G/model.json` or a weight shard is missing, corrupt
+ *   or malformed
  */
 export async function buildDemoSite(o: DemoSiteOptions): Promise<DemoSite> {
-  let folder: string;
+  let generator;
   try {
-    folder = await resolveCheckpoint(o.checkpoint);
+    generator = await readGeneratorFiles(o.checkpoint);
   } catch (e) {
     throw new UserError(`--checkpoint: ${(e as Error).message}`);
   }
-  const state = await readFlagJson<{ step?: number; config?: TrainConfig }>(
-    `${folder}/state.json`,
-    "--checkpoint",
-  );
-  if (!state.config || typeof state.config !== "object") {
-    throw new UserError(
-      `--checkpoint: ${folder}/state.json has no "config" field`,
-    );
-  }
-  const modelJson = await readFlagJson<{
-    weightsManifest?: { paths: string[] }[];
-  }>(`${folder}/G/model.json`, "--checkpoint");
-  const shards = (modelJson.weightsManifest ?? []).flatMap((g) => g.paths);
-  if (shards.length === 0) {
-    throw new UserError(
-      `--checkpoint: ${folder}/G/model.json lists no weight files`,
-    );
-  }
-  const files = new Map<string, SiteFile>();
-  files.set("model/model.json", { file: `${folder}/G/model.json` });
-  for (const shard of shards) {
-    if (!/^[\w.-]+$/.test(shard)) {
-      throw new UserError(
-        `--checkpoint: ${folder}/G/model.json: weight path "${shard}" is not a plain file name`,
-      );
-    }
-    const file = `${folder}/G/${shard}`;
-    const ok = await Deno.stat(file).then((s) => s.isFile, () => false);
-    if (!ok) throw new UserError(`--checkpoint: ${file}: missing`);
-    files.set(`model/${shard}`, { file });
+  const { folder, state } = generator;
+  const files = new Map<string, Uint8Array<ArrayBuffer>>();
+  for (const [name, data] of generator.files) {
+    files.set(`model/${name}`, data);
   }
   for (const [path, data] of await bundleWebApp({ minify: o.minify })) {
-    files.set(path, { data });
+    files.set(path, data);
   }
   const config = state.config;
   const info: DemoInfo = {
@@ -142,9 +112,10 @@ export async function buildDemoSite(o: DemoSiteOptions): Promise<DemoSite> {
     netG: config.netG,
     step: state.step ?? 0,
   };
-  files.set("demo.json", {
-    data: new TextEncoder().encode(JSON.stringify(info, null, 2) + "\n"),
-  });
+  files.set(
+    "demo.json",
+    new TextEncoder().encode(JSON.stringify(info, null, 2) + "\n"),
+  );
   return { files, info, checkpoint: folder };
 }
 
@@ -156,10 +127,6 @@ const CONTENT_TYPES: Record<string, string> = {
   wasm: "application/wasm",
   bin: "application/octet-stream",
 };
-
-async function readSiteFile(f: SiteFile): Promise<Uint8Array<ArrayBuffer>> {
-  return "data" in f ? f.data : await Deno.readFile(f.file);
-}
 
 /** Options of {@link serveDemoSite}. */
 export interface ServeOptions {
@@ -173,7 +140,8 @@ export interface ServeOptions {
 
 /**
  * Serves the site on 127.0.0.1 with `Deno.serve` (GET/HEAD only, `/` →
- * `index.html`, `application/wasm` for the backend binaries).
+ * `index.html`, `application/wasm` for the backend binaries; 405 for other
+ * methods, 400 for a path that does not decode, 404 for unknown files).
  */
 export function serveDemoSite(
   site: DemoSite,
@@ -184,16 +152,19 @@ export function serveDemoSite(
     port: opts.port,
     signal: opts.signal,
     onListen: ({ port }) => opts.onListen?.(`http://127.0.0.1:${port}/`),
-  }, async (req) => {
+  }, (req) => {
     if (req.method !== "GET" && req.method !== "HEAD") {
       return new Response("method not allowed", { status: 405 });
     }
-    const path = decodeURIComponent(new URL(req.url).pathname).slice(1) ||
-      "index.html";
-    const file = site.files.get(path);
-    if (!file) return new Response("not found", { status: 404 });
-    const ext = path.slice(path.lastIndexOf(".") + 1);
-    const body = await readSiteFile(file);
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(req.url).pathname).slice(1);
+    } catch {
+      return new Response("bad request: malformed path", { status: 400 });
+    }
+    const body = site.files.get(path || "index.html");
+    if (!body) return new Response("not found", { status: 404 });
+    const ext = (path || "index.html").replace(/^.*\./, "");
     return new Response(req.method === "HEAD" ? null : body, {
       headers: {
         "content-type": CONTENT_TYPES[ext] ?? "application/octet-stream",
@@ -203,31 +174,50 @@ export function serveDemoSite(
   });
 }
 
+/** The file that marks a folder as written by {@link writeDemoSite}. */
+export const EXPORT_MARKER = ".pix2pix-export";
+
 /**
- * Writes the site into `outDir` (created if needed; files already there with
- * the same names are replaced).
+ * Writes the site into `outDir` (created if needed) and marks it with
+ * {@link EXPORT_MARKER}. A folder that holds anything else is refused
+ * unless it is an earlier export (has the marker) or `force` is set, so
+ * nothing a user has is replaced unasked.
  *
  * @returns the number of files and bytes written
- * @throws UserError naming `--out` when `outDir` is a file or not writable
+ * @throws UserError naming `--out` when `outDir` is a file, not writable,
+ *   or not empty and not an export (naming `--force`)
  */
 export async function writeDemoSite(
   site: DemoSite,
   outDir: string,
+  opts: { force?: boolean } = {},
 ): Promise<{ files: number; bytes: number }> {
   let bytes = 0;
   try {
-    for (const [path, f] of site.files) {
+    const info = await Deno.stat(outDir).catch(() => null);
+    const entries = info?.isDirectory
+      ? await Array.fromAsync(Deno.readDir(outDir), (e) => e.name)
+      : [];
+    if (
+      entries.length > 0 && !entries.includes(EXPORT_MARKER) && !opts.force
+    ) {
+      throw new UserError(
+        `--out: ${outDir} is not empty and not an earlier export (no ${EXPORT_MARKER}); choose an empty folder, or pass --force to write into it (files of the same names are replaced)`,
+      );
+    }
+    await Deno.mkdir(outDir, { recursive: true });
+    await Deno.writeTextFile(`${outDir}/${EXPORT_MARKER}`, "");
+    for (const [path, data] of site.files) {
       const target = `${outDir}/${path}`;
       await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), {
         recursive: true,
       });
-      const data = await readSiteFile(f);
       await Deno.writeFile(target, data);
       bytes += data.byteLength;
     }
   } catch (e) {
     if (e instanceof UserError) throw e;
-    throw new UserError(`--out: ${outDir}: ${(e as Error).message}`);
+    throw new UserError(`--out: ${writeFailure(outDir, e)}`);
   }
   return { files: site.files.size, bytes };
 }

@@ -13,7 +13,7 @@
 
 import * as tf from "@tensorflow/tfjs";
 import type * as tfl from "@tensorflow/tfjs-layers";
-import { loadCheckpoint } from "./checkpoint.ts";
+import { loadGenerator } from "./checkpoint.ts";
 import type { Direction, TrainConfig } from "./config.ts";
 import { openAlignedDataset } from "./data.ts";
 import { resolveDataroot } from "./dataroot.ts";
@@ -90,10 +90,7 @@ export interface TranslateSummary {
 export async function translateSplit(
   o: TranslateSplitOptions,
 ): Promise<TranslateSummary> {
-  const ckpt = await loadCheckpoint(o.checkpoint);
-  ckpt.D?.dispose();
-  ckpt.optimizerG.forEach((w) => w.tensor.dispose());
-  ckpt.optimizerD?.forEach((w) => w.tensor.dispose());
+  const ckpt = await loadGenerator(o.checkpoint);
   const config: TrainConfig = {
     ...ckpt.config,
     ...(o.dataroot !== undefined ? { dataroot: o.dataroot } : {}),
