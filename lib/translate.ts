@@ -17,7 +17,7 @@ import { loadGenerator } from "./checkpoint.ts";
 import type { Direction, TrainConfig } from "./config.ts";
 import { openAlignedDataset } from "./data.ts";
 import { resolveDataroot } from "./dataroot.ts";
-import { tensorToRgb, writePng } from "./image.ts";
+import { distinctStems, tensorToRgb, writePng } from "./image.ts";
 import { setDropoutSeed } from "./layers.ts";
 import { writeGallery } from "./report.ts";
 import { deriveSeed } from "./rng.ts";
@@ -109,8 +109,11 @@ export async function translateSplit(
   await Deno.mkdir(`${o.out}/images`, { recursive: true });
   const rows = [];
   let index = 0;
+  // `1.jpg` and `1.png` in one split get `1_jpg_*` and `1_png_*`.
+  const distinct = distinctStems(dataset.files);
+  const names = new Map(dataset.files.map((f, i) => [f, distinct[i]]));
   for await (const batch of dataset.batches(0)) {
-    const name = batch.paths[0].replace(/^.*\//, "").replace(/\.[^.]+$/, "");
+    const name = names.get(batch.paths[0])!;
     const fake = translate(ckpt.G, batch.input, {
       eval: o.eval,
       dropoutSeed: deriveSeed(o.seed ?? config.seed, index++),
