@@ -17,7 +17,7 @@ import {
   DEFAULT_CONFIG,
   type TrainConfig,
 } from "./config.ts";
-import { parseNetG } from "./unet.ts";
+import { sizeMultiple } from "./unet.ts";
 
 /** Name of a preset (`--preset`). */
 export type PresetName = "smoke" | "cpu" | "paper";
@@ -268,13 +268,12 @@ export function validateConfig(cfg: TrainConfig): TrainConfig {
       `--crop-size ${cfg.cropSize} is larger than --load-size ${cfg.loadSize}`,
     );
   }
-  let numDowns: number;
+  let gSize: number;
   try {
-    ({ numDowns } = parseNetG(cfg.netG));
+    gSize = sizeMultiple(cfg.netG);
   } catch (e) {
     throw new UserError((e as Error).message);
   }
-  const gSize = 2 ** numDowns;
   if (cfg.cropSize % gSize !== 0) {
     throw new UserError(
       `--crop-size ${cfg.cropSize} is not a multiple of ${gSize}, which --net-g ${cfg.netG} needs`,

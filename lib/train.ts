@@ -55,7 +55,11 @@ import { lrAt, totalEpochs } from "./schedule.ts";
 import { Adam } from "./adam.ts";
 import { untaped } from "./runtime/backprop.ts";
 import { translate } from "./translate.ts";
-import { buildGenerator, generatorSpecFromConfig } from "./unet.ts";
+import {
+  buildGenerator,
+  generatorSpecFromConfig,
+  sizeMultiple,
+} from "./unet.ts";
 
 /** One training pair batch: NHWC float32 in [-1, 1], same shape. */
 export interface TrainBatch {
@@ -379,6 +383,7 @@ async function trainLocked(
   const dataset = await openAlignedDataset({
     ...cfg,
     dataroot,
+    sizeMultiple: sizeMultiple(cfg.netG),
     onWarning: opts.quiet ? () => {} : undefined,
   });
   const samples = await fixedSamples(cfg, dataroot);
@@ -641,7 +646,11 @@ function disposeBatch(batch: Batch): void {
   tf.dispose([batch.input, batch.target]);
 }
 
-/** The first few pairs of the split, without jitter: the rows of every sample grid. */
+/**
+ * The first few pairs of the split, without jitter, resized to the crop
+ * size: the rows of every sample grid (one size, whatever sizes
+ * `--preprocess none` or `scale_width` give the training batches).
+ */
 async function fixedSamples(
   cfg: TrainConfig,
   dataroot: string,
@@ -649,6 +658,7 @@ async function fixedSamples(
   const ds = await openAlignedDataset({
     ...cfg,
     dataroot,
+    preprocess: "resize_and_crop",
     loadSize: cfg.cropSize,
     noFlip: true,
     shuffle: false,

@@ -21,6 +21,7 @@ import { distinctStems, tensorToRgb, writePng } from "./image.ts";
 import { setDropoutSeed } from "./layers.ts";
 import { writeGallery } from "./report.ts";
 import { deriveSeed } from "./rng.ts";
+import { sizeMultiple } from "./unet.ts";
 
 /** Options of {@link translate}. */
 export interface TranslateOptions {
@@ -101,6 +102,7 @@ export async function translateSplit(
     ...config,
     dataroot: await resolveDataroot(config),
     loadSize: config.cropSize,
+    sizeMultiple: sizeMultiple(config.netG),
     noFlip: true,
     batchSize: 1,
     shuffle: false,

@@ -73,6 +73,14 @@ export function parseNetG(
   return { arch: m[1] === "unet" ? "unet" : "encoder_decoder", numDowns };
 }
 
+/**
+ * The multiple of which a generator's input sides must be: 2^numDowns
+ * (`unet_256`: 256). `--preprocess none` rounds images to it.
+ */
+export function sizeMultiple(netG: string): number {
+  return 2 ** parseNetG(netG).numDowns;
+}
+
 /** The generator a training config describes. */
 export function generatorSpecFromConfig(cfg: TrainConfig): GeneratorSpec {
   return {

@@ -11,6 +11,7 @@ import type { TrainConfig } from "../lib/config.ts";
 import { acquireLock } from "../lib/files.ts";
 import { readLossLog } from "../lib/report.ts";
 import { train } from "../lib/train.ts";
+import { pattern, pngBytes } from "./data_fixtures.ts";
 import { TINY } from "./train_fixtures.ts";
 
 await tf.setBackend("cpu");
@@ -180,5 +181,39 @@ Deno.test("a second process on one run stops with the owner's pid and host; a st
   assert.equal(warnings.length, 1);
   assert.match(warnings[0], new RegExp(`stale lock of process ${pid}`));
   assert.ok(!listing(`${dir}/run`).includes("lock"));
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("--preprocess none: sides that are not a multiple of 2^depth, mixed sizes, batch 1: rounded, warned, trained", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.mkdir(`${dir}/data/train`, { recursive: true });
+  // A|B files: halves 40x36, 48x70, 32x32; unet_32 needs multiples of 32.
+  for (const [name, w, h] of [["1", 80, 36], ["2", 96, 70], ["3", 64, 32]]) {
+    await Deno.writeFile(
+      `${dir}/data/train/${name}.png`,
+      await pngBytes(pattern(w as number, h as number, Number(name))),
+    );
+  }
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (m: string) => warnings.push(m);
+  try {
+    const s = await train({
+      ...SMALL,
+      checkpointsDir: dir,
+      dataroot: `${dir}/data`,
+      preprocess: "none",
+      maxSteps: 3,
+      sampleEvery: 1,
+    });
+    assert.equal(s.steps, 3);
+  } finally {
+    console.warn = warn;
+  }
+  assert.ok(
+    warnings.some((w) => /40x36 resized to 32x32 \(a multiple of 32\)/.test(w)),
+    warnings.join("\n"),
+  );
+  assert.ok(Deno.statSync(`${dir}/run/samples/step_000003.png`).isFile);
   await Deno.remove(dir, { recursive: true });
 });
