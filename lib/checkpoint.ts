@@ -274,9 +274,13 @@ export async function saveCheckpoint(
   const name = checkpointName(state.step);
   const final = `${dir}/${name}`;
   if (await Deno.stat(final).then(() => true, () => false)) {
-    // Same step, same state: never replace a complete checkpoint in place.
-    await pointLatest(dir, name);
-    return final;
+    // Same step, same state: never replace an intact checkpoint in place.
+    // A damaged one (a resume fell back past it) is written anew.
+    if (await verifiedFiles(final).then(() => true, () => false)) {
+      await pointLatest(dir, name);
+      return final;
+    }
+    await Deno.remove(final, { recursive: true });
   }
   const tmp = `${dir}/.tmp-${name}-${Deno.pid}`;
   try {

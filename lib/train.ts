@@ -342,10 +342,13 @@ export async function train(
   const warn = opts.onWarning ??
     (opts.quiet ? () => {} : (m: string) => console.warn(`warning: ${m}`));
   await Deno.mkdir(runDir, { recursive: true });
+  const noSpace = (e: unknown) =>
+    new UserError(`${writeFailure(runDir, e)}; then continue with --resume`);
   let lock;
   try {
     lock = await acquireLock(`${runDir}/lock`, warn);
   } catch (e) {
+    if (isNoSpace(e)) throw noSpace(e);
     throw new UserError(
       `--name ${cfgIn.name}: another training run uses it: ${
         (e as Error).message
@@ -355,10 +358,7 @@ export async function train(
   try {
     return await trainLocked(cfgIn, runDir, { ...opts, onWarning: warn });
   } catch (e) {
-    if (e instanceof UserError || !isNoSpace(e)) throw e;
-    throw new UserError(
-      `${writeFailure(runDir, e)}; then continue with --resume`,
-    );
+    throw e instanceof UserError || !isNoSpace(e) ? e : noSpace(e);
   } finally {
     await lock.release();
   }

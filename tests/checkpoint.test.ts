@@ -285,6 +285,11 @@ Deno.test("a flipped byte fails the manifest's SHA-256, naming the file; the old
   const g = await loadGenerator(dir);
   assert.equal(g.step, 6);
   g.G.dispose();
+  // Saving step 6 again (a resume that fell back) replaces the damaged folder.
+  await save(dir, m, 6);
+  const again = await loadCheckpoint(dir);
+  assert.equal(again.step, 6);
+  tf.dispose([again.G, again.D!].flatMap((x) => x.getWeights()));
   tf.dispose([ck.G, ck.D!].flatMap((x) => x.getWeights()));
   m.dispose();
   await Deno.remove(dir, { recursive: true });
