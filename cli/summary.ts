@@ -8,8 +8,8 @@
  * The reference's spellings (`--netG`, `--netD`, `--n_layers_D`) work too.
  * @module
  */
-import { parseTrainArgs } from "../lib/args.ts";
-import { initBackend } from "../lib/backend.ts";
+import { parseTrainArgs } from "./train_flags.ts";
+import { initBackend } from "../lib/runtime/backend.ts";
 import { buildGenerator, generatorSpecFromConfig } from "../lib/unet.ts";
 import {
   buildDiscriminator,
@@ -17,8 +17,12 @@ import {
   discriminatorSpecFromConfig,
   receptiveField,
 } from "../lib/patchgan.ts";
-import { formatSummary, summarize, trainableParams } from "../lib/summary.ts";
-import { runCli } from "../lib/cli.ts";
+import {
+  formatSummary,
+  summarize,
+  trainableParams,
+} from "../lib/report/summary.ts";
+import { runCli } from "./common.ts";
 
 await runCli(async () => {
   const json = Deno.args.includes("--json");

@@ -8,8 +8,8 @@
  *
  * @module
  */
-import { parseTrainCommand, trainHelp, wantsHelp } from "../lib/args.ts";
-import { runCli } from "../lib/cli.ts";
+import { parseTrainCommand, trainHelp, wantsHelp } from "./train_flags.ts";
+import { runCli } from "./common.ts";
 import { train } from "../lib/train.ts";
 
 await runCli(async () => {

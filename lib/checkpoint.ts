@@ -35,7 +35,12 @@ import "./layers.ts"; // registers the custom layers that model.json refers to
 import type { Adam, NamedTensor } from "./adam.ts";
 import type { TrainConfig } from "./config.ts";
 import { objectiveParts } from "./losses.ts";
-import { isNoSpace, readFailure, readJsonFile, writeFailure } from "./files.ts";
+import {
+  isNoSpace,
+  readFailure,
+  readJsonFile,
+  writeFailure,
+} from "./util/files.ts";
 
 /** Bytes per weight shard file, as the tfjs converter's default (4 MiB). */
 const SHARD_BYTES = 4 * 1024 * 1024;

@@ -19,7 +19,7 @@
 
 import * as tf from "@tensorflow/tfjs";
 import type * as tfl from "@tensorflow/tfjs-layers";
-import { initBackend } from "./backend.ts";
+import { initBackend } from "./runtime/backend.ts";
 import {
   type Checkpoint,
   loadCheckpoint,
@@ -27,19 +27,24 @@ import {
   saveCheckpoint,
   type TrainingPosition,
 } from "./checkpoint.ts";
-import { flagName } from "./args.ts";
-import { UserError } from "./cli.ts";
+import { flagName, sizeMultiple } from "./config.ts";
+import {
+  CheckpointError,
+  ConfigError,
+  EnvironmentError,
+  Pix2PixError,
+} from "./errors.ts";
 import {
   acquireLock,
   exists,
   isNoSpace,
   writeFailure,
   writeFileAtomic,
-} from "./files.ts";
+} from "./util/files.ts";
 import type { TrainConfig } from "./config.ts";
 import { type Batch, openAlignedDataset } from "./data.ts";
-import { resolveDataroot } from "./dataroot.ts";
-import { tensorToRgb, writePng } from "./image.ts";
+import { resolveDataroot } from "./datasets/dataroot.ts";
+import { tensorToRgb, writePng } from "./util/image.ts";
 import { setDropoutSeed } from "./layers.ts";
 import {
   discriminatorLoss,
@@ -48,18 +53,18 @@ import {
   objectiveParts,
 } from "./losses.ts";
 import { buildDiscriminator, discriminatorSpecFromConfig } from "./patchgan.ts";
-import { createProgress } from "./progress.ts";
-import { readLossLog, type StepRecord, writeRunPage } from "./report.ts";
-import { deriveSeed } from "./rng.ts";
+import { createProgress } from "./report/progress.ts";
+import {
+  readLossLog,
+  type StepRecord,
+  writeRunPage,
+} from "./report/run_page.ts";
+import { deriveSeed } from "./util/rng.ts";
 import { lrAt, totalEpochs } from "./schedule.ts";
 import { Adam } from "./adam.ts";
 import { untaped } from "./runtime/backprop.ts";
 import { translate } from "./translate.ts";
-import {
-  buildGenerator,
-  generatorSpecFromConfig,
-  sizeMultiple,
-} from "./unet.ts";
+import { buildGenerator, generatorSpecFromConfig } from "./unet.ts";
 
 /** One training pair batch: NHWC float32 in [-1, 1], same shape. */
 export interface TrainBatch {
@@ -343,22 +348,26 @@ export async function train(
     (opts.quiet ? () => {} : (m: string) => console.warn(`warning: ${m}`));
   await Deno.mkdir(runDir, { recursive: true });
   const noSpace = (e: unknown) =>
-    new UserError(`${writeFailure(runDir, e)}; then continue with --resume`);
+    new EnvironmentError(
+      `${writeFailure(runDir, e)}; then continue with --resume`,
+      { file: runDir, cause: e },
+    );
   let lock;
   try {
     lock = await acquireLock(`${runDir}/lock`, warn);
   } catch (e) {
     if (isNoSpace(e)) throw noSpace(e);
-    throw new UserError(
+    throw new Pix2PixError(
       `--name ${cfgIn.name}: another training run uses it: ${
         (e as Error).message
       }`,
+      { field: "name", file: `${runDir}/lock` },
     );
   }
   try {
     return await trainLocked(cfgIn, runDir, { ...opts, onWarning: warn });
   } catch (e) {
-    throw e instanceof UserError || !isNoSpace(e) ? e : noSpace(e);
+    throw e instanceof Pix2PixError || !isNoSpace(e) ? e : noSpace(e);
   } finally {
     await lock.release();
   }
@@ -501,10 +510,11 @@ async function startRun(
       if (await exists(`${runDir}/${f}`)) found.push(f);
     }
     if (found.length > 0 && !cfgIn.overwrite) {
-      throw new UserError(
+      throw new Pix2PixError(
         `--name ${cfgIn.name}: ${runDir} already holds a run (${
           found.join(", ")
         }); pass --resume to continue it, another --name to start a new run, or --overwrite to replace it`,
+        { field: "name", file: runDir },
       );
     }
     return {
@@ -520,20 +530,25 @@ async function startRun(
     };
   }
   if (cfgIn.overwrite) {
-    throw new UserError(
+    throw new ConfigError(
+      "overwrite",
       "--resume continues a run and --overwrite replaces it: pass only one",
     );
   }
   if (!(await exists(`${ckptDir}/latest`))) {
-    throw new UserError(
+    throw new CheckpointError(
       `--resume: run "${cfgIn.name}" has no checkpoint (${ckptDir}/latest not found); check --name and --checkpoints-dir, or train without --resume`,
+      { field: "resume", file: `${ckptDir}/latest` },
     );
   }
   let ckpt;
   try {
     ckpt = await loadCheckpoint(ckptDir, { onFallback: opts.onWarning });
   } catch (e) {
-    throw new UserError(`--resume: ${(e as Error).message}`);
+    throw new CheckpointError(`--resume: ${(e as Error).message}`, {
+      file: ckptDir,
+      cause: e,
+    });
   }
   const cfg = await resumedConfig(ckpt, cfgIn, opts.given, runDir, opts);
   const { step, epoch, batchInEpoch, lr, rng } = ckpt;
@@ -574,7 +589,8 @@ async function resumedConfig(
     }
   }
   if (refused.length > 0) {
-    throw new UserError(
+    throw new ConfigError(
+      "resume",
       `--resume: run "${cfgIn.name}" cannot continue with ${
         refused.join(", ")
       }: drop these flags to continue with the run's settings, or start a new run with another --name`,

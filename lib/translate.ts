@@ -16,12 +16,12 @@ import type * as tfl from "@tensorflow/tfjs-layers";
 import { loadGenerator } from "./checkpoint.ts";
 import type { Direction, TrainConfig } from "./config.ts";
 import { openAlignedDataset } from "./data.ts";
-import { resolveDataroot } from "./dataroot.ts";
-import { distinctStems, tensorToRgb, writePng } from "./image.ts";
+import { resolveDataroot } from "./datasets/dataroot.ts";
+import { distinctStems, tensorToRgb, writePng } from "./util/image.ts";
 import { setDropoutSeed } from "./layers.ts";
-import { writeGallery } from "./report.ts";
-import { deriveSeed } from "./rng.ts";
-import { sizeMultiple } from "./unet.ts";
+import { writeGallery } from "./report/run_page.ts";
+import { deriveSeed } from "./util/rng.ts";
+import { sizeMultiple } from "./config.ts";
 
 /** Options of {@link translate}. */
 export interface TranslateOptions {

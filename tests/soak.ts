@@ -19,10 +19,10 @@
  *
  * @module
  */
-import { parseFlags, runCli } from "../lib/cli.ts";
+import { parseFlags, runCli } from "../cli/common.ts";
 import { loadCheckpoint } from "../lib/checkpoint.ts";
-import { readLossLog } from "../lib/report.ts";
-import { Rng } from "../lib/rng.ts";
+import { readLossLog } from "../lib/report/run_page.ts";
+import { Rng } from "../lib/util/rng.ts";
 
 const HELP =
   `Usage: deno task soak [--kills N] [--corruptions N] [--no-full-disk] [--seed S]

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-cpu";
 import { DEFAULT_CONFIG, type TrainConfig } from "../lib/config.ts";
-import { resolveDataroot } from "../lib/dataroot.ts";
+import { resolveDataroot } from "../lib/datasets/dataroot.ts";
 import { train } from "../lib/train.ts";
 import { translate, translateSplit } from "../lib/translate.ts";
 import { buildGenerator, generatorSpecFromConfig } from "../lib/unet.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import type { FileIssue } from "../data.ts";
-import { foldersOverlap } from "../files.ts";
+import { foldersOverlap } from "../util/files.ts";
 import {
   distinctStems,
   fileStem,
@@ -17,7 +17,7 @@ import {
   readRgb,
   resizeRgb,
   writeImage,
-} from "../image.ts";
+} from "../util/image.ts";
 
 /** Options of {@link combineFolders}. */
 export interface CombineOptions {

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { writeFileAtomic } from "./files.ts";
+import { writeFileAtomic } from "../util/files.ts";
 
 /** One training step's record, as written to `loss_log.jsonl`. */
 export interface StepRecord {
@@ -36,7 +36,7 @@ const LOSS_KEYS = ["G_GAN", "G_L1", "D_real", "D_fake"] as const;
 const MAX_POINTS = 2000;
 
 const PLOTLY_SOURCE = new URL(
-  "../node_modules/plotly.js-dist-min/plotly.min.js",
+  "../../node_modules/plotly.js-dist-min/plotly.min.js",
   import.meta.url,
 );
 

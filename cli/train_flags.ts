@@ -11,13 +11,14 @@
  */
 
 import { parseArgs } from "node:util";
-import { UserError } from "./cli.ts";
+import { UserError } from "./common.ts";
 import {
-  type BackendName,
   DEFAULT_CONFIG,
+  ENUMS,
+  flagName,
   type TrainConfig,
-} from "./config.ts";
-import { sizeMultiple } from "./unet.ts";
+  validateConfig,
+} from "../lib/config.ts";
 
 /** Name of a preset (`--preset`). */
 export type PresetName = "smoke" | "cpu" | "paper";
@@ -77,25 +78,6 @@ export const PRESETS: Readonly<Record<PresetName, Partial<TrainConfig>>> = {
   paper: {},
 };
 
-/** Allowed values of the enum-typed config fields (also for other CLIs' flags). */
-export const ENUMS: Readonly<
-  Partial<Record<keyof TrainConfig, readonly string[]>>
-> = {
-  direction: ["AtoB", "BtoA"],
-  preprocess: [
-    "resize_and_crop",
-    "crop",
-    "scale_width",
-    "scale_width_and_crop",
-    "none",
-  ],
-  netD: ["basic", "n_layers", "pixel"],
-  norm: ["batch", "instance", "none"],
-  loss: ["l1", "gan", "cgan", "l1+gan", "l1+cgan"],
-  ganMode: ["vanilla", "lsgan"],
-  backend: ["auto", "native", "wasm", "webgpu", "cpu", "tensorflow"],
-};
-
 /** Fields that must be integers, and their minimum. */
 const INTEGERS: Partial<Record<keyof TrainConfig, number>> = {
   loadSize: 1,
@@ -137,11 +119,6 @@ const REFERENCE_ALIASES: Readonly<Record<string, keyof TrainConfig>> = {
 };
 
 const FIELDS = Object.keys(DEFAULT_CONFIG) as (keyof TrainConfig)[];
-
-/** The flag of a config field, without `--`: `lambdaL1` → `lambda-l1`, `netG` → `net-g`. */
-export function flagName(field: keyof TrainConfig): string {
-  return field.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
-}
 
 /** Flag name (without `--`) → config field, for every accepted spelling. */
 const FLAG_TO_FIELD: ReadonlyMap<string, keyof TrainConfig> = new Map([
@@ -252,65 +229,6 @@ function readConfigFile(path: string): Partial<TrainConfig> {
     );
   }
   return out as Partial<TrainConfig>;
-}
-
-/**
- * Checks relations between fields; throws `UserError` naming the flag.
- * Exported so that configs built in code (tests, ablations) get the same
- * checks as the command line.
- */
-export function validateConfig(cfg: TrainConfig): TrainConfig {
-  if (
-    cfg.cropSize > cfg.loadSize &&
-    ["resize_and_crop", "crop", "scale_width_and_crop"].includes(cfg.preprocess)
-  ) {
-    throw new UserError(
-      `--crop-size ${cfg.cropSize} is larger than --load-size ${cfg.loadSize}`,
-    );
-  }
-  let gSize: number;
-  try {
-    gSize = sizeMultiple(cfg.netG);
-  } catch (e) {
-    throw new UserError((e as Error).message);
-  }
-  if (cfg.cropSize % gSize !== 0) {
-    throw new UserError(
-      `--crop-size ${cfg.cropSize} is not a multiple of ${gSize}, which --net-g ${cfg.netG} needs`,
-    );
-  }
-  if (cfg.lr <= 0) throw new UserError(`--lr must be > 0, got ${cfg.lr}`);
-  for (const b of ["beta1", "beta2"] as const) {
-    if (!(cfg[b] >= 0 && cfg[b] < 1)) {
-      throw new UserError(`--${b} must be in [0, 1), got ${cfg[b]}`);
-    }
-  }
-  if (cfg.lambdaL1 < 0) {
-    throw new UserError(`--lambda-l1 must be >= 0, got ${cfg.lambdaL1}`);
-  }
-  if (cfg.epochs + cfg.epochsDecay < 1) {
-    throw new UserError("--epochs + --epochs-decay must be at least 1");
-  }
-  checkThreads(cfg.threads, cfg.backend);
-  return cfg;
-}
-
-/**
- * Checks `--threads` (CPU threads, see {@link TrainConfig.threads}): an
- * integer >= 1, and more than 1 only with `--backend native`, `wasm` or
- * `auto`.
- *
- * @throws UserError naming the flag otherwise
- */
-export function checkThreads(threads: number, backend: BackendName): void {
-  if (!Number.isInteger(threads) || threads < 1) {
-    throw new UserError(`--threads must be an integer >= 1, got ${threads}`);
-  }
-  if (threads > 1 && !["native", "wasm", "auto"].includes(backend)) {
-    throw new UserError(
-      `--threads ${threads} needs --backend native, wasm or auto (the CPU backends), got --backend ${backend}`,
-    );
-  }
 }
 
 /** Does this command line ask for the help text (`--help` or `-h`)? */

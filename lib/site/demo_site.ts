@@ -1,5 +1,5 @@
 /**
- * The browser demo as a static site: the page's assets (`lib/web_bundle.ts`),
+ * The browser demo as a static site: the page's assets (`lib/site/web_bundle.ts`),
  * a checkpoint's generator in tfjs LayersModel format under `model/`, and
  * `demo.json`, which tells the page what the model expects. `serveDemoSite`
  * serves it on 127.0.0.1 (`deno task demo`), `writeDemoSite` writes it to a
@@ -17,15 +17,15 @@
  *
  * @module
  */
-import { readGeneratorFiles } from "./checkpoint.ts";
-import { UserError } from "./cli.ts";
-import { writeFailure } from "./files.ts";
-import type { Direction, TrainConfig } from "./config.ts";
+import { readGeneratorFiles } from "../checkpoint.ts";
+import { CheckpointError, Pix2PixError } from "../errors.ts";
+import { writeFailure } from "../util/files.ts";
+import type { Direction, TrainConfig } from "../config.ts";
 import { bundleWebApp } from "./web_bundle.ts";
 
 /**
  * What the generator takes: a facades label map (painting mode offered,
- * palette of `lib/facades.ts`) or any image (upload mode only).
+ * palette of `lib/datasets/facades.ts`) or any image (upload mode only).
  */
 export type InputKind = "facade-labels" | "image";
 
@@ -82,7 +82,7 @@ export function inferInputKind(config: TrainConfig): InputKind {
  * against its manifest and model.json, as `translate` checks them), and
  * writes `demo.json` from the checkpoint's `state.json`.
  *
- * @throws UserError naming `--checkpoint` and the file when the checkpoint,
+ * @throws CheckpointError naming `--checkpoint` and the file when the checkpoint,
  *   its `state.json`, `G/model.json` or a weight shard is missing, corrupt
  *   or malformed
  */
@@ -91,7 +91,10 @@ export async function buildDemoSite(o: DemoSiteOptions): Promise<DemoSite> {
   try {
     generator = await readGeneratorFiles(o.checkpoint);
   } catch (e) {
-    throw new UserError(`--checkpoint: ${(e as Error).message}`);
+    throw new CheckpointError(`--checkpoint: ${(e as Error).message}`, {
+      file: o.checkpoint,
+      cause: e,
+    });
   }
   const { folder, state } = generator;
   const files = new Map<string, Uint8Array<ArrayBuffer>>();
@@ -184,7 +187,7 @@ export const EXPORT_MARKER = ".pix2pix-export";
  * nothing a user has is replaced unasked.
  *
  * @returns the number of files and bytes written
- * @throws UserError naming `--out` when `outDir` is a file, not writable,
+ * @throws Pix2PixError naming `--out` when `outDir` is a file, not writable,
  *   or not empty and not an export (naming `--force`)
  */
 export async function writeDemoSite(
@@ -201,8 +204,9 @@ export async function writeDemoSite(
     if (
       entries.length > 0 && !entries.includes(EXPORT_MARKER) && !opts.force
     ) {
-      throw new UserError(
+      throw new Pix2PixError(
         `--out: ${outDir} is not empty and not an earlier export (no ${EXPORT_MARKER}); choose an empty folder, or pass --force to write into it (files of the same names are replaced)`,
+        { field: "out", file: outDir },
       );
     }
     await Deno.mkdir(outDir, { recursive: true });
@@ -216,64 +220,12 @@ export async function writeDemoSite(
       bytes += data.byteLength;
     }
   } catch (e) {
-    if (e instanceof UserError) throw e;
-    throw new UserError(`--out: ${writeFailure(outDir, e)}`);
+    if (e instanceof Pix2PixError) throw e;
+    throw new Pix2PixError(`--out: ${writeFailure(outDir, e)}`, {
+      field: "out",
+      file: outDir,
+      cause: e,
+    });
   }
   return { files: site.files.size, bytes };
-}
-
-/**
- * Parses `--input-kind`: `auto`, `facade-labels` or `image`.
- *
- * @throws UserError naming the flag for other values
- */
-export function parseInputKind(value: string | undefined): InputKind | "auto" {
-  const v = value ?? "auto";
-  if (v === "auto" || v === "facade-labels" || v === "image") return v;
-  throw new UserError(
-    `--input-kind: '${v}' is not one of auto, facade-labels, image`,
-  );
-}
-
-/**
- * Parses `--port`: an integer in [0, 65535] (0 = any free port).
- *
- * @throws UserError naming the flag otherwise
- */
-export function parsePort(value: string | undefined): number {
-  const port = Number(value);
-  if (!/^\d+$/.test(value ?? "") || port > 65535) {
-    throw new UserError(`--port: '${value}' is not a port number (0-65535)`);
-  }
-  return port;
-}
-
-/**
- * The flags `deno task demo` and `deno task export` share, as node:util
- * `parseArgs` options: `--checkpoint DIR` and `--input-kind`.
- */
-export const SITE_FLAGS = {
-  checkpoint: { type: "string" },
-  "input-kind": { type: "string", default: "auto" },
-} as const;
-
-/** The `--help` lines of {@link SITE_FLAGS}. */
-export const SITE_FLAGS_HELP =
-  `  --checkpoint DIR   checkpoint folder, a run's checkpoints/ folder or a run folder
-  --input-kind KIND  auto | facade-labels | image (default auto: facade labels
-                     when the run trained BtoA on facades)`;
-
-/**
- * {@link buildDemoSite} from the parsed {@link SITE_FLAGS}.
- *
- * @throws UserError when `--checkpoint` is missing or `--input-kind` is bad
- */
-export async function buildSiteFromFlags(
-  flags: { checkpoint?: string; "input-kind": string },
-): Promise<DemoSite> {
-  if (!flags.checkpoint) throw new UserError("--checkpoint DIR is required");
-  return await buildDemoSite({
-    checkpoint: flags.checkpoint,
-    inputKind: parseInputKind(flags["input-kind"]),
-  });
 }
