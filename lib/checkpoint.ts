@@ -34,6 +34,7 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import "./layers.ts"; // registers the custom layers that model.json refers to
 import type { Adam, NamedTensor } from "./adam.ts";
 import type { TrainConfig } from "./config.ts";
+import { CheckpointError } from "./errors.ts";
 import { objectiveParts } from "./losses.ts";
 import {
   isNoSpace,
@@ -49,15 +50,6 @@ export type { NamedTensor } from "./adam.ts";
 
 /** Step checkpoints kept on disk; older ones are deleted after a save. */
 export const KEEP_CHECKPOINTS = 2;
-
-/** A checkpoint file is missing, unreadable or malformed; the message names it. */
-export class CheckpointError extends Error {
-  /** @param message what is wrong, naming the file */
-  constructor(message: string) {
-    super(message);
-    this.name = "CheckpointError";
-  }
-}
 
 /** Where training stands, stored in `state.json`. */
 export interface TrainingPosition {
@@ -107,7 +99,8 @@ export function checkpointName(step: number): string {
 
 /** A {@link CheckpointError} naming the checkpoint file `path`. */
 function fileError(path: string): (reason: string) => CheckpointError {
-  return (reason) => new CheckpointError(`checkpoint file ${path}: ${reason}`);
+  return (reason) =>
+    new CheckpointError(`checkpoint file ${path}: ${reason}`, { file: path });
 }
 
 async function readText(path: string): Promise<string> {
@@ -536,10 +529,15 @@ async function withFallback<T>(
       ) {
         throw new CheckpointError(
           `${e.message}; the newest intact older checkpoint is ${older}`,
+          { file: e.file, cause: e },
         );
       }
     }
-    throw e;
+    if (folder === null) throw e; // nothing resolved: nothing damaged
+    throw new CheckpointError(
+      `${e.message}; no intact older checkpoint beside it: restore the file, or train again`,
+      { file: e.file, cause: e },
+    );
   }
 }
 
