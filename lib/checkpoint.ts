@@ -445,6 +445,16 @@ export async function resolveCheckpoint(dir: string): Promise<string> {
   );
 }
 
+/**
+ * The config a checkpoint was trained with (from its `state.json`), without
+ * loading any weights. `dir` as for {@link resolveCheckpoint}.
+ *
+ * @throws CheckpointError naming the folder or file
+ */
+export async function readCheckpointConfig(dir: string): Promise<TrainConfig> {
+  return (await readState(await resolveCheckpoint(dir))).config;
+}
+
 /** What `state.json` holds. */
 type SavedState = TrainingPosition & { config: TrainConfig };
 

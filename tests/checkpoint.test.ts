@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import * as tfl from "@tensorflow/tfjs-layers";
 import "@tensorflow/tfjs-backend-cpu";
+import { CheckpointError } from "../lib/errors.ts";
 import {
   checkpointName,
   KEEP_CHECKPOINTS,
@@ -10,7 +11,6 @@ import {
   readGeneratorFiles,
   saveCheckpoint,
 } from "../lib/checkpoint.ts";
-import { CheckpointError } from "../lib/errors.ts";
 import { Pix2Pix } from "../lib/train.ts";
 import { randomPair, TINY } from "./train_fixtures.ts";
 
