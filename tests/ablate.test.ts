@@ -19,6 +19,9 @@ import { PAPER_TABLE_3 } from "../lib/eval/paper.ts";
 import { FACADES_DIR } from "../lib/datasets/dataroot.ts";
 import { hasChromium } from "../lib/site/chromium.ts";
 import { runSamples } from "../lib/notebook/display.ts";
+import { portableJson } from "../lib/ablation/publish.ts";
+import { portablePaths } from "../lib/util/files.ts";
+import { isAbsolute, relative } from "node:path";
 
 Deno.test("grid: 13 rows of Tables 1-3 share 10 runs at 256px", () => {
   const grid = buildGrid(256);
@@ -203,6 +206,59 @@ function tinyDiscriminatorGrid(out: string) {
   };
 }
 
+/** Every string of a JSON value that is an absolute path, with its key path. */
+function absolutePaths(v: unknown, at = "$"): string[] {
+  if (typeof v === "string") return isAbsolute(v) ? [`${at}: ${v}`] : [];
+  if (v === null || typeof v !== "object") return [];
+  return Object.entries(v).flatMap(([k, x]) => absolutePaths(x, `${at}.${k}`));
+}
+
+/** The `.json` files under `dir`, recursively. */
+async function jsonFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    const path = `${dir}/${e.name}`;
+    if (e.isDirectory) out.push(...await jsonFiles(path));
+    else if (e.name.endsWith(".json")) out.push(path);
+  }
+  return out;
+}
+
+Deno.test("portablePaths: absolute paths become relative to the working directory, nothing else changes", () => {
+  const record = {
+    dataroot: "/work/shared/datasets/facades",
+    config: { checkpointsDir: "runs/ablate-cpu", seed: 0, flip: false },
+    files: ["/work/main/runs/a", "b.png"],
+    note: null,
+    backend: "native",
+  };
+  assert.deepEqual(portablePaths(record, "/work/main"), {
+    dataroot: "../shared/datasets/facades",
+    config: { checkpointsDir: "runs/ablate-cpu", seed: 0, flip: false },
+    files: ["runs/a", "b.png"],
+    note: null,
+    backend: "native",
+  });
+  assert.equal(portablePaths("/work/main", "/work/main"), ".");
+  // What publish writes: no absolute path left, from this working directory.
+  const text = portableJson(JSON.stringify({ segmenter: record }));
+  assert.deepEqual(absolutePaths(JSON.parse(text)), []);
+  assert.equal(
+    JSON.parse(text).segmenter.dataroot,
+    relative(Deno.cwd(), "/work/shared/datasets/facades"),
+  );
+});
+
+Deno.test("the published cpu grid (docs/ablations/cpu) holds no absolute path", async () => {
+  const dir = new URL("../docs/ablations/cpu", import.meta.url).pathname;
+  const files = await jsonFiles(dir);
+  assert.ok(files.length >= 11, `only ${files.length} JSON files in ${dir}`);
+  for (const f of files) {
+    const found = absolutePaths(JSON.parse(await Deno.readTextFile(f)));
+    assert.deepEqual(found, [], `${f} holds machine paths`);
+  }
+});
+
 Deno.test({
   name: "ablate ci plumbing: tables, resume-skip, --only, --merge",
   ignore: !haveFacades,
@@ -297,6 +353,18 @@ Deno.test({
       assert.ok(!files.some((f) => f.startsWith("discriminator-d1/")));
       for (const f of files) {
         assert.ok((await Deno.stat(`${dest}/${f}`)).size > 0, f);
+      }
+      // No machine path is published (the grid's own records hold FACADES_DIR).
+      assert.ok(
+        (await Deno.readTextFile(`${out}/results.json`)).includes(FACADES_DIR),
+      );
+      for (const f of files) {
+        if (!/\.(json|md|csv|svg)$/.test(f)) continue;
+        const text = await Deno.readTextFile(`${dest}/${f}`);
+        assert.ok(!text.includes(FACADES_DIR), `${f} names ${FACADES_DIR}`);
+        if (f.endsWith(".json")) {
+          assert.deepEqual(absolutePaths(JSON.parse(text)), [], f);
+        }
       }
       const bars = await Deno.readTextFile(
         `${dest}/charts/bars-discriminator.svg`,
