@@ -16,6 +16,7 @@ import {
 } from "../lib/patchgan.ts";
 import { resultsCsv, tablesMarkdown } from "../lib/ablation/report.ts";
 import { PAPER_TABLE_3 } from "../lib/eval/paper.ts";
+import { DEFAULT_SEGMENTER_CONFIG } from "../lib/eval/segmenter.ts";
 import { FACADES_DIR } from "../lib/datasets/dataroot.ts";
 import { hasChromium } from "../lib/site/chromium.ts";
 import { runSamples } from "../lib/notebook/display.ts";
@@ -172,6 +173,37 @@ Deno.test("report: paper numbers beside ours, missing runs marked", () => {
     /ground truth \(real photos\) \| 0\.770 \| 0\.500 \| 0\.400 \| 0\.80 \| 0\.26 \| 0\.21/,
   );
   assert.match(md, /discriminator-d16 \(not finished\)/);
+  // No segmenter record yet: no segmenter line; with one, below every table.
+  assert.ok(!md.includes("segmenter: U-Net"));
+  const withSegmenter = tablesMarkdown({
+    ...input,
+    segmenter: {
+      config: { ...DEFAULT_SEGMENTER_CONFIG },
+      dataroot: "facades",
+      nTrain: 360,
+      validation: {
+        files: ["1.jpg"],
+        perPixelAcc: 0.61,
+        perClassAcc: 0.4,
+        bestEpoch: 3,
+        epochsRun: 5,
+      },
+      trainSeconds: 1,
+      backend: "native",
+      finalLoss: 1,
+      test: {
+        perPixelAcc: 0.6634,
+        perClassAcc: 0.3,
+        classIou: 0.2,
+        nImages: 106,
+      },
+      createdAt: "",
+    },
+  });
+  assert.match(
+    withSegmenter,
+    /ground truth[^\n]*\n\nsegmenter: U-Net 128 px[^\n]*validation per-pixel acc 0\.610; real test photos \(106\): per-pixel acc 0\.663/,
+  );
   const csv = resultsCsv(input).trim().split("\n");
   assert.equal(csv.length, 1 + 4);
   assert.match(
