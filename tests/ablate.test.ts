@@ -475,3 +475,28 @@ Deno.test("ablate CLI: --publish with --only is refused, naming both flags", asy
   assert.match(stderr, /--publish/);
   assert.match(stderr, /--only/);
 });
+
+Deno.test("README: the paper preset's cost per run follows from the preset and the 256 px bench row", async () => {
+  const readme = await Deno.readTextFile(
+    new URL("../README.md", import.meta.url),
+  );
+  const p = ABLATE_PRESETS.paper;
+  const steps = 400 * (p.epochs + p.epochsDecay); // facades: 400 training pairs
+  const start = readme.indexOf("**What `--preset paper` costs per run.**");
+  assert.ok(start > 0, "README has no paper-preset cost paragraph");
+  const para = readme.slice(start, readme.indexOf("\n\n", start)).replace(
+    /\s+/g,
+    " ",
+  );
+  assert.ok(
+    para.includes(`${steps.toLocaleString("en")} training steps per run`),
+    para,
+  );
+  // The bench table's 256 px row: "| 256 | <median> / <min> | ...".
+  const row = readme.match(/^\| 256 +\| (\d+) \/ (\d+) +\|/m);
+  assert.ok(row, "no 256 px row in the Training speed table");
+  const hours = (ms: string) => Math.round(steps * Number(ms) / 3.6e6);
+  assert.ok(para.includes(`median ${row[1]} ms a step (min ${row[2]}`), para);
+  assert.ok(para.includes(`~${hours(row[1])} h per run`), para);
+  assert.ok(para.includes(`${hours(row[2])} h at the min`), para);
+});
