@@ -12,13 +12,12 @@
  * @module
  */
 import { formatBench, runBench } from "../bench/train_step.ts";
-import { parseFlags, runCli, UserError } from "./common.ts";
-import type { BackendName } from "../lib/config.ts";
+import { enumFlag, intFlag, parseFlags, runCli } from "./common.ts";
+import { BACKENDS } from "../lib/config.ts";
 import {
   benchKernels,
   formatKernelBench,
   KERNEL_BENCH_BACKENDS,
-  type KernelBenchBackend,
 } from "../bench/kernels.ts";
 import { formatProfile, profileStep } from "../bench/profile.ts";
 import { initBackend } from "../lib/runtime/backend.ts";
@@ -50,15 +49,8 @@ forward time and peak RSS per size.
                       --warmup steps): time per tfjs kernel, most expensive first
   --help              this text`;
 
-const BACKENDS = ["auto", "native", "wasm", "webgpu", "cpu", "tensorflow"];
-
-function int(flag: string, raw: string): number {
-  const n = Number(raw);
-  if (raw.trim() === "" || !Number.isInteger(n)) {
-    throw new UserError(`--${flag}: expected an integer, got "${raw}"`);
-  }
-  return n;
-}
+/** An integer flag (one value of a comma-separated list for `--sizes`). */
+const int = (flag: string, raw: string) => intFlag(flag, raw)!;
 
 await runCli(async () => {
   const { values } = parseFlags("bench", Deno.args, {
@@ -82,25 +74,15 @@ await runCli(async () => {
     },
   });
   if (values.kernels) {
-    const backend = values.backend === "auto" ? "wasm" : values.backend;
-    if (!(KERNEL_BENCH_BACKENDS as readonly string[]).includes(backend)) {
-      throw new UserError(
-        `--kernels: --backend must be ${
-          KERNEL_BENCH_BACKENDS.join(" or ")
-        }, got "${backend}"`,
-      );
-    }
-    const b = await benchKernels(backend as KernelBenchBackend);
+    const backend = values.backend === "auto"
+      ? "wasm"
+      : enumFlag("backend", values.backend, KERNEL_BENCH_BACKENDS)!;
+    const b = await benchKernels(backend);
     console.log(values.json ? JSON.stringify(b) : formatKernelBench(b));
     return;
   }
-  if (!BACKENDS.includes(values.backend)) {
-    throw new UserError(
-      `--backend "${values.backend}" is not one of ${BACKENDS.join(", ")}`,
-    );
-  }
   const sizes = values.sizes.split(",").map((s) => int("sizes", s));
-  const backend = values.backend as BackendName;
+  const backend = enumFlag("backend", values.backend, BACKENDS)!;
   const threads = int("threads", values.threads);
   if (values.profile) {
     const chosen = await initBackend(backend, { threads });

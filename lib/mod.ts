@@ -56,17 +56,25 @@
 // The one config object, its enums and checks.
 export {
   type BackendName,
+  BACKENDS,
   checkThreads,
   DEFAULT_CONFIG,
   type Direction,
+  DIRECTIONS,
+  DISCRIMINATOR_ARCHS,
   type DiscriminatorArch,
   ENUMS,
+  GAN_MODES,
   type GanMode,
+  GENERATOR_ARCHS,
   type GeneratorArch,
   type Norm,
+  NORMS,
   type Objective,
+  OBJECTIVES,
   parseNetG,
   type Preprocess,
+  PREPROCESS_MODES,
   type TrainConfig,
   validateConfig,
 } from "./config.ts";
@@ -133,6 +141,7 @@ export {
 export {
   type Checkpoint,
   loadCheckpoint,
+  loadGenerator,
   resolveCheckpoint,
   saveCheckpoint,
 } from "./checkpoint.ts";
@@ -160,6 +169,7 @@ export {
   floatImageFromRgb8,
   l1,
   psnr,
+  PSNR_MAX,
   ssim,
 } from "./eval/metrics.ts";
 export {
