@@ -9,11 +9,10 @@
  * @module
  */
 import cliProgress from "cli-progress";
-import { ENUMS } from "../lib/config.ts";
+import { BACKENDS } from "../lib/config.ts";
 import { initBackend } from "../lib/runtime/backend.ts";
-import { parseFlags, runCli, UserError } from "./common.ts";
+import { enumFlag, intFlag, parseFlags, runCli, UserError } from "./common.ts";
 import { readCheckpointConfig } from "../lib/checkpoint.ts";
-import type { BackendName } from "../lib/config.ts";
 import { FACADES_DIR, resolveDataroot } from "../lib/datasets/dataroot.ts";
 import { evaluateResults, reportToMarkdown } from "../lib/eval/evaluate.ts";
 import {
@@ -98,20 +97,12 @@ function parse() {
 
 type Flags = ReturnType<typeof parse>;
 
-function number(
-  flag: string,
-  raw: string | undefined,
-  fallback: number,
-  integer = true,
-): number {
+/** A non-negative number flag (`--lr`). */
+function nonNegative(flag: string, raw: string | undefined, fallback: number) {
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) {
-    throw new UserError(
-      `--${flag}: expected a non-negative ${
-        integer ? "integer" : "number"
-      }, got "${raw}"`,
-    );
+  if (raw.trim() === "" || !Number.isFinite(n) || n < 0) {
+    throw new UserError(`--${flag}: expected a number >= 0, got "${raw}"`);
   }
   return n;
 }
@@ -122,14 +113,23 @@ function segmenterConfig(
   base: Readonly<SegmenterConfig>,
 ): SegmenterConfig {
   const cfg: SegmenterConfig = {
-    size: number("size", v.size, base.size),
-    numDowns: number("num-downs", v["num-downs"], base.numDowns),
-    ngf: number("ngf", v.ngf, base.ngf),
-    epochs: number("epochs", v.epochs, base.epochs),
-    batchSize: number("batch-size", v["batch-size"], base.batchSize),
-    lr: number("lr", v.lr, base.lr, false),
-    seed: number("seed", v.seed, base.seed),
-    maxTrain: number("max-train", v["max-train"], base.maxTrain),
+    size: intFlag("size", v.size, { min: 0, fallback: base.size }),
+    numDowns: intFlag("num-downs", v["num-downs"], {
+      min: 0,
+      fallback: base.numDowns,
+    }),
+    ngf: intFlag("ngf", v.ngf, { min: 0, fallback: base.ngf }),
+    epochs: intFlag("epochs", v.epochs, { min: 0, fallback: base.epochs }),
+    batchSize: intFlag("batch-size", v["batch-size"], {
+      min: 0,
+      fallback: base.batchSize,
+    }),
+    lr: nonNegative("lr", v.lr, base.lr),
+    seed: intFlag("seed", v.seed, { min: 0, fallback: base.seed }),
+    maxTrain: intFlag("max-train", v["max-train"], {
+      min: 0,
+      fallback: base.maxTrain,
+    }),
   };
   if (cfg.numDowns < 5) {
     throw new UserError(`--num-downs: at least 5, got ${cfg.numDowns}`);
@@ -166,9 +166,11 @@ function printRecord(log: Log, dir: string, r: SegmenterRecord): void {
   );
   log(
     `real photos of the test split (${r.test.nImages}): per-pixel acc ${
-      f(r.test.perPixelAcc)
+      f(r.test.per_pixel_acc)
     }, ` +
-      `per-class acc ${f(r.test.perClassAcc)}, class IoU ${f(r.test.classIou)}`,
+      `per-class acc ${f(r.test.per_class_acc)}, class IoU ${
+        f(r.test.class_iou)
+      }`,
   );
 }
 
@@ -241,7 +243,8 @@ async function score(v: Flags, dataroot: string, log: Log): Promise<void> {
       out,
       dataroot,
       phase: "test",
-      numTest: number("num-test", v["num-test"], 0) || undefined,
+      numTest: intFlag("num-test", v["num-test"], { min: 0, fallback: 0 }) ||
+        undefined,
     });
     log(`translated ${s.count} images of ${dataroot}/test into ${out}`);
     results = out;
@@ -269,14 +272,10 @@ await runCli(async () => {
       "give exactly one of --train-segmenter, --results DIR, --checkpoint DIR (see --help)",
     );
   }
-  const backendName = v.backend ?? "auto";
-  if (!ENUMS.backend!.includes(backendName)) {
-    throw new UserError(
-      `--backend "${backendName}" is not one of ${ENUMS.backend!.join(", ")}`,
-    );
-  }
   const log: Log = v.json ? console.error : console.log;
-  const backend = await initBackend(backendName as BackendName);
+  const backend = await initBackend(
+    enumFlag("backend", v.backend, BACKENDS) ?? "auto",
+  );
   log(`backend: ${backend.name} (${backend.reason})`);
   const dataroot = await datarootOf(v);
   if (v["train-segmenter"]) {

@@ -28,7 +28,7 @@ import "./layers.ts"; // registers the custom layers that model.json refers to
 import type { Adam, NamedTensor } from "./adam.ts";
 import type { TrainConfig } from "./config.ts";
 import { CheckpointError } from "./errors.ts";
-import { readFailure, readJsonFile } from "./util/files.ts";
+import { exists, readFailure, readJsonFile } from "./util/files.ts";
 
 /** Bytes per weight shard file, as the tfjs converter's default (4 MiB). */
 const SHARD_BYTES = 4 * 1024 * 1024;
@@ -257,7 +257,7 @@ export async function saveCheckpoint(
   await Deno.mkdir(dir, { recursive: true });
   const name = checkpointName(state.step);
   const final = `${dir}/${name}`;
-  if (await Deno.stat(final).then(() => true, () => false)) {
+  if (await exists(final)) {
     // Same step, same state: never replace a complete checkpoint in place.
     await pointLatest(dir, name);
     return final;
@@ -379,7 +379,7 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
       `checkpoint file ${folder}/state.json: field "config" missing`,
     );
   }
-  const hasD = await Deno.stat(`${folder}/D`).then(() => true, () => false);
+  const hasD = await exists(`${folder}/D`);
   const G = await loadModel(`${folder}/G`);
   const D = hasD ? await loadModel(`${folder}/D`) : null;
   return {

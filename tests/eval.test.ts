@@ -11,7 +11,6 @@ import {
 } from "../lib/datasets/facades.ts";
 import { type RgbImage, writePng } from "../lib/util/image.ts";
 import {
-  listSplit,
   loadSegmenter,
   type PhotoSegmenter,
   readLabelledPair,
@@ -23,6 +22,7 @@ import {
 } from "../lib/eval/segmenter.ts";
 
 import { FACADES_DIR } from "../lib/datasets/dataroot.ts";
+import { listSplit } from "../lib/data.ts";
 const FACADES = FACADES_DIR;
 const haveFacades = await Deno.stat(FACADES).then(() => true, () => false);
 if (!haveFacades) {
@@ -73,7 +73,7 @@ Deno.test({
   fn: async () => {
     const counts = new Float64Array(N_FACADE_CLASSES);
     let total = 0;
-    for (const f of await listSplit(FACADES, "test")) {
+    for (const f of (await listSplit(FACADES, "test")).files) {
       const { labels } = await readLabelledPair(f);
       for (const c of labels) counts[c]++;
       total += labels.length;
@@ -231,7 +231,9 @@ Deno.test({
       assert.deepEqual(steps, [1, 2]);
       assert.equal(record.nTrain, 4);
       assert.equal(record.test.nImages, 2);
-      assert.ok(record.test.perPixelAcc >= 0 && record.test.perPixelAcc <= 1);
+      assert.ok(
+        record.test.per_pixel_acc >= 0 && record.test.per_pixel_acc <= 1,
+      );
       assert.ok(Number.isFinite(record.finalLoss));
 
       // Cache keys depend on the config.
@@ -248,7 +250,7 @@ Deno.test({
       await saveSegmenter(key, segmenter, record);
       const loaded = await loadSegmenter(key);
       const pair = await readLabelledPair(
-        (await listSplit(FACADES, "test"))[0],
+        (await listSplit(FACADES, "test")).files[0],
       );
       const before = await segmenter.segment(pair.photo);
       assert.equal(before.length, 256 * 256);

@@ -57,6 +57,7 @@ import {
 import { readLossLog, trainingSeconds } from "../report/run_page.ts";
 import { train } from "../train.ts";
 import { translateSplit } from "../translate.ts";
+import { exists } from "../util/files.ts";
 
 /** Options of {@link runAblation}. */
 export interface AblateOptions {
@@ -124,8 +125,6 @@ export function runConfig(
     sampleEvery: p.sampleEvery,
   });
 }
-
-const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
 
 /** Reads `<out>/<id>/done.json`, or null when the run has not finished. */
 export async function readRunResult(
@@ -200,7 +199,9 @@ async function ensureSegmenter(
   log(
     `segmenter: done in ${
       record.trainSeconds.toFixed(1)
-    } s, real test photos per-pixel acc ${record.test.perPixelAcc.toFixed(3)}`,
+    } s, real test photos per-pixel acc ${
+      record.test.per_pixel_acc.toFixed(3)
+    }`,
   );
   return segmenter;
 }

@@ -21,10 +21,10 @@
 import * as tf from "@tensorflow/tfjs";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { fileHandler } from "../checkpoint.ts";
+import { listSplit } from "../data.ts";
 import { N_FACADE_CLASSES, rgbToClasses } from "../datasets/facades.ts";
 import {
   cropRgb,
-  isImagePath,
   readRgb,
   resizeRgb,
   type RgbImage,
@@ -32,8 +32,8 @@ import {
 } from "../util/image.ts";
 import {
   addToConfusion,
+  type FcnScores,
   newConfusion,
-  type SegmentationScores,
   segmentationScores,
 } from "./metrics.ts";
 import { Rng } from "../util/rng.ts";
@@ -140,7 +140,7 @@ export interface SegmenterRecord {
   /** Mean cross-entropy of the last epoch. */
   finalLoss: number;
   /** Scores on the real photos of the dataset's `test` split. */
-  test: SegmentationScores & { nImages: number };
+  test: FcnScores & { nImages: number };
   /** ISO time of creation. */
   createdAt: string;
 }
@@ -214,35 +214,6 @@ export function buildSegmenterModel(config: SegmenterConfig): tfl.LayersModel {
 }
 
 /**
- * The image files of `dataroot/phase`, sorted by name with numbers in
- * numeric order (`2.jpg` before `10.jpg`).
- *
- * @throws Error naming the folder when it is missing or holds no images
- */
-export async function listSplit(
-  dataroot: string,
-  phase: string,
-): Promise<string[]> {
-  const dir = `${dataroot}/${phase}`;
-  const names: string[] = [];
-  try {
-    for await (const e of Deno.readDir(dir)) {
-      if (e.isFile && isImagePath(e.name)) names.push(e.name);
-    }
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new Error(
-        `${dir}: no such folder (is --dataroot a facades dataset root?)`,
-      );
-    }
-    throw err;
-  }
-  if (names.length === 0) throw new Error(`${dir}: no images`);
-  names.sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
-  return names.map((n) => `${dir}/${n}`);
-}
-
-/**
  * Reads one aligned facades file: left half = photo, right half = label map,
  * mapped to class ids at the photo's size.
  *
@@ -291,7 +262,7 @@ export function resizeClasses(
 export async function scoreSegmenter(
   seg: PhotoSegmenter,
   items: Iterable<LabelledPhoto> | AsyncIterable<LabelledPhoto>,
-): Promise<SegmentationScores & { nImages: number }> {
+): Promise<FcnScores & { nImages: number }> {
   const cm = newConfusion(N_FACADE_CLASSES);
   let nImages = 0;
   for await (const item of items) {
@@ -371,7 +342,7 @@ export async function segmenterTrainFiles(
   dataroot: string,
   config: SegmenterConfig,
 ): Promise<string[]> {
-  const files = await listSplit(dataroot, "train");
+  const { files } = await listSplit(dataroot, "train");
   return config.maxTrain > 0 ? files.slice(0, config.maxTrain) : files;
 }
 
@@ -429,7 +400,7 @@ export async function trainSegmenter(
   const trainSeconds = (performance.now() - t0) / 1000;
   optimizer.dispose();
   const segmenter = new Segmenter(model, cfg);
-  const testFiles = (await listSplit(o.dataroot, "test")).slice(
+  const testFiles = (await listSplit(o.dataroot, "test")).files.slice(
     0,
     o.maxTest || undefined,
   );
@@ -507,6 +478,28 @@ export async function saveSegmenter(
 }
 
 /**
+ * A record's scores as {@link FcnScores}: `segmenter.json` files written
+ * before the scores took the results files' spelling have `perPixelAcc`,
+ * `perClassAcc`, `classIou` (the cached segmenters are kept: training one
+ * takes hours on a CPU).
+ */
+function fcnScoresOf(
+  test: SegmenterRecord["test"],
+): SegmenterRecord["test"] {
+  if (!("perPixelAcc" in test)) return test;
+  const { perPixelAcc, perClassAcc, classIou, nImages } = test as Record<
+    string,
+    number
+  >;
+  return {
+    per_pixel_acc: perPixelAcc,
+    per_class_acc: perClassAcc,
+    class_iou: classIou,
+    nImages,
+  };
+}
+
+/**
  * Loads a segmenter saved by {@link saveSegmenter}.
  *
  * @throws Error naming `dir` when it holds no trained segmenter
@@ -527,6 +520,7 @@ export async function loadSegmenter(
       `${dir}/segmenter.json: unreadable (${(err as Error).message})`,
     );
   }
+  record.test = fcnScoresOf(record.test);
   const model = await tfl.loadLayersModel(fileHandler(dir));
   return { segmenter: new Segmenter(model, record.config), record };
 }

@@ -1,9 +1,20 @@
 /**
- * Reading files for errors that name the file: a short reason for a failed
- * read, and JSON files read and parsed with one failure path.
+ * Files and folders: whether a path exists, file names in natural order, a
+ * short reason for a failed read, and JSON files read and parsed with one
+ * failure path (errors name the file).
  *
  * @module
  */
+
+/** Does `path` exist (file, folder or anything else)? */
+export async function exists(path: string): Promise<boolean> {
+  return await Deno.stat(path).then(() => true, () => false);
+}
+
+/** Compare file names so that `2.jpg` sorts before `10.jpg`. */
+export function naturalCompare(a: string, b: string): number {
+  return a.localeCompare(b, "en", { numeric: true });
+}
 
 /** Why reading a file failed, in a few words: `missing`, else the error's message. */
 export function readFailure(e: unknown): string {

@@ -12,6 +12,7 @@ import sharp from "sharp";
 import type { Metadata, Sharp } from "sharp";
 import * as tf from "@tensorflow/tfjs";
 import { ImageError } from "../errors.ts";
+import { naturalCompare } from "./files.ts";
 
 /** An 8-bit RGB image, HWC: `data.length === width * height * 3`. */
 export interface RgbImage {
@@ -47,11 +48,6 @@ export function isImagePath(path: string): boolean {
   const dot = path.lastIndexOf(".");
   return dot >= 0 &&
     IMAGE_EXTENSIONS.includes(path.slice(dot + 1).toLowerCase());
-}
-
-/** Compare file names so that `2.jpg` sorts before `10.jpg`. */
-export function naturalCompare(a: string, b: string): number {
-  return a.localeCompare(b, "en", { numeric: true });
 }
 
 /** The entries of a folder, by kind; names only, in natural order. */
