@@ -107,7 +107,7 @@ export async function listResults(dir: string): Promise<ResultImages[]> {
   }
   if (names.size === 0) {
     throw new Error(
-      `${images}: no *_real_A.png / *_fake_B.png / *_real_B.png files (is it a \`deno task translate\` results folder?)`,
+      `${images}: no *_real_A.png / *_fake_B.png / *_real_B.png files (is it a results folder written by translateSplit?)`,
     );
   }
   const sorted = [...names].sort(naturalCompare);
