@@ -51,7 +51,8 @@ export type Flags<O extends ParseArgsOptionsConfig> = {
 
 /**
  * Parses the flags of `deno task <task>` with node:util `parseArgs` (strict).
- * A bad flag throws a {@link UserError} of parseArgs' first line plus
+ * A bad flag throws a {@link UserError} of parseArgs' whole message (its
+ * hints included, e.g. `--lr=-1` for a negative value) plus
  * "(see deno task <task> --help)"; `--help` or `-h` stops the CLI, and
  * {@link runCli} prints `spec.help` (exit status 0).
  */
@@ -71,7 +72,7 @@ export function parseFlags<const O extends ParseArgsOptionsConfig>(
     parsed = parseArgs(config);
   } catch (e) {
     throw new UserError(
-      `${(e as Error).message.split("\n")[0]} (see deno task ${task} --help)`,
+      `${(e as Error).message} (see deno task ${task} --help)`,
     );
   }
   if (parsed.values.help) throw new HelpRequested(spec.help);

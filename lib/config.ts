@@ -145,6 +145,8 @@ export interface TrainConfig {
   saveEvery: number;
   /** Continue from the last checkpoint of this run. */
   resume: boolean;
+  /** Replace an existing run of the same name (without it, training over one is refused). */
+  overwrite: boolean;
   /** Stop after this many steps in total (0 = run the whole schedule). */
   maxSteps: number;
   /** Pairs in the embedded synthetic dataset when `dataroot` is null. */
@@ -186,6 +188,7 @@ export const DEFAULT_CONFIG: Readonly<TrainConfig> = Object.freeze({
   sampleEvery: 100,
   saveEvery: 0,
   resume: false,
+  overwrite: false,
   maxSteps: 0,
   synthCount: 200,
 });
@@ -230,6 +233,8 @@ export const CONFIG_FIELD_HELP: Readonly<Record<keyof TrainConfig, string>> = {
   sampleEvery: "write a sample grid every this many steps (0: never)",
   saveEvery: "save a checkpoint every this many steps (0: at epoch ends)",
   resume: "continue from this run's last checkpoint",
+  overwrite:
+    "replace an existing run of the same name (else training over it is refused)",
   maxSteps: "stop after this many steps in total (0: the whole schedule)",
   synthCount: "pairs in the embedded synthetic set (when dataroot is null)",
 };
@@ -273,6 +278,19 @@ export function parseNetG(
 }
 
 /**
+ * The multiple of which a generator's input sides must be: 2^numDowns
+ * (`unet_256`: 256). `--preprocess none` rounds images to it.
+ */
+export function sizeMultiple(netG: string): number {
+  return 2 ** parseNetG(netG).numDowns;
+}
+
+/** The flag of a config field, without `--`: `lambdaL1` → `lambda-l1`, `netG` → `net-g`. */
+export function flagName(field: keyof TrainConfig): string {
+  return field.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
+}
+
+/**
  * Checks relations between fields; throws a `ConfigError` naming the field.
  * Exported so that configs built in code (tests, ablations) get the same
  * checks as the command line.
@@ -287,8 +305,7 @@ export function validateConfig(cfg: TrainConfig): TrainConfig {
       `--crop-size ${cfg.cropSize} is larger than --load-size ${cfg.loadSize}`,
     );
   }
-  const { numDowns } = parseNetG(cfg.netG);
-  const gSize = 2 ** numDowns;
+  const gSize = sizeMultiple(cfg.netG);
   if (cfg.cropSize % gSize !== 0) {
     throw new ConfigError(
       "cropSize",

@@ -141,6 +141,7 @@ export {
 export {
   type Checkpoint,
   loadCheckpoint,
+  loadGenerator,
   resolveCheckpoint,
   saveCheckpoint,
 } from "./checkpoint.ts";
@@ -168,6 +169,7 @@ export {
   floatImageFromRgb8,
   l1,
   psnr,
+  PSNR_MAX,
   ssim,
 } from "./eval/metrics.ts";
 export {

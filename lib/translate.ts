@@ -15,15 +15,16 @@
 import { resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type * as tfl from "@tensorflow/tfjs-layers";
-import { loadCheckpoint } from "./checkpoint.ts";
+import { loadGenerator } from "./checkpoint.ts";
 import { Pix2PixError } from "./errors.ts";
 import type { Direction, TrainConfig } from "./config.ts";
 import { openAlignedDataset } from "./data.ts";
 import { resolveDataroot } from "./datasets/dataroot.ts";
-import { tensorToRgb, writePng } from "./util/image.ts";
+import { distinctStems, tensorToRgb, writePng } from "./util/image.ts";
 import type { ApplyArgs } from "./layers.ts";
 import { writeGallery } from "./report/run_page.ts";
 import { deriveSeed } from "./util/rng.ts";
+import { sizeMultiple } from "./config.ts";
 
 /** Options of {@link translate}. */
 export interface TranslateOptions {
@@ -135,10 +136,7 @@ export interface TranslateSummary {
 export async function translateSplit(
   o: TranslateSplitOptions,
 ): Promise<TranslateSummary> {
-  const ckpt = await loadCheckpoint(o.checkpoint);
-  ckpt.D?.dispose();
-  ckpt.optimizerG.forEach((w) => w.tensor.dispose());
-  ckpt.optimizerD?.forEach((w) => w.tensor.dispose());
+  const ckpt = await loadGenerator(o.checkpoint);
   const config: TrainConfig = {
     ...ckpt.config,
     ...(o.dataroot !== undefined ? { dataroot: o.dataroot } : {}),
@@ -150,6 +148,7 @@ export async function translateSplit(
     ...config,
     dataroot,
     loadSize: config.cropSize,
+    sizeMultiple: sizeMultiple(config.netG),
     noFlip: true,
     batchSize: 1,
     shuffle: false,
@@ -158,8 +157,11 @@ export async function translateSplit(
   await Deno.mkdir(`${o.out}/images`, { recursive: true });
   const rows = [];
   let index = 0;
+  // `1.jpg` and `1.png` in one split get `1_jpg_*` and `1_png_*`.
+  const distinct = distinctStems(dataset.files);
+  const names = new Map(dataset.files.map((f, i) => [f, distinct[i]]));
   for await (const batch of dataset.batches(0)) {
-    const name = batch.paths[0].replace(/^.*\//, "").replace(/\.[^.]+$/, "");
+    const name = names.get(batch.paths[0])!;
     const fake = translate(ckpt.G, batch.input, {
       eval: o.eval,
       dropoutSeed: deriveSeed(o.seed ?? config.seed, index++),

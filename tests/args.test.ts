@@ -210,6 +210,8 @@ Deno.test("bad flags give errors naming the flag", () => {
     [["--ngf", "1.5"], /--ngf: expected an integer/],
     [["--epochs=-1"], /--epochs: expected an integer >= 0/],
     [["--epochs", "-1"], /--epochs/],
+    // Node's hint for a negative number after a space is kept.
+    [["--lr", "-1"], /argument is ambiguous\.\n.*\n.*use '--lr=-XYZ'/],
     [["--gan-mode", "wgan"], /--gan-mode: "wgan" is not one of vanilla, lsgan/],
     [["--netD", "huge"], /--netD: "huge" is not one of/],
     [

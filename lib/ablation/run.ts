@@ -45,6 +45,7 @@ import {
 } from "./report.ts";
 import { initBackend } from "../runtime/backend.ts";
 import { evaluateResults } from "../eval/evaluate.ts";
+import { exists } from "../util/files.ts";
 import {
   DEFAULT_SEGMENTER_CONFIG,
   loadSegmenter,
@@ -57,7 +58,6 @@ import {
 import { readLossLog, trainingSeconds } from "../report/run_page.ts";
 import { train } from "../train.ts";
 import { translateSplit } from "../translate.ts";
-import { exists } from "../util/files.ts";
 
 /** Options of {@link runAblation}. */
 export interface AblateOptions {
@@ -226,7 +226,10 @@ export async function runOne(
   log(
     `${run.id}: ${resume ? "resuming" : "training"} (${run.rows.join(", ")})`,
   );
-  const trained = await train({ ...cfg, resume }, { quiet: true });
+  // Without a checkpoint, whatever a killed first attempt left is replaced.
+  const trained = await train({ ...cfg, resume, overwrite: !resume }, {
+    quiet: true,
+  });
   const seg = await segmenter();
   const t0 = performance.now();
   await translateSplit({
