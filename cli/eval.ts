@@ -60,7 +60,7 @@ embedded set, ~20-30 min for facades on 2 cores) and caches it in
   --json             print one JSON object instead of markdown tables
   --out DIR          where --checkpoint writes its results (default: a temp folder)
   --num-test N       --checkpoint: translate only the first N test images
-  --backend NAME     auto | native | wasm | webgpu | cpu | tensorflow (default auto)
+  --backend NAME     ${BACKENDS.join(" | ")} (default auto)
   --force            retrain even if a cached segmenter exists
 segmenter options (they select the cached segmenter, too; defaults for
 facades, then for the embedded synthetic set):
