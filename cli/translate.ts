@@ -8,9 +8,8 @@
  *
  * @module
  */
-import { ENUMS } from "../lib/config.ts";
-import { parseFlags, runCli, UserError } from "./common.ts";
-import type { BackendName, Direction } from "../lib/config.ts";
+import { BACKENDS, DIRECTIONS } from "../lib/config.ts";
+import { enumFlag, intFlag, parseFlags, runCli, UserError } from "./common.ts";
 import { translateSplit } from "../lib/translate.ts";
 import {
   commandsAfter,
@@ -52,37 +51,21 @@ await runCli(async () => {
   });
   if (!values.checkpoint) throw new UserError("--checkpoint DIR is required");
   if (!values.out) throw new UserError("--out DIR is required");
-  const int = (flag: string, raw: string | undefined) => {
-    if (raw === undefined) return undefined;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 0) {
-      throw new UserError(
-        `--${flag}: expected a non-negative integer, got "${raw}"`,
-      );
-    }
-    return n;
-  };
-  const direction = values.direction;
-  if (direction !== undefined && direction !== "AtoB" && direction !== "BtoA") {
-    throw new UserError(`--direction "${direction}" is not one of AtoB, BtoA`);
-  }
-  const backendName = values.backend ?? "auto";
-  if (!ENUMS.backend!.includes(backendName)) {
-    throw new UserError(
-      `--backend "${backendName}" is not one of ${ENUMS.backend!.join(", ")}`,
-    );
-  }
-  const backend = await initBackend(backendName as BackendName);
+  const direction = enumFlag("direction", values.direction, DIRECTIONS);
+  const backendName = enumFlag("backend", values.backend, BACKENDS) ?? "auto";
+  const backend = await initBackend(backendName);
   console.log(`backend: ${backend.name} (${backend.reason})`);
   const s = await translateSplit({
     checkpoint: values.checkpoint,
     out: values.out,
     dataroot: values.dataroot,
     phase: values.phase,
-    direction: direction as Direction | undefined,
+    direction,
     eval: values.eval ?? false,
-    numTest: int("num-test", values["num-test"] ?? values.num_test),
-    seed: int("seed", values.seed),
+    numTest: intFlag("num-test", values["num-test"] ?? values.num_test, {
+      min: 0,
+    }),
+    seed: intFlag("seed", values.seed, { min: 0 }),
   });
   console.log(
     `translated ${s.count} images (${s.config.phase}, ${s.config.direction}): ${s.page}`,

@@ -45,7 +45,7 @@ import type { TrainConfig } from "./config.ts";
 import { type Batch, openAlignedDataset } from "./data.ts";
 import { resolveDataroot } from "./datasets/dataroot.ts";
 import { tensorToRgb, writePng } from "./util/image.ts";
-import { setDropoutSeed } from "./layers.ts";
+import type { ApplyArgs } from "./layers.ts";
 import {
   discriminatorLoss,
   generatorLoss,
@@ -196,10 +196,16 @@ export class Pix2Pix {
    * backpropagates through the same output into the updated D.
    */
   trainStep(batch: TrainBatch, step: number): StepLosses {
-    setDropoutSeed(deriveSeed(this.cfg.seed, step));
+    const dropoutSeed = deriveSeed(this.cfg.seed, step);
     const kept: tf.Scalar[] = [];
     const { value, grads } = tf.variableGrads(() => {
-      const fake = this.G.apply(batch.input, { training: true }) as tf.Tensor4D;
+      const fake = this.G.apply(
+        batch.input,
+        {
+          training: true,
+          dropoutSeed,
+        } satisfies ApplyArgs,
+      ) as tf.Tensor4D;
       let fakeLogits: tf.Tensor | undefined;
       if (this.D) {
         kept.push(

@@ -21,7 +21,7 @@ import type { Direction, TrainConfig } from "./config.ts";
 import { openAlignedDataset } from "./data.ts";
 import { resolveDataroot } from "./datasets/dataroot.ts";
 import { distinctStems, tensorToRgb, writePng } from "./util/image.ts";
-import { setDropoutSeed } from "./layers.ts";
+import type { ApplyArgs } from "./layers.ts";
 import { writeGallery } from "./report/run_page.ts";
 import { deriveSeed } from "./util/rng.ts";
 import { sizeMultiple } from "./config.ts";
@@ -46,12 +46,17 @@ export function translate<T extends tf.Tensor3D | tf.Tensor4D>(
   opts: TranslateOptions = {},
 ): T {
   const training = !opts.eval;
-  if (training) setDropoutSeed(opts.dropoutSeed ?? null);
   const stats = training ? model.nonTrainableWeights : [];
   return tf.tidy(() => {
     const saved = stats.map((w) => tf.clone(w.read()));
     const batch = image.rank === 3 ? tf.expandDims(image, 0) : image;
-    const out = model.apply(batch, { training }) as tf.Tensor4D;
+    const out = model.apply(
+      batch,
+      {
+        training,
+        dropoutSeed: opts.dropoutSeed ?? null,
+      } satisfies ApplyArgs,
+    ) as tf.Tensor4D;
     stats.forEach((w, i) => w.write(saved[i]));
     return (image.rank === 3 ? tf.squeeze(out, [0]) : out) as T;
   });

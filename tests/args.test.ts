@@ -175,6 +175,30 @@ Deno.test("--config file is loaded and flags override it", async () => {
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("--preprocess crop crops at the image's own size: a load size below the crop size is valid", () => {
+  const c = parseTrainArgs([
+    "--preprocess",
+    "crop",
+    "--load-size",
+    "128",
+    "--crop-size",
+    "256",
+  ]);
+  assert.equal(c.cropSize, 256);
+  assert.throws(
+    () =>
+      parseTrainArgs([
+        "--preprocess",
+        "scale_width_and_crop",
+        "--load-size",
+        "128",
+        "--crop-size",
+        "256",
+      ]),
+    /--crop-size 256 is larger than --load-size 128/,
+  );
+});
+
 Deno.test("bad flags give errors naming the flag", () => {
   const cases: [string[], RegExp][] = [
     [["--bogus"], /bogus/],

@@ -388,7 +388,7 @@ Deno.test("synth CLI writes a dataset that check accepts", async () => {
     assert.deepEqual(JSON.parse(checked.stdout).sizes, { "64x32": 5 });
     const bad = await cli("synth", "--out", `${dir}/t`, "--count", "many");
     assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /--count needs an integer, got "many"/);
+    assert.match(bad.stderr, /--count: expected an integer >= 1, got "many"/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

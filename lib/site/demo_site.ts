@@ -37,7 +37,9 @@ import { bundleWebApp } from "./web_bundle.ts";
  * What the generator takes: a facades label map (painting mode offered,
  * palette of `lib/datasets/facades.ts`) or any image (upload mode only).
  */
-export type InputKind = "facade-labels" | "image";
+export const INPUT_KINDS = ["facade-labels", "image"] as const;
+/** One of {@link INPUT_KINDS}. */
+export type InputKind = typeof INPUT_KINDS[number];
 
 /** `demo.json`: what the page needs to know about the model. */
 export interface DemoInfo {

@@ -1,11 +1,13 @@
 /**
  * Reading and writing files safely, with errors that name the file: a short
  * reason for a failed read or write (a full disk said plainly), JSON files
- * read and parsed with one failure path, atomic writes, overlap of folders.
+ * read and parsed with one failure path, atomic writes, overlap of folders,
+ * and JSON records made portable (no machine's absolute paths) before they
+ * are committed.
  *
  * @module
  */
-import { resolve, sep } from "node:path";
+import { isAbsolute, relative, resolve, sep } from "node:path";
 
 /** Why reading a file failed, in a few words: `missing`, else the error's message. */
 export function readFailure(e: unknown): string {
@@ -159,4 +161,31 @@ export async function acquireLock(
     );
     await Deno.remove(path);
   }
+}
+
+/**
+ * A copy of the JSON value `value` in which every string that is an
+ * absolute path is rewritten relative to `cwd` (default: the working
+ * directory), so a record committed from one machine names no machine path.
+ *
+ * @example
+ * ```ts
+ * portablePaths({ dataroot: "/work/shared/datasets/facades" }, "/work/main");
+ * // → { dataroot: "../shared/datasets/facades" }
+ * ```
+ */
+export function portablePaths<T>(value: T, cwd: string = Deno.cwd()): T {
+  const walk = (v: unknown): unknown => {
+    if (typeof v === "string") {
+      return isAbsolute(v) ? relative(cwd, v) || "." : v;
+    }
+    if (Array.isArray(v)) return v.map(walk);
+    if (v !== null && typeof v === "object") {
+      return Object.fromEntries(
+        Object.entries(v).map(([k, x]) => [k, walk(x)]),
+      );
+    }
+    return v;
+  };
+  return walk(value) as T;
 }
