@@ -275,7 +275,7 @@ export async function saveCheckpoint(
   if (await exists(final)) {
     // Same step, same state: never replace an intact checkpoint in place.
     // A damaged one (a resume fell back past it) is written anew.
-    if (await verifiedFiles(final).then(() => true, () => false)) {
+    if (await isIntact(final)) {
       await pointLatest(dir, name);
       return final;
     }
@@ -356,6 +356,14 @@ async function writeManifest(folder: string): Promise<void> {
     `${folder}/${MANIFEST}`,
     JSON.stringify(manifest, null, 1),
   );
+}
+
+/** Do the files of `folder` that `want` accepts match its manifest? */
+async function isIntact(
+  folder: string,
+  want?: (path: string) => boolean,
+): Promise<boolean> {
+  return await verifiedFiles(folder, want).then(() => true, () => false);
 }
 
 /**
@@ -536,7 +544,7 @@ async function withFallback<T>(
           if (!(e2 instanceof CheckpointError)) throw e2;
         }
       } else if (
-        await verifiedFiles(older, want).then(() => true, () => false)
+        await isIntact(older, want)
       ) {
         throw new CheckpointError(
           `${e.message}; the newest intact older checkpoint is ${older}`,
