@@ -385,6 +385,12 @@ export interface TrainSegmenterOptions {
   onProgress?: (p: SegmenterProgress) => void;
   /** Score on only the first this many test pairs (default all; for tests). */
   maxTest?: number;
+  /**
+   * Backend name to record (what `initBackend` chose, e.g. `native`, which
+   * tfjs itself reports as `wasm`, whose heap it runs on); default
+   * `tf.getBackend()`.
+   */
+  backend?: string;
 }
 
 /** Training pairs resized to the network size: inputs in [-1, 1] and class maps. */
@@ -655,7 +661,7 @@ export async function trainSegmenter(
         }
         : {}),
       trainSeconds,
-      backend: tf.getBackend(),
+      backend: o.backend ?? tf.getBackend(),
       finalLoss,
       test,
       createdAt: new Date().toISOString(),
