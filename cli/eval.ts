@@ -206,6 +206,7 @@ function printRecord(log: Log, dir: string, r: SegmenterRecord): void {
 async function segmenterFor(
   v: Flags,
   dataroot: string,
+  backend: string,
   log: Log,
 ): Promise<TrainedSegmenter & { dir: string; cached: boolean }> {
   if (v.segmenter) {
@@ -236,6 +237,7 @@ async function segmenterFor(
   const { segmenter, record } = await trainSegmenter({
     dataroot,
     config: cfg,
+    backend,
     onProgress: (p) => {
       bar.setTotal(p.totalSteps);
       bar.update(p.step, {
@@ -262,7 +264,12 @@ async function datarootOf(v: Flags): Promise<string> {
   return FACADES_DIR;
 }
 
-async function score(v: Flags, dataroot: string, log: Log): Promise<void> {
+async function score(
+  v: Flags,
+  dataroot: string,
+  backend: string,
+  log: Log,
+): Promise<void> {
   let results = v.results;
   if (v.checkpoint) {
     const out = v.out ?? await Deno.makeTempDir({ prefix: "pix2pix-eval-" });
@@ -280,6 +287,7 @@ async function score(v: Flags, dataroot: string, log: Log): Promise<void> {
   const { segmenter, record, dir, cached } = await segmenterFor(
     v,
     dataroot,
+    backend,
     log,
   );
   if (cached) log(`segmenter: ${dir}`);
@@ -321,11 +329,12 @@ await runCli(async () => {
     const { segmenter, record, dir, cached } = await segmenterFor(
       v,
       dataroot,
+      backend.name,
       log,
     );
     if (cached) log("already trained (use --force to retrain)");
     printRecord(log, dir, record);
     segmenter.dispose();
-  } else await score(v, dataroot, log);
+  } else await score(v, dataroot, backend.name, log);
   Deno.exit(0);
 });

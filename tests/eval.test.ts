@@ -331,8 +331,11 @@ Deno.test({
         dataroot: FACADES,
         config: TINY,
         maxTest: 2,
+        backend: "cpu (as initBackend chose)",
         onProgress: (p) => steps.push(p.step),
       });
+      // The record names the backend it was given (native reports "wasm" to tfjs).
+      assert.equal(record.backend, "cpu (as initBackend chose)");
       // 5 pairs: 1 held out for validation, 4 trained on in 2 batches of 2.
       assert.deepEqual(steps, [1, 2]);
       assert.equal(record.nTrain, 4);

@@ -180,7 +180,7 @@ async function ensureSegmenter(
   p: AblatePreset,
 ): Promise<LoadedSegmenter> {
   const dir = segmenterDir(o.out);
-  await initBackend(o.backend, { threads: o.threads });
+  const backend = await initBackend(o.backend, { threads: o.threads });
   if (await exists(`${dir}/segmenter.json`)) {
     return (await loadSegmenter(dir)).segmenter;
   }
@@ -192,6 +192,7 @@ async function ensureSegmenter(
   const { segmenter, record } = await trainSegmenter({
     dataroot: o.dataroot,
     config,
+    backend: backend.name,
     ...(p.numTest > 0 ? { maxTest: p.numTest } : {}),
   });
   await Deno.mkdir(dir, { recursive: true });
