@@ -5,13 +5,19 @@
  *
  *   deno task translate --checkpoint runs/facades --out results/facades \
  *     [--dataroot DIR] [--phase test] [--direction BtoA] [--eval] [--num-test N] [--seed S]
+ *     [--dataset-mode aligned|single] [--preprocess none] [--tile N] [--tile-overlap N]
  *
  * @module
  */
 import { ENUMS } from "../lib/args.ts";
 import { parseFlags, runCli, UserError } from "../lib/cli.ts";
 import type { BackendName, Direction } from "../lib/config.ts";
-import { translateSplit } from "../lib/translate.ts";
+import {
+  DATASET_MODES,
+  type DatasetMode,
+  DEFAULT_TILE,
+  translateSplit,
+} from "../lib/translate.ts";
 import { initBackend } from "../lib/backend.ts";
 
 const HELP = `Usage: deno task translate --checkpoint DIR --out DIR [options]
@@ -25,6 +31,14 @@ const HELP = `Usage: deno task translate --checkpoint DIR --out DIR [options]
                      (default: the paper's test mode, batch statistics + dropout)
   --num-test N       translate at most N images
   --seed S           dropout seed in the paper's test mode (default: the run's seed)
+  --dataset-mode M   aligned: A|B pairs in DATAROOT/PHASE (default);
+                     single: every image in --dataroot, no target half
+  --preprocess P     resize (default): to the model's training size;
+                     none: keep each image's size (padded to the generator's
+                     multiple, 2^downsamplings, and cropped back)
+  --tile N           with --preprocess none: images larger than N px go through
+                     N x N tiles with blended overlaps (default ${DEFAULT_TILE}; 0: never)
+  --tile-overlap N   pixels neighbouring tiles share (default N/4)
   --backend NAME     auto | native | wasm | webgpu | cpu | tensorflow (default auto)
   --help             this text`;
 
@@ -41,6 +55,11 @@ await runCli(async () => {
       "num-test": { type: "string" },
       num_test: { type: "string" },
       seed: { type: "string" },
+      "dataset-mode": { type: "string" },
+      dataset_mode: { type: "string" },
+      preprocess: { type: "string" },
+      tile: { type: "string" },
+      "tile-overlap": { type: "string" },
       backend: { type: "string" },
     },
   });
@@ -60,6 +79,29 @@ await runCli(async () => {
   if (direction !== undefined && direction !== "AtoB" && direction !== "BtoA") {
     throw new UserError(`--direction "${direction}" is not one of AtoB, BtoA`);
   }
+  const datasetMode = values["dataset-mode"] ?? values.dataset_mode ??
+    "aligned";
+  if (!(DATASET_MODES as readonly string[]).includes(datasetMode)) {
+    throw new UserError(
+      `--dataset-mode "${datasetMode}" is not one of ${
+        DATASET_MODES.join(", ")
+      }`,
+    );
+  }
+  if (datasetMode === "single" && !values.dataroot) {
+    throw new UserError("--dataset-mode single needs --dataroot DIR (images)");
+  }
+  const preprocess = values.preprocess === "none" ? "none" : "resize";
+  if (
+    values.preprocess !== undefined && values.preprocess !== "none" &&
+    !ENUMS.preprocess!.includes(values.preprocess)
+  ) {
+    throw new UserError(
+      `--preprocess "${values.preprocess}" is not one of ${
+        ENUMS.preprocess!.join(", ")
+      }`,
+    );
+  }
   const backendName = values.backend ?? "auto";
   if (!ENUMS.backend!.includes(backendName)) {
     throw new UserError(
@@ -77,6 +119,10 @@ await runCli(async () => {
     eval: values.eval ?? false,
     numTest: int("num-test", values["num-test"] ?? values.num_test),
     seed: int("seed", values.seed),
+    datasetMode: datasetMode as DatasetMode,
+    preprocess,
+    tile: int("tile", values.tile),
+    tileOverlap: int("tile-overlap", values["tile-overlap"]),
   });
   console.log(
     `translated ${s.count} images (${s.config.phase}, ${s.config.direction}): ${s.page}`,

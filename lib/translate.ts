@@ -8,6 +8,12 @@
  * statistics and dropout stays on (`training: true`); `eval: true` uses the
  * moving statistics and no dropout instead (deterministic).
  *
+ * Sizes: by default images are resized to the model's training size, as
+ * the reference's `test.py`; `preprocess: "none"` keeps each image's own
+ * size (padded to the generator's size multiple and cropped back, large
+ * images in blended tiles: `lib/tiling.ts`). `datasetMode: "single"` reads a
+ * folder of plain images (no target half), as the reference's `single` mode.
+ *
  * @module
  */
 
@@ -15,12 +21,20 @@ import * as tf from "@tensorflow/tfjs";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { loadCheckpoint } from "./checkpoint.ts";
 import type { Direction, TrainConfig } from "./config.ts";
-import { openAlignedDataset } from "./data.ts";
+import { DatasetError, openAlignedDataset } from "./data.ts";
 import { resolveDataroot } from "./dataroot.ts";
-import { tensorToRgb, writePng } from "./image.ts";
+import {
+  listFolder,
+  readRgb,
+  resizeRgb,
+  rgbToFloat,
+  tensorToRgb,
+  writePng,
+} from "./image.ts";
 import { setDropoutSeed } from "./layers.ts";
 import { writeGallery } from "./report.ts";
 import { deriveSeed } from "./rng.ts";
+import { runAnySize, sizeMultiple } from "./tiling.ts";
 
 /** Options of {@link translate}. */
 export interface TranslateOptions {
@@ -53,6 +67,40 @@ export function translate<T extends tf.Tensor3D | tf.Tensor4D>(
   });
 }
 
+/** Options of {@link translateImage}. */
+export interface TranslateImageOptions extends TranslateOptions {
+  /** Tile side for large images (a multiple of the generator's size multiple; 0: never tile). */
+  tile?: number;
+  /** Pixels neighbouring tiles share (default `tile / 4`). */
+  tileOverlap?: number;
+}
+
+/**
+ * Runs generator `model` on one image of any size, `[h, w, c]` in [-1, 1]
+ * → `[h, w, outputNc]`: sizes that are not a multiple of 2^downsamplings are
+ * mirror-padded and cropped back, images larger than `tile` go through
+ * overlapping tiles with blended seams.
+ */
+export function translateImage(
+  model: tfl.LayersModel,
+  image: tf.Tensor3D,
+  opts: TranslateImageOptions = {},
+): tf.Tensor3D {
+  return runAnySize((x) => translate(model, x, opts), image, {
+    multiple: sizeMultiple(model),
+    tile: opts.tile ?? 0,
+    ...(opts.tileOverlap !== undefined ? { overlap: opts.tileOverlap } : {}),
+  });
+}
+
+/** Where {@link translateSplit} reads: aligned A|B pairs or single images. */
+export const DATASET_MODES = ["aligned", "single"] as const;
+/** One of {@link DATASET_MODES}. */
+export type DatasetMode = typeof DATASET_MODES[number];
+
+/** Default tile side of {@link translateSplit} with `preprocess: "none"`. */
+export const DEFAULT_TILE = 1024;
+
 /** Options of {@link translateSplit}; unset fields come from the checkpoint's config. */
 export interface TranslateSplitOptions {
   /** Checkpoint folder, run `checkpoints/` folder or run folder. */
@@ -70,6 +118,14 @@ export interface TranslateSplitOptions {
   numTest?: number;
   /** Dropout seed in the paper's test mode (default: the config's seed). */
   seed?: number;
+  /** `aligned` (default): A|B pairs in `<dataroot>/<phase>`; `single`: the images in `dataroot`, no target. */
+  datasetMode?: DatasetMode;
+  /** `resize` (default): to the model's training size; `none`: keep each image's size. */
+  preprocess?: "resize" | "none";
+  /** With `preprocess: "none"`: tile side for large images (default {@link DEFAULT_TILE}; 0: never tile). */
+  tile?: number;
+  /** Pixels neighbouring tiles share (default `tile / 4`). */
+  tileOverlap?: number;
 }
 
 /** What {@link translateSplit} wrote. */
@@ -82,10 +138,74 @@ export interface TranslateSummary {
   config: TrainConfig;
 }
 
+/** One input of a split, as tensors in [-1, 1]; the caller disposes them. */
+interface SplitItem {
+  path: string;
+  input: tf.Tensor3D;
+  target: tf.Tensor3D | null;
+}
+
+async function* alignedItems(
+  config: TrainConfig,
+  keepSize: boolean,
+  numTest: number | undefined,
+): AsyncGenerator<SplitItem> {
+  const dataset = await openAlignedDataset({
+    ...config,
+    dataroot: await resolveDataroot(config),
+    loadSize: config.cropSize,
+    noFlip: true,
+    batchSize: 1,
+    shuffle: false,
+    ...(keepSize ? { preprocess: "none", sizeMultiple: 1 } : {}),
+    ...(numTest ? { maxItems: numTest } : {}),
+  });
+  for await (const batch of dataset.batches(0)) {
+    const [input, target] = tf.tidy(() => [
+      tf.squeeze(batch.input, [0]) as tf.Tensor3D,
+      tf.squeeze(batch.target, [0]) as tf.Tensor3D,
+    ]);
+    tf.dispose([batch.input, batch.target]);
+    yield { path: batch.paths[0], input, target };
+  }
+}
+
+function singleRoot(dataroot: string | null | undefined): string {
+  if (!dataroot) {
+    throw new DatasetError(
+      "dataroot: single mode needs the folder of images to translate",
+    );
+  }
+  return dataroot;
+}
+
+async function* singleItems(
+  dir: string,
+  size: number | null,
+  numTest: number | undefined,
+): AsyncGenerator<SplitItem> {
+  const listing = await listFolder(dir).catch((e) => {
+    throw new DatasetError(`dataroot ${dir}: ${(e as Error).message}`);
+  });
+  const files = listing.images.slice(0, numTest || undefined);
+  if (files.length === 0) {
+    throw new DatasetError(`dataroot ${dir}: no images (single mode)`);
+  }
+  for (const file of files) {
+    const path = `${dir}/${file}`;
+    const decoded = await readRgb(path);
+    const rgb = size ? await resizeRgb(decoded, size, size) : decoded;
+    const values = new Float32Array(rgb.width * rgb.height * 3);
+    rgbToFloat(rgb, values);
+    const input = tf.tensor3d(values, [rgb.height, rgb.width, 3]);
+    yield { path, input, target: null };
+  }
+}
+
 /**
  * Translates a dataset split with a checkpoint's generator, as the
  * reference's `test.py`: no flips, no random crop (images are resized to
- * the crop size), input order as on disk.
+ * the crop size unless `preprocess: "none"`), input order as on disk.
  */
 export async function translateSplit(
   o: TranslateSplitOptions,
@@ -100,40 +220,40 @@ export async function translateSplit(
     ...(o.direction ? { direction: o.direction } : {}),
     phase: o.phase ?? "test",
   };
-  const dataset = await openAlignedDataset({
-    ...config,
-    dataroot: await resolveDataroot(config),
-    loadSize: config.cropSize,
-    noFlip: true,
-    batchSize: 1,
-    shuffle: false,
-    ...(o.numTest ? { maxItems: o.numTest } : {}),
-  });
+  const keepSize = o.preprocess === "none";
+  const items = o.datasetMode === "single"
+    ? singleItems(
+      singleRoot(o.dataroot),
+      keepSize ? null : config.cropSize,
+      o.numTest,
+    )
+    : alignedItems(config, keepSize, o.numTest);
+  const tile = keepSize ? o.tile ?? DEFAULT_TILE : 0;
   await Deno.mkdir(`${o.out}/images`, { recursive: true });
   const rows = [];
   let index = 0;
-  for await (const batch of dataset.batches(0)) {
-    const name = batch.paths[0].replace(/^.*\//, "").replace(/\.[^.]+$/, "");
-    const fake = translate(ckpt.G, batch.input, {
+  for await (const item of items) {
+    const name = item.path.replace(/^.*\//, "").replace(/\.[^.]+$/, "");
+    const fake = translateImage(ckpt.G, item.input, {
       eval: o.eval,
       dropoutSeed: deriveSeed(o.seed ?? config.seed, index++),
+      tile,
+      ...(o.tileOverlap !== undefined ? { tileOverlap: o.tileOverlap } : {}),
     });
-    const files = [
-      [`${name}_real_A.png`, batch.input],
+    const files: [string, tf.Tensor3D][] = [
+      [`${name}_real_A.png`, item.input],
       [`${name}_fake_B.png`, fake],
-      [`${name}_real_B.png`, batch.target],
-    ] as const;
-    for (const [file, t] of files) {
-      const image = tf.tidy(() => tf.squeeze(t, [0]) as tf.Tensor3D);
+    ];
+    if (item.target) files.push([`${name}_real_B.png`, item.target]);
+    for (const [file, image] of files) {
       const [height, width] = image.shape;
       await writePng(`${o.out}/images/${file}`, {
         data: tensorToRgb(image),
         width,
         height,
       });
-      image.dispose();
     }
-    tf.dispose([batch.input, batch.target, fake]);
+    tf.dispose([item.input, fake, ...(item.target ? [item.target] : [])]);
     rows.push({ name, images: files.map(([f]) => `images/${f}`) });
   }
   ckpt.G.dispose();
@@ -143,7 +263,10 @@ export async function translateSplit(
   await writeGallery(
     o.out,
     `${config.name}: ${config.phase}, ${config.direction}, ${mode}`,
-    ["real_A (input)", "fake_B (output)", "real_B (target)"],
+    ["real_A (input)", "fake_B (output)", "real_B (target)"].slice(
+      0,
+      o.datasetMode === "single" ? 2 : 3,
+    ),
     rows,
   );
   return { count: rows.length, page: `${o.out}/index.html`, config };
