@@ -258,12 +258,12 @@ export async function translateSplit(
   }
   ckpt.G.dispose();
   const mode = o.eval
-    ? "eval mode"
-    : "paper test mode (batch statistics, dropout on)";
+    ? "eval mode (--eval: moving batch-norm statistics, no dropout)"
+    : "paper test mode (no --eval: batch statistics, dropout on)";
   await writeGallery(
     o.out,
     `${config.name}: ${config.phase}, ${config.direction}, ${mode}`,
-    ["real_A (input)", "fake_B (output)", "real_B (target)"].slice(
+    ["real_A (input)", `fake_B (output, ${mode})`, "real_B (target)"].slice(
       0,
       o.datasetMode === "single" ? 2 : 3,
     ),
