@@ -268,3 +268,53 @@ Deno.test({
     assert.match(formatBench(report), /conv GEMM GFLOP\/s/);
   },
 });
+
+/** Runs `deno task train`'s CLI in a child; returns its exit code and output. */
+async function childTrain(
+  args: string[],
+): Promise<{ code: number; out: string }> {
+  const cli = new URL("../cli/train.ts", import.meta.url).pathname;
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", cli, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: r.code, out: dec.decode(r.stdout) + dec.decode(r.stderr) };
+}
+
+Deno.test({
+  name: "checkpoints resume across backends: native -> wasm -> native",
+  ignore,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const common = [
+      "--preset=smoke",
+      "--name=x",
+      `--checkpoints-dir=${dir}`,
+      "--synth-count=4",
+      "--ngf=4",
+      "--ndf=4",
+      "--save-every=2",
+    ];
+    const legs: [string, number][] = [["native", 2], ["wasm", 4], [
+      "native",
+      6,
+    ]];
+    for (const [i, [backend, steps]] of legs.entries()) {
+      const r = await childTrain([
+        ...common,
+        `--backend=${backend}`,
+        `--max-steps=${steps}`,
+        ...(i > 0 ? ["--resume"] : []),
+      ]);
+      assert.equal(r.code, 0, r.out);
+      assert.match(r.out, new RegExp(`backend:? ${backend}`, "i"), r.out);
+    }
+    const log = Deno.readTextFileSync(`${dir}/x/loss_log.jsonl`).trim()
+      .split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(log.map((r) => r.step), [1, 2, 3, 4, 5, 6]);
+    for (const r of log) assert.ok(Number.isFinite(r.G_L1), JSON.stringify(r));
+    await Deno.remove(dir, { recursive: true });
+  },
+});
