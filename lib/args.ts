@@ -16,6 +16,7 @@ import {
   type BackendName,
   DEFAULT_CONFIG,
   type TrainConfig,
+  VAL_SOURCES,
 } from "./config.ts";
 import { parseNetG } from "./unet.ts";
 
@@ -94,6 +95,7 @@ export const ENUMS: Readonly<
   loss: ["l1", "gan", "cgan", "l1+gan", "l1+cgan"],
   ganMode: ["vanilla", "lsgan"],
   backend: ["auto", "native", "wasm", "webgpu", "cpu", "tensorflow"],
+  valSource: VAL_SOURCES,
 };
 
 /** Fields that must be integers, and their minimum. */
@@ -288,6 +290,11 @@ export function validateConfig(cfg: TrainConfig): TrainConfig {
   }
   if (cfg.lambdaL1 < 0) {
     throw new UserError(`--lambda-l1 must be >= 0, got ${cfg.lambdaL1}`);
+  }
+  if (!(cfg.valFraction >= 0 && cfg.valFraction <= 0.5)) {
+    throw new UserError(
+      `--val-fraction must be in [0, 0.5], got ${cfg.valFraction}`,
+    );
   }
   if (cfg.epochs + cfg.epochsDecay < 1) {
     throw new UserError("--epochs + --epochs-decay must be at least 1");

@@ -54,6 +54,16 @@ export type Preprocess =
   | "scale_width_and_crop"
   | "none";
 
+/**
+ * Where validation pairs come from (`--val-source`): `folder` is
+ * `<dataroot>/val/`; `slice` holds out a seeded `valFraction` of the training
+ * split (left out of training); `auto` is `folder` when it exists, else
+ * `slice`; `none` skips validation. A run records the resolved choice.
+ */
+export const VAL_SOURCES = ["auto", "folder", "slice", "none"] as const;
+/** One of {@link VAL_SOURCES}. */
+export type ValSource = typeof VAL_SOURCES[number];
+
 /** Everything a training run needs. One flat object, as the reference's `opt`. */
 export interface TrainConfig {
   /** Run name; outputs go to `${checkpointsDir}/${name}`. */
@@ -120,6 +130,10 @@ export interface TrainConfig {
   maxSteps: number;
   /** Pairs in the embedded synthetic dataset when `dataroot` is null. */
   synthCount: number;
+  /** Validation pairs' source; a run's saved config holds the resolved one (never `auto`). */
+  valSource: ValSource;
+  /** Share of the training split held out for validation with `valSource: "slice"`. */
+  valFraction: number;
 }
 
 /** The reference implementation's pix2pix defaults. */
@@ -159,4 +173,6 @@ export const DEFAULT_CONFIG: Readonly<TrainConfig> = Object.freeze({
   resume: false,
   maxSteps: 0,
   synthCount: 200,
+  valSource: "auto",
+  valFraction: 0.1,
 });

@@ -41,13 +41,19 @@ import {
 } from "./losses.ts";
 import { buildDiscriminator, discriminatorSpecFromConfig } from "./patchgan.ts";
 import { createProgress } from "./progress.ts";
-import { type StepRecord, writeRunPage } from "./report.ts";
+import {
+  readValLog,
+  type StepRecord,
+  type ValRecord,
+  writeRunPage,
+} from "./report.ts";
 import { deriveSeed } from "./rng.ts";
 import { lrAt, totalEpochs } from "./schedule.ts";
 import { Adam } from "./adam.ts";
 import { untaped } from "./runtime/backprop.ts";
 import { translate } from "./translate.ts";
 import { buildGenerator, generatorSpecFromConfig } from "./unet.ts";
+import { resolveValidation, validationL1 } from "./validation.ts";
 
 /** One training pair batch: NHWC float32 in [-1, 1], same shape. */
 export interface TrainBatch {
@@ -222,6 +228,36 @@ export class Pix2Pix {
   }
 }
 
+/**
+ * Training produced a loss or weight that is not a finite number (NaN or
+ * infinite). Nothing was saved after it: the run's `checkpoints/latest` is
+ * the last good state. The message names the step, the loss and that
+ * checkpoint.
+ */
+export class TrainingDivergedError extends Error {
+  /** @param message what diverged, where, and the last good checkpoint */
+  constructor(message: string) {
+    super(message);
+    this.name = "TrainingDivergedError";
+  }
+}
+
+/** The names of the losses in `l` that are not finite numbers. */
+function nonFinite(l: StepLosses): (keyof StepLosses)[] {
+  return (Object.keys(l) as (keyof StepLosses)[]).filter((k) =>
+    !Number.isFinite(l[k])
+  );
+}
+
+/** Whether every weight of `models` is a finite number. */
+function weightsFinite(models: (tfl.LayersModel | null)[]): boolean {
+  return tf.tidy(() =>
+    models.every((m) =>
+      !m || m.weights.every((w) => tf.all(tf.isFinite(w.read())).dataSync()[0])
+    )
+  );
+}
+
 /** Options of {@link train} that are not part of the config. */
 export interface TrainOptions {
   /** No progress bar or messages (tests). */
@@ -242,6 +278,8 @@ export interface TrainSummary {
   seconds: number;
   /** The training page. */
   page: string;
+  /** Best validation L1 so far and its step (null without validation). */
+  best: ValRecord | null;
 }
 
 /** Fields of the command line that override a resumed checkpoint's config. */
@@ -269,7 +307,13 @@ async function writeSamples(
 ): Promise<void> {
   const grid = tf.tidy(() => {
     const fake = translate(G, samples.input, { dropoutSeed: 0 });
-    const rows = tf.concat([samples.input, fake, samples.target], 2);
+    // Grayscale (1-channel) images are shown as gray RGB in the grid.
+    const rgb = (t: tf.Tensor4D) =>
+      t.shape[3] === 1 ? tf.tile(t, [1, 1, 1, 3]) : t;
+    const rows = tf.concat(
+      [rgb(samples.input), rgb(fake), rgb(samples.target)],
+      2,
+    );
     return tf.reshape(rows, [-1, rows.shape[2], 3]) as tf.Tensor3D;
   });
   const [height, width] = grid.shape;
@@ -303,12 +347,15 @@ export async function train(
   if (cfg.resume) {
     log(`resuming ${runDir} at step ${pos.step} (epoch ${pos.epoch + 1})`);
   }
-  const runLog = await openRunLog(runDir, cfg, pos.step);
-
   const dataroot = await resolveDataroot(cfg);
+  const val = await resolveValidation(cfg, dataroot);
+  cfg = val.config;
+  log(val.description);
+  const runLog = await openRunLog(runDir, cfg, pos.step);
   const dataset = await openAlignedDataset({
     ...cfg,
     dataroot,
+    filter: val.trainFilter,
     onWarning: opts.quiet ? () => {} : undefined,
   });
   const samples = await fixedSamples(cfg, dataroot);
@@ -330,24 +377,67 @@ export async function train(
   const t0 = performance.now();
   const seconds = () => (performance.now() - t0) / 1000;
   let final: StepLosses | null = null;
-  const snapshot = async () => {
-    await writeSamples(runDir, model.G, samples, pos.step);
+  const status = () => {
     const rate = (pos.step - startStep) / Math.max(seconds(), 1e-9);
     const epoch = Math.min(pos.epoch + 1, epochs);
-    await runLog.page(
-      `step ${pos.step} / ${lastStep}, epoch ${epoch} / ${epochs}, ` +
-        `${rate.toFixed(2)} steps/s, lr ${pos.lr.toExponential(3)}`,
+    return `step ${pos.step} / ${lastStep}, epoch ${epoch} / ${epochs}, ` +
+      `${rate.toFixed(2)} steps/s, lr ${pos.lr.toExponential(3)}`;
+  };
+  const snapshot = async () => {
+    await writeSamples(runDir, model.G, samples, pos.step);
+    await runLog.page(status());
+  };
+  let lastSaved = cfg.resume ? startStep : null;
+  const diverged = async (what: string): Promise<never> => {
+    progress?.stop();
+    const good = lastSaved === null
+      ? "no checkpoint was saved before it"
+      : `the last good checkpoint is ${runDir}/checkpoints (step ${lastSaved}), kept as it was`;
+    const message =
+      `training diverged at step ${pos.step}: ${what}; stopped without saving, ${good}. ` +
+      "Lower --lr, check the data for broken images, or resume with --resume";
+    await runLog.page(`stopped: ${status()}`, [message]);
+    throw new TrainingDivergedError(message);
+  };
+  const checkpointState = () => ({
+    ...pos,
+    config: cfg,
+    G: model.G,
+    D: model.D,
+    optimizerG: model.optimizerG,
+    optimizerD: model.optimizerD,
+  });
+  const save = async () => {
+    if (!weightsFinite([model.G, model.D])) {
+      await diverged("a weight is not a finite number (NaN or infinite)");
+    }
+    await saveCheckpoint(`${runDir}/checkpoints`, checkpointState());
+    lastSaved = pos.step;
+  };
+  let best = runLog.validation.reduce<ValRecord | null>(
+    (b, r) => b === null || r.val_L1 < b.val_L1 ? r : b,
+    null,
+  );
+  const validate = async () => {
+    if (!val.dataset) return;
+    const record: ValRecord = {
+      step: pos.step,
+      epoch: pos.epoch,
+      val_L1: await validationL1(model.G, val.dataset, cfg.seed),
+      seconds: seconds(),
+    };
+    await runLog.appendValidation(record);
+    const isBest = best === null || record.val_L1 < best.val_L1;
+    if (isBest) {
+      best = record;
+      await saveCheckpoint(`${runDir}/checkpoints/best`, checkpointState());
+    }
+    (progress ? (m: string) => progress.note(m) : log)(
+      `epoch ${pos.epoch}: validation L1 ${record.val_L1.toFixed(4)}${
+        isBest ? " (best so far: checkpoints/best)" : ""
+      }`,
     );
   };
-  const save = () =>
-    saveCheckpoint(`${runDir}/checkpoints`, {
-      ...pos,
-      config: cfg,
-      G: model.G,
-      D: model.D,
-      optimizerG: model.optimizerG,
-      optimizerD: model.optimizerD,
-    });
 
   let epoch = pos.epoch;
   while (pos.step < lastStep && epoch < epochs) {
@@ -370,6 +460,13 @@ export async function train(
         ...final,
         seconds: seconds(),
       });
+      const bad = nonFinite(final);
+      if (bad.length) {
+        await diverged(
+          bad.map((k) => `${k} = ${final![k]}`).join(", ") +
+            " (not a finite number)",
+        );
+      }
       progress?.update(pos.step, epoch, final);
       if (cfg.sampleEvery > 0 && pos.step % cfg.sampleEvery === 0) {
         await snapshot();
@@ -382,7 +479,9 @@ export async function train(
     }
     if (epochDone) pos = { ...pos, epoch: ++epoch, batchInEpoch: 0 };
     await save();
+    if (epochDone) await validate();
   }
+  if (runLog.validation.at(-1)?.step !== pos.step) await validate();
   progress?.stop();
   await snapshot();
   log(dataset.stats.summary());
@@ -395,6 +494,7 @@ export async function train(
     final,
     seconds: seconds(),
     page: `${runDir}/index.html`,
+    best,
   };
 }
 
@@ -409,7 +509,9 @@ async function startRun(
 ): Promise<{ cfg: TrainConfig; model: Pix2Pix; pos: TrainingPosition }> {
   const ckptDir = `${runDir}/checkpoints`;
   if (!cfgIn.resume) {
-    for (const old of ["checkpoints", "samples", "loss_log.jsonl"]) {
+    for (
+      const old of ["checkpoints", "samples", "loss_log.jsonl", "val_log.jsonl"]
+    ) {
       await Deno.remove(`${runDir}/${old}`, { recursive: true }).catch(
         () => {},
       );
@@ -444,12 +546,16 @@ async function startRun(
   };
 }
 
-/** The run folder's record of training: `loss_log.jsonl` and `index.html`. */
+/** The run folder's record of training: `loss_log.jsonl`, `val_log.jsonl` and `index.html`. */
 interface RunLog {
+  /** Validation passes so far. */
+  readonly validation: readonly ValRecord[];
   /** Appends one step's record to the log (file and memory). */
   append(record: StepRecord): Promise<void>;
-  /** Rewrites `index.html` with the curves so far, the latest samples and `status`. */
-  page(status: string): Promise<void>;
+  /** Appends one validation pass to `val_log.jsonl`. */
+  appendValidation(record: ValRecord): Promise<void>;
+  /** Rewrites `index.html` with the curves so far, the samples, `status` and `alerts`. */
+  page(status: string, alerts?: readonly string[]): Promise<void>;
 }
 
 /**
@@ -476,20 +582,35 @@ async function openRunLog(
     logPath,
     records.map((r) => JSON.stringify(r) + "\n").join(""),
   );
+  const valPath = `${runDir}/val_log.jsonl`;
+  const validation = (await readValLog(runDir)).filter((r) => r.step <= step);
+  await Deno.writeTextFile(
+    valPath,
+    validation.map((r) => JSON.stringify(r) + "\n").join(""),
+  );
   return {
+    validation,
     async append(record) {
       records.push(record);
       await Deno.writeTextFile(logPath, JSON.stringify(record) + "\n", {
         append: true,
       });
     },
-    page: (status) =>
+    async appendValidation(record) {
+      validation.push(record);
+      await Deno.writeTextFile(valPath, JSON.stringify(record) + "\n", {
+        append: true,
+      });
+    },
+    page: (status, alerts) =>
       writeRunPage(runDir, {
         name: cfg.name,
         config: cfg,
         records,
-        latestSample: "samples/latest.png",
+        validation,
+        gan: cfg.loss !== "l1",
         status,
+        alerts,
       }),
   };
 }

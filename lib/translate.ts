@@ -21,15 +21,14 @@ import * as tf from "@tensorflow/tfjs";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { loadCheckpoint } from "./checkpoint.ts";
 import type { Direction, TrainConfig } from "./config.ts";
-import { DatasetError, openAlignedDataset } from "./data.ts";
+import { DatasetError, openAlignedDataset, toChannels } from "./data.ts";
 import { resolveDataroot } from "./dataroot.ts";
 import {
   listFolder,
   readRgb,
   resizeRgb,
   rgbToFloat,
-  tensorToRgb,
-  writePng,
+  writeTensorPng,
 } from "./image.ts";
 import { setDropoutSeed } from "./layers.ts";
 import { writeGallery } from "./report.ts";
@@ -182,6 +181,7 @@ function singleRoot(dataroot: string | null | undefined): string {
 async function* singleItems(
   dir: string,
   size: number | null,
+  channels: number,
   numTest: number | undefined,
 ): AsyncGenerator<SplitItem> {
   const listing = await listFolder(dir).catch((e) => {
@@ -197,7 +197,15 @@ async function* singleItems(
     const rgb = size ? await resizeRgb(decoded, size, size) : decoded;
     const values = new Float32Array(rgb.width * rgb.height * 3);
     rgbToFloat(rgb, values);
-    const input = tf.tensor3d(values, [rgb.height, rgb.width, 3]);
+    const input = tf.tidy(() =>
+      tf.squeeze(
+        toChannels(
+          tf.tensor4d(values, [1, rgb.height, rgb.width, 3]),
+          channels,
+        ),
+        [0],
+      ) as tf.Tensor3D
+    );
     yield { path, input, target: null };
   }
 }
@@ -225,6 +233,7 @@ export async function translateSplit(
     ? singleItems(
       singleRoot(o.dataroot),
       keepSize ? null : config.cropSize,
+      config.inputNc,
       o.numTest,
     )
     : alignedItems(config, keepSize, o.numTest);
@@ -246,12 +255,7 @@ export async function translateSplit(
     ];
     if (item.target) files.push([`${name}_real_B.png`, item.target]);
     for (const [file, image] of files) {
-      const [height, width] = image.shape;
-      await writePng(`${o.out}/images/${file}`, {
-        data: tensorToRgb(image),
-        width,
-        height,
-      });
+      await writeTensorPng(`${o.out}/images/${file}`, image);
     }
     tf.dispose([item.input, fake, ...(item.target ? [item.target] : [])]);
     rows.push({ name, images: files.map(([f]) => `images/${f}`) });

@@ -1,0 +1,167 @@
+/**
+ * The validation split of a training run and its score.
+ *
+ * {@link resolveValidation} decides where validation pairs come from (the
+ * dataset's `val/` folder, a seeded slice held out of the training split, or
+ * none; see {@link TrainConfig.valSource}) and returns the resolved config to
+ * record. {@link validationL1} scores a generator on it: the mean absolute
+ * error between outputs and targets on [0, 1] pixel values (the L1 of
+ * `deno task eval`), in the paper's test mode with fixed dropout masks so
+ * that epochs are comparable.
+ *
+ * @example
+ * ```ts
+ * const v = await resolveValidation(cfg, dataroot);
+ * const train = await openAlignedDataset({ ...v.config, dataroot, filter: v.trainFilter });
+ * const l1 = v.dataset ? await validationL1(G, v.dataset, cfg.seed) : null;
+ * ```
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type * as tfl from "@tensorflow/tfjs-layers";
+import type { TrainConfig } from "./config.ts";
+import { type AlignedDataset, openAlignedDataset } from "./data.ts";
+import { listFolder } from "./image.ts";
+import { deriveSeed, Rng } from "./rng.ts";
+import { translate } from "./translate.ts";
+
+/** Validation uses at most this many pairs (the first, in file order). */
+export const VAL_MAX_ITEMS = 100;
+
+/** Name of the validation folder under the dataroot. */
+export const VAL_FOLDER = "val";
+
+/** Salt of the seed that picks a held-out slice. */
+const SLICE_SALT = 0x5a11ce;
+
+/** Where a run's validation pairs are, as {@link resolveValidation} decided. */
+export interface Validation {
+  /** The config with `valSource` resolved (`folder`, `slice` or `none`). */
+  config: TrainConfig;
+  /** The validation pairs (no jitter, file order), or null for `none`. */
+  dataset: AlignedDataset | null;
+  /** Which training files to train on (all but a held-out slice). */
+  trainFilter: (path: string) => boolean;
+  /** One line for the log, e.g. "validation: 40 pairs held out of train (10%, seeded)". */
+  description: string;
+}
+
+/**
+ * The file paths held out of `files` for validation: `floor(fraction * n)`
+ * of them, picked by a shuffle seeded with `seed`; none when that is 0.
+ */
+export function heldOutSlice(
+  files: readonly string[],
+  fraction: number,
+  seed: number,
+): Set<string> {
+  const count = Math.floor(fraction * files.length);
+  const order = files.map((_, i) => i);
+  new Rng(deriveSeed(seed, SLICE_SALT)).shuffle(order);
+  return new Set(order.slice(0, count).map((i) => files[i]));
+}
+
+/**
+ * Resolves `cfg.valSource` for the dataset at `dataroot` and opens the
+ * validation pairs. `auto` becomes `folder` when `<dataroot>/val/` holds
+ * images, else `slice`; a slice too small to hold one pair becomes `none`.
+ *
+ * @throws DatasetError for `folder` without a `val/` folder
+ */
+export async function resolveValidation(
+  cfg: TrainConfig,
+  dataroot: string,
+): Promise<Validation> {
+  const all = () => true;
+  const hasFolder = await listFolder(`${dataroot}/${VAL_FOLDER}`).then(
+    (l) => l.images.length > 0,
+    () => false,
+  );
+  let source = cfg.valSource;
+  if (source === "auto") source = hasFolder ? "folder" : "slice";
+  const open = (
+    phase: string,
+    filter: (p: string) => boolean,
+    config: TrainConfig,
+  ) =>
+    openAlignedDataset({
+      ...config,
+      dataroot,
+      phase,
+      loadSize: config.cropSize,
+      noFlip: true,
+      batchSize: 1,
+      shuffle: false,
+      maxItems: VAL_MAX_ITEMS,
+      filter,
+      onWarning: () => {},
+    });
+  if (source === "folder") {
+    const config = { ...cfg, valSource: source };
+    const dataset = await open(VAL_FOLDER, all, config);
+    return {
+      config,
+      dataset,
+      trainFilter: all,
+      description:
+        `validation: ${dataset.size} pairs from ${dataroot}/${VAL_FOLDER}`,
+    };
+  }
+  if (source === "slice") {
+    const train = await openAlignedDataset({
+      ...cfg,
+      dataroot,
+      onWarning: () => {},
+    });
+    const held = heldOutSlice(train.files, cfg.valFraction, cfg.seed);
+    if (held.size > 0 && held.size < train.files.length) {
+      const config = { ...cfg, valSource: source };
+      const dataset = await open(cfg.phase, (p) => held.has(p), config);
+      return {
+        config,
+        dataset,
+        trainFilter: (p) => !held.has(p),
+        description:
+          `validation: ${held.size} of ${train.files.length} ${cfg.phase} pairs held out (${
+            (100 * cfg.valFraction).toFixed(0)
+          }%, seed ${cfg.seed}), not trained on`,
+      };
+    }
+  }
+  return {
+    config: { ...cfg, valSource: "none" },
+    dataset: null,
+    trainFilter: all,
+    description: cfg.valSource === "none"
+      ? "validation: off (--val-source none)"
+      : `validation: none (no ${VAL_FOLDER}/ folder, and --val-fraction ${cfg.valFraction} holds out no pair)`,
+  };
+}
+
+/**
+ * Mean absolute error of `G`'s outputs against the targets of `dataset`, on
+ * [0, 1] pixel values, in the paper's test mode (batch statistics, dropout
+ * masks seeded by `seed` and the pair's index, so every call uses the same).
+ */
+export async function validationL1(
+  G: tfl.LayersModel,
+  dataset: AlignedDataset,
+  seed: number,
+): Promise<number> {
+  let sum = 0;
+  let count = 0;
+  let index = 0;
+  for await (const batch of dataset.batches(0)) {
+    const err = tf.tidy(() => {
+      const fake = translate(G, batch.input, {
+        dropoutSeed: deriveSeed(seed, index++),
+      });
+      return tf.mean(tf.abs(tf.sub(fake, batch.target)));
+    });
+    sum += (await err.data())[0] / 2; // [-1, 1] → [0, 1] pixel scale
+    count++;
+    tf.dispose([err, batch.input, batch.target]);
+  }
+  return sum / Math.max(count, 1);
+}
