@@ -44,6 +44,7 @@ import { createProgress } from "./progress.ts";
 import {
   readValLog,
   type StepRecord,
+  trainingSeconds,
   type ValRecord,
   writeRunPage,
 } from "./report.ts";
@@ -54,6 +55,9 @@ import { untaped } from "./runtime/backprop.ts";
 import { translate } from "./translate.ts";
 import { buildGenerator, generatorSpecFromConfig } from "./unet.ts";
 import { resolveValidation, validationL1 } from "./validation.ts";
+import { type ModelCard, writeModelCard } from "./report/model_card.ts";
+import { trainableParams } from "./summary.ts";
+import { sizeMultiple } from "./tiling.ts";
 
 /** One training pair batch: NHWC float32 in [-1, 1], same shape. */
 export interface TrainBatch {
@@ -484,6 +488,49 @@ export async function train(
   if (runLog.validation.at(-1)?.step !== pos.step) await validate();
   progress?.stop();
   await snapshot();
+  const card: ModelCard = {
+    version: 1,
+    name: cfg.name,
+    created: new Date().toISOString(),
+    config: cfg,
+    model: {
+      netG: cfg.netG,
+      netD: model.D ? cfg.netD : null,
+      paramsG: trainableParams(model.G),
+      paramsD: model.D ? trainableParams(model.D) : null,
+      trainedSize: cfg.cropSize,
+      sizeMultiple: sizeMultiple(model.G),
+      inputNc: cfg.inputNc,
+      outputNc: cfg.outputNc,
+    },
+    data: {
+      dataroot: cfg.dataroot ?? `embedded synthetic dataset (${dataroot})`,
+      phase: cfg.phase,
+      direction: cfg.direction,
+      trainPairs: dataset.size,
+      validation: { source: cfg.valSource, pairs: val.dataset?.size ?? 0 },
+    },
+    training: {
+      steps: pos.step,
+      epochs: pos.epoch,
+      seconds: trainingSeconds(runLog.records),
+      backend: `${backend.name} (${backend.reason})`,
+      threads: cfg.threads,
+      status: pos.step >= epochs * stepsPerEpoch
+        ? "finished"
+        : "stopped at max steps",
+    },
+    scores: {
+      lastLosses: final ? { ...final } : null,
+      valL1: runLog.validation.at(-1)?.val_L1 ?? null,
+      best: best ? { valL1: best.val_L1, step: best.step } : null,
+    },
+    checkpoints: {
+      latest: `${runDir}/checkpoints`,
+      best: best ? `${runDir}/checkpoints/best` : null,
+    },
+  };
+  await writeModelCard(runDir, card);
   log(dataset.stats.summary());
   tf.dispose([samples.input, samples.target]);
   model.dispose();
@@ -509,9 +556,15 @@ async function startRun(
 ): Promise<{ cfg: TrainConfig; model: Pix2Pix; pos: TrainingPosition }> {
   const ckptDir = `${runDir}/checkpoints`;
   if (!cfgIn.resume) {
-    for (
-      const old of ["checkpoints", "samples", "loss_log.jsonl", "val_log.jsonl"]
-    ) {
+    const outputs = [
+      "checkpoints",
+      "samples",
+      "loss_log.jsonl",
+      "val_log.jsonl",
+      "model_card.json",
+      "MODEL_CARD.md",
+    ];
+    for (const old of outputs) {
       await Deno.remove(`${runDir}/${old}`, { recursive: true }).catch(
         () => {},
       );
@@ -548,6 +601,8 @@ async function startRun(
 
 /** The run folder's record of training: `loss_log.jsonl`, `val_log.jsonl` and `index.html`. */
 interface RunLog {
+  /** Steps so far. */
+  readonly records: readonly StepRecord[];
   /** Validation passes so far. */
   readonly validation: readonly ValRecord[];
   /** Appends one step's record to the log (file and memory). */
@@ -589,6 +644,7 @@ async function openRunLog(
     validation.map((r) => JSON.stringify(r) + "\n").join(""),
   );
   return {
+    records,
     validation,
     async append(record) {
       records.push(record);

@@ -64,6 +64,44 @@ Deno.test("train: a seeded val slice, validation L1 every epoch, checkpoints/bes
   for (const part of ["Validation", 'id="slider"', '"lr"', "valSource"]) {
     assert.ok(html.includes(part), `run page lacks ${part}`);
   }
+  // The model card: written with the model, shown by summary --checkpoint.
+  const card = JSON.parse(Deno.readTextFileSync(`${run}/model_card.json`));
+  assert.equal(card.training.steps, 18);
+  assert.equal(card.training.epochs, 2);
+  assert.equal(card.training.status, "finished");
+  assert.match(card.training.backend, /^cpu/);
+  assert.ok(card.training.seconds > 0);
+  assert.equal(card.data.trainPairs, 9);
+  assert.deepEqual(card.data.validation, { source: "slice", pairs: 1 });
+  assert.deepEqual(card.scores.best, { valL1: best.val_L1, step: best.step });
+  assert.equal(card.scores.valL1, val[1].val_L1);
+  assert.equal(card.model.sizeMultiple, 32);
+  assert.ok(card.model.paramsG > 0 && card.model.paramsD > 0);
+  const shown = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "cli/summary.ts",
+      "--checkpoint",
+      `${run}/checkpoints/best`,
+    ],
+    cwd: new URL("..", import.meta.url),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(shown.stdout);
+  assert.equal(shown.code, 0, new TextDecoder().decode(shown.stderr));
+  assert.match(text, /# Model card: v/);
+  assert.match(text, /18 steps, 2 epochs of 2 \(finished\)/);
+  assert.match(
+    text,
+    /validation: 1 pairs \(a seeded 10% slice held out of train\)/,
+  );
+  assert.match(text, /--eval/);
+  assert.equal(
+    Deno.readTextFileSync(`${run}/MODEL_CARD.md`).trim(),
+    text.trim(),
+  );
   // The sample slider lists every grid written (every 6 steps, and the end).
   for (const step of ["000006", "000012", "000018"]) {
     assert.ok(html.includes(`samples/step_${step}.png`), step);
