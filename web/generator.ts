@@ -27,7 +27,7 @@ export interface Generator {
   size: number;
   /** Other sizes must be multiples of this (2^downsamplings); others are padded. */
   multiple: number;
-  /** Input channels (3). */
+  /** Input channels (3, or 1 for grayscale models). */
   channels: number;
 }
 
@@ -87,12 +87,16 @@ export async function runGenerator(
       return y;
     });
   const { width, height } = input;
-  const x = tf.tidy(() =>
-    tf.sub(
+  const x = tf.tidy((): tf.Tensor3D => {
+    const rgb = tf.sub(
       tf.div(tf.tensor3d(input.rgb, [height, width, 3], "float32"), 127.5),
       1,
-    ) as tf.Tensor3D
-  );
+    ) as tf.Tensor3D;
+    // One-channel models get the luma (ITU-R 601, as lib/data.ts).
+    return gen.channels === 1
+      ? tf.sum(tf.mul(rgb, tf.tensor1d([0.299, 0.587, 0.114])), -1, true)
+      : rgb;
+  });
   const out = runAnySize(run, x, { multiple: gen.multiple, tile: TILE });
   x.dispose();
   const values = await out.data() as Float32Array;
