@@ -9,7 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
-import { registerWasmKernels } from "../lib/kernels/mod.ts";
+import { registerWasmKernels } from "../lib/runtime/kernels/mod.ts";
 
 /** One timed kernel at one layer shape. Times are milliseconds. */
 export interface KernelBenchRow {

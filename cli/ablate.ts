@@ -1,7 +1,7 @@
 /**
  * `deno task ablate`: the paper's ablation grid (Tables 1-3) as resumable
  * runs, scored with the FCN-score protocol, tables beside the paper's
- * (see `lib/ablate.ts`).
+ * (see `lib/ablation/run.ts`).
  *
  *   deno task ablate --study objective|generator|discriminator|all
  *     --preset ci|cpu|paper [--dataroot DIR] [--direction BtoA] [--out DIR]
@@ -15,12 +15,12 @@ import {
   type AblatePresetName,
   buildGrid,
   resolvePreset,
-  runAblation,
   STUDIES,
   type StudyName,
-} from "../lib/ablate.ts";
-import { parseFlags, runCli, UserError } from "../lib/cli.ts";
-import { FACADES_DIR } from "../lib/dataroot.ts";
+} from "../lib/ablation/grid.ts";
+import { runAblation } from "../lib/ablation/run.ts";
+import { parseFlags, runCli, UserError } from "./common.ts";
+import { FACADES_DIR } from "../lib/datasets/dataroot.ts";
 import type { BackendName, Direction } from "../lib/config.ts";
 
 const HELP =

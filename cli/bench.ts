@@ -1,6 +1,6 @@
 /**
  * `deno task bench`: training-step speed and memory of the real trainer,
- * optionally side by side with the reference PyTorch step (see `lib/bench.ts`).
+ * optionally side by side with the reference PyTorch step (see `bench/train_step.ts`).
  *
  *   deno task bench [--sizes 64,128,256] [--backend native|wasm|webgpu|cpu|tensorflow]
  *     [--threads 1]
@@ -10,8 +10,8 @@
  *
  * @module
  */
-import { formatBench, runBench } from "../lib/bench.ts";
-import { parseFlags, runCli, UserError } from "../lib/cli.ts";
+import { formatBench, runBench } from "../bench/train_step.ts";
+import { parseFlags, runCli, UserError } from "./common.ts";
 import type { BackendName } from "../lib/config.ts";
 import { benchKernels } from "../bench/kernels.ts";
 

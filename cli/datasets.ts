@@ -12,7 +12,7 @@
  * @module
  */
 import type { ParseArgsOptionsConfig } from "node:util";
-import { parseFlags, runCli, UserError } from "../lib/cli.ts";
+import { parseFlags, runCli, UserError } from "./common.ts";
 import { checkDataset, formatCheckReport } from "../lib/datasets/check.ts";
 import { combineFolders } from "../lib/datasets/combine.ts";
 import {
@@ -20,7 +20,7 @@ import {
   downloadDataset,
   progressBar,
 } from "../lib/datasets/download.ts";
-import { writeSynthDataset } from "../lib/synth.ts";
+import { writeSynthDataset } from "../lib/datasets/synth.ts";
 
 const HELP = `usage: deno task datasets <command> [options]
 

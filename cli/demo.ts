@@ -9,14 +9,14 @@
  * see "Browser demo" in README.md.
  * @module
  */
-import { parseFlags, runCli } from "../lib/cli.ts";
+import { parseFlags, runCli } from "./common.ts";
+import { serveDemoSite } from "../lib/site/demo_site.ts";
 import {
   buildSiteFromFlags,
   parsePort,
-  serveDemoSite,
   SITE_FLAGS,
   SITE_FLAGS_HELP,
-} from "../lib/demo_site.ts";
+} from "./site_flags.ts";
 
 const HELP =
   `Usage: deno task demo --checkpoint DIR [--port 8000] [--input-kind KIND]

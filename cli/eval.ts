@@ -8,12 +8,12 @@
  * @module
  */
 import cliProgress from "cli-progress";
-import { ENUMS } from "../lib/args.ts";
-import { initBackend } from "../lib/backend.ts";
-import { parseFlags, runCli, UserError } from "../lib/cli.ts";
+import { ENUMS } from "../lib/config.ts";
+import { initBackend } from "../lib/runtime/backend.ts";
+import { parseFlags, runCli, UserError } from "./common.ts";
 import type { BackendName } from "../lib/config.ts";
-import { FACADES_DIR } from "../lib/dataroot.ts";
-import { evaluateResults, reportToMarkdown } from "../lib/eval.ts";
+import { FACADES_DIR } from "../lib/datasets/dataroot.ts";
+import { evaluateResults, reportToMarkdown } from "../lib/eval/evaluate.ts";
 import {
   DEFAULT_SEGMENTER_CONFIG,
   loadCachedSegmenter,
@@ -23,7 +23,7 @@ import {
   type SegmenterConfig,
   type SegmenterRecord,
   trainSegmenter,
-} from "../lib/segmenter.ts";
+} from "../lib/eval/segmenter.ts";
 import { translateSplit } from "../lib/translate.ts";
 
 const D = DEFAULT_SEGMENTER_CONFIG;

@@ -6,13 +6,13 @@
  *   deno task export --checkpoint DIR --out DIR [--input-kind auto|facade-labels|image]
  * @module
  */
-import { parseFlags, runCli, UserError } from "../lib/cli.ts";
+import { parseFlags, runCli, UserError } from "./common.ts";
+import { writeDemoSite } from "../lib/site/demo_site.ts";
 import {
   buildSiteFromFlags,
   SITE_FLAGS,
   SITE_FLAGS_HELP,
-  writeDemoSite,
-} from "../lib/demo_site.ts";
+} from "./site_flags.ts";
 
 const HELP =
   `Usage: deno task export --checkpoint DIR --out DIR [--input-kind KIND]

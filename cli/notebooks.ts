@@ -11,12 +11,12 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { runCli, UserError } from "../lib/cli.ts";
+import { runCli, UserError } from "./common.ts";
 import {
   listNotebooks,
   NOTEBOOKS_DIR,
   runNotebooks,
-} from "../lib/notebook_runner.ts";
+} from "../lib/notebook/runner.ts";
 
 const HELP = `usage: deno task notebooks [options]
 

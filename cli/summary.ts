@@ -9,8 +9,8 @@
  * The reference's spellings (`--netG`, `--netD`, `--n_layers_D`) work too.
  * @module
  */
-import { parseTrainArgs } from "../lib/args.ts";
-import { initBackend } from "../lib/backend.ts";
+import { parseTrainArgs } from "./train_flags.ts";
+import { initBackend } from "../lib/runtime/backend.ts";
 import { buildGenerator, generatorSpecFromConfig } from "../lib/unet.ts";
 import {
   buildDiscriminator,
@@ -18,8 +18,12 @@ import {
   discriminatorSpecFromConfig,
   receptiveField,
 } from "../lib/patchgan.ts";
-import { formatSummary, summarize, trainableParams } from "../lib/summary.ts";
-import { runCli, UserError } from "../lib/cli.ts";
+import {
+  formatSummary,
+  summarize,
+  trainableParams,
+} from "../lib/report/summary.ts";
+import { runCli, UserError } from "./common.ts";
 import { resolveCheckpoint } from "../lib/checkpoint.ts";
 import { findModelCard, modelCardMarkdown } from "../lib/report/model_card.ts";
 

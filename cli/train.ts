@@ -8,8 +8,8 @@
  *
  * @module
  */
-import { parseTrainArgs, trainHelp, wantsHelp } from "../lib/args.ts";
-import { runCli } from "../lib/cli.ts";
+import { parseTrainArgs, trainHelp, wantsHelp } from "./train_flags.ts";
+import { runCli } from "./common.ts";
 import { train } from "../lib/train.ts";
 
 await runCli(async () => {

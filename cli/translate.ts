@@ -9,8 +9,8 @@
  *
  * @module
  */
-import { ENUMS } from "../lib/args.ts";
-import { parseFlags, runCli, UserError } from "../lib/cli.ts";
+import { ENUMS } from "../lib/config.ts";
+import { parseFlags, runCli, UserError } from "./common.ts";
 import type { BackendName, Direction } from "../lib/config.ts";
 import {
   DATASET_MODES,
@@ -18,7 +18,7 @@ import {
   DEFAULT_TILE,
   translateSplit,
 } from "../lib/translate.ts";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/runtime/backend.ts";
 
 const HELP = `Usage: deno task translate --checkpoint DIR --out DIR [options]
 

@@ -1,7 +1,7 @@
 /**
  * The one configuration object of a pix2pix run.
  *
- * `TrainConfig` goes from the CLI (`cli/train.ts`, via `lib/args.ts`) to the
+ * `TrainConfig` goes from the CLI (`cli/train.ts`, via `cli/train_flags.ts`) to the
  * trainer (`lib/train.ts`) and from there to the models (`lib/unet.ts`,
  * `lib/patchgan.ts`), the data pipeline (`lib/data.ts`) and the checkpoint
  * (`lib/checkpoint.ts`), which stores it beside the weights. Field names follow
@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { ConfigError } from "./errors.ts";
 
 /** Normalisation layer after a convolution: the reference's `--norm`. */
 export type Norm = "batch" | "instance" | "none";
@@ -34,7 +35,7 @@ export type Objective = "l1" | "gan" | "cgan" | "l1+gan" | "l1+cgan";
 /** GAN loss form: `vanilla` is BCE on logits (the paper), `lsgan` least squares. */
 export type GanMode = "vanilla" | "lsgan";
 
-/** Compute backend choice; see `lib/backend.ts`. */
+/** Compute backend choice; see `lib/runtime/backend.ts`. */
 export type BackendName =
   | "auto"
   | "native"
@@ -117,7 +118,7 @@ export interface TrainConfig {
   /**
    * CPU threads: on `native`, the BLAS library's threads; on wasm, more
    * than 1 uses tfjs's threaded SIMD wasm build
-   * (`lib/kernels/wasm_threads.ts`). Other backends ignore it.
+   * (`lib/runtime/kernels/wasm_threads.ts`). Other backends ignore it.
    */
   threads: number;
   /** Write a sample grid every this many steps (0 = never). */
@@ -176,3 +177,123 @@ export const DEFAULT_CONFIG: Readonly<TrainConfig> = Object.freeze({
   valSource: "auto",
   valFraction: 0.1,
 });
+
+/** Allowed values of the enum-typed config fields (also for other CLIs' flags). */
+export const ENUMS: Readonly<
+  Partial<Record<keyof TrainConfig, readonly string[]>>
+> = {
+  direction: ["AtoB", "BtoA"],
+  preprocess: [
+    "resize_and_crop",
+    "crop",
+    "scale_width",
+    "scale_width_and_crop",
+    "none",
+  ],
+  netD: ["basic", "n_layers", "pixel"],
+  norm: ["batch", "instance", "none"],
+  loss: ["l1", "gan", "cgan", "l1+gan", "l1+cgan"],
+  ganMode: ["vanilla", "lsgan"],
+  backend: ["auto", "native", "wasm", "webgpu", "cpu", "tensorflow"],
+  valSource: VAL_SOURCES,
+};
+
+/** Smallest depth the reference's U-Net allows (its fixed outer four levels plus the innermost). */
+export const MIN_DOWNS = 5;
+
+/**
+ * Parses a generator name: `unet_256` → U-Net with 8 downs,
+ * `encoder_decoder_128` (or `encdec_128`) → 7 downs without skips.
+ * Throws an error naming the value when it is not of that form.
+ */
+export function parseNetG(
+  netG: string,
+): { arch: GeneratorArch; numDowns: number } {
+  const m = /^(unet|encoder_decoder|encdec)_(\d+)$/.exec(netG);
+  const size = m ? Number(m[2]) : NaN;
+  const numDowns = Math.log2(size);
+  if (!m || !Number.isInteger(numDowns) || numDowns < MIN_DOWNS) {
+    throw new ConfigError(
+      "netG",
+      `--net-g: '${netG}' is not a generator; use unet_N or encoder_decoder_N with N a power of two >= ${
+        2 ** MIN_DOWNS
+      } (e.g. unet_256, unet_128)`,
+    );
+  }
+  return { arch: m[1] === "unet" ? "unet" : "encoder_decoder", numDowns };
+}
+
+/**
+ * Checks relations between fields; throws a `ConfigError` naming the field.
+ * Exported so that configs built in code (tests, ablations) get the same
+ * checks as the command line.
+ */
+export function validateConfig(cfg: TrainConfig): TrainConfig {
+  if (
+    cfg.cropSize > cfg.loadSize &&
+    ["resize_and_crop", "crop", "scale_width_and_crop"].includes(cfg.preprocess)
+  ) {
+    throw new ConfigError(
+      "cropSize",
+      `--crop-size ${cfg.cropSize} is larger than --load-size ${cfg.loadSize}`,
+    );
+  }
+  const { numDowns } = parseNetG(cfg.netG);
+  const gSize = 2 ** numDowns;
+  if (cfg.cropSize % gSize !== 0) {
+    throw new ConfigError(
+      "cropSize",
+      `--crop-size ${cfg.cropSize} is not a multiple of ${gSize}, which --net-g ${cfg.netG} needs`,
+    );
+  }
+  if (cfg.lr <= 0) {
+    throw new ConfigError("lr", `--lr must be > 0, got ${cfg.lr}`);
+  }
+  for (const b of ["beta1", "beta2"] as const) {
+    if (!(cfg[b] >= 0 && cfg[b] < 1)) {
+      throw new ConfigError(b, `--${b} must be in [0, 1), got ${cfg[b]}`);
+    }
+  }
+  if (cfg.lambdaL1 < 0) {
+    throw new ConfigError(
+      "lambdaL1",
+      `--lambda-l1 must be >= 0, got ${cfg.lambdaL1}`,
+    );
+  }
+  if (!(cfg.valFraction >= 0 && cfg.valFraction <= 0.5)) {
+    throw new ConfigError(
+      "valFraction",
+      `--val-fraction must be in [0, 0.5], got ${cfg.valFraction}`,
+    );
+  }
+  if (cfg.epochs + cfg.epochsDecay < 1) {
+    throw new ConfigError(
+      "epochs",
+      "--epochs + --epochs-decay must be at least 1",
+    );
+  }
+  checkThreads(cfg.threads, cfg.backend);
+  return cfg;
+}
+
+/**
+ * Checks `--threads` (CPU threads, see {@link TrainConfig.threads}): an
+ * integer >= 1, and more than 1 only with `--backend native`, `wasm` or
+ * `auto`.
+ *
+ * @throws ConfigError naming the field otherwise
+ */
+export function checkThreads(threads: number, backend: BackendName): void {
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new ConfigError(
+      "threads",
+      `--threads must be an integer >= 1, got ${threads}`,
+    );
+  }
+  if (threads > 1 && !["native", "wasm", "auto"].includes(backend)) {
+    throw new ConfigError(
+      "threads",
+      `--threads ${threads} needs --backend native, wasm or auto (the CPU backends), got --backend ${backend}`,
+    );
+  }
+}

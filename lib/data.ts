@@ -32,8 +32,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { TrainConfig } from "./config.ts";
-import { listFolder } from "./image.ts";
-import { deriveSeed, Rng } from "./rng.ts";
+import { listFolder } from "./util/image.ts";
+import { deriveSeed, Rng } from "./util/rng.ts";
 import type { LoadedPair, PairOk, PairOptions } from "./datasets/pair.ts";
 import { loadPairInPool } from "./datasets/pair_pool.ts";
 

@@ -19,7 +19,7 @@
 
 import * as tf from "@tensorflow/tfjs";
 import type * as tfl from "@tensorflow/tfjs-layers";
-import { initBackend } from "./backend.ts";
+import { initBackend } from "./runtime/backend.ts";
 import {
   type Checkpoint,
   loadCheckpoint,
@@ -27,11 +27,11 @@ import {
   saveCheckpoint,
   type TrainingPosition,
 } from "./checkpoint.ts";
-import { UserError } from "./cli.ts";
+import { CheckpointError, TrainingDivergedError } from "./errors.ts";
 import type { TrainConfig } from "./config.ts";
 import { type Batch, openAlignedDataset } from "./data.ts";
-import { resolveDataroot } from "./dataroot.ts";
-import { tensorToRgb, writePng } from "./image.ts";
+import { resolveDataroot } from "./datasets/dataroot.ts";
+import { tensorToRgb, writePng } from "./util/image.ts";
 import { setDropoutSeed } from "./layers.ts";
 import {
   discriminatorLoss,
@@ -40,15 +40,15 @@ import {
   objectiveParts,
 } from "./losses.ts";
 import { buildDiscriminator, discriminatorSpecFromConfig } from "./patchgan.ts";
-import { createProgress } from "./progress.ts";
+import { createProgress } from "./report/progress.ts";
 import {
   readValLog,
   type StepRecord,
   trainingSeconds,
   type ValRecord,
   writeRunPage,
-} from "./report.ts";
-import { deriveSeed } from "./rng.ts";
+} from "./report/run_page.ts";
+import { deriveSeed } from "./util/rng.ts";
 import { lrAt, totalEpochs } from "./schedule.ts";
 import { Adam } from "./adam.ts";
 import { untaped } from "./runtime/backprop.ts";
@@ -56,7 +56,7 @@ import { translate } from "./translate.ts";
 import { buildGenerator, generatorSpecFromConfig } from "./unet.ts";
 import { resolveValidation, validationL1 } from "./validation.ts";
 import { type ModelCard, writeModelCard } from "./report/model_card.ts";
-import { trainableParams } from "./summary.ts";
+import { trainableParams } from "./report/summary.ts";
 import { sizeMultiple } from "./tiling.ts";
 
 /** One training pair batch: NHWC float32 in [-1, 1], same shape. */
@@ -232,20 +232,6 @@ export class Pix2Pix {
   }
 }
 
-/**
- * Training produced a loss or weight that is not a finite number (NaN or
- * infinite). Nothing was saved after it: the run's `checkpoints/latest` is
- * the last good state. The message names the step, the loss and that
- * checkpoint.
- */
-export class TrainingDivergedError extends Error {
-  /** @param message what diverged, where, and the last good checkpoint */
-  constructor(message: string) {
-    super(message);
-    this.name = "TrainingDivergedError";
-  }
-}
-
 /** The names of the losses in `l` that are not finite numbers. */
 function nonFinite(l: StepLosses): (keyof StepLosses)[] {
   return (Object.keys(l) as (keyof StepLosses)[]).filter((k) =>
@@ -401,7 +387,7 @@ export async function train(
       `training diverged at step ${pos.step}: ${what}; stopped without saving, ${good}. ` +
       "Lower --lr, check the data for broken images, or resume with --resume";
     await runLog.page(`stopped: ${status()}`, [message]);
-    throw new TrainingDivergedError(message);
+    throw new TrainingDivergedError(message, { file: runDir });
   };
   const checkpointState = () => ({
     ...pos,
@@ -582,8 +568,9 @@ async function startRun(
     };
   }
   if (!(await Deno.stat(`${ckptDir}/latest`).catch(() => null))) {
-    throw new UserError(
+    throw new CheckpointError(
       `--resume: run "${cfgIn.name}" has no checkpoint (${ckptDir}/latest not found); check --name and --checkpoints-dir, or train without --resume`,
+      { field: "resume", file: `${ckptDir}/latest` },
     );
   }
   const ckpt = await loadCheckpoint(ckptDir);

@@ -22,17 +22,17 @@ import type * as tfl from "@tensorflow/tfjs-layers";
 import { loadCheckpoint } from "./checkpoint.ts";
 import type { Direction, TrainConfig } from "./config.ts";
 import { DatasetError, openAlignedDataset, toChannels } from "./data.ts";
-import { resolveDataroot } from "./dataroot.ts";
+import { resolveDataroot } from "./datasets/dataroot.ts";
 import {
   listFolder,
   readRgb,
   resizeRgb,
   rgbToFloat,
   writeTensorPng,
-} from "./image.ts";
+} from "./util/image.ts";
 import { setDropoutSeed } from "./layers.ts";
-import { writeGallery } from "./report.ts";
-import { deriveSeed } from "./rng.ts";
+import { writeGallery } from "./report/run_page.ts";
+import { deriveSeed } from "./util/rng.ts";
 import { runAnySize, sizeMultiple } from "./tiling.ts";
 
 /** Options of {@link translate}. */

@@ -15,7 +15,13 @@
  * @module
  */
 import * as tfl from "@tensorflow/tfjs-layers";
-import type { GeneratorArch, Norm, TrainConfig } from "./config.ts";
+import {
+  type GeneratorArch,
+  MIN_DOWNS,
+  type Norm,
+  parseNetG,
+  type TrainConfig,
+} from "./config.ts";
 import {
   activation,
   conv,
@@ -47,30 +53,6 @@ export interface GeneratorSpec {
   finalActivation: "tanh" | "linear";
   /** Seed of the weight initialisation. */
   seed: number;
-}
-
-/** Smallest depth the reference's U-Net allows (its fixed outer four levels plus the innermost). */
-export const MIN_DOWNS = 5;
-
-/**
- * Parses a generator name: `unet_256` → U-Net with 8 downs,
- * `encoder_decoder_128` (or `encdec_128`) → 7 downs without skips.
- * Throws an error naming the value when it is not of that form.
- */
-export function parseNetG(
-  netG: string,
-): { arch: GeneratorArch; numDowns: number } {
-  const m = /^(unet|encoder_decoder|encdec)_(\d+)$/.exec(netG);
-  const size = m ? Number(m[2]) : NaN;
-  const numDowns = Math.log2(size);
-  if (!m || !Number.isInteger(numDowns) || numDowns < MIN_DOWNS) {
-    throw new Error(
-      `--net-g: '${netG}' is not a generator; use unet_N or encoder_decoder_N with N a power of two >= ${
-        2 ** MIN_DOWNS
-      } (e.g. unet_256, unet_128)`,
-    );
-  }
-  return { arch: m[1] === "unet" ? "unet" : "encoder_decoder", numDowns };
 }
 
 /** The generator a training config describes. */

@@ -22,8 +22,8 @@ import * as tf from "@tensorflow/tfjs";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import type { TrainConfig } from "./config.ts";
 import { type AlignedDataset, openAlignedDataset } from "./data.ts";
-import { listFolder } from "./image.ts";
-import { deriveSeed, Rng } from "./rng.ts";
+import { listFolder } from "./util/image.ts";
+import { deriveSeed, Rng } from "./util/rng.ts";
 import { translate } from "./translate.ts";
 
 /** Validation uses at most this many pairs (the first, in file order). */

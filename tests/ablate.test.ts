@@ -1,25 +1,24 @@
 import assert from "node:assert/strict";
 import {
+  ABLATE_PRESETS,
   buildGrid,
   findRun,
   imageGanLayers,
   resolvePreset,
-  runAblation,
-  runConfig,
   type RunResult,
   sanitizeId,
-} from "../lib/ablate.ts";
+} from "../lib/ablation/grid.ts";
+import { runAblation, runConfig } from "../lib/ablation/run.ts";
 import { train } from "../lib/train.ts";
 import {
   discriminatorOutputSize,
   discriminatorSpecFromConfig,
 } from "../lib/patchgan.ts";
-import { resultsCsv, tablesMarkdown } from "../lib/ablate_report.ts";
-import { ABLATE_PRESETS } from "../lib/ablate.ts";
-import { PAPER_TABLE_3 } from "../lib/paper.ts";
-import { FACADES_DIR } from "../lib/dataroot.ts";
-import { hasChromium } from "../lib/chromium.ts";
-import { runSamples } from "../lib/notebook.ts";
+import { resultsCsv, tablesMarkdown } from "../lib/ablation/report.ts";
+import { PAPER_TABLE_3 } from "../lib/eval/paper.ts";
+import { FACADES_DIR } from "../lib/datasets/dataroot.ts";
+import { hasChromium } from "../lib/site/chromium.ts";
+import { runSamples } from "../lib/notebook/display.ts";
 
 Deno.test("grid: 13 rows of Tables 1-3 share 10 runs at 256px", () => {
   const grid = buildGrid(256);

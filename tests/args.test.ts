@@ -3,10 +3,9 @@ import {
   parseTrainArgs,
   PRESETS,
   trainHelp,
-  validateConfig,
   wantsHelp,
-} from "../lib/args.ts";
-import { DEFAULT_CONFIG } from "../lib/config.ts";
+} from "../cli/train_flags.ts";
+import { DEFAULT_CONFIG, validateConfig } from "../lib/config.ts";
 
 Deno.test("kebab-case flags set every kind of field", () => {
   const c = parseTrainArgs([

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/runtime/backend.ts";
 import { withStockBackprop } from "../lib/runtime/backprop.ts";
 import { setDropoutSeed } from "../lib/layers.ts";
 import { Pix2Pix } from "../lib/train.ts";

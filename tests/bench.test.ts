@@ -4,7 +4,7 @@ import {
   type BenchOptions,
   formatBench,
   runBench,
-} from "../lib/bench.ts";
+} from "../bench/train_step.ts";
 
 /** One 32px step with 8 filters on cpu, no peer: the fastest real benchmark. */
 const TINY_BENCH: BenchOptions = {

@@ -16,16 +16,20 @@ import type { Page } from "playwright-core";
 import * as tf from "@tensorflow/tfjs";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { saveCheckpoint } from "../lib/checkpoint.ts";
-import { CHROMIUM_PATH, hasChromium, launchChromium } from "../lib/chromium.ts";
+import {
+  CHROMIUM_PATH,
+  hasChromium,
+  launchChromium,
+} from "../lib/site/chromium.ts";
 import { DEFAULT_CONFIG, type TrainConfig } from "../lib/config.ts";
 import {
   buildDemoSite,
   serveDemoSite,
   writeDemoSite,
-} from "../lib/demo_site.ts";
-import { npmTarget, WASM_FILES } from "../lib/web_bundle.ts";
-import { FACADE_PALETTE } from "../lib/facades.ts";
-import { hconcat, tensorToRgb, writePng } from "../lib/image.ts";
+} from "../lib/site/demo_site.ts";
+import { npmTarget, WASM_FILES } from "../lib/site/web_bundle.ts";
+import { FACADE_PALETTE } from "../lib/datasets/facades.ts";
+import { hconcat, tensorToRgb, writePng } from "../lib/util/image.ts";
 import { Pix2Pix } from "../lib/train.ts";
 import { translate, translateImage } from "../lib/translate.ts";
 import type { DemoHook as Hook } from "../web/app.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseFlags, runCli, UserError } from "../lib/cli.ts";
+import { parseFlags, runCli, UserError } from "../cli/common.ts";
 
 const SPEC = {
   help: "Usage: deno task demo-task [--n N]",

@@ -6,7 +6,10 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-layers"; // registers the gradient functions
-import { convGeometry, type ConvPad } from "../lib/kernels/conv_geometry.ts";
+import {
+  convGeometry,
+  type ConvPad,
+} from "../lib/runtime/kernels/conv_geometry.ts";
 
 /** One convolution to differentiate. Shapes NHWC; `size` is the conv2d input. */
 export interface ConvCase {

@@ -1,5 +1,5 @@
 /**
- * Tests of lib/rng.ts, lib/image.ts and lib/data.ts on real facades, on
+ * Tests of lib/util/rng.ts, lib/util/image.ts and lib/data.ts on real facades, on
  * generated images and on a corpus of bad files.
  */
 import "@tensorflow/tfjs-backend-cpu";
@@ -17,8 +17,8 @@ import {
   rgbToFloat,
   tensorToRgb,
   writePng,
-} from "../lib/image.ts";
-import { deriveSeed, Rng } from "../lib/rng.ts";
+} from "../lib/util/image.ts";
+import { deriveSeed, Rng } from "../lib/util/rng.ts";
 import {
   assertSamePixels,
   facadesRoot,

@@ -5,8 +5,8 @@
  * @module
  */
 import sharp from "sharp";
-import { FACADES_DIR } from "../lib/dataroot.ts";
-import type { RgbImage } from "../lib/image.ts";
+import { FACADES_DIR } from "../lib/datasets/dataroot.ts";
+import type { RgbImage } from "../lib/util/image.ts";
 
 /** `<repo>/../shared/datasets/facades`, or null (with a printed reason) when missing. */
 export async function facadesRoot(): Promise<string | null> {

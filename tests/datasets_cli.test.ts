@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import * as tar from "tar";
 import { combineFolders } from "../lib/datasets/combine.ts";
 import { downloadDataset, DownloadError } from "../lib/datasets/download.ts";
-import { cropRgb, readRgb } from "../lib/image.ts";
+import { cropRgb, readRgb } from "../lib/util/image.ts";
 import {
   assertSamePixels,
   facadesRoot,

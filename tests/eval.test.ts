@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/runtime/backend.ts";
 import { DEFAULT_CONFIG } from "../lib/config.ts";
 import { train } from "../lib/train.ts";
-import { evaluateResults, listResults } from "../lib/eval.ts";
+import { evaluateResults, listResults } from "../lib/eval/evaluate.ts";
 import {
   classesToRgb,
   FACADE_PALETTE,
   N_FACADE_CLASSES,
   rgbToClasses,
-} from "../lib/facades.ts";
-import { type RgbImage, writePng } from "../lib/image.ts";
+} from "../lib/datasets/facades.ts";
+import { type RgbImage, writePng } from "../lib/util/image.ts";
 import {
   listSplit,
   loadSegmenter,
@@ -20,9 +20,9 @@ import {
   segmenterCacheDir,
   type SegmenterConfig,
   trainSegmenter,
-} from "../lib/segmenter.ts";
+} from "../lib/eval/segmenter.ts";
 
-import { FACADES_DIR } from "../lib/dataroot.ts";
+import { FACADES_DIR } from "../lib/datasets/dataroot.ts";
 const FACADES = FACADES_DIR;
 const haveFacades = await Deno.stat(FACADES).then(() => true, () => false);
 if (!haveFacades) {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readFailure, readJsonFile } from "../lib/files.ts";
+import { readFailure, readJsonFile } from "../lib/util/files.ts";
 
 const fail = (reason: string) => new Error(`file: ${reason}`);
 

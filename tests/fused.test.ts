@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { Adam } from "../lib/adam.ts";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/runtime/backend.ts";
 import { hasFusedAdam } from "../lib/runtime/fused/mod.ts";
 import {
   compileFusedWat,

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 
-// tfjs's own gradient, taken before lib/gradients.ts replaces it.
+// tfjs's own gradient, taken before lib/runtime/gradients.ts replaces it.
 const stock = tf.getGradient("FusedBatchNorm");
-const { initBackend } = await import("../lib/backend.ts");
+const { initBackend } = await import("../lib/runtime/backend.ts");
 await initBackend("wasm"); // registers the overrides
 const ours = tf.getGradient("FusedBatchNorm");
 

@@ -3,8 +3,8 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
 import { getKernel } from "@tensorflow/tfjs";
-import { initBackend } from "../lib/backend.ts";
-import { registerWasmKernels } from "../lib/kernels/mod.ts";
+import { initBackend } from "../lib/runtime/backend.ts";
+import { registerWasmKernels } from "../lib/runtime/kernels/mod.ts";
 import {
   caseName,
   CONV_CASES,

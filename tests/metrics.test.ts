@@ -10,7 +10,7 @@ import {
   psnr,
   segmentationScores,
   ssim,
-} from "../lib/metrics.ts";
+} from "../lib/eval/metrics.ts";
 
 /** A deterministic, textured h x w x 3 test image on [0, 1]. */
 function pattern(h: number, w: number): FloatImage {

@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/runtime/backend.ts";
 import { BLAS_ENV, loadBlas, nativeStats } from "../lib/runtime/native/mod.ts";
 import { Pix2Pix } from "../lib/train.ts";
-import { formatBench, runBench } from "../lib/bench.ts";
+import { formatBench, runBench } from "../bench/train_step.ts";
 import { randomPair, TINY } from "./train_fixtures.ts";
 import {
   caseName,
@@ -144,7 +144,7 @@ async function childBackend(
   env: Record<string, string>,
 ): Promise<{ code: number; out: string }> {
   const script = `import { initBackend } from ${
-    JSON.stringify(new URL("../lib/backend.ts", import.meta.url).href)
+    JSON.stringify(new URL("../lib/runtime/backend.ts", import.meta.url).href)
   };
 const c = await initBackend(${JSON.stringify(backend)});
 console.log("CHOICE " + c.name + ": " + c.reason);`;

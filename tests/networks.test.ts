@@ -1,14 +1,15 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-cpu";
-import { buildGenerator, type GeneratorSpec, parseNetG } from "../lib/unet.ts";
+import { buildGenerator, type GeneratorSpec } from "../lib/unet.ts";
+import { parseNetG } from "../lib/config.ts";
 import {
   buildDiscriminator,
   discriminatorOutputSize,
   type DiscriminatorSpec,
   receptiveField,
 } from "../lib/patchgan.ts";
-import { trainableParams } from "../lib/summary.ts";
+import { trainableParams } from "../lib/report/summary.ts";
 import { setDropoutSeed } from "../lib/layers.ts";
 
 await tf.setBackend("cpu");

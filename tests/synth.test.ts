@@ -1,16 +1,16 @@
-/** Tests of lib/synth.ts: determinism, labels, learnability, caching. */
+/** Tests of lib/datasets/synth.ts: determinism, labels, learnability, caching. */
 import "@tensorflow/tfjs-backend-cpu";
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { openAlignedDataset } from "../lib/data.ts";
-import { FACADE_PALETTE, N_FACADE_CLASSES } from "../lib/facades.ts";
-import { readRgb } from "../lib/image.ts";
+import { FACADE_PALETTE, N_FACADE_CLASSES } from "../lib/datasets/facades.ts";
+import { readRgb } from "../lib/util/image.ts";
 import { assertSamePixels, samePixels } from "./data_fixtures.ts";
 import {
   ensureSynthDataset,
   renderSynthPair,
   writeSynthDataset,
-} from "../lib/synth.ts";
+} from "../lib/datasets/synth.ts";
 
 await tf.setBackend("cpu");
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-cpu";
 import { DEFAULT_CONFIG, type TrainConfig } from "../lib/config.ts";
-import { readRgb, writePng } from "../lib/image.ts";
+import { readRgb, writePng } from "../lib/util/image.ts";
 import {
   blendWindow,
   padTo,

@@ -5,11 +5,11 @@ import type * as tfl from "@tensorflow/tfjs-layers";
 import type { TrainConfig } from "../lib/config.ts";
 import { setDropoutSeed } from "../lib/layers.ts";
 import { discriminatorLoss, generatorLoss } from "../lib/losses.ts";
-import { deriveSeed } from "../lib/rng.ts";
+import { deriveSeed } from "../lib/util/rng.ts";
 import { lrAt, lrFactor } from "../lib/schedule.ts";
-import { FACADES_DIR, resolveDataroot } from "../lib/dataroot.ts";
+import { FACADES_DIR, resolveDataroot } from "../lib/datasets/dataroot.ts";
 import { Pix2Pix, train } from "../lib/train.ts";
-import { type StepRecord, trainingSeconds } from "../lib/report.ts";
+import { type StepRecord, trainingSeconds } from "../lib/report/run_page.ts";
 import { randomPair, TINY } from "./train_fixtures.ts";
 
 await tf.setBackend("cpu");

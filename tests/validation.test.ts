@@ -8,9 +8,10 @@ import {
   readValLog,
   type StepRecord,
   trainingWarnings,
-} from "../lib/report.ts";
-import { writeSynthDataset } from "../lib/synth.ts";
-import { train, TrainingDivergedError } from "../lib/train.ts";
+} from "../lib/report/run_page.ts";
+import { writeSynthDataset } from "../lib/datasets/synth.ts";
+import { TrainingDivergedError } from "../lib/errors.ts";
+import { train } from "../lib/train.ts";
 import { heldOutSlice } from "../lib/validation.ts";
 
 await tf.setBackend("cpu");

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/runtime/backend.ts";
 import { CONV_CASES, convGradients, relError } from "./conv_grad_cases.ts";
 
 const choice = await initBackend("wasm", { threads: 2 });

@@ -14,8 +14,8 @@
  *
  * @module
  */
-import { FACADE_CLASSES, FACADE_PALETTE } from "../lib/facades.ts";
-import type { DemoInfo } from "../lib/demo_site.ts";
+import { FACADE_CLASSES, FACADE_PALETTE } from "../lib/datasets/facades.ts";
+import type { DemoInfo } from "../lib/site/demo_site.ts";
 import { chooseBackend } from "./backend.ts";
 import {
   type Generator,

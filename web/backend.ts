@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 /**
  * Picks the tfjs backend of the page: WebGPU where the browser has it, else
- * WebGL, else wasm (binaries served under `wasm/`, see `lib/web_bundle.ts`),
+ * WebGL, else wasm (binaries served under `wasm/`, see `lib/site/web_bundle.ts`),
  * else the plain JS cpu backend. `?backend=NAME` in the page URL forces one.
  *
  * @module

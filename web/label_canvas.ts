@@ -1,12 +1,16 @@
 /// <reference lib="dom" />
 /**
  * The painting canvas of a labels → photo model: a map of facade class ids
- * (palette and classes from `lib/facades.ts`) edited with a rectangle or a
+ * (palette and classes from `lib/datasets/facades.ts`) edited with a rectangle or a
  * brush tool, with undo and clear, sampled down to the model's input size.
  *
  * @module
  */
-import { classesToRgb, FACADE_PALETTE, rgbToClasses } from "../lib/facades.ts";
+import {
+  classesToRgb,
+  FACADE_PALETTE,
+  rgbToClasses,
+} from "../lib/datasets/facades.ts";
 import { rgbToImageData } from "./images.ts";
 
 /** Side of the painted class map, pixels (the facades images' size). */
@@ -88,7 +92,7 @@ export class LabelCanvas {
 
   /**
    * Replaces the map by a label image (undoable): every pixel takes the class
-   * of the nearest palette colour, as `lib/facades.ts` maps the dataset's JPEGs.
+   * of the nearest palette colour, as `lib/datasets/facades.ts` maps the dataset's JPEGs.
    *
    * @param rgb `PAINT_SIZE x PAINT_SIZE` 8-bit RGB, HWC
    */

@@ -5,7 +5,7 @@
  * @module
  */
 import type { FileIssue } from "../data.ts";
-import { listFolder, readRgb } from "../image.ts";
+import { listFolder, readRgb } from "../util/image.ts";
 
 /** The result of {@link checkDataset}; `errors` empty means usable. */
 export interface CheckReport {

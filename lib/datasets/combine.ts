@@ -13,7 +13,7 @@ import {
   readRgb,
   resizeRgb,
   writeImage,
-} from "../image.ts";
+} from "../util/image.ts";
 
 /** Options of {@link combineFolders}. */
 export interface CombineOptions {

@@ -19,8 +19,8 @@ import {
   resizeRgb,
   type RgbImage,
   rgbToFloat,
-} from "../image.ts";
-import { Rng } from "../rng.ts";
+} from "../util/image.ts";
+import { Rng } from "../util/rng.ts";
 
 /** The options that decide how one pair is preprocessed. */
 export interface PairOptions

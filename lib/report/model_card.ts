@@ -17,7 +17,7 @@
  * @module
  */
 import type { TrainConfig } from "../config.ts";
-import { readJsonFile } from "../files.ts";
+import { readJsonFile } from "../util/files.ts";
 
 /** Everything a model card says; `model_card.json` holds exactly this. */
 export interface ModelCard {

@@ -12,7 +12,7 @@
  * - {@link LEAKY_RELU_GRAD_KERNEL}, {@link RELU_GRAD_KERNEL}: kernels of our
  *   own for the activations' input gradients, one pass instead of tfjs's
  *   three (`greater`, `mul`, `where` / `step`, `cast`, `mul`); the gradient
- *   overrides in `lib/gradients.ts` call them where they are registered.
+ *   overrides in `lib/runtime/gradients.ts` call them where they are registered.
  *
  * @module
  */
@@ -28,7 +28,7 @@ import {
   type TensorInfo,
   util,
 } from "@tensorflow/tfjs";
-import type { WasmBackendLike } from "../../kernels/wasm_ops.ts";
+import type { WasmBackendLike } from "../kernels/wasm_ops.ts";
 import { type FusedExports, fusedExports } from "./module.ts";
 
 /** Our kernel: `dx = x > 0 ? dy : dy * alpha` (inputs `dy`, `x`; attr `alpha`). */

@@ -11,7 +11,7 @@
  *   batch-norm moments) without tfjs-wasm's transposing copy; `Concat` and
  *   `SplitV` (U-Net skips) as block copies; `LeakyRelu`; and two kernels of
  *   our own for the LeakyReLU / ReLU gradients (one pass instead of
- *   three), used by `lib/gradients.ts` where registered. See `kernels.ts`.
+ *   three), used by `lib/runtime/gradients.ts` where registered. See `kernels.ts`.
  *
  * @example
  * ```ts
@@ -30,7 +30,7 @@ import type {
   NamedAttrMap,
   TensorInfo,
 } from "@tensorflow/tfjs";
-import type { WasmBackendLike } from "../../kernels/wasm_ops.ts";
+import type { WasmBackendLike } from "../kernels/wasm_ops.ts";
 import { fusedExports } from "./module.ts";
 import { FUSED_KERNELS } from "./kernels.ts";
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { WasmBackendLike } from "../../kernels/wasm_ops.ts";
+import type { WasmBackendLike } from "../kernels/wasm_ops.ts";
 import { FUSED_WASM_BASE64, FUSED_WASM_SHARED_BASE64 } from "./fused_wasm.ts";
 
 /**

@@ -35,8 +35,8 @@ import {
   attrsGeometry,
   type ConvAttrs,
   type ConvGeometry,
-} from "../../kernels/conv_geometry.ts";
-import type { WasmBackendLike } from "../../kernels/wasm_ops.ts";
+} from "../kernels/conv_geometry.ts";
+import type { WasmBackendLike } from "../kernels/wasm_ops.ts";
 import type { Blas } from "./blas.ts";
 import { fusedExports, type Geometry } from "../fused/module.ts";
 

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { replaceWasmKernel } from "../../kernels/mod.ts";
+import { replaceWasmKernel } from "../kernels/mod.ts";
 import type { Blas } from "./blas.ts";
 import { NATIVE_KERNELS } from "./kernels.ts";
 

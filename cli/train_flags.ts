@@ -11,14 +11,13 @@
  */
 
 import { parseArgs } from "node:util";
-import { UserError } from "./cli.ts";
+import { UserError } from "./common.ts";
 import {
-  type BackendName,
   DEFAULT_CONFIG,
+  ENUMS,
   type TrainConfig,
-  VAL_SOURCES,
-} from "./config.ts";
-import { parseNetG } from "./unet.ts";
+  validateConfig,
+} from "../lib/config.ts";
 
 /** Name of a preset (`--preset`). */
 export type PresetName = "smoke" | "cpu" | "paper";
@@ -76,26 +75,6 @@ export const PRESETS: Readonly<Record<PresetName, Partial<TrainConfig>>> = {
     sampleEvery: 200,
   },
   paper: {},
-};
-
-/** Allowed values of the enum-typed config fields (also for other CLIs' flags). */
-export const ENUMS: Readonly<
-  Partial<Record<keyof TrainConfig, readonly string[]>>
-> = {
-  direction: ["AtoB", "BtoA"],
-  preprocess: [
-    "resize_and_crop",
-    "crop",
-    "scale_width",
-    "scale_width_and_crop",
-    "none",
-  ],
-  netD: ["basic", "n_layers", "pixel"],
-  norm: ["batch", "instance", "none"],
-  loss: ["l1", "gan", "cgan", "l1+gan", "l1+cgan"],
-  ganMode: ["vanilla", "lsgan"],
-  backend: ["auto", "native", "wasm", "webgpu", "cpu", "tensorflow"],
-  valSource: VAL_SOURCES,
 };
 
 /** Fields that must be integers, and their minimum. */
@@ -254,71 +233,6 @@ function readConfigFile(path: string): Partial<TrainConfig> {
     );
   }
   return out as Partial<TrainConfig>;
-}
-
-/**
- * Checks relations between fields; throws `UserError` naming the flag.
- * Exported so that configs built in code (tests, ablations) get the same
- * checks as the command line.
- */
-export function validateConfig(cfg: TrainConfig): TrainConfig {
-  if (
-    cfg.cropSize > cfg.loadSize &&
-    ["resize_and_crop", "crop", "scale_width_and_crop"].includes(cfg.preprocess)
-  ) {
-    throw new UserError(
-      `--crop-size ${cfg.cropSize} is larger than --load-size ${cfg.loadSize}`,
-    );
-  }
-  let numDowns: number;
-  try {
-    ({ numDowns } = parseNetG(cfg.netG));
-  } catch (e) {
-    throw new UserError((e as Error).message);
-  }
-  const gSize = 2 ** numDowns;
-  if (cfg.cropSize % gSize !== 0) {
-    throw new UserError(
-      `--crop-size ${cfg.cropSize} is not a multiple of ${gSize}, which --net-g ${cfg.netG} needs`,
-    );
-  }
-  if (cfg.lr <= 0) throw new UserError(`--lr must be > 0, got ${cfg.lr}`);
-  for (const b of ["beta1", "beta2"] as const) {
-    if (!(cfg[b] >= 0 && cfg[b] < 1)) {
-      throw new UserError(`--${b} must be in [0, 1), got ${cfg[b]}`);
-    }
-  }
-  if (cfg.lambdaL1 < 0) {
-    throw new UserError(`--lambda-l1 must be >= 0, got ${cfg.lambdaL1}`);
-  }
-  if (!(cfg.valFraction >= 0 && cfg.valFraction <= 0.5)) {
-    throw new UserError(
-      `--val-fraction must be in [0, 0.5], got ${cfg.valFraction}`,
-    );
-  }
-  if (cfg.epochs + cfg.epochsDecay < 1) {
-    throw new UserError("--epochs + --epochs-decay must be at least 1");
-  }
-  checkThreads(cfg.threads, cfg.backend);
-  return cfg;
-}
-
-/**
- * Checks `--threads` (CPU threads, see {@link TrainConfig.threads}): an
- * integer >= 1, and more than 1 only with `--backend native`, `wasm` or
- * `auto`.
- *
- * @throws UserError naming the flag otherwise
- */
-export function checkThreads(threads: number, backend: BackendName): void {
-  if (!Number.isInteger(threads) || threads < 1) {
-    throw new UserError(`--threads must be an integer >= 1, got ${threads}`);
-  }
-  if (threads > 1 && !["native", "wasm", "auto"].includes(backend)) {
-    throw new UserError(
-      `--threads ${threads} needs --backend native, wasm or auto (the CPU backends), got --backend ${backend}`,
-    );
-  }
 }
 
 /** Does this command line ask for the help text (`--help` or `-h`)? */

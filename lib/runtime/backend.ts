@@ -8,7 +8,7 @@
  *   (no flag needed in Deno 2.9). Mesa's lavapipe (a CPU Vulkan driver) makes
  *   it work without a GPU: useful to test the GPU code path, not fast.
  * - `wasm`: `@tensorflow/tfjs-backend-wasm` (XNNPACK, SIMD, one thread) with
- *   this project's kernels (`lib/kernels/`): the filter gradient wasm lacks,
+ *   this project's kernels (`lib/runtime/kernels/`): the filter gradient wasm lacks,
  *   a fast input gradient / transposed convolution, a fast slice.
  * - `native`: wasm with its convolutions and matMuls on the system's BLAS
  *   (OpenBLAS) through Deno FFI, in place on the wasm heap
@@ -23,16 +23,16 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
-import type { BackendName } from "./config.ts";
+import type { BackendName } from "../config.ts";
 import { registerWasmKernels } from "./kernels/mod.ts";
 import { registerGradients } from "./gradients.ts";
-import { registerFusedKernels } from "./runtime/fused/mod.ts";
+import { registerFusedKernels } from "./fused/mod.ts";
 import {
   type Blas,
   BlasMissingError,
   loadBlas,
   registerNativeKernels,
-} from "./runtime/native/mod.ts";
+} from "./native/mod.ts";
 import {
   startThreadedWasm,
   ThreadsTimeout,
@@ -53,7 +53,7 @@ export interface InitBackendOptions {
   /**
    * Threads (default 1). On `native`, the BLAS library's threads. On wasm,
    * 2 or more starts tfjs's threaded SIMD build
-   * (`lib/kernels/wasm_threads.ts`); only possible before the process's
+   * (`lib/runtime/kernels/wasm_threads.ts`); only possible before the process's
    * first wasm start. If it fails wasm runs on one thread (logged); if the
    * thread pool hangs, initBackend throws after a minute.
    */

@@ -18,10 +18,10 @@ import {
   type ReportInput,
   tablesMarkdown,
   testNames,
-} from "./ablate_report.ts";
-import type { StudyName } from "./ablate.ts";
-import { launchChromium } from "./chromium.ts";
-import { readRgb, writeImage } from "./image.ts";
+} from "./report.ts";
+import type { StudyName } from "./grid.ts";
+import { launchChromium } from "../site/chromium.ts";
+import { readRgb, writeImage } from "../util/image.ts";
 
 /** Test images per run copied into the published folder (notebooks 05/06 show 1-8). */
 export const PUBLISHED_TEST_IMAGES = 8;

@@ -1,5 +1,5 @@
 /**
- * The outputs of an ablation grid (`lib/ablate.ts`), built from whatever
+ * The outputs of an ablation grid (`lib/ablation/run.ts`), built from whatever
  * runs have finished: `tables.md` (the paper's numbers beside ours, with the
  * ground-truth row), `results.csv`, `results.json`, one sample sheet per
  * study (`sheet-<study>.png`: the same test inputs, one column per variant)
@@ -18,12 +18,22 @@ import type {
   RunResult,
   StudyName,
   Variant,
-} from "./ablate.ts";
-import type { EvalReport } from "./eval.ts";
-import { naturalCompare, readRgb, type RgbImage, writePng } from "./image.ts";
-import { PAPER_GROUND_TRUTH, PAPER_TABLES, paperRow } from "./paper.ts";
-import { ensurePlotly, escapeHtml, lossCurves, readLossLog } from "./report.ts";
-import type { SegmenterRecord } from "./segmenter.ts";
+} from "./grid.ts";
+import type { EvalReport } from "../eval/evaluate.ts";
+import {
+  naturalCompare,
+  readRgb,
+  type RgbImage,
+  writePng,
+} from "../util/image.ts";
+import { PAPER_GROUND_TRUTH, PAPER_TABLES, paperRow } from "../eval/paper.ts";
+import {
+  ensurePlotly,
+  escapeHtml,
+  lossCurves,
+  readLossLog,
+} from "../report/run_page.ts";
+import type { SegmenterRecord } from "../eval/segmenter.ts";
 
 /** One table row of the report: a variant, its paper figures and (when finished) ours. */
 export interface ReportRow {

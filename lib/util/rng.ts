@@ -3,7 +3,7 @@
  * state.
  *
  * Used for data order and jitter (`lib/data.ts`), the procedural dataset
- * (`lib/synth.ts`) and, by the trainer, for the RNG state stored in a
+ * (`lib/datasets/synth.ts`) and, by the trainer, for the RNG state stored in a
  * checkpoint. The same seed always gives the same sequence on every platform
  * (pure 32-bit integer arithmetic, no `Math.random`).
  *

@@ -4,7 +4,7 @@
  * labels → photo, 256x256, 200 epochs, batch size 1 (Table 2: batch 10).
  * Each score is in [0, 1]. Source: `../shared/reference/paper-tables.md`.
  *
- * Rows are keyed by a stable `id` that the ablation grid (`lib/ablate.ts`)
+ * Rows are keyed by a stable `id` that the ablation grid (`lib/ablation/run.ts`)
  * uses too, so our numbers and the paper's can be put side by side.
  *
  * @module

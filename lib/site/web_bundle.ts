@@ -14,7 +14,7 @@
  * @module
  */
 import * as esbuild from "esbuild";
-import { readFailure } from "./files.ts";
+import { readFailure } from "../util/files.ts";
 
 /** Static files of the page, keyed by their path in the site (`app.js`, `wasm/...`). */
 export type AssetMap = Map<string, Uint8Array<ArrayBuffer>>;
@@ -26,10 +26,10 @@ export interface BundleOptions {
 }
 
 /** Folder of the page sources (`index.html`, `style.css`, `app.ts`, ...). */
-export const WEB_DIR: URL = new URL("../web/", import.meta.url);
+export const WEB_DIR: URL = new URL("../../web/", import.meta.url);
 
 /** The repository root (where `deno.json` and `node_modules/` are). */
-const ROOT: URL = new URL("../", import.meta.url);
+const ROOT: URL = new URL("../../", import.meta.url);
 
 /** The wasm backend's binaries, served under `wasm/` (`setWasmPaths("wasm/")`). */
 export const WASM_FILES: readonly string[] = [

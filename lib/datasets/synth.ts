@@ -2,7 +2,7 @@
  * The embedded default dataset: procedurally generated facade-like pairs.
  *
  * Each pair is a label map of axis-aligned rectangles in the 12 facades
- * classes and colours (`lib/facades.ts`: facade, floors of windows with
+ * classes and colours (`lib/datasets/facades.ts`: facade, floors of windows with
  * sills, blinds and balconies, cornice and moldings, a door or a shop front,
  * pillars, deco) and a "photo" of it: per-class base colours varied per
  * image, brick or plaster texture, glass reflections, blind slats, wood
@@ -18,10 +18,10 @@
  */
 import { fileURLToPath } from "node:url";
 import { classesToRgb } from "./facades.ts";
-import { hconcat, type RgbImage, writeImage } from "./image.ts";
-import { deriveSeed, Rng } from "./rng.ts";
+import { hconcat, type RgbImage, writeImage } from "../util/image.ts";
+import { deriveSeed, Rng } from "../util/rng.ts";
 
-/** Class ids (0-based, as `lib/facades.ts`). */
+/** Class ids (0-based, as `lib/datasets/facades.ts`). */
 const C = {
   background: 0,
   facade: 1,
@@ -379,7 +379,8 @@ export async function ensureSynthDataset(
 ): Promise<string> {
   const { cacheDir, ...synth } = opts;
   checkOptions(synth);
-  const root = cacheDir ?? fileURLToPath(new URL("../.cache", import.meta.url));
+  const root = cacheDir ??
+    fileURLToPath(new URL("../../.cache", import.meta.url));
   const key = JSON.stringify({
     v: SYNTH_VERSION,
     ...synth,

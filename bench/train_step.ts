@@ -23,16 +23,16 @@
  */
 
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "./backend.ts";
-import { nativeStats, resetNativeStats } from "./runtime/native/mod.ts";
-import { checkThreads } from "./args.ts";
-import { UserError } from "./cli.ts";
+import { initBackend } from "../lib/runtime/backend.ts";
+import { nativeStats, resetNativeStats } from "../lib/runtime/native/mod.ts";
+import { checkThreads } from "../lib/config.ts";
+import { UserError } from "../cli/common.ts";
 import {
   type BackendName,
   DEFAULT_CONFIG,
   type TrainConfig,
-} from "./config.ts";
-import { Pix2Pix } from "./train.ts";
+} from "../lib/config.ts";
+import { Pix2Pix } from "../lib/train.ts";
 
 /** Options of {@link runBench}. */
 export interface BenchOptions {

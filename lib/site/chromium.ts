@@ -2,13 +2,13 @@
  * Headless Chromium through `playwright-core` (no downloaded browser): the
  * system's Chromium (Debian's `/usr/bin/chromium`, or `$PIX2PIX_CHROMIUM`),
  * software rendering, no network. Used by the browser test and to render
- * plotly charts to SVG (`lib/ablate_publish.ts`).
+ * plotly charts to SVG (`lib/ablation/publish.ts`).
  *
  * @module
  */
 
 import { type Browser, chromium } from "playwright-core";
-import { UserError } from "./cli.ts";
+import { EnvironmentError } from "../errors.ts";
 
 /** Path of the Chromium executable: `$PIX2PIX_CHROMIUM` or `/usr/bin/chromium`. */
 export const CHROMIUM_PATH: string = Deno.env.get("PIX2PIX_CHROMIUM") ??
@@ -34,14 +34,14 @@ export async function hasChromium(): Promise<boolean> {
 /**
  * Launches headless Chromium with {@link CHROMIUM_ARGS} plus `extraArgs`.
  *
- * @throws UserError naming the path and the package to install when there is
+ * @throws EnvironmentError naming the path and the package to install when there is
  *   no Chromium.
  */
 export async function launchChromium(
   extraArgs: readonly string[] = [],
 ): Promise<Browser> {
   if (!(await hasChromium())) {
-    throw new UserError(
+    throw new EnvironmentError(
       `no Chromium at ${CHROMIUM_PATH}: apt-get install chromium, or set PIX2PIX_CHROMIUM`,
     );
   }

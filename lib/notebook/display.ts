@@ -12,14 +12,14 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import sharp from "sharp";
-import { escapeHtml } from "./report.ts";
-import type { RgbImage } from "./image.ts";
-import { readRgb, tensorToRgb } from "./image.ts";
-import { type Batch, openAlignedDataset } from "./data.ts";
-import type { Direction } from "./config.ts";
-import { ensureSynthDataset } from "./synth.ts";
-import { FACADES_DIR } from "./dataroot.ts";
-import type { ReportRow } from "./ablate_report.ts";
+import { escapeHtml } from "../report/run_page.ts";
+import type { RgbImage } from "../util/image.ts";
+import { readRgb, tensorToRgb } from "../util/image.ts";
+import { type Batch, openAlignedDataset } from "../data.ts";
+import type { Direction } from "../config.ts";
+import { ensureSynthDataset } from "../datasets/synth.ts";
+import { FACADES_DIR } from "../datasets/dataroot.ts";
+import type { ReportRow } from "../ablation/report.ts";
 
 /** The symbol Deno's Jupyter kernel looks for on a value to get its MIME bundle. */
 export const JUPYTER_DISPLAY: unique symbol = Symbol.for(
@@ -45,7 +45,7 @@ export function html(markup: string, plain = "[HTML output]"): Displayable {
 }
 
 const PLOTLY_SOURCE = new URL(
-  "../node_modules/plotly.js-dist-min/plotly.min.js",
+  "../../node_modules/plotly.js-dist-min/plotly.min.js",
   import.meta.url,
 );
 
@@ -240,7 +240,7 @@ export function table(
 export interface NotebookData {
   /** Dataset root (with `train/` and `test/`). */
   root: string;
-  /** `facades` (real) or `synthetic` (the fallback from `lib/synth.ts`). */
+  /** `facades` (real) or `synthetic` (the fallback from `lib/datasets/synth.ts`). */
   kind: "facades" | "synthetic";
 }
 
@@ -310,7 +310,7 @@ export interface FcnScoreFields {
   class_iou: number;
 }
 
-/** The parts of an ablation grid's `results.json` (`lib/ablate_report.ts`) the notebooks use. */
+/** The parts of an ablation grid's `results.json` (`lib/ablation/report.ts`) the notebooks use. */
 export interface AblationResults {
   /** Preset name: `ci`, `cpu` or `paper`. */
   preset: string;
@@ -372,7 +372,7 @@ async function resultFiles(
 export async function ablationResults(
   data: NotebookData,
 ): Promise<AblationSource> {
-  const repo = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+  const repo = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
   const env = Deno.env.get("PIX2PIX_ABLATION_DIR");
   const read = async (file: string) =>
     JSON.parse(await Deno.readTextFile(file)) as AblationResults;
@@ -400,7 +400,7 @@ export async function ablationResults(
   }
   const out = `${repo}/runs/notebooks/ablate-ci`;
   // Imported here: the grid pulls in the segmenter and evaluation modules.
-  const { runAblation } = await import("./ablate.ts");
+  const { runAblation } = await import("../ablation/run.ts");
   await runAblation({
     studies: ["objective", "generator", "discriminator"],
     preset: "ci",

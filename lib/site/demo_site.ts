@@ -1,5 +1,5 @@
 /**
- * The browser demo as a static site: the page's assets (`lib/web_bundle.ts`),
+ * The browser demo as a static site: the page's assets (`lib/site/web_bundle.ts`),
  * a checkpoint's generator in tfjs LayersModel format under `model/`, and
  * `demo.json`, which tells the page what the model expects. `serveDemoSite`
  * serves it on 127.0.0.1 (`deno task demo`), `writeDemoSite` writes it to a
@@ -16,15 +16,15 @@
  *
  * @module
  */
-import { resolveCheckpoint } from "./checkpoint.ts";
-import { UserError } from "./cli.ts";
-import { readJsonFile } from "./files.ts";
-import type { Direction, TrainConfig } from "./config.ts";
+import { resolveCheckpoint } from "../checkpoint.ts";
+import { CheckpointError, Pix2PixError } from "../errors.ts";
+import { readJsonFile } from "../util/files.ts";
+import type { Direction, TrainConfig } from "../config.ts";
 import { bundleWebApp } from "./web_bundle.ts";
 
 /**
  * What the generator takes: a facades label map (painting mode offered,
- * palette of `lib/facades.ts`) or any image (upload mode only).
+ * palette of `lib/datasets/facades.ts`) or any image (upload mode only).
  */
 export type InputKind = "facade-labels" | "image";
 
@@ -78,7 +78,8 @@ export function inferInputKind(config: TrainConfig): InputKind {
 async function readFlagJson<T>(path: string, flag: string): Promise<T> {
   return await readJsonFile<T>(
     path,
-    (reason) => new UserError(`${flag}: ${path}: ${reason}`),
+    (reason) =>
+      new CheckpointError(`${flag}: ${path}: ${reason}`, { file: path }),
   );
 }
 
@@ -87,7 +88,7 @@ async function readFlagJson<T>(path: string, flag: string): Promise<T> {
  * the checkpoint's `G/model.json` and weight shards, and writes `demo.json`
  * from the checkpoint's `state.json`.
  *
- * @throws UserError naming `--checkpoint` and the file when the checkpoint,
+ * @throws CheckpointError naming `--checkpoint` and the file when the checkpoint,
  *   its `state.json`, `G/model.json` or a weight shard is missing or malformed
  */
 export async function buildDemoSite(o: DemoSiteOptions): Promise<DemoSite> {
@@ -95,15 +96,19 @@ export async function buildDemoSite(o: DemoSiteOptions): Promise<DemoSite> {
   try {
     folder = await resolveCheckpoint(o.checkpoint);
   } catch (e) {
-    throw new UserError(`--checkpoint: ${(e as Error).message}`);
+    throw new CheckpointError(`--checkpoint: ${(e as Error).message}`, {
+      file: o.checkpoint,
+      cause: e,
+    });
   }
   const state = await readFlagJson<{ step?: number; config?: TrainConfig }>(
     `${folder}/state.json`,
     "--checkpoint",
   );
   if (!state.config || typeof state.config !== "object") {
-    throw new UserError(
+    throw new CheckpointError(
       `--checkpoint: ${folder}/state.json has no "config" field`,
+      { file: `${folder}/state.json` },
     );
   }
   const modelJson = await readFlagJson<{
@@ -111,21 +116,25 @@ export async function buildDemoSite(o: DemoSiteOptions): Promise<DemoSite> {
   }>(`${folder}/G/model.json`, "--checkpoint");
   const shards = (modelJson.weightsManifest ?? []).flatMap((g) => g.paths);
   if (shards.length === 0) {
-    throw new UserError(
+    throw new CheckpointError(
       `--checkpoint: ${folder}/G/model.json lists no weight files`,
+      { file: `${folder}/G/model.json` },
     );
   }
   const files = new Map<string, SiteFile>();
   files.set("model/model.json", { file: `${folder}/G/model.json` });
   for (const shard of shards) {
     if (!/^[\w.-]+$/.test(shard)) {
-      throw new UserError(
+      throw new CheckpointError(
         `--checkpoint: ${folder}/G/model.json: weight path "${shard}" is not a plain file name`,
+        { file: `${folder}/G/model.json` },
       );
     }
     const file = `${folder}/G/${shard}`;
     const ok = await Deno.stat(file).then((s) => s.isFile, () => false);
-    if (!ok) throw new UserError(`--checkpoint: ${file}: missing`);
+    if (!ok) {
+      throw new CheckpointError(`--checkpoint: ${file}: missing`, { file });
+    }
     files.set(`model/${shard}`, { file });
   }
   for (const [path, data] of await bundleWebApp({ minify: o.minify })) {
@@ -208,7 +217,7 @@ export function serveDemoSite(
  * the same names are replaced).
  *
  * @returns the number of files and bytes written
- * @throws UserError naming `--out` when `outDir` is a file or not writable
+ * @throws Pix2PixError naming `--out` when `outDir` is a file or not writable
  */
 export async function writeDemoSite(
   site: DemoSite,
@@ -226,64 +235,12 @@ export async function writeDemoSite(
       bytes += data.byteLength;
     }
   } catch (e) {
-    if (e instanceof UserError) throw e;
-    throw new UserError(`--out: ${outDir}: ${(e as Error).message}`);
+    if (e instanceof Pix2PixError) throw e;
+    throw new Pix2PixError(`--out: ${outDir}: ${(e as Error).message}`, {
+      field: "out",
+      file: outDir,
+      cause: e,
+    });
   }
   return { files: site.files.size, bytes };
-}
-
-/**
- * Parses `--input-kind`: `auto`, `facade-labels` or `image`.
- *
- * @throws UserError naming the flag for other values
- */
-export function parseInputKind(value: string | undefined): InputKind | "auto" {
-  const v = value ?? "auto";
-  if (v === "auto" || v === "facade-labels" || v === "image") return v;
-  throw new UserError(
-    `--input-kind: '${v}' is not one of auto, facade-labels, image`,
-  );
-}
-
-/**
- * Parses `--port`: an integer in [0, 65535] (0 = any free port).
- *
- * @throws UserError naming the flag otherwise
- */
-export function parsePort(value: string | undefined): number {
-  const port = Number(value);
-  if (!/^\d+$/.test(value ?? "") || port > 65535) {
-    throw new UserError(`--port: '${value}' is not a port number (0-65535)`);
-  }
-  return port;
-}
-
-/**
- * The flags `deno task demo` and `deno task export` share, as node:util
- * `parseArgs` options: `--checkpoint DIR` and `--input-kind`.
- */
-export const SITE_FLAGS = {
-  checkpoint: { type: "string" },
-  "input-kind": { type: "string", default: "auto" },
-} as const;
-
-/** The `--help` lines of {@link SITE_FLAGS}. */
-export const SITE_FLAGS_HELP =
-  `  --checkpoint DIR   checkpoint folder, a run's checkpoints/ folder or a run folder
-  --input-kind KIND  auto | facade-labels | image (default auto: facade labels
-                     when the run trained BtoA on facades)`;
-
-/**
- * {@link buildDemoSite} from the parsed {@link SITE_FLAGS}.
- *
- * @throws UserError when `--checkpoint` is missing or `--input-kind` is bad
- */
-export async function buildSiteFromFlags(
-  flags: { checkpoint?: string; "input-kind": string },
-): Promise<DemoSite> {
-  if (!flags.checkpoint) throw new UserError("--checkpoint DIR is required");
-  return await buildDemoSite({
-    checkpoint: flags.checkpoint,
-    inputKind: parseInputKind(flags["input-kind"]),
-  });
 }

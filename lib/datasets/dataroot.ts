@@ -8,7 +8,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import type { TrainConfig } from "./config.ts";
+import type { TrainConfig } from "../config.ts";
 import { ensureSynthDataset } from "./synth.ts";
 
 /**
@@ -17,7 +17,7 @@ import { ensureSynthDataset } from "./synth.ts";
  * and tests; it may be missing on a user's machine).
  */
 export const FACADES_DIR: string = fileURLToPath(
-  new URL("../../shared/datasets/facades", import.meta.url),
+  new URL("../../../shared/datasets/facades", import.meta.url),
 );
 
 /**

@@ -4,19 +4,19 @@
  * input label map, facades being translated B→A), `<name>_fake_B.png` (the
  * generated photo) and `<name>_real_B.png` (the real photo).
  *
- * For every image, the segmenter (`lib/segmenter.ts`, trained on real photos)
+ * For every image, the segmenter (`lib/eval/segmenter.ts`, trained on real photos)
  * segments the generated photo; the scores say how well that segmentation
  * matches the input label map (per-pixel accuracy, mean per-class accuracy,
  * mean class IoU, one confusion matrix over all images). The same segmenter
  * on the real photos gives the `ground_truth` row, the ceiling of the
  * protocol. Image metrics compare generated and real photos on [0, 1]
- * (see `lib/metrics.ts`: L1, PSNR, SSIM) and measure the colourfulness of
+ * (see `lib/eval/metrics.ts`: L1, PSNR, SSIM) and measure the colourfulness of
  * both.
  *
  * @module
  */
-import { N_FACADE_CLASSES, rgbToClasses } from "./facades.ts";
-import { readRgb, type RgbImage } from "./image.ts";
+import { N_FACADE_CLASSES, rgbToClasses } from "../datasets/facades.ts";
+import { readRgb, type RgbImage } from "../util/image.ts";
 import {
   addToConfusion,
   colourfulness,

@@ -20,11 +20,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { installLeanBackprop } from "./runtime/backprop.ts";
-import {
-  LEAKY_RELU_GRAD_KERNEL,
-  RELU_GRAD_KERNEL,
-} from "./runtime/fused/mod.ts";
+import { installLeanBackprop } from "./backprop.ts";
+import { LEAKY_RELU_GRAD_KERNEL, RELU_GRAD_KERNEL } from "./fused/mod.ts";
 
 /**
  * Replaces the gradient of `kernelName`: `kernel` (one of ours) computes the

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { UserError } from "./cli.ts";
+import { ConfigError, EnvironmentError } from "../errors.ts";
 
 /** What {@link runNotebooks} does. */
 export interface NotebookRunOptions {
@@ -36,10 +36,12 @@ export interface NotebookRunResult {
 }
 
 /** The executor script, next to the notebooks. */
-const EXECUTE_PY = new URL("../notebooks/execute.py", import.meta.url).pathname;
+const EXECUTE_PY =
+  new URL("../../notebooks/execute.py", import.meta.url).pathname;
 
 /** The notebooks folder of this repository. */
-export const NOTEBOOKS_DIR = new URL("../notebooks", import.meta.url).pathname;
+export const NOTEBOOKS_DIR =
+  new URL("../../notebooks", import.meta.url).pathname;
 
 /** Runs a command quietly; true when it exits 0. */
 async function succeeds(cmd: string, args: string[]): Promise<boolean> {
@@ -61,7 +63,7 @@ async function succeeds(cmd: string, args: string[]): Promise<boolean> {
  * (Debian's Jupyter packages install there, which a pyenv or venv `python3`
  * on the PATH may hide).
  *
- * @throws UserError with an install hint when none has them
+ * @throws EnvironmentError with an install hint when none has them
  */
 export async function findPython(): Promise<string> {
   const env = Deno.env.get("PIX2PIX_PYTHON");
@@ -71,7 +73,7 @@ export async function findPython(): Promise<string> {
       return py;
     }
   }
-  throw new UserError(
+  throw new EnvironmentError(
     `no Python with nbclient and nbconvert found (tried ${
       candidates.join(", ")
     }); install them, e.g. apt-get install jupyter-nbconvert python3-nbclient python3-ipykernel, or set PIX2PIX_PYTHON`,
@@ -105,7 +107,7 @@ export async function ensureDenoKernel(python: string): Promise<boolean> {
  * The notebooks of `dir` (`*.ipynb`, sorted by name), or those whose names
  * contain one of `only` (e.g. `["03", "ablation"]`).
  *
- * @throws UserError naming the filter when nothing matches
+ * @throws ConfigError naming the filter when nothing matches
  */
 export async function listNotebooks(
   dir: string,
@@ -119,7 +121,8 @@ export async function listNotebooks(
     only.length === 0 || only.some((o) => n.includes(o))
   );
   if (picked.length === 0) {
-    throw new UserError(
+    throw new ConfigError(
+      "only",
       only.length
         ? `--only ${only.join(", ")}: no notebook in ${dir} matches`
         : `no notebooks (*.ipynb) in ${dir}`,

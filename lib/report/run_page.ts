@@ -35,7 +35,7 @@ const LOSS_KEYS = ["G_GAN", "G_L1", "D_real", "D_fake"] as const;
 const MAX_POINTS = 2000;
 
 const PLOTLY_SOURCE = new URL(
-  "../node_modules/plotly.js-dist-min/plotly.min.js",
+  "../../node_modules/plotly.js-dist-min/plotly.min.js",
   import.meta.url,
 );
 

@@ -1,13 +1,13 @@
 /**
  * Worker entry (`node:worker_threads`) of `runAblation({ jobs })`
- * (`lib/ablate.ts`): runs one request (`only`: a run id or `segmenter`) with
+ * (`lib/ablation/run.ts`): runs one request (`only`: a run id or `segmenter`) with
  * its own tfjs and wasm heap, forwards log lines, and replies with the
  * summary or the error.
  *
  * @module
  */
 import { isMainThread, parentPort } from "node:worker_threads";
-import { runAblation, type WorkerReply, type WorkerRequest } from "./ablate.ts";
+import { runAblation, type WorkerReply, type WorkerRequest } from "./run.ts";
 
 if (!isMainThread && parentPort) {
   const port = parentPort;

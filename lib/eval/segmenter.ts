@@ -1,7 +1,7 @@
 /**
  * The facades segmenter of the FCN-score protocol: a network trained on the
  * real photos (A halves) of the facades train split to predict the 12 label
- * classes of their label maps (B halves). `lib/eval.ts` runs it on generated
+ * classes of their label maps (B halves). `lib/eval/evaluate.ts` runs it on generated
  * photos and compares its segmentation with the input label map, as the
  * paper's FCN-8s does on Cityscapes.
  *
@@ -20,8 +20,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { fileHandler } from "./checkpoint.ts";
-import { N_FACADE_CLASSES, rgbToClasses } from "./facades.ts";
+import { fileHandler } from "../checkpoint.ts";
+import { N_FACADE_CLASSES, rgbToClasses } from "../datasets/facades.ts";
 import {
   cropRgb,
   isImagePath,
@@ -29,15 +29,15 @@ import {
   resizeRgb,
   type RgbImage,
   rgbToFloat,
-} from "./image.ts";
+} from "../util/image.ts";
 import {
   addToConfusion,
   newConfusion,
   type SegmentationScores,
   segmentationScores,
 } from "./metrics.ts";
-import { Rng } from "./rng.ts";
-import { buildGenerator } from "./unet.ts";
+import { Rng } from "../util/rng.ts";
+import { buildGenerator } from "../unet.ts";
 
 /** Architecture and training schedule of a segmenter. */
 export interface SegmenterConfig {
@@ -423,7 +423,7 @@ export async function* readPairs(
 
 /** Default parent of cached segmenters: `<repo>/.cache/segmenter`. */
 export const SEGMENTER_CACHE_ROOT: string = decodeURIComponent(
-  new URL("../.cache/segmenter", import.meta.url).pathname,
+  new URL("../../.cache/segmenter", import.meta.url).pathname,
 );
 
 /**
