@@ -124,8 +124,9 @@ await runCli(async () => {
     tile: int("tile", values.tile),
     tileOverlap: int("tile-overlap", values["tile-overlap"]),
   });
-  console.log(
-    `translated ${s.count} images (${s.config.phase}, ${s.config.direction}): ${s.page}`,
-  );
+  const what = datasetMode === "single"
+    ? `from ${values.dataroot}`
+    : `(${s.config.phase}, ${s.config.direction})`;
+  console.log(`translated ${s.count} images ${what}: ${s.page}`);
   Deno.exit(0);
 });

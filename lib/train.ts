@@ -423,9 +423,9 @@ export async function train(
       await saveCheckpoint(`${runDir}/checkpoints/best`, checkpointState());
     }
     (progress ? (m: string) => progress.note(m) : log)(
-      `epoch ${pos.epoch}: validation L1 ${record.val_L1.toFixed(4)}${
-        isBest ? " (best so far: checkpoints/best)" : ""
-      }`,
+      `step ${pos.step} (${pos.epoch} epochs done): validation L1 ${
+        record.val_L1.toFixed(4)
+      }${isBest ? " (best so far: checkpoints/best)" : ""}`,
     );
   };
 

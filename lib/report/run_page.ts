@@ -289,12 +289,12 @@ export async function writeRunPage(runDir: string, p: RunPage): Promise<void> {
     yaxis: "y3",
   });
   const layout = {
-    title: "losses (bucket means) and learning rate",
-    xaxis: { title: "step", domain: [0, 0.88] },
-    yaxis: { title: "GAN losses" },
-    yaxis2: { title: "L1", overlaying: "y", side: "right" },
+    title: { text: "losses (bucket means) and learning rate" },
+    xaxis: { title: { text: "step" }, domain: [0, 0.88] },
+    yaxis: { title: { text: "GAN losses" } },
+    yaxis2: { title: { text: "L1" }, overlaying: "y", side: "right" },
     yaxis3: {
-      title: "lr",
+      title: { text: "lr" },
       overlaying: "y",
       side: "right",
       anchor: "free",
@@ -365,8 +365,8 @@ ${
     val.length
       ? `Plotly.newPlot("val", ${JSON.stringify(valTraces)}, ${
         JSON.stringify({
-          xaxis: { title: "step" },
-          yaxis: { title: "val L1" },
+          xaxis: { title: { text: "step" } },
+          yaxis: { title: { text: "val L1" } },
           height: 320,
         })
       });`
