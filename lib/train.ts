@@ -54,7 +54,8 @@ import { Adam } from "./adam.ts";
 import { untaped } from "./runtime/backprop.ts";
 import { translate } from "./translate.ts";
 import { buildGenerator, generatorSpecFromConfig } from "./unet.ts";
-import { resolveValidation, validationL1 } from "./validation.ts";
+import { resolveValidation, validationScores } from "./validation.ts";
+import { loadCachedSegmenter, type PhotoSegmenter } from "./eval/segmenter.ts";
 import { type ModelCard, writeModelCard } from "./report/model_card.ts";
 import { trainableParams } from "./report/summary.ts";
 import { sizeMultiple } from "./tiling.ts";
@@ -252,6 +253,13 @@ function weightsFinite(models: (tfl.LayersModel | null)[]): boolean {
 export interface TrainOptions {
   /** No progress bar or messages (tests). */
   quiet?: boolean;
+  /**
+   * Segmenter for the FCN-score of validation outputs (labels → photo on
+   * facade colours). Default: the cached facades segmenter of the run's
+   * dataroot (`deno task eval --train-segmenter`) for `BtoA` runs, when it
+   * has been trained; null: none.
+   */
+  segmenter?: PhotoSegmenter | null;
 }
 
 /** What {@link train} did. */
@@ -341,6 +349,16 @@ export async function train(
   const val = await resolveValidation(cfg, dataroot);
   cfg = val.config;
   log(val.description);
+  const segmenter = opts.segmenter !== undefined
+    ? opts.segmenter
+    : val.dataset && cfg.direction === "BtoA"
+    ? await loadCachedSegmenter(dataroot).then((t) => {
+      log(
+        "validation FCN-score: the cached facades segmenter of this dataroot",
+      );
+      return t.segmenter;
+    }, () => null)
+    : null;
   const runLog = await openRunLog(runDir, cfg, pos.step);
   const dataset = await openAlignedDataset({
     ...cfg,
@@ -410,10 +428,19 @@ export async function train(
   );
   const validate = async () => {
     if (!val.dataset) return;
+    const scores = await validationScores(
+      model.G,
+      val.dataset,
+      cfg.seed,
+      segmenter,
+    );
     const record: ValRecord = {
       step: pos.step,
       epoch: pos.epoch,
-      val_L1: await validationL1(model.G, val.dataset, cfg.seed),
+      val_L1: scores.l1,
+      ...(scores.fcnPixelAcc === null
+        ? {}
+        : { fcn_pixel_acc: scores.fcnPixelAcc }),
       seconds: seconds(),
     };
     await runLog.appendValidation(record);
@@ -425,6 +452,10 @@ export async function train(
     (progress ? (m: string) => progress.note(m) : log)(
       `step ${pos.step} (${pos.epoch} epochs done): validation L1 ${
         record.val_L1.toFixed(4)
+      }${
+        record.fcn_pixel_acc === undefined
+          ? ""
+          : `, FCN per-pixel acc ${record.fcn_pixel_acc.toFixed(3)}`
       }${isBest ? " (best so far: checkpoints/best)" : ""}`,
     );
   };
@@ -509,6 +540,7 @@ export async function train(
     scores: {
       lastLosses: final ? { ...final } : null,
       valL1: runLog.validation.at(-1)?.val_L1 ?? null,
+      valFcnPixelAcc: runLog.validation.at(-1)?.fcn_pixel_acc ?? null,
       best: best ? { valL1: best.val_L1, step: best.step } : null,
     },
     checkpoints: {

@@ -4,16 +4,17 @@
  * {@link resolveValidation} decides where validation pairs come from (the
  * dataset's `val/` folder, a seeded slice held out of the training split, or
  * none; see {@link TrainConfig.valSource}) and returns the resolved config to
- * record. {@link validationL1} scores a generator on it: the mean absolute
- * error between outputs and targets on [0, 1] pixel values (the L1 of
- * `deno task eval`), in the paper's test mode with fixed dropout masks so
- * that epochs are comparable.
+ * record. {@link validationScores} scores a generator on it: the mean
+ * absolute error between outputs and targets on [0, 1] pixel values (the L1
+ * of `deno task eval`) and, given a facades segmenter (labels → photo runs),
+ * the FCN-score per-pixel accuracy of the outputs; in the paper's test mode
+ * with fixed dropout masks, so that epochs are comparable.
  *
  * @example
  * ```ts
  * const v = await resolveValidation(cfg, dataroot);
  * const train = await openAlignedDataset({ ...v.config, dataroot, filter: v.trainFilter });
- * const l1 = v.dataset ? await validationL1(G, v.dataset, cfg.seed) : null;
+ * const scores = v.dataset ? await validationScores(G, v.dataset, cfg.seed) : null;
  * ```
  *
  * @module
@@ -22,7 +23,14 @@ import * as tf from "@tensorflow/tfjs";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import type { TrainConfig } from "./config.ts";
 import { type AlignedDataset, openAlignedDataset } from "./data.ts";
-import { listFolder } from "./util/image.ts";
+import { N_FACADE_CLASSES, rgbToClasses } from "./datasets/facades.ts";
+import {
+  addToConfusion,
+  newConfusion,
+  segmentationScores,
+} from "./eval/metrics.ts";
+import type { PhotoSegmenter } from "./eval/segmenter.ts";
+import { listFolder, tensorToRgb } from "./util/image.ts";
 import { deriveSeed, Rng } from "./util/rng.ts";
 import { translate } from "./translate.ts";
 
@@ -139,29 +147,56 @@ export async function resolveValidation(
   };
 }
 
+/** What {@link validationScores} measured. */
+export interface ValidationScores {
+  /** Mean absolute error of outputs against targets, [0, 1] pixel scale. */
+  l1: number;
+  /** FCN-score per-pixel accuracy of the outputs (segmented vs the input labels), or null without a segmenter. */
+  fcnPixelAcc: number | null;
+}
+
 /**
- * Mean absolute error of `G`'s outputs against the targets of `dataset`, on
- * [0, 1] pixel values, in the paper's test mode (batch statistics, dropout
- * masks seeded by `seed` and the pair's index, so every call uses the same).
+ * Scores `G` on `dataset` in the paper's test mode (batch statistics,
+ * dropout masks seeded by `seed` and the pair's index, so every call uses the
+ * same): the L1 of outputs against targets and, with `segmenter`, the
+ * FCN-score per-pixel accuracy (the segmenter's classes of each output
+ * against the classes of its input label map, as `deno task eval`).
  */
-export async function validationL1(
+export async function validationScores(
   G: tfl.LayersModel,
   dataset: AlignedDataset,
   seed: number,
-): Promise<number> {
+  segmenter: PhotoSegmenter | null = null,
+): Promise<ValidationScores> {
   let sum = 0;
   let count = 0;
   let index = 0;
+  const confusion = newConfusion(N_FACADE_CLASSES);
   for await (const batch of dataset.batches(0)) {
-    const err = tf.tidy(() => {
-      const fake = translate(G, batch.input, {
-        dropoutSeed: deriveSeed(seed, index++),
-      });
-      return tf.mean(tf.abs(tf.sub(fake, batch.target)));
+    const fake = translate(G, batch.input, {
+      dropoutSeed: deriveSeed(seed, index++),
     });
+    const err = tf.tidy(() => tf.mean(tf.abs(tf.sub(fake, batch.target))));
     sum += (await err.data())[0] / 2; // [-1, 1] → [0, 1] pixel scale
     count++;
-    tf.dispose([err, batch.input, batch.target]);
+    if (segmenter) {
+      const [, height, width] = fake.shape;
+      const [fakeRgb, labelRgb] = tf.tidy(() =>
+        [fake, batch.input].map((t) =>
+          tensorToRgb(tf.squeeze(t, [0]) as tf.Tensor3D)
+        )
+      );
+      const photo = { data: fakeRgb, width, height };
+      addToConfusion(
+        confusion,
+        rgbToClasses(labelRgb, width * height),
+        await segmenter.segment(photo),
+      );
+    }
+    tf.dispose([err, fake, batch.input, batch.target]);
   }
-  return sum / Math.max(count, 1);
+  return {
+    l1: sum / Math.max(count, 1),
+    fcnPixelAcc: segmenter ? segmentationScores(confusion).perPixelAcc : null,
+  };
 }

@@ -12,7 +12,11 @@ import {
 import { writeSynthDataset } from "../lib/datasets/synth.ts";
 import { TrainingDivergedError } from "../lib/errors.ts";
 import { train } from "../lib/train.ts";
-import { heldOutSlice } from "../lib/validation.ts";
+import { heldOutSlice, validationScores } from "../lib/validation.ts";
+import { openAlignedDataset } from "../lib/data.ts";
+import { rgbToClasses } from "../lib/datasets/facades.ts";
+import { tensorToRgb } from "../lib/util/image.ts";
+import { buildGenerator, generatorSpecFromConfig } from "../lib/unet.ts";
 
 await tf.setBackend("cpu");
 
@@ -119,17 +123,29 @@ Deno.test("train: a val/ folder is used when it exists; --val-source none turns 
     seed: 1,
     splits: { train: 4, val: 2 },
   });
+  // A segmenter (here a fake: every pixel class 0, at the 32 px crop size)
+  // adds the FCN-score.
+  const zeros = { segment: () => Promise.resolve(new Uint8Array(32 * 32)) };
   const s = await train({
     ...CFG,
     dataroot: root,
     epochs: 1,
     epochsDecay: 0,
     checkpointsDir: dir,
-  }, { quiet: true });
+    direction: "BtoA",
+  }, { quiet: true, segmenter: zeros });
   assert.equal(s.steps, 4, "the whole train split is trained on");
   const cfg = JSON.parse(Deno.readTextFileSync(`${dir}/v/config.json`));
   assert.equal(cfg.valSource, "folder");
-  assert.equal((await readValLog(`${dir}/v`)).length, 1);
+  const vlog = await readValLog(`${dir}/v`);
+  assert.equal(vlog.length, 1);
+  const acc = vlog[0].fcn_pixel_acc!;
+  assert.ok(acc > 0 && acc < 1, `FCN per-pixel acc ${acc}`);
+  const card = JSON.parse(Deno.readTextFileSync(`${dir}/v/model_card.json`));
+  assert.equal(card.scores.valFcnPixelAcc, acc);
+  assert.ok(
+    Deno.readTextFileSync(`${dir}/v/index.html`).includes("FCN per-pixel acc"),
+  );
   const off = await train({
     ...CFG,
     dataroot: root,
@@ -250,4 +266,53 @@ Deno.test("trainingWarnings: D near zero for long, G_GAN exploding, NaN; quiet o
     false,
   );
   assert.match(nan[0], /G_L1 not a finite number .* at step 21/);
+});
+
+Deno.test("validationScores: L1 and the FCN per-pixel accuracy of a segmenter against the input labels", async () => {
+  const dir = await Deno.makeTempDir();
+  await writeSynthDataset(dir, {
+    count: 2,
+    size: 32,
+    seed: 2,
+    splits: { val: 2 },
+  });
+  const dataset = await openAlignedDataset({
+    ...CFG,
+    dataroot: dir,
+    phase: "val",
+    direction: "BtoA", // input: the label map
+    loadSize: 32,
+    noFlip: true,
+    shuffle: false,
+    workers: 0,
+  });
+  const labels: Uint8Array[] = [];
+  for await (const b of dataset.batches(0)) {
+    const rgb = tensorToRgb(tf.squeeze(b.input, [0]) as tf.Tensor3D);
+    labels.push(rgbToClasses(rgb, 32 * 32));
+    tf.dispose([b.input, b.target]);
+  }
+  const G = buildGenerator(generatorSpecFromConfig(CFG));
+  let call = 0;
+  const oracle = { segment: () => Promise.resolve(labels[call++ % 2]) };
+  const zeros = {
+    segment: () => Promise.resolve(new Uint8Array(32 * 32)),
+  };
+  const plain = await validationScores(G, dataset, 0);
+  assert.equal(plain.fcnPixelAcc, null);
+  assert.ok(plain.l1 > 0 && plain.l1 < 1);
+  const perfect = await validationScores(G, dataset, 0, oracle);
+  assert.equal(perfect.fcnPixelAcc, 1);
+  assert.equal(perfect.l1, plain.l1, "same seeded masks, same L1");
+  const zero = await validationScores(G, dataset, 0, zeros);
+  const share =
+    labels.reduce((n, l) => n + l.filter((c) => c === 0).length, 0) /
+    (2 * 32 * 32);
+  assert.ok(
+    Math.abs(zero.fcnPixelAcc! - share) < 1e-12,
+    `${zero.fcnPixelAcc} vs ${share}`,
+  );
+  assert.ok(share < 1);
+  G.dispose();
+  await Deno.remove(dir, { recursive: true });
 });

@@ -70,6 +70,8 @@ export interface ModelCard {
     lastLosses: Record<string, number> | null;
     /** Validation L1 at the end ([0, 1] pixel scale), null without validation. */
     valL1: number | null;
+    /** FCN-score per-pixel accuracy on validation at the end, null without a segmenter. */
+    valFcnPixelAcc: number | null;
     /** Best validation L1 and its step (`checkpoints/best`). */
     best: { valL1: number; step: number } | null;
   };
@@ -193,6 +195,11 @@ export function modelCardMarkdown(c: ModelCard): string {
         } at step ${c.scores.best.step} (\`${c.checkpoints.best}\`)`
         : ""
     }`,
+    ...(c.scores.valFcnPixelAcc === null ? [] : [
+      `- validation FCN-score per-pixel accuracy: ${
+        c.scores.valFcnPixelAcc.toFixed(3)
+      }`,
+    ]),
     "",
     "## Use",
     "```sh",

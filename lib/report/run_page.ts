@@ -139,6 +139,8 @@ export interface ValRecord {
   epoch: number;
   /** Mean absolute error on the validation pairs, [0, 1] pixel scale. */
   val_L1: number;
+  /** FCN-score per-pixel accuracy of the outputs, when a segmenter was there. */
+  fcn_pixel_acc?: number;
   /** Seconds since the run (or the resumed run) started. */
   seconds: number;
 }
@@ -322,6 +324,16 @@ export async function writeRunPage(runDir: string, p: RunPage): Promise<void> {
       type: "scatter",
       mode: "lines+markers",
     },
+    ...(val.some((r) => r.fcn_pixel_acc !== undefined)
+      ? [{
+        x: val.map((r) => r.step),
+        y: val.map((r) => r.fcn_pixel_acc ?? null),
+        name: "FCN per-pixel acc",
+        type: "scatter",
+        mode: "lines+markers",
+        yaxis: "y2",
+      }]
+      : []),
     ...(best
       ? [{
         x: [best.step],
@@ -367,6 +379,11 @@ ${
         JSON.stringify({
           xaxis: { title: { text: "step" } },
           yaxis: { title: { text: "val L1" } },
+          yaxis2: {
+            title: { text: "FCN per-pixel acc" },
+            overlaying: "y",
+            side: "right",
+          },
           height: 320,
         })
       });`
