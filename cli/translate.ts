@@ -18,6 +18,12 @@ import {
   DEFAULT_TILE,
   translateSplit,
 } from "../lib/translate.ts";
+import {
+  commandsAfter,
+  nextCommands,
+  nextLines,
+  scoresApply,
+} from "./next_steps.ts";
 import { initBackend } from "../lib/runtime/backend.ts";
 
 const HELP = `Usage: deno task translate --checkpoint DIR --out DIR [options]
@@ -128,5 +134,11 @@ await runCli(async () => {
     ? `from ${values.dataroot}`
     : `(${s.config.phase}, ${s.config.direction})`;
   console.log(`translated ${s.count} images ${what}: ${s.page}`);
+  const next = nextCommands(values.checkpoint, {
+    // FCN-scores need targets: not for single images.
+    scores: datasetMode === "aligned" && await scoresApply(s.config),
+    results: values.out,
+  });
+  console.log(nextLines("next:", commandsAfter("translate", next)));
   Deno.exit(0);
 });

@@ -2,7 +2,8 @@
  * Running a trained generator: `translate()` for one image or a batch (for
  * notebooks and scripts), and `translateSplit()` for a whole dataset split,
  * writing `images/<name>_real_A.png`, `<name>_fake_B.png`, `<name>_real_B.png`
- * and an `index.html` gallery like the reference's results pages.
+ * and an `index.html` gallery like the reference's results pages, plus
+ * `translate.json` ({@link ResultsInfo}: which checkpoint and dataset).
  *
  * Test mode follows the paper by default: batch norm uses the batch's own
  * statistics and dropout stays on (`training: true`); `eval: true` uses the
@@ -17,11 +18,13 @@
  * @module
  */
 
+import { resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { loadCheckpoint } from "./checkpoint.ts";
+import { DatasetError, Pix2PixError } from "./errors.ts";
 import type { Direction, TrainConfig } from "./config.ts";
-import { DatasetError, openAlignedDataset, toChannels } from "./data.ts";
+import { openAlignedDataset, toChannels } from "./data.ts";
 import { resolveDataroot } from "./datasets/dataroot.ts";
 import {
   listFolder,
@@ -127,6 +130,43 @@ export interface TranslateSplitOptions {
   tileOverlap?: number;
 }
 
+/** `translate.json` of a results folder: where its images came from. */
+export interface ResultsInfo {
+  /** The checkpoint folder (`--checkpoint` as given). */
+  checkpoint: string;
+  /** Absolute path of the dataset root that was translated. */
+  dataroot: string;
+  phase: string;
+  direction: Direction;
+  /** Inference mode (else the paper's test mode). */
+  eval: boolean;
+  /** Images translated. */
+  count: number;
+}
+
+/** File name of {@link ResultsInfo} in a results folder. */
+export const RESULTS_INFO_FILE = "translate.json";
+
+/**
+ * The {@link ResultsInfo} of a results folder, or null when it has none
+ * (written by an older version, or not by {@link translateSplit}).
+ */
+export async function readResultsInfo(
+  dir: string,
+): Promise<ResultsInfo | null> {
+  try {
+    return JSON.parse(
+      await Deno.readTextFile(`${dir}/${RESULTS_INFO_FILE}`),
+    ) as ResultsInfo;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw new Pix2PixError(
+      `${dir}/${RESULTS_INFO_FILE}: unreadable (${(e as Error).message})`,
+      { file: `${dir}/${RESULTS_INFO_FILE}`, cause: e },
+    );
+  }
+}
+
 /** What {@link translateSplit} wrote. */
 export interface TranslateSummary {
   /** Images translated. */
@@ -151,7 +191,7 @@ async function* alignedItems(
 ): AsyncGenerator<SplitItem> {
   const dataset = await openAlignedDataset({
     ...config,
-    dataroot: await resolveDataroot(config),
+    dataroot: config.dataroot ?? await resolveDataroot(config),
     loadSize: config.cropSize,
     noFlip: true,
     batchSize: 1,
@@ -173,6 +213,7 @@ function singleRoot(dataroot: string | null | undefined): string {
   if (!dataroot) {
     throw new DatasetError(
       "dataroot: single mode needs the folder of images to translate",
+      { field: "dataroot" },
     );
   }
   return dataroot;
@@ -185,11 +226,18 @@ async function* singleItems(
   numTest: number | undefined,
 ): AsyncGenerator<SplitItem> {
   const listing = await listFolder(dir).catch((e) => {
-    throw new DatasetError(`dataroot ${dir}: ${(e as Error).message}`);
+    throw new DatasetError(`dataroot ${dir}: ${(e as Error).message}`, {
+      field: "dataroot",
+      file: dir,
+      cause: e,
+    });
   });
   const files = listing.images.slice(0, numTest || undefined);
   if (files.length === 0) {
-    throw new DatasetError(`dataroot ${dir}: no images (single mode)`);
+    throw new DatasetError(`dataroot ${dir}: no images (single mode)`, {
+      field: "dataroot",
+      file: dir,
+    });
   }
   for (const file of files) {
     const path = `${dir}/${file}`;
@@ -229,14 +277,18 @@ export async function translateSplit(
     phase: o.phase ?? "test",
   };
   const keepSize = o.preprocess === "none";
-  const items = o.datasetMode === "single"
+  const single = o.datasetMode === "single";
+  const dataroot = single
+    ? singleRoot(o.dataroot)
+    : await resolveDataroot(config);
+  const items = single
     ? singleItems(
-      singleRoot(o.dataroot),
+      dataroot,
       keepSize ? null : config.cropSize,
       config.inputNc,
       o.numTest,
     )
-    : alignedItems(config, keepSize, o.numTest);
+    : alignedItems({ ...config, dataroot }, keepSize, o.numTest);
   const tile = keepSize ? o.tile ?? DEFAULT_TILE : 0;
   await Deno.mkdir(`${o.out}/images`, { recursive: true });
   const rows = [];
@@ -272,6 +324,18 @@ export async function translateSplit(
       o.datasetMode === "single" ? 2 : 3,
     ),
     rows,
+  );
+  const info: ResultsInfo = {
+    checkpoint: o.checkpoint,
+    dataroot: resolve(dataroot),
+    phase: config.phase,
+    direction: config.direction,
+    eval: o.eval ?? false,
+    count: rows.length,
+  };
+  await Deno.writeTextFile(
+    `${o.out}/${RESULTS_INFO_FILE}`,
+    JSON.stringify(info, null, 2) + "\n",
   );
   return { count: rows.length, page: `${o.out}/index.html`, config };
 }
