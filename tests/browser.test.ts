@@ -357,12 +357,21 @@ Deno.test({
       // page pads and crops back; the output has the input's size and equals
       // Deno's translateImage on the same pixels.
       await page.click('[data-mode="upload"]');
+      h = await settled(page, h.translations); // the upload tab's example
       await page.check("#keep-size");
       const odd = new Uint8Array(70 * 48 * 3).map((_, i) => (i * 37) % 251);
       const oddFile = `${OUT_DIR}odd_70x48.png`;
       await writePng(oddFile, { data: odd, width: 70, height: 48 });
       await page.setInputFiles("#upload", oddFile);
-      h = await settled(page, h.translations);
+      await page.waitForFunction(
+        () => {
+          const h = (globalThis as unknown as { __pix2pix: Hook }).__pix2pix;
+          return h.error !== null || (h.lastWidth === 70 && h.settled);
+        },
+        undefined,
+        { timeout: 30_000 },
+      );
+      h = await settled(page, 0);
       assert.deepEqual([h.lastWidth, h.lastHeight], [70, 48]);
       assert.equal(h.lastOutput.length, 70 * 48 * 3);
       assert.match(h.modeText, /inference mode.*--eval/);
