@@ -19,9 +19,9 @@ import {
   type StudyName,
 } from "../lib/ablation/grid.ts";
 import { runAblation } from "../lib/ablation/run.ts";
-import { parseFlags, runCli, UserError } from "./common.ts";
+import { enumFlag, intFlag, parseFlags, runCli, UserError } from "./common.ts";
 import { FACADES_DIR } from "../lib/datasets/dataroot.ts";
-import type { BackendName, Direction } from "../lib/config.ts";
+import { BACKENDS, DIRECTIONS } from "../lib/config.ts";
 
 const HELP =
   `Usage: deno task ablate --study objective|generator|discriminator|all --preset ci|cpu|paper [flags]
@@ -97,22 +97,10 @@ await runCli(async () => {
     }
     return console.log("segmenter\t(trained once per grid)");
   }
-  if (!["AtoB", "BtoA"].includes(values.direction)) {
-    throw new UserError(
-      `--direction "${values.direction}" is not AtoB or BtoA`,
-    );
-  }
-  if (
-    !["auto", "native", "wasm", "webgpu", "cpu", "tensorflow"].includes(
-      values.backend,
-    )
-  ) {
-    throw new UserError(`--backend "${values.backend}" is not a backend`);
-  }
-  const jobs = Number(values.jobs);
-  if (!Number.isInteger(jobs) || jobs < 1) {
-    throw new UserError(`--jobs "${values.jobs}" is not a whole number >= 1`);
-  }
+  const direction = enumFlag("direction", values.direction, DIRECTIONS)!;
+  const backend = enumFlag("backend", values.backend, BACKENDS)!;
+  const jobs = intFlag("jobs", values.jobs, { min: 1, fallback: 1 });
+  const threads = intFlag("threads", values.threads, { min: 1, fallback: 1 });
   const dataroot = values.dataroot ?? FACADES_DIR;
   for (const split of ["train", "test"]) {
     const ok = await Deno.stat(`${dataroot}/${split}`).then(
@@ -129,10 +117,10 @@ await runCli(async () => {
     studies,
     preset,
     dataroot,
-    direction: values.direction as Direction,
+    direction,
     out: values.out ?? `runs/ablate-${preset}`,
-    backend: values.backend as BackendName,
-    threads: Number(values.threads),
+    backend,
+    threads,
     jobs,
     only: values.only,
     merge: values.merge,

@@ -24,6 +24,7 @@ import {
   segmenterCacheDir,
   type SegmenterConfig,
   type SegmenterRecord,
+  segmenterSummary,
   SYNTH_SEGMENTER_CONFIG,
   type TrainedSegmenter,
   trainSegmenter,
@@ -33,6 +34,8 @@ import { commandsAfter, nextCommands, nextLines } from "./next_steps.ts";
 
 const D = DEFAULT_SEGMENTER_CONFIG;
 const S = SYNTH_SEGMENTER_CONFIG;
+
+const onOff = (b: boolean) => b ? "on" : "off";
 
 const HELP = `Usage:
   deno task eval --checkpoint DIR [--out DIR] [--json]
@@ -69,7 +72,14 @@ facades, then for the embedded synthetic set):
   --batch-size N     (default ${D.batchSize}; ${S.batchSize})
   --lr X             Adam learning rate (default ${D.lr}; ${S.lr})
   --seed N           (default ${D.seed})
-  --max-train N      use only the first N training pairs (default all)`;
+  --max-train N      use only the first N training pairs (default all)
+  --val-fraction X   share of the training pairs held out for validation,
+                     picked with --seed (default ${D.valFraction}; ${S.valFraction})
+  --jitter on|off    random crops of photos resized by 286/256, as the
+                     paper's (default ${onOff(D.jitter)}; ${onOff(S.jitter)})
+  --patience N       stop after N epochs without a better validation
+                     accuracy and keep the best epoch (0 = never; default
+                     ${D.patience}; ${S.patience})`;
 
 function parse() {
   return parseFlags("eval", Deno.args, {
@@ -93,6 +103,9 @@ function parse() {
       lr: { type: "string" },
       seed: { type: "string" },
       "max-train": { type: "string" },
+      "val-fraction": { type: "string" },
+      jitter: { type: "string" },
+      patience: { type: "string" },
     },
   }).values;
 }
@@ -131,7 +144,24 @@ function segmenterConfig(
     lr: number("lr", v.lr, base.lr, false),
     seed: number("seed", v.seed, base.seed),
     maxTrain: number("max-train", v["max-train"], base.maxTrain),
+    valFraction: number(
+      "val-fraction",
+      v["val-fraction"],
+      base.valFraction,
+      false,
+    ),
+    jitter: v.jitter === undefined ? base.jitter : v.jitter === "on",
+    patience: number("patience", v.patience, base.patience),
   };
+  if (v.jitter !== undefined && !["on", "off"].includes(v.jitter)) {
+    throw new UserError(`--jitter: expected on or off, got "${v.jitter}"`);
+  }
+  if (cfg.valFraction >= 1) {
+    throw new UserError(
+      `--val-fraction: expected a share below 1, got ${cfg.valFraction}`,
+    );
+  }
+
   if (cfg.numDowns < 5) {
     throw new UserError(`--num-downs: at least 5, got ${cfg.numDowns}`);
   }
@@ -157,20 +187,13 @@ function segmenterConfig(
 type Log = (message: string) => void;
 
 function printRecord(log: Log, dir: string, r: SegmenterRecord): void {
-  const f = (v: number) => v.toFixed(3);
   log(`segmenter: ${dir}`);
   log(
-    `trained on ${r.nTrain} photos at ${r.config.size}px, ${r.config.epochs} epochs, ` +
-      `${r.trainSeconds.toFixed(0)} s on ${r.backend}; final loss ${
-        r.finalLoss.toFixed(3)
-      }`,
+    `trained ${r.trainSeconds.toFixed(0)} s on ${r.backend}; final loss ${
+      r.finalLoss.toFixed(3)
+    }`,
   );
-  log(
-    `real photos of the test split (${r.test.nImages}): per-pixel acc ${
-      f(r.test.perPixelAcc)
-    }, ` +
-      `per-class acc ${f(r.test.perClassAcc)}, class IoU ${f(r.test.classIou)}`,
-  );
+  log(segmenterSummary(r));
 }
 
 /**
@@ -201,19 +224,23 @@ async function segmenterFor(
   );
   const bar = new cliProgress.SingleBar({
     format:
-      "segmenter epoch {epoch}/{epochs} |{bar}| {value}/{total} steps | loss {loss} | ETA {eta_formatted}",
+      "segmenter epoch {epoch}/{epochs} |{bar}| {value}/{total} steps | loss {loss} | val acc {val} | ETA {eta_formatted}",
     barsize: 20,
     noTTYOutput: true,
     notTTYSchedule: 10_000,
     etaBuffer: 50,
   });
-  bar.start(1, 0, { epoch: 1, epochs: cfg.epochs, loss: "-" });
+  bar.start(1, 0, { epoch: 1, epochs: cfg.epochs, loss: "-", val: "-" });
   const { segmenter, record } = await trainSegmenter({
     dataroot,
     config: cfg,
     onProgress: (p) => {
       bar.setTotal(p.totalSteps);
-      bar.update(p.step, { epoch: p.epoch + 1, loss: p.loss.toFixed(3) });
+      bar.update(p.step, {
+        epoch: p.epoch + 1,
+        loss: p.loss.toFixed(3),
+        val: Number.isNaN(p.valAcc) ? "-" : p.valAcc.toFixed(3),
+      });
     },
   });
   bar.stop();
@@ -256,8 +283,13 @@ async function score(v: Flags, dataroot: string, log: Log): Promise<void> {
   else printRecord(log, dir, record);
   const report = await evaluateResults(results!, { segmenter });
   segmenter.dispose();
-  if (v.json) console.log(JSON.stringify(report));
-  else console.log(reportToMarkdown(report, results));
+  if (v.json) {
+    const { test, validation } = record;
+    console.log(JSON.stringify({ ...report, segmenter: { test, validation } }));
+  } else {
+    console.log(reportToMarkdown(report, results));
+    console.log(`\n${segmenterSummary(record)}`);
+  }
   const checkpoint = v.checkpoint ?? (await readResultsInfo(results!))
     ?.checkpoint;
   if (checkpoint) {

@@ -15,6 +15,7 @@ import { UserError } from "./common.ts";
 import {
   DEFAULT_CONFIG,
   ENUMS,
+  flagName,
   type TrainConfig,
   validateConfig,
 } from "../lib/config.ts";
@@ -119,14 +120,9 @@ const REFERENCE_ALIASES: Readonly<Record<string, keyof TrainConfig>> = {
 
 const FIELDS = Object.keys(DEFAULT_CONFIG) as (keyof TrainConfig)[];
 
-/** `lambdaL1` → `lambda-l1`, `netG` → `net-g`. */
-function kebab(field: string): string {
-  return field.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
-}
-
 /** Flag name (without `--`) → config field, for every accepted spelling. */
 const FLAG_TO_FIELD: ReadonlyMap<string, keyof TrainConfig> = new Map([
-  ...FIELDS.map((f) => [kebab(f), f] as const),
+  ...FIELDS.map((f) => [flagName(f), f] as const),
   ...Object.entries(REFERENCE_ALIASES),
 ]);
 
@@ -260,6 +256,18 @@ export function parseTrainArgs(
   argv: string[],
   opts: ParseTrainOptions = {},
 ): TrainConfig {
+  return parseTrainCommand(argv, opts).config;
+}
+
+/**
+ * {@link parseTrainArgs}, plus the fields the user chose: those of the
+ * flags, of `--config` and of a named `--preset` (what `--resume` compares
+ * with the run's checkpoint).
+ */
+export function parseTrainCommand(
+  argv: string[],
+  opts: ParseTrainOptions = {},
+): { config: TrainConfig; given: (keyof TrainConfig)[] } {
   const options: Record<string, { type: "string" | "boolean" }> = {
     preset: { type: "string" },
     config: { type: "string" },
@@ -278,7 +286,7 @@ export function parseTrainArgs(
     }));
   } catch (e) {
     throw new UserError(
-      `${(e as Error).message.split("\n")[0]} (see deno task train --help)`,
+      `${(e as Error).message} (see deno task train --help)`,
     );
   }
   if (values.model !== undefined && values.model !== "pix2pix") {
@@ -309,10 +317,11 @@ export function parseTrainArgs(
     (presetName ?? (synthetic ? opts.syntheticPreset : undefined) ??
       "paper") as PresetName
   ];
-  return validateConfig({
-    ...DEFAULT_CONFIG,
-    ...preset,
-    ...fromFile,
-    ...fromFlags,
-  } as TrainConfig);
+  const chosen = { ...(presetName ? preset : {}), ...fromFile, ...fromFlags };
+  return {
+    config: validateConfig(
+      { ...DEFAULT_CONFIG, ...preset, ...chosen } as TrainConfig,
+    ),
+    given: Object.keys(chosen) as (keyof TrainConfig)[],
+  };
 }

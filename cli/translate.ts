@@ -9,12 +9,10 @@
  *
  * @module
  */
-import { ENUMS } from "../lib/config.ts";
-import { parseFlags, runCli, UserError } from "./common.ts";
-import type { BackendName, Direction } from "../lib/config.ts";
+import { BACKENDS, DIRECTIONS, PREPROCESS_MODES } from "../lib/config.ts";
+import { enumFlag, intFlag, parseFlags, runCli, UserError } from "./common.ts";
 import {
   DATASET_MODES,
-  type DatasetMode,
   DEFAULT_TILE,
   translateSplit,
 } from "../lib/translate.ts";
@@ -71,64 +69,38 @@ await runCli(async () => {
   });
   if (!values.checkpoint) throw new UserError("--checkpoint DIR is required");
   if (!values.out) throw new UserError("--out DIR is required");
-  const int = (flag: string, raw: string | undefined) => {
-    if (raw === undefined) return undefined;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 0) {
-      throw new UserError(
-        `--${flag}: expected a non-negative integer, got "${raw}"`,
-      );
-    }
-    return n;
-  };
-  const direction = values.direction;
-  if (direction !== undefined && direction !== "AtoB" && direction !== "BtoA") {
-    throw new UserError(`--direction "${direction}" is not one of AtoB, BtoA`);
-  }
-  const datasetMode = values["dataset-mode"] ?? values.dataset_mode ??
-    "aligned";
-  if (!(DATASET_MODES as readonly string[]).includes(datasetMode)) {
-    throw new UserError(
-      `--dataset-mode "${datasetMode}" is not one of ${
-        DATASET_MODES.join(", ")
-      }`,
-    );
-  }
+  const direction = enumFlag("direction", values.direction, DIRECTIONS);
+  const datasetMode = enumFlag(
+    "dataset-mode",
+    values["dataset-mode"] ?? values.dataset_mode,
+    DATASET_MODES,
+  ) ?? "aligned";
   if (datasetMode === "single" && !values.dataroot) {
     throw new UserError("--dataset-mode single needs --dataroot DIR (images)");
   }
-  const preprocess = values.preprocess === "none" ? "none" : "resize";
-  if (
-    values.preprocess !== undefined && values.preprocess !== "none" &&
-    !ENUMS.preprocess!.includes(values.preprocess)
-  ) {
-    throw new UserError(
-      `--preprocess "${values.preprocess}" is not one of ${
-        ENUMS.preprocess!.join(", ")
-      }`,
-    );
-  }
-  const backendName = values.backend ?? "auto";
-  if (!ENUMS.backend!.includes(backendName)) {
-    throw new UserError(
-      `--backend "${backendName}" is not one of ${ENUMS.backend!.join(", ")}`,
-    );
-  }
-  const backend = await initBackend(backendName as BackendName);
+  // Any of train's --preprocess values resizes to the training size; none keeps it.
+  const preprocess =
+    enumFlag("preprocess", values.preprocess, PREPROCESS_MODES) === "none"
+      ? "none"
+      : "resize";
+  const backendName = enumFlag("backend", values.backend, BACKENDS) ?? "auto";
+  const backend = await initBackend(backendName);
   console.log(`backend: ${backend.name} (${backend.reason})`);
   const s = await translateSplit({
     checkpoint: values.checkpoint,
     out: values.out,
     dataroot: values.dataroot,
     phase: values.phase,
-    direction: direction as Direction | undefined,
+    direction,
     eval: values.eval ?? false,
-    numTest: int("num-test", values["num-test"] ?? values.num_test),
-    seed: int("seed", values.seed),
-    datasetMode: datasetMode as DatasetMode,
+    numTest: intFlag("num-test", values["num-test"] ?? values.num_test, {
+      min: 0,
+    }),
+    seed: intFlag("seed", values.seed, { min: 0 }),
+    datasetMode,
     preprocess,
-    tile: int("tile", values.tile),
-    tileOverlap: int("tile-overlap", values["tile-overlap"]),
+    tile: intFlag("tile", values.tile, { min: 0 }),
+    tileOverlap: intFlag("tile-overlap", values["tile-overlap"], { min: 0 }),
   });
   const what = datasetMode === "single"
     ? `from ${values.dataroot}`

@@ -12,48 +12,76 @@
  */
 import { ConfigError } from "./errors.ts";
 
-/** Normalisation layer after a convolution: the reference's `--norm`. */
-export type Norm = "batch" | "instance" | "none";
+/** Normalisation layers after a convolution: the reference's `--norm`. */
+export const NORMS = ["batch", "instance", "none"] as const;
+/** One of {@link NORMS}. */
+export type Norm = typeof NORMS[number];
 
-/** Generator architecture: U-Net (with skips) or the same layers without skips. */
-export type GeneratorArch = "unet" | "encoder_decoder";
+/** Generator architectures: U-Net (with skips) or the same layers without skips. */
+export const GENERATOR_ARCHS = ["unet", "encoder_decoder"] as const;
+/** One of {@link GENERATOR_ARCHS}. */
+export type GeneratorArch = typeof GENERATOR_ARCHS[number];
 
 /**
  * Discriminator architecture, in the reference's spelling (`--netD`):
  * `basic` is the 70x70 PatchGAN (`n_layers` with 3 layers), `n_layers` uses
  * `nLayersD`, `pixel` is the 1x1 PixelGAN.
  */
-export type DiscriminatorArch = "basic" | "n_layers" | "pixel";
+export const DISCRIMINATOR_ARCHS = ["basic", "n_layers", "pixel"] as const;
+/** One of {@link DISCRIMINATOR_ARCHS}. */
+export type DiscriminatorArch = typeof DISCRIMINATOR_ARCHS[number];
 
 /**
  * The training objective (paper, Table 1). `gan` uses an unconditional
  * discriminator that sees only the output; `cgan` a conditional one that sees
  * input and output concatenated (6 channels).
  */
-export type Objective = "l1" | "gan" | "cgan" | "l1+gan" | "l1+cgan";
+export const OBJECTIVES = ["l1", "gan", "cgan", "l1+gan", "l1+cgan"] as const;
+/** One of {@link OBJECTIVES}. */
+export type Objective = typeof OBJECTIVES[number];
 
-/** GAN loss form: `vanilla` is BCE on logits (the paper), `lsgan` least squares. */
-export type GanMode = "vanilla" | "lsgan";
+/** GAN loss forms: `vanilla` is BCE on logits (the paper), `lsgan` least squares. */
+export const GAN_MODES = ["vanilla", "lsgan"] as const;
+/** One of {@link GAN_MODES}. */
+export type GanMode = typeof GAN_MODES[number];
 
-/** Compute backend choice; see `lib/runtime/backend.ts`. */
-export type BackendName =
-  | "auto"
-  | "native"
-  | "wasm"
-  | "webgpu"
-  | "cpu"
-  | "tensorflow";
+/** Compute backend choices; see `lib/runtime/backend.ts`. */
+export const BACKENDS = [
+  "auto",
+  "native",
+  "wasm",
+  "webgpu",
+  "cpu",
+  "tensorflow",
+] as const;
+/** One of {@link BACKENDS}. */
+export type BackendName = typeof BACKENDS[number];
 
 /** Which side of an aligned A|B image is the input. Facades is `BtoA`. */
-export type Direction = "AtoB" | "BtoA";
+export const DIRECTIONS = ["AtoB", "BtoA"] as const;
+/** One of {@link DIRECTIONS}. */
+export type Direction = typeof DIRECTIONS[number];
 
 /** The reference's `--preprocess` choices. */
-export type Preprocess =
-  | "resize_and_crop"
-  | "crop"
-  | "scale_width"
-  | "scale_width_and_crop"
-  | "none";
+export const PREPROCESS_MODES = [
+  "resize_and_crop",
+  "crop",
+  "scale_width",
+  "scale_width_and_crop",
+  "none",
+] as const;
+/** One of {@link PREPROCESS_MODES}. */
+export type Preprocess = typeof PREPROCESS_MODES[number];
+
+/**
+ * The preprocess modes that resize to `loadSize` and then random-crop to
+ * `cropSize`, so `cropSize` must not exceed `loadSize`. (`crop` crops the
+ * image at its own size, whatever `loadSize` says.)
+ */
+export const LOAD_THEN_CROP: readonly Preprocess[] = [
+  "resize_and_crop",
+  "scale_width_and_crop",
+];
 
 /**
  * Where validation pairs come from (`--val-source`): `folder` is
@@ -127,6 +155,8 @@ export interface TrainConfig {
   saveEvery: number;
   /** Continue from the last checkpoint of this run. */
   resume: boolean;
+  /** Replace an existing run of the same name (without it, training over one is refused). */
+  overwrite: boolean;
   /** Stop after this many steps in total (0 = run the whole schedule). */
   maxSteps: number;
   /** Pairs in the embedded synthetic dataset when `dataroot` is null. */
@@ -172,29 +202,24 @@ export const DEFAULT_CONFIG: Readonly<TrainConfig> = Object.freeze({
   sampleEvery: 100,
   saveEvery: 0,
   resume: false,
+  overwrite: false,
   maxSteps: 0,
   synthCount: 200,
   valSource: "auto",
   valFraction: 0.1,
 });
 
-/** Allowed values of the enum-typed config fields (also for other CLIs' flags). */
+/** Allowed values of the enum-typed config fields (the CLI's validation and help use them). */
 export const ENUMS: Readonly<
   Partial<Record<keyof TrainConfig, readonly string[]>>
 > = {
-  direction: ["AtoB", "BtoA"],
-  preprocess: [
-    "resize_and_crop",
-    "crop",
-    "scale_width",
-    "scale_width_and_crop",
-    "none",
-  ],
-  netD: ["basic", "n_layers", "pixel"],
-  norm: ["batch", "instance", "none"],
-  loss: ["l1", "gan", "cgan", "l1+gan", "l1+cgan"],
-  ganMode: ["vanilla", "lsgan"],
-  backend: ["auto", "native", "wasm", "webgpu", "cpu", "tensorflow"],
+  direction: DIRECTIONS,
+  preprocess: PREPROCESS_MODES,
+  netD: DISCRIMINATOR_ARCHS,
+  norm: NORMS,
+  loss: OBJECTIVES,
+  ganMode: GAN_MODES,
+  backend: BACKENDS,
   valSource: VAL_SOURCES,
 };
 
@@ -224,6 +249,19 @@ export function parseNetG(
 }
 
 /**
+ * The multiple of which a generator's input sides must be: 2^numDowns
+ * (`unet_256`: 256). `--preprocess none` rounds images to it.
+ */
+export function sizeMultiple(netG: string): number {
+  return 2 ** parseNetG(netG).numDowns;
+}
+
+/** The flag of a config field, without `--`: `lambdaL1` → `lambda-l1`, `netG` → `net-g`. */
+export function flagName(field: keyof TrainConfig): string {
+  return field.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
+}
+
+/**
  * Checks relations between fields; throws a `ConfigError` naming the field.
  * Exported so that configs built in code (tests, ablations) get the same
  * checks as the command line.
@@ -231,15 +269,14 @@ export function parseNetG(
 export function validateConfig(cfg: TrainConfig): TrainConfig {
   if (
     cfg.cropSize > cfg.loadSize &&
-    ["resize_and_crop", "crop", "scale_width_and_crop"].includes(cfg.preprocess)
+    LOAD_THEN_CROP.includes(cfg.preprocess)
   ) {
     throw new ConfigError(
       "cropSize",
       `--crop-size ${cfg.cropSize} is larger than --load-size ${cfg.loadSize}`,
     );
   }
-  const { numDowns } = parseNetG(cfg.netG);
-  const gSize = 2 ** numDowns;
+  const gSize = sizeMultiple(cfg.netG);
   if (cfg.cropSize % gSize !== 0) {
     throw new ConfigError(
       "cropSize",

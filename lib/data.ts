@@ -31,7 +31,12 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { TrainConfig } from "./config.ts";
+import {
+  DIRECTIONS,
+  LOAD_THEN_CROP,
+  PREPROCESS_MODES,
+  type TrainConfig,
+} from "./config.ts";
 import { DatasetError } from "./errors.ts";
 import { listFolder } from "./util/image.ts";
 import { deriveSeed, Rng } from "./util/rng.ts";
@@ -183,26 +188,20 @@ function validateOptions(opts: DatasetOptions): void {
       );
     }
   }
-  if (opts.direction !== "AtoB" && opts.direction !== "BtoA") {
+  if (!DIRECTIONS.includes(opts.direction)) {
     throw new DatasetError(
-      `--direction must be AtoB or BtoA, got ${opts.direction}`,
+      `--direction must be ${DIRECTIONS.join(" or ")}, got ${opts.direction}`,
     );
   }
-  const known = [
-    "resize_and_crop",
-    "crop",
-    "scale_width",
-    "scale_width_and_crop",
-    "none",
-  ];
-  if (!known.includes(opts.preprocess)) {
+  if (!PREPROCESS_MODES.includes(opts.preprocess)) {
     throw new DatasetError(
-      `--preprocess must be one of ${known.join(", ")}, got ${opts.preprocess}`,
+      `--preprocess must be one of ${
+        PREPROCESS_MODES.join(", ")
+      }, got ${opts.preprocess}`,
     );
   }
   if (
-    opts.preprocess.includes("crop") && opts.preprocess !== "crop" &&
-    opts.loadSize < opts.cropSize
+    LOAD_THEN_CROP.includes(opts.preprocess) && opts.loadSize < opts.cropSize
   ) {
     throw new DatasetError(
       `--load-size (${opts.loadSize}) must be >= --crop-size (${opts.cropSize}) with --preprocess ${opts.preprocess}`,
@@ -210,7 +209,14 @@ function validateOptions(opts: DatasetOptions): void {
   }
 }
 
-async function listSplit(
+/**
+ * The image files of `dataroot/phase` in natural order (`2.jpg` before
+ * `10.jpg`), and the other files found there.
+ *
+ * @throws DatasetError naming the folder when it or the split is missing, or
+ *   the split holds no images
+ */
+export async function listSplit(
   dataroot: string,
   phase: string,
 ): Promise<{ files: string[]; ignored: string[] }> {

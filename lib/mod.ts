@@ -56,17 +56,25 @@
 // The one config object, its enums and checks.
 export {
   type BackendName,
+  BACKENDS,
   checkThreads,
   DEFAULT_CONFIG,
   type Direction,
+  DIRECTIONS,
+  DISCRIMINATOR_ARCHS,
   type DiscriminatorArch,
   ENUMS,
+  GAN_MODES,
   type GanMode,
+  GENERATOR_ARCHS,
   type GeneratorArch,
   type Norm,
+  NORMS,
   type Objective,
+  OBJECTIVES,
   parseNetG,
   type Preprocess,
+  PREPROCESS_MODES,
   type TrainConfig,
   VAL_SOURCES,
   validateConfig,
@@ -135,7 +143,7 @@ export {
   translateSplit,
   type TranslateSplitOptions,
 } from "./translate.ts";
-export { runAnySize, sizeMultiple } from "./tiling.ts";
+export { modelSizeMultiple, runAnySize } from "./tiling.ts";
 export {
   resolveValidation,
   type ValidationScores,
@@ -144,6 +152,7 @@ export {
 export {
   type Checkpoint,
   loadCheckpoint,
+  loadGenerator,
   resolveCheckpoint,
   saveCheckpoint,
 } from "./checkpoint.ts";
@@ -171,6 +180,7 @@ export {
   floatImageFromRgb8,
   l1,
   psnr,
+  PSNR_MAX,
   ssim,
 } from "./eval/metrics.ts";
 export {

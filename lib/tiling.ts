@@ -14,7 +14,7 @@
  * @example
  * ```ts
  * const run = (x: tf.Tensor4D) => G.apply(x, { training: false }) as tf.Tensor4D;
- * const y = runAnySize(run, image, { multiple: sizeMultiple(G), tile: 1024 });
+ * const y = runAnySize(run, image, { multiple: modelSizeMultiple(G), tile: 1024 });
  * // y: [h, w, outputNc] for image [h, w, inputNc]
  * ```
  *
@@ -43,7 +43,7 @@ export interface AnySizeOptions {
  * The size multiple a generator needs: 2^(its `down<i>_conv` layers), i.e.
  * 256 for `unet_256`; a model without such layers needs its own input size.
  */
-export function sizeMultiple(model: tfl.LayersModel): number {
+export function modelSizeMultiple(model: tfl.LayersModel): number {
   const downs = model.layers.filter((l) => /^down\d+_conv$/.test(l.name));
   if (downs.length > 0) return 2 ** downs.length;
   const [, h] = model.inputs[0].shape;

@@ -27,12 +27,26 @@ import {
   saveCheckpoint,
   type TrainingPosition,
 } from "./checkpoint.ts";
-import { CheckpointError, TrainingDivergedError } from "./errors.ts";
+import { flagName, sizeMultiple } from "./config.ts";
+import {
+  CheckpointError,
+  ConfigError,
+  EnvironmentError,
+  Pix2PixError,
+  TrainingDivergedError,
+} from "./errors.ts";
+import {
+  acquireLock,
+  exists,
+  isNoSpace,
+  writeFailure,
+  writeFileAtomic,
+} from "./util/files.ts";
 import type { TrainConfig } from "./config.ts";
 import { type Batch, openAlignedDataset } from "./data.ts";
 import { resolveDataroot } from "./datasets/dataroot.ts";
 import { tensorToRgb, writePng } from "./util/image.ts";
-import { setDropoutSeed } from "./layers.ts";
+import type { ApplyArgs } from "./layers.ts";
 import {
   discriminatorLoss,
   generatorLoss,
@@ -42,6 +56,7 @@ import {
 import { buildDiscriminator, discriminatorSpecFromConfig } from "./patchgan.ts";
 import { createProgress } from "./report/progress.ts";
 import {
+  readLossLog,
   readValLog,
   type StepRecord,
   trainingSeconds,
@@ -58,7 +73,6 @@ import { resolveValidation, validationScores } from "./validation.ts";
 import { loadCachedSegmenter, type PhotoSegmenter } from "./eval/segmenter.ts";
 import { type ModelCard, writeModelCard } from "./report/model_card.ts";
 import { trainableParams } from "./report/summary.ts";
-import { sizeMultiple } from "./tiling.ts";
 
 /** One training pair batch: NHWC float32 in [-1, 1], same shape. */
 export interface TrainBatch {
@@ -190,10 +204,16 @@ export class Pix2Pix {
    * backpropagates through the same output into the updated D.
    */
   trainStep(batch: TrainBatch, step: number): StepLosses {
-    setDropoutSeed(deriveSeed(this.cfg.seed, step));
+    const dropoutSeed = deriveSeed(this.cfg.seed, step);
     const kept: tf.Scalar[] = [];
     const { value, grads } = tf.variableGrads(() => {
-      const fake = this.G.apply(batch.input, { training: true }) as tf.Tensor4D;
+      const fake = this.G.apply(
+        batch.input,
+        {
+          training: true,
+          dropoutSeed,
+        } satisfies ApplyArgs,
+      ) as tf.Tensor4D;
       let fakeLogits: tf.Tensor | undefined;
       if (this.D) {
         kept.push(
@@ -253,6 +273,14 @@ function weightsFinite(models: (tfl.LayersModel | null)[]): boolean {
 export interface TrainOptions {
   /** No progress bar or messages (tests). */
   quiet?: boolean;
+  /** Warnings (a stale lock, a damaged checkpoint skipped); default: printed unless `quiet`. */
+  onWarning?: (message: string) => void;
+  /**
+   * With `resume`, the config fields the user chose (the command line's
+   * flags); the others come from the checkpoint. Default: every field, as a
+   * config built in code states them all.
+   */
+  given?: readonly (keyof TrainConfig)[];
   /**
    * Segmenter for the FCN-score of validation outputs (labels → photo on
    * facade colours). Default: the cached facades segmenter of the run's
@@ -288,7 +316,32 @@ const RUN_CONTROL_FIELDS = [
   "sampleEvery",
   "saveEvery",
   "resume",
+  "overwrite",
+  "name",
+  "checkpointsDir",
 ] as const;
+
+/**
+ * Fields a resumed run may change (logged in `resumes.jsonl`): the
+ * schedule and loss weight. Any other difference from the checkpoint's
+ * config (architecture, data, batch size, seed) is refused.
+ */
+const RESUME_SAFE_FIELDS: readonly (keyof TrainConfig)[] = [
+  "lr",
+  "epochs",
+  "epochsDecay",
+  "lambdaL1",
+];
+
+/** What a run folder holds that a fresh run would replace. */
+const RUN_OUTPUTS = [
+  "checkpoints",
+  "samples",
+  "loss_log.jsonl",
+  "val_log.jsonl",
+  "model_card.json",
+  "MODEL_CARD.md",
+];
 
 /** Sample grid rows kept fixed for the whole run. */
 const SAMPLE_ROWS = 3;
@@ -319,7 +372,10 @@ async function writeSamples(
   grid.dispose();
   const file = `samples/step_${String(step).padStart(6, "0")}.png`;
   await writePng(`${runDir}/${file}`, rgb);
-  await Deno.copyFile(`${runDir}/${file}`, `${runDir}/samples/latest.png`);
+  await writeFileAtomic(
+    `${runDir}/samples/latest.png`,
+    await Deno.readFile(`${runDir}/${file}`),
+  );
 }
 
 /**
@@ -327,21 +383,60 @@ async function writeSamples(
  * `config.json`, `loss_log.jsonl` (one JSON record per step), sample grids,
  * `index.html` (loss curves and samples, rewritten while training) and
  * checkpoints (every `saveEvery` steps, at each epoch end and at the end).
- * With `cfg.resume`, continues from the run's latest checkpoint with the
- * checkpoint's config (only `maxSteps`, `backend`, `threads`, `sampleEvery`
- * and `saveEvery` are taken from `cfg`).
+ * With `cfg.resume`, continues from the run's newest intact checkpoint
+ * with the checkpoint's config (`maxSteps`, `backend`, `threads`,
+ * `sampleEvery` and `saveEvery` are taken from `cfg`; changes of `lr`,
+ * `epochs`, `epochsDecay` and `lambdaL1` are accepted and logged, others
+ * refused). A run folder that already holds a run is refused unless
+ * `cfg.resume` or `cfg.overwrite`; nothing is deleted before the dataset has
+ * opened. A lock file (`lock`: pid and host) keeps a second process out.
  */
 export async function train(
   cfgIn: TrainConfig,
   opts: TrainOptions = {},
+): Promise<TrainSummary> {
+  const runDir = `${cfgIn.checkpointsDir}/${cfgIn.name}`;
+  const warn = opts.onWarning ??
+    (opts.quiet ? () => {} : (m: string) => console.warn(`warning: ${m}`));
+  await Deno.mkdir(runDir, { recursive: true });
+  const noSpace = (e: unknown) =>
+    new EnvironmentError(
+      `${writeFailure(runDir, e)}; then continue with --resume`,
+      { file: runDir, cause: e },
+    );
+  let lock;
+  try {
+    lock = await acquireLock(`${runDir}/lock`, warn);
+  } catch (e) {
+    if (isNoSpace(e)) throw noSpace(e);
+    throw new Pix2PixError(
+      `--name ${cfgIn.name}: another training run uses it: ${
+        (e as Error).message
+      }`,
+      { field: "name", file: `${runDir}/lock` },
+    );
+  }
+  try {
+    return await trainLocked(cfgIn, runDir, { ...opts, onWarning: warn });
+  } catch (e) {
+    throw e instanceof Pix2PixError || !isNoSpace(e) ? e : noSpace(e);
+  } finally {
+    await lock.release();
+  }
+}
+
+/** {@link train} once the run's lock is held. */
+async function trainLocked(
+  cfgIn: TrainConfig,
+  runDir: string,
+  opts: TrainOptions & { onWarning: (message: string) => void },
 ): Promise<TrainSummary> {
   const log = opts.quiet ? () => {} : (m: string) => console.log(m);
   const backend = await initBackend(cfgIn.backend, {
     threads: cfgIn.threads,
   });
   log(`backend: ${backend.name} (${backend.reason})`);
-  const runDir = `${cfgIn.checkpointsDir}/${cfgIn.name}`;
-  let { cfg, model, pos } = await startRun(cfgIn, runDir);
+  let { cfg, model, pos } = await startRun(cfgIn, runDir, opts);
   if (cfg.resume) {
     log(`resuming ${runDir} at step ${pos.step} (epoch ${pos.epoch + 1})`);
   }
@@ -359,14 +454,23 @@ export async function train(
       return t.segmenter;
     }, () => null)
     : null;
-  const runLog = await openRunLog(runDir, cfg, pos.step);
   const dataset = await openAlignedDataset({
     ...cfg,
     dataroot,
     filter: val.trainFilter,
+    sizeMultiple: sizeMultiple(cfg.netG),
     onWarning: opts.quiet ? () => {} : undefined,
   });
   const samples = await fixedSamples(cfg, dataroot);
+  // Every check has passed: only now is an --overwrite'n run removed.
+  if (!cfg.resume) {
+    for (const old of RUN_OUTPUTS) {
+      await Deno.remove(`${runDir}/${old}`, { recursive: true }).catch(
+        () => {},
+      );
+    }
+  }
+  const runLog = await openRunLog(runDir, cfg, pos.step);
   const epochs = totalEpochs(cfg);
   const stepsPerEpoch = Math.ceil(dataset.size / cfg.batchSize);
   const lastStep = Math.min(
@@ -516,7 +620,7 @@ export async function train(
       paramsG: trainableParams(model.G),
       paramsD: model.D ? trainableParams(model.D) : null,
       trainedSize: cfg.cropSize,
-      sizeMultiple: sizeMultiple(model.G),
+      sizeMultiple: sizeMultiple(cfg.netG),
       inputNc: cfg.inputNc,
       outputNc: cfg.outputNc,
     },
@@ -564,27 +668,29 @@ export async function train(
 }
 
 /**
- * The config, model and position a run starts from: a fresh model (and the
- * run folder's old outputs removed), or, with `cfg.resume`, the latest
- * checkpoint with its config and `RUN_CONTROL_FIELDS` from `cfgIn`.
+ * The config, model and position a run starts from: a fresh model (refused
+ * when the run folder already holds a run and `overwrite` is off), or, with
+ * `cfg.resume`, the newest intact checkpoint with its config, the
+ * `RUN_CONTROL_FIELDS` of `cfgIn` and the changes {@link resumedConfig}
+ * accepts. Deletes nothing.
  */
 async function startRun(
   cfgIn: TrainConfig,
   runDir: string,
+  opts: TrainOptions & { onWarning: (message: string) => void },
 ): Promise<{ cfg: TrainConfig; model: Pix2Pix; pos: TrainingPosition }> {
   const ckptDir = `${runDir}/checkpoints`;
   if (!cfgIn.resume) {
-    const outputs = [
-      "checkpoints",
-      "samples",
-      "loss_log.jsonl",
-      "val_log.jsonl",
-      "model_card.json",
-      "MODEL_CARD.md",
-    ];
-    for (const old of outputs) {
-      await Deno.remove(`${runDir}/${old}`, { recursive: true }).catch(
-        () => {},
+    const found = [];
+    for (const f of RUN_OUTPUTS) {
+      if (await exists(`${runDir}/${f}`)) found.push(f);
+    }
+    if (found.length > 0 && !cfgIn.overwrite) {
+      throw new Pix2PixError(
+        `--name ${cfgIn.name}: ${runDir} already holds a run (${
+          found.join(", ")
+        }); pass --resume to continue it, another --name to start a new run, or --overwrite to replace it`,
+        { field: "name", file: runDir },
       );
     }
     return {
@@ -599,23 +705,86 @@ async function startRun(
       },
     };
   }
-  if (!(await Deno.stat(`${ckptDir}/latest`).catch(() => null))) {
+  if (cfgIn.overwrite) {
+    throw new ConfigError(
+      "overwrite",
+      "--resume continues a run and --overwrite replaces it: pass only one",
+    );
+  }
+  if (!(await exists(`${ckptDir}/latest`))) {
     throw new CheckpointError(
       `--resume: run "${cfgIn.name}" has no checkpoint (${ckptDir}/latest not found); check --name and --checkpoints-dir, or train without --resume`,
       { field: "resume", file: `${ckptDir}/latest` },
     );
   }
-  const ckpt = await loadCheckpoint(ckptDir);
-  const cfg = { ...ckpt.config };
-  for (const k of RUN_CONTROL_FIELDS) {
-    (cfg as unknown as Record<string, unknown>)[k] = cfgIn[k];
+  let ckpt;
+  try {
+    ckpt = await loadCheckpoint(ckptDir, { onFallback: opts.onWarning });
+  } catch (e) {
+    throw new CheckpointError(`--resume: ${(e as Error).message}`, {
+      file: ckptDir,
+      cause: e,
+    });
   }
+  const cfg = await resumedConfig(ckpt, cfgIn, opts.given, runDir, opts);
   const { step, epoch, batchInEpoch, lr, rng } = ckpt;
   return {
     cfg,
     model: await Pix2Pix.fromCheckpoint(ckpt, cfg),
     pos: { step, epoch, batchInEpoch, lr, rng },
   };
+}
+
+/**
+ * The config of a resumed run: the checkpoint's, with `RUN_CONTROL_FIELDS`
+ * from `cfgIn` and the fields in `given` that differ from the checkpoint's.
+ * Changes of `RESUME_SAFE_FIELDS` are accepted, printed and appended to
+ * `resumes.jsonl`; any other is refused, all of them listed.
+ */
+async function resumedConfig(
+  ckpt: Checkpoint,
+  cfgIn: TrainConfig,
+  given: readonly (keyof TrainConfig)[] = Object.keys(cfgIn) as never,
+  runDir: string,
+  opts: TrainOptions,
+): Promise<TrainConfig> {
+  const cfg: Record<string, unknown> = { ...ckpt.config };
+  for (const k of RUN_CONTROL_FIELDS) cfg[k] = cfgIn[k];
+  const changed: Record<string, [unknown, unknown]> = {};
+  const refused: string[] = [];
+  for (const k of given) {
+    const [was, now] = [ckpt.config[k], cfgIn[k]];
+    if ((RUN_CONTROL_FIELDS as readonly string[]).includes(k) || was === now) {
+      continue;
+    }
+    if (RESUME_SAFE_FIELDS.includes(k)) {
+      changed[k] = [was, now];
+      cfg[k] = now;
+    } else {
+      refused.push(`--${flagName(k)} ${now} (the run has ${was})`);
+    }
+  }
+  if (refused.length > 0) {
+    throw new ConfigError(
+      "resume",
+      `--resume: run "${cfgIn.name}" cannot continue with ${
+        refused.join(", ")
+      }: drop these flags to continue with the run's settings, or start a new run with another --name`,
+    );
+  }
+  if (Object.keys(changed).length > 0) {
+    const list = Object.entries(changed).map(([k, [was, now]]) =>
+      `--${flagName(k as keyof TrainConfig)} ${was} -> ${now}`
+    ).join(", ");
+    if (!opts.quiet) console.log(`resuming with changed settings: ${list}`);
+    const record = { step: ckpt.step, at: new Date().toISOString(), changed };
+    await Deno.writeTextFile(
+      `${runDir}/resumes.jsonl`,
+      JSON.stringify(record) + "\n",
+      { append: true },
+    );
+  }
+  return cfg as unknown as TrainConfig;
 }
 
 /** The run folder's record of training: `loss_log.jsonl`, `val_log.jsonl` and `index.html`. */
@@ -644,21 +813,18 @@ async function openRunLog(
 ): Promise<RunLog> {
   const logPath = `${runDir}/loss_log.jsonl`;
   await Deno.mkdir(`${runDir}/samples`, { recursive: true });
-  await Deno.writeTextFile(
+  await writeFileAtomic(
     `${runDir}/config.json`,
     JSON.stringify(cfg, null, 2) + "\n",
   );
-  const text = await Deno.readTextFile(logPath).catch(() => "");
-  const records = text.split("\n").filter((l) => l.trim()).map((l) =>
-    JSON.parse(l) as StepRecord
-  ).filter((r) => r.step <= step);
-  await Deno.writeTextFile(
+  const records = (await readLossLog(runDir)).filter((r) => r.step <= step);
+  await writeFileAtomic(
     logPath,
     records.map((r) => JSON.stringify(r) + "\n").join(""),
   );
   const valPath = `${runDir}/val_log.jsonl`;
   const validation = (await readValLog(runDir)).filter((r) => r.step <= step);
-  await Deno.writeTextFile(
+  await writeFileAtomic(
     valPath,
     validation.map((r) => JSON.stringify(r) + "\n").join(""),
   );
@@ -694,7 +860,11 @@ function disposeBatch(batch: Batch): void {
   tf.dispose([batch.input, batch.target]);
 }
 
-/** The first few pairs of the split, without jitter: the rows of every sample grid. */
+/**
+ * The first few pairs of the split, without jitter, resized to the crop
+ * size: the rows of every sample grid (one size, whatever sizes
+ * `--preprocess none` or `scale_width` give the training batches).
+ */
 async function fixedSamples(
   cfg: TrainConfig,
   dataroot: string,
@@ -702,6 +872,7 @@ async function fixedSamples(
   const ds = await openAlignedDataset({
     ...cfg,
     dataroot,
+    preprocess: "resize_and_crop",
     loadSize: cfg.cropSize,
     noFlip: true,
     shuffle: false,

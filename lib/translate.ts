@@ -21,22 +21,24 @@
 import { resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type * as tfl from "@tensorflow/tfjs-layers";
-import { loadCheckpoint } from "./checkpoint.ts";
+import { loadGenerator } from "./checkpoint.ts";
 import { DatasetError, Pix2PixError } from "./errors.ts";
 import type { Direction, TrainConfig } from "./config.ts";
 import { openAlignedDataset, toChannels } from "./data.ts";
 import { resolveDataroot } from "./datasets/dataroot.ts";
 import {
+  distinctStems,
   listFolder,
   readRgb,
   resizeRgb,
   rgbToFloat,
   writeTensorPng,
 } from "./util/image.ts";
-import { setDropoutSeed } from "./layers.ts";
+import type { ApplyArgs } from "./layers.ts";
+import { sizeMultiple } from "./config.ts";
 import { writeGallery } from "./report/run_page.ts";
 import { deriveSeed } from "./util/rng.ts";
-import { runAnySize, sizeMultiple } from "./tiling.ts";
+import { modelSizeMultiple, runAnySize } from "./tiling.ts";
 
 /** Options of {@link translate}. */
 export interface TranslateOptions {
@@ -58,12 +60,17 @@ export function translate<T extends tf.Tensor3D | tf.Tensor4D>(
   opts: TranslateOptions = {},
 ): T {
   const training = !opts.eval;
-  if (training) setDropoutSeed(opts.dropoutSeed ?? null);
   const stats = training ? model.nonTrainableWeights : [];
   return tf.tidy(() => {
     const saved = stats.map((w) => tf.clone(w.read()));
     const batch = image.rank === 3 ? tf.expandDims(image, 0) : image;
-    const out = model.apply(batch, { training }) as tf.Tensor4D;
+    const out = model.apply(
+      batch,
+      {
+        training,
+        dropoutSeed: opts.dropoutSeed ?? null,
+      } satisfies ApplyArgs,
+    ) as tf.Tensor4D;
     stats.forEach((w, i) => w.write(saved[i]));
     return (image.rank === 3 ? tf.squeeze(out, [0]) : out) as T;
   });
@@ -89,7 +96,7 @@ export function translateImage(
   opts: TranslateImageOptions = {},
 ): tf.Tensor3D {
   return runAnySize((x) => translate(model, x, opts), image, {
-    multiple: sizeMultiple(model),
+    multiple: modelSizeMultiple(model),
     tile: opts.tile ?? 0,
     ...(opts.tileOverlap !== undefined ? { overlap: opts.tileOverlap } : {}),
   });
@@ -179,7 +186,8 @@ export interface TranslateSummary {
 
 /** One input of a split, as tensors in [-1, 1]; the caller disposes them. */
 interface SplitItem {
-  path: string;
+  /** File name stem for the outputs (`1.jpg` and `1.png` in one folder: `1_jpg`, `1_png`). */
+  name: string;
   input: tf.Tensor3D;
   target: tf.Tensor3D | null;
 }
@@ -193,19 +201,22 @@ async function* alignedItems(
     ...config,
     dataroot: config.dataroot ?? await resolveDataroot(config),
     loadSize: config.cropSize,
+    sizeMultiple: sizeMultiple(config.netG),
     noFlip: true,
     batchSize: 1,
     shuffle: false,
     ...(keepSize ? { preprocess: "none", sizeMultiple: 1 } : {}),
     ...(numTest ? { maxItems: numTest } : {}),
   });
+  const stems = distinctStems(dataset.files);
+  const names = new Map(dataset.files.map((f, i) => [f, stems[i]]));
   for await (const batch of dataset.batches(0)) {
     const [input, target] = tf.tidy(() => [
       tf.squeeze(batch.input, [0]) as tf.Tensor3D,
       tf.squeeze(batch.target, [0]) as tf.Tensor3D,
     ]);
     tf.dispose([batch.input, batch.target]);
-    yield { path: batch.paths[0], input, target };
+    yield { name: names.get(batch.paths[0])!, input, target };
   }
 }
 
@@ -239,7 +250,8 @@ async function* singleItems(
       file: dir,
     });
   }
-  for (const file of files) {
+  const stems = distinctStems(files);
+  for (const [i, file] of files.entries()) {
     const path = `${dir}/${file}`;
     const decoded = await readRgb(path);
     const rgb = size ? await resizeRgb(decoded, size, size) : decoded;
@@ -254,7 +266,7 @@ async function* singleItems(
         [0],
       ) as tf.Tensor3D
     );
-    yield { path, input, target: null };
+    yield { name: stems[i], input, target: null };
   }
 }
 
@@ -266,10 +278,7 @@ async function* singleItems(
 export async function translateSplit(
   o: TranslateSplitOptions,
 ): Promise<TranslateSummary> {
-  const ckpt = await loadCheckpoint(o.checkpoint);
-  ckpt.D?.dispose();
-  ckpt.optimizerG.forEach((w) => w.tensor.dispose());
-  ckpt.optimizerD?.forEach((w) => w.tensor.dispose());
+  const ckpt = await loadGenerator(o.checkpoint);
   const config: TrainConfig = {
     ...ckpt.config,
     ...(o.dataroot !== undefined ? { dataroot: o.dataroot } : {}),
@@ -294,7 +303,7 @@ export async function translateSplit(
   const rows = [];
   let index = 0;
   for await (const item of items) {
-    const name = item.path.replace(/^.*\//, "").replace(/\.[^.]+$/, "");
+    const name = item.name;
     const fake = translateImage(ckpt.G, item.input, {
       eval: o.eval,
       dropoutSeed: deriveSeed(o.seed ?? config.seed, index++),

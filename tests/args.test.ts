@@ -175,6 +175,30 @@ Deno.test("--config file is loaded and flags override it", async () => {
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("--preprocess crop crops at the image's own size: a load size below the crop size is valid", () => {
+  const c = parseTrainArgs([
+    "--preprocess",
+    "crop",
+    "--load-size",
+    "128",
+    "--crop-size",
+    "256",
+  ]);
+  assert.equal(c.cropSize, 256);
+  assert.throws(
+    () =>
+      parseTrainArgs([
+        "--preprocess",
+        "scale_width_and_crop",
+        "--load-size",
+        "128",
+        "--crop-size",
+        "256",
+      ]),
+    /--crop-size 256 is larger than --load-size 128/,
+  );
+});
+
 Deno.test("bad flags give errors naming the flag", () => {
   const cases: [string[], RegExp][] = [
     [["--bogus"], /bogus/],
@@ -182,6 +206,8 @@ Deno.test("bad flags give errors naming the flag", () => {
     [["--ngf", "1.5"], /--ngf: expected an integer/],
     [["--epochs=-1"], /--epochs: expected an integer >= 0/],
     [["--epochs", "-1"], /--epochs/],
+    // Node's hint for a negative number after a space is kept.
+    [["--lr", "-1"], /argument is ambiguous\.\n.*\n.*use '--lr=-XYZ'/],
     [["--gan-mode", "wgan"], /--gan-mode: "wgan" is not one of vanilla, lsgan/],
     [["--netD", "huge"], /--netD: "huge" is not one of/],
     [

@@ -5,9 +5,9 @@ import { DEFAULT_CONFIG, type TrainConfig } from "../lib/config.ts";
 import { readRgb, writePng } from "../lib/util/image.ts";
 import {
   blendWindow,
+  modelSizeMultiple,
   padTo,
   runAnySize,
-  sizeMultiple,
   tileStarts,
 } from "../lib/tiling.ts";
 import { train } from "../lib/train.ts";
@@ -36,7 +36,7 @@ Deno.test("tiling: a 256-trained U-Net translates a 512x384 image to 512x384", (
     }),
   );
   assert.deepEqual(G.inputs[0].shape, [null, 256, 256, 3]);
-  assert.equal(sizeMultiple(G), 256);
+  assert.equal(modelSizeMultiple(G), 256);
   const x = tf.randomUniform([384, 512, 3], -1, 1, "float32", 3) as tf.Tensor3D;
   for (const opts of [{ eval: true }, { dropoutSeed: 1 }]) {
     const y = translateImage(G, x, opts);

@@ -8,7 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import * as tfl from "@tensorflow/tfjs-layers";
 import "../lib/layers.ts"; // registers the custom layers named in model.json
-import { runAnySize, sizeMultiple } from "../lib/tiling.ts";
+import { modelSizeMultiple, runAnySize } from "../lib/tiling.ts";
 
 /** Images with a side above this go through blended tiles of this side. */
 const TILE = 1024;
@@ -55,7 +55,7 @@ export async function loadGenerator(url: string): Promise<Generator> {
       `${url}: input shape [${model.inputs[0].shape}] is not [n, s, s, c]`,
     );
   }
-  return { model, size: h, multiple: sizeMultiple(model), channels: c };
+  return { model, size: h, multiple: modelSizeMultiple(model), channels: c };
 }
 
 /**

@@ -33,7 +33,7 @@ import {
   lossCurves,
   readLossLog,
 } from "../report/run_page.ts";
-import type { SegmenterRecord } from "../eval/segmenter.ts";
+import { type SegmenterRecord, segmenterSummary } from "../eval/segmenter.ts";
 
 /** One table row of the report: a variant, its paper figures and (when finished) ours. */
 export interface ReportRow {
@@ -194,6 +194,7 @@ export function tablesMarkdown(
     for (const r of rows.filter((x) => x.study === study && x.note)) {
       out.push("", `\\* ${r.label}: ${r.note}.`);
     }
+    if (input.segmenter) out.push("", `${segmenterSummary(input.segmenter)}.`);
     out.push(...after(study));
   }
   return out.join("\n") + "\n";
@@ -520,7 +521,11 @@ ${
 <p>${escapeHtml(setupLine(input))}</p>
 <p>Files: <a href="tables.md">tables.md</a> · <a href="results.csv">results.csv</a> · <a href="results.json">results.json</a></p>
 <p>Paper figures are Cityscapes labels → photo at 256x256; ours are this dataset at this size, scored by this grid's segmenter: compare orderings, not values.</p>
-${sections.join("\n")}
+${
+    input.segmenter
+      ? `<p>${escapeHtml(segmenterSummary(input.segmenter))}.</p>\n`
+      : ""
+  }${sections.join("\n")}
 <h2>Loss curves per run</h2>
 ${curves.join("\n") || "<p>No run has started.</p>"}
 <script>

@@ -45,6 +45,7 @@ import {
 } from "./report.ts";
 import { initBackend } from "../runtime/backend.ts";
 import { evaluateResults } from "../eval/evaluate.ts";
+import { exists } from "../util/files.ts";
 import {
   DEFAULT_SEGMENTER_CONFIG,
   loadSegmenter,
@@ -126,8 +127,6 @@ export function runConfig(
     valSource: "none",
   });
 }
-
-const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
 
 /** Reads `<out>/<id>/done.json`, or null when the run has not finished. */
 export async function readRunResult(
@@ -227,7 +226,10 @@ export async function runOne(
   log(
     `${run.id}: ${resume ? "resuming" : "training"} (${run.rows.join(", ")})`,
   );
-  const trained = await train({ ...cfg, resume }, { quiet: true });
+  // Without a checkpoint, whatever a killed first attempt left is replaced.
+  const trained = await train({ ...cfg, resume, overwrite: !resume }, {
+    quiet: true,
+  });
   const seg = await segmenter();
   const t0 = performance.now();
   await translateSplit({

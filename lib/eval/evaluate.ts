@@ -51,8 +51,8 @@ export interface FcnScores {
  * Scores of one results folder (`--json` prints this object). Segmentation
  * scores are of the generated photos; `ground_truth` those of the real
  * photos of the same images. Image metrics are means over images, on [0, 1];
- * `psnr` is the mean of per-image PSNRs in dB (`Infinity`, printed as
- * `null` in JSON, if some generated image equals its real photo).
+ * `psnr` is the mean of per-image PSNRs in dB, each at most 100 dB
+ * (`PSNR_MAX`: a generated image equal to its real photo counts as 100).
  */
 export interface EvalReport extends FcnScores {
   n_images: number;

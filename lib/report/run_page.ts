@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { writeFileAtomic } from "../util/files.ts";
 
 /** One training step's record, as written to `loss_log.jsonl`. */
 export interface StepRecord {
@@ -76,14 +77,29 @@ export function trainingSeconds(records: readonly StepRecord[]): number {
   return total;
 }
 
-/** A run folder's `loss_log.jsonl` records (empty when absent). */
+/**
+ * A run folder's `loss_log.jsonl` records (empty when absent). A last line
+ * cut short (by a kill or a full disk: no newline after it) is dropped.
+ *
+ * @throws Error naming the file and line when another line is not a record
+ */
 export async function readLossLog(runDir: string): Promise<StepRecord[]> {
-  const text = await Deno.readTextFile(`${runDir}/loss_log.jsonl`).catch(() =>
-    ""
-  );
-  return text.split("\n").filter((l) => l.trim()).map((l) =>
-    JSON.parse(l) as StepRecord
-  );
+  const path = `${runDir}/loss_log.jsonl`;
+  const text = await Deno.readTextFile(path).catch(() => "");
+  const lines = text.split("\n");
+  lines.pop(); // after the last newline: empty, or a record cut short
+  return lines.flatMap((line, i) => {
+    if (!line.trim()) return [];
+    try {
+      const record = JSON.parse(line) as StepRecord;
+      if (typeof record.step === "number") return [record];
+    } catch { /* reported below */ }
+    throw new Error(
+      `${path} line ${
+        i + 1
+      } is not a step record; delete that line (or the file: it only feeds the loss curves) and run again`,
+    );
+  });
 }
 
 /** Averages `records` into at most `MAX_POINTS` buckets per loss curve. */
@@ -399,9 +415,7 @@ if (slider) slider.oninput = () => {
 </script>`;
   const head =
     `<meta http-equiv="refresh" content="30"><script src="plotly.min.js"></script>`;
-  const tmp = `${runDir}/index.html.tmp`;
-  await Deno.writeTextFile(tmp, page(p.name, head, body));
-  await Deno.rename(tmp, `${runDir}/index.html`);
+  await writeFileAtomic(`${runDir}/index.html`, page(p.name, head, body));
 }
 
 /** One gallery row: a label and image paths relative to the page. */

@@ -49,6 +49,34 @@ export function isImagePath(path: string): boolean {
     IMAGE_EXTENSIONS.includes(path.slice(dot + 1).toLowerCase());
 }
 
+/** A file name without its folder and extension: `a/1.jpg` → `1`. */
+export function fileStem(path: string): string {
+  const name = path.slice(path.lastIndexOf("/") + 1);
+  const dot = name.lastIndexOf(".");
+  return dot > 0 ? name.slice(0, dot) : name;
+}
+
+/**
+ * Output names for files that must not overwrite each other: each file's
+ * stem, or `stem_ext` where two files share a stem (`1.jpg` and `1.png` →
+ * `1_jpg` and `1_png`).
+ *
+ * @example
+ * ```ts
+ * distinctStems(["a/1.jpg", "a/1.png", "a/2.jpg"]); // ["1_jpg", "1_png", "2"]
+ * ```
+ */
+export function distinctStems(paths: readonly string[]): string[] {
+  const stems = paths.map(fileStem);
+  const seen = new Map<string, number>();
+  for (const s of stems) seen.set(s, (seen.get(s) ?? 0) + 1);
+  return paths.map((p, i) =>
+    seen.get(stems[i])! > 1
+      ? `${stems[i]}_${p.slice(p.lastIndexOf(".") + 1)}`
+      : stems[i]
+  );
+}
+
 /** Compare file names so that `2.jpg` sorts before `10.jpg`. */
 export function naturalCompare(a: string, b: string): number {
   return a.localeCompare(b, "en", { numeric: true });
