@@ -83,6 +83,16 @@ export const LOAD_THEN_CROP: readonly Preprocess[] = [
   "scale_width_and_crop",
 ];
 
+/**
+ * Where validation pairs come from (`--val-source`): `folder` is
+ * `<dataroot>/val/`; `slice` holds out a seeded `valFraction` of the training
+ * split (left out of training); `auto` is `folder` when it exists, else
+ * `slice`; `none` skips validation. A run records the resolved choice.
+ */
+export const VAL_SOURCES = ["auto", "folder", "slice", "none"] as const;
+/** One of {@link VAL_SOURCES}. */
+export type ValSource = typeof VAL_SOURCES[number];
+
 /** Everything a training run needs. One flat object, as the reference's `opt`. */
 export interface TrainConfig {
   /** Run name; outputs go to `${checkpointsDir}/${name}`. */
@@ -151,6 +161,10 @@ export interface TrainConfig {
   maxSteps: number;
   /** Pairs in the embedded synthetic dataset when `dataroot` is null. */
   synthCount: number;
+  /** Validation pairs' source; a run's saved config holds the resolved one (never `auto`). */
+  valSource: ValSource;
+  /** Share of the training split held out for validation with `valSource: "slice"`. */
+  valFraction: number;
 }
 
 /** The reference implementation's pix2pix defaults. */
@@ -191,6 +205,8 @@ export const DEFAULT_CONFIG: Readonly<TrainConfig> = Object.freeze({
   overwrite: false,
   maxSteps: 0,
   synthCount: 200,
+  valSource: "auto",
+  valFraction: 0.1,
 });
 
 /**
@@ -237,6 +253,9 @@ export const CONFIG_FIELD_HELP: Readonly<Record<keyof TrainConfig, string>> = {
     "replace an existing run of the same name (else training over it is refused)",
   maxSteps: "stop after this many steps in total (0: the whole schedule)",
   synthCount: "pairs in the embedded synthetic set (when dataroot is null)",
+  valSource:
+    "validation pairs: folder (<dataroot>/val), slice (held out of train), auto (folder if present, else slice), none",
+  valFraction: "share of the training split held out when valSource is slice",
 };
 
 /** Allowed values of the enum-typed config fields (the CLI's validation and help use them). */
@@ -250,6 +269,7 @@ export const ENUMS: Readonly<
   loss: OBJECTIVES,
   ganMode: GAN_MODES,
   backend: BACKENDS,
+  valSource: VAL_SOURCES,
 };
 
 /** Smallest depth the reference's U-Net allows (its fixed outer four levels plus the innermost). */
@@ -324,6 +344,12 @@ export function validateConfig(cfg: TrainConfig): TrainConfig {
     throw new ConfigError(
       "lambdaL1",
       `--lambda-l1 must be >= 0, got ${cfg.lambdaL1}`,
+    );
+  }
+  if (!(cfg.valFraction >= 0 && cfg.valFraction <= 0.5)) {
+    throw new ConfigError(
+      "valFraction",
+      `--val-fraction must be in [0, 0.5], got ${cfg.valFraction}`,
     );
   }
   if (cfg.epochs + cfg.epochsDecay < 1) {

@@ -515,6 +515,42 @@ export function rgbToFloat(
 }
 
 /**
+ * Writes an image tensor in [-1, 1] as a PNG with its own channel count:
+ * one channel as grayscale, three as RGB. Parent folders are created.
+ *
+ * @param path output file
+ * @param t shape [height, width, 1 or 3]
+ * @throws ImageError naming `path` for other channel counts or write failures
+ */
+export async function writeTensorPng(
+  path: string,
+  t: tf.Tensor3D,
+): Promise<void> {
+  const [height, width, channels] = t.shape;
+  if (channels === 3) {
+    return await writePng(path, { data: tensorToRgb(t), width, height });
+  }
+  if (channels !== 1) {
+    throw new ImageError(path, `cannot write ${channels} channels as a PNG`);
+  }
+  const values = t.dataSync();
+  const data = new Uint8Array(width * height);
+  for (let i = 0; i < data.length; i++) {
+    const byte = Math.round((values[i] + 1) * 127.5);
+    data[i] = byte < 0 ? 0 : byte > 255 ? 255 : byte;
+  }
+  await Deno.mkdir(path.replace(/\/[^/]*$/, "") || ".", { recursive: true });
+  try {
+    await sharp(data, { raw: { width, height, channels: 1 } })
+      .toColourspace("b-w")
+      .png()
+      .toFile(path);
+  } catch (err) {
+    throw new ImageError(path, `cannot write (${libvipsReason(err)})`);
+  }
+}
+
+/**
  * Convert an image tensor in [-1, 1] to 8-bit RGB bytes (values are clamped
  * and rounded). One-channel tensors are repeated into R, G and B.
  *
