@@ -83,6 +83,16 @@ export const LOAD_THEN_CROP: readonly Preprocess[] = [
   "scale_width_and_crop",
 ];
 
+/**
+ * Where validation pairs come from (`--val-source`): `folder` is
+ * `<dataroot>/val/`; `slice` holds out a seeded `valFraction` of the training
+ * split (left out of training); `auto` is `folder` when it exists, else
+ * `slice`; `none` skips validation. A run records the resolved choice.
+ */
+export const VAL_SOURCES = ["auto", "folder", "slice", "none"] as const;
+/** One of {@link VAL_SOURCES}. */
+export type ValSource = typeof VAL_SOURCES[number];
+
 /** Everything a training run needs. One flat object, as the reference's `opt`. */
 export interface TrainConfig {
   /** Run name; outputs go to `${checkpointsDir}/${name}`. */
@@ -151,6 +161,10 @@ export interface TrainConfig {
   maxSteps: number;
   /** Pairs in the embedded synthetic dataset when `dataroot` is null. */
   synthCount: number;
+  /** Validation pairs' source; a run's saved config holds the resolved one (never `auto`). */
+  valSource: ValSource;
+  /** Share of the training split held out for validation with `valSource: "slice"`. */
+  valFraction: number;
 }
 
 /** The reference implementation's pix2pix defaults. */
@@ -191,7 +205,58 @@ export const DEFAULT_CONFIG: Readonly<TrainConfig> = Object.freeze({
   overwrite: false,
   maxSteps: 0,
   synthCount: 200,
+  valSource: "auto",
+  valFraction: 0.1,
 });
+
+/**
+ * One line per config field: what it does, for help texts (the CLI's
+ * `--help` prints it beside the flag, its allowed values and its default).
+ */
+export const CONFIG_FIELD_HELP: Readonly<Record<keyof TrainConfig, string>> = {
+  name: "run name; outputs go to <checkpointsDir>/<name>",
+  checkpointsDir: "parent folder of run folders",
+  dataroot:
+    "aligned A|B dataset root (train/, test/...); null: the embedded synthetic set",
+  phase: "split folder to train on",
+  direction: "which half of each A|B image is the input",
+  preprocess: "how images are resized and cropped (the reference's modes)",
+  loadSize: "resize target before cropping, pixels",
+  cropSize: "crop size = network input size, pixels",
+  noFlip: "no random horizontal flips",
+  batchSize: "pairs per training step",
+  inputNc: "input image channels",
+  outputNc: "output image channels",
+  netG:
+    "generator: unet_N or encoder_decoder_N (N = image size, a power of two)",
+  netD: "discriminator: basic (70x70 PatchGAN), n_layers, pixel (1x1)",
+  nLayersD: "stride-2 layers of n_layers (1: 16x16, 3: 70x70, 5: 286x286)",
+  ngf: "generator filters in the first conv layer",
+  ndf: "discriminator filters in the first conv layer",
+  norm: "normalisation after each convolution",
+  noDropout: "no dropout in the generator",
+  loss: "training objective (paper, Table 1)",
+  ganMode: "GAN loss: vanilla (BCE on logits, the paper) or least squares",
+  lambdaL1: "weight of the L1 term",
+  lr: "Adam learning rate",
+  beta1: "Adam beta1",
+  beta2: "Adam beta2",
+  epochs: "epochs at the initial learning rate",
+  epochsDecay: "epochs of linear decay to zero after them",
+  seed: "seed of weight init, dropout and data order",
+  backend: "compute backend (auto picks the fastest available)",
+  threads: "CPU threads (native: BLAS threads; wasm: threaded SIMD build)",
+  sampleEvery: "write a sample grid every this many steps (0: never)",
+  saveEvery: "save a checkpoint every this many steps (0: at epoch ends)",
+  resume: "continue from this run's last checkpoint",
+  overwrite:
+    "replace an existing run of the same name (else training over it is refused)",
+  maxSteps: "stop after this many steps in total (0: the whole schedule)",
+  synthCount: "pairs in the embedded synthetic set (when dataroot is null)",
+  valSource:
+    "validation pairs: folder (<dataroot>/val), slice (held out of train), auto (folder if present, else slice), none",
+  valFraction: "share of the training split held out when valSource is slice",
+};
 
 /** Allowed values of the enum-typed config fields (the CLI's validation and help use them). */
 export const ENUMS: Readonly<
@@ -204,6 +269,7 @@ export const ENUMS: Readonly<
   loss: OBJECTIVES,
   ganMode: GAN_MODES,
   backend: BACKENDS,
+  valSource: VAL_SOURCES,
 };
 
 /** Smallest depth the reference's U-Net allows (its fixed outer four levels plus the innermost). */
@@ -278,6 +344,12 @@ export function validateConfig(cfg: TrainConfig): TrainConfig {
     throw new ConfigError(
       "lambdaL1",
       `--lambda-l1 must be >= 0, got ${cfg.lambdaL1}`,
+    );
+  }
+  if (!(cfg.valFraction >= 0 && cfg.valFraction <= 0.5)) {
+    throw new ConfigError(
+      "valFraction",
+      `--val-fraction must be in [0, 0.5], got ${cfg.valFraction}`,
     );
   }
   if (cfg.epochs + cfg.epochsDecay < 1) {

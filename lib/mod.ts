@@ -76,7 +76,9 @@ export {
   type Preprocess,
   PREPROCESS_MODES,
   type TrainConfig,
+  VAL_SOURCES,
   validateConfig,
+  type ValSource,
 } from "./config.ts";
 export {
   CheckpointError,
@@ -86,6 +88,7 @@ export {
   type ErrorSubject,
   ImageError,
   Pix2PixError,
+  TrainingDivergedError,
 } from "./errors.ts";
 
 // The paper: networks, losses, data.
@@ -134,10 +137,18 @@ export {
 } from "./train.ts";
 export {
   translate,
+  translateImage,
+  type TranslateImageOptions,
   type TranslateOptions,
   translateSplit,
   type TranslateSplitOptions,
 } from "./translate.ts";
+export { modelSizeMultiple, runAnySize } from "./tiling.ts";
+export {
+  resolveValidation,
+  type ValidationScores,
+  validationScores,
+} from "./validation.ts";
 export {
   type Checkpoint,
   loadCheckpoint,
@@ -195,7 +206,19 @@ export { runAblation } from "./ablation/run.ts";
 
 // Reports, images, notebooks.
 export { formatSummary, summarize, trainableParams } from "./report/summary.ts";
-export { lossCurves, readLossLog, type StepRecord } from "./report/run_page.ts";
+export {
+  lossCurves,
+  readLossLog,
+  readValLog,
+  type StepRecord,
+  trainingWarnings,
+  type ValRecord,
+} from "./report/run_page.ts";
+export {
+  findModelCard,
+  type ModelCard,
+  modelCardMarkdown,
+} from "./report/model_card.ts";
 export { readRgb, type RgbImage, tensorToRgb, writePng } from "./util/image.ts";
 export {
   ablationResults,

@@ -33,6 +33,7 @@ import {
   ConfigError,
   EnvironmentError,
   Pix2PixError,
+  TrainingDivergedError,
 } from "./errors.ts";
 import {
   acquireLock,
@@ -56,7 +57,10 @@ import { buildDiscriminator, discriminatorSpecFromConfig } from "./patchgan.ts";
 import { createProgress } from "./report/progress.ts";
 import {
   readLossLog,
+  readValLog,
   type StepRecord,
+  trainingSeconds,
+  type ValRecord,
   writeRunPage,
 } from "./report/run_page.ts";
 import { deriveSeed } from "./util/rng.ts";
@@ -65,6 +69,10 @@ import { Adam } from "./adam.ts";
 import { untaped } from "./runtime/backprop.ts";
 import { translate } from "./translate.ts";
 import { buildGenerator, generatorSpecFromConfig } from "./unet.ts";
+import { resolveValidation, validationScores } from "./validation.ts";
+import { loadCachedSegmenter, type PhotoSegmenter } from "./eval/segmenter.ts";
+import { type ModelCard, writeModelCard } from "./report/model_card.ts";
+import { trainableParams } from "./report/summary.ts";
 
 /** One training pair batch: NHWC float32 in [-1, 1], same shape. */
 export interface TrainBatch {
@@ -296,6 +304,30 @@ export function lossReadEvery(backend: string): number {
   return backend === "webgpu" ? 10 : 1;
 }
 
+/** The names of the losses in `l` that are not finite numbers. */
+function nonFinite(l: StepLosses): (keyof StepLosses)[] {
+  return (Object.keys(l) as (keyof StepLosses)[]).filter((k) =>
+    !Number.isFinite(l[k])
+  );
+}
+
+/**
+ * Whether every weight of `models` is a finite number (one asynchronous
+ * read of one flag, so it works on WebGPU).
+ */
+async function weightsFinite(
+  models: (tfl.LayersModel | null)[],
+): Promise<boolean> {
+  const weights = models.flatMap((m) => m ? m.weights : []);
+  if (weights.length === 0) return true;
+  const ok = tf.tidy(() =>
+    tf.all(tf.stack(weights.map((w) => tf.all(tf.isFinite(w.read())))))
+  );
+  const [flag] = await ok.data();
+  ok.dispose();
+  return flag !== 0;
+}
+
 /** Options of {@link train} that are not part of the config. */
 export interface TrainOptions {
   /** No progress bar or messages (tests). */
@@ -308,6 +340,13 @@ export interface TrainOptions {
    * config built in code states them all.
    */
   given?: readonly (keyof TrainConfig)[];
+  /**
+   * Segmenter for the FCN-score of validation outputs (labels → photo on
+   * facade colours). Default: the cached facades segmenter of the run's
+   * dataroot (`deno task eval --train-segmenter`) for `BtoA` runs, when it
+   * has been trained; null: none.
+   */
+  segmenter?: PhotoSegmenter | null;
 }
 
 /** What {@link train} did. */
@@ -324,6 +363,8 @@ export interface TrainSummary {
   seconds: number;
   /** The training page. */
   page: string;
+  /** Best validation L1 so far and its step (null without validation). */
+  best: ValRecord | null;
 }
 
 /** Fields of the command line that override a resumed checkpoint's config. */
@@ -352,7 +393,14 @@ const RESUME_SAFE_FIELDS: readonly (keyof TrainConfig)[] = [
 ];
 
 /** What a run folder holds that a fresh run would replace. */
-const RUN_OUTPUTS = ["checkpoints", "samples", "loss_log.jsonl"];
+const RUN_OUTPUTS = [
+  "checkpoints",
+  "samples",
+  "loss_log.jsonl",
+  "val_log.jsonl",
+  "model_card.json",
+  "MODEL_CARD.md",
+];
 
 /** Sample grid rows kept fixed for the whole run. */
 const SAMPLE_ROWS = 3;
@@ -369,7 +417,13 @@ async function writeSamples(
 ): Promise<void> {
   const grid = tf.tidy(() => {
     const fake = translate(G, samples.input, { dropoutSeed: 0 });
-    const rows = tf.concat([samples.input, fake, samples.target], 2);
+    // Grayscale (1-channel) images are shown as gray RGB in the grid.
+    const rgb = (t: tf.Tensor4D) =>
+      t.shape[3] === 1 ? tf.tile(t, [1, 1, 1, 3]) : t;
+    const rows = tf.concat(
+      [rgb(samples.input), rgb(fake), rgb(samples.target)],
+      2,
+    );
     return tf.reshape(rows, [-1, rows.shape[2], 3]) as tf.Tensor3D;
   });
   const [height, width] = grid.shape;
@@ -446,9 +500,23 @@ async function trainLocked(
     log(`resuming ${runDir} at step ${pos.step} (epoch ${pos.epoch + 1})`);
   }
   const dataroot = await resolveDataroot(cfg);
+  const val = await resolveValidation(cfg, dataroot);
+  cfg = val.config;
+  log(val.description);
+  const segmenter = opts.segmenter !== undefined
+    ? opts.segmenter
+    : val.dataset && cfg.direction === "BtoA"
+    ? await loadCachedSegmenter(dataroot).then((t) => {
+      log(
+        "validation FCN-score: the cached facades segmenter of this dataroot",
+      );
+      return t.segmenter;
+    }, () => null)
+    : null;
   const dataset = await openAlignedDataset({
     ...cfg,
     dataroot,
+    filter: val.trainFilter,
     sizeMultiple: sizeMultiple(cfg.netG),
     onWarning: opts.quiet ? () => {} : undefined,
   });
@@ -479,25 +547,81 @@ async function trainLocked(
   const startStep = pos.step;
   const t0 = performance.now();
   const seconds = () => (performance.now() - t0) / 1000;
-  let final: StepLosses | null = null;
-  const snapshot = async () => {
-    await writeSamples(runDir, model.G, samples, pos.step);
+  let final = null as StepLosses | null;
+  const status = () => {
     const rate = (pos.step - startStep) / Math.max(seconds(), 1e-9);
     const epoch = Math.min(pos.epoch + 1, epochs);
-    await runLog.page(
-      `step ${pos.step} / ${lastStep}, epoch ${epoch} / ${epochs}, ` +
-        `${rate.toFixed(2)} steps/s, lr ${pos.lr.toExponential(3)}`,
+    return `step ${pos.step} / ${lastStep}, epoch ${epoch} / ${epochs}, ` +
+      `${rate.toFixed(2)} steps/s, lr ${pos.lr.toExponential(3)}`;
+  };
+  const snapshot = async () => {
+    await writeSamples(runDir, model.G, samples, pos.step);
+    await runLog.page(status());
+  };
+  let lastSaved = cfg.resume ? startStep : null;
+  const diverged = async (what: string, step = pos.step): Promise<never> => {
+    progress?.stop();
+    const good = lastSaved === null
+      ? "no checkpoint was saved before it"
+      : `the last good checkpoint is ${runDir}/checkpoints (step ${lastSaved}), kept as it was`;
+    const message =
+      `training diverged at step ${step}: ${what}; stopped without saving, ${good}. ` +
+      "Lower --lr, check the data for broken images, or resume with --resume";
+    await runLog.page(`stopped: ${status()}`, [message]);
+    throw new TrainingDivergedError(message, { file: runDir });
+  };
+  const checkpointState = () => ({
+    ...pos,
+    config: cfg,
+    G: model.G,
+    D: model.D,
+    optimizerG: model.optimizerG,
+    optimizerD: model.optimizerD,
+  });
+  const save = async () => {
+    if (!(await weightsFinite([model.G, model.D]))) {
+      await diverged("a weight is not a finite number (NaN or infinite)");
+    }
+    await saveCheckpoint(`${runDir}/checkpoints`, checkpointState());
+    lastSaved = pos.step;
+  };
+  let best = runLog.validation.reduce<ValRecord | null>(
+    (b, r) => b === null || r.val_L1 < b.val_L1 ? r : b,
+    null,
+  );
+  const validate = async () => {
+    if (!val.dataset) return;
+    const scores = await validationScores(
+      model.G,
+      val.dataset,
+      cfg.seed,
+      segmenter,
+    );
+    const record: ValRecord = {
+      step: pos.step,
+      epoch: pos.epoch,
+      val_L1: scores.l1,
+      ...(scores.fcnPixelAcc === null
+        ? {}
+        : { fcn_pixel_acc: scores.fcnPixelAcc }),
+      seconds: seconds(),
+    };
+    await runLog.appendValidation(record);
+    const isBest = best === null || record.val_L1 < best.val_L1;
+    if (isBest) {
+      best = record;
+      await saveCheckpoint(`${runDir}/checkpoints/best`, checkpointState());
+    }
+    (progress ? (m: string) => progress.note(m) : log)(
+      `step ${pos.step} (${pos.epoch} epochs done): validation L1 ${
+        record.val_L1.toFixed(4)
+      }${
+        record.fcn_pixel_acc === undefined
+          ? ""
+          : `, FCN per-pixel acc ${record.fcn_pixel_acc.toFixed(3)}`
+      }${isBest ? " (best so far: checkpoints/best)" : ""}`,
     );
   };
-  const save = () =>
-    saveCheckpoint(`${runDir}/checkpoints`, {
-      ...pos,
-      config: cfg,
-      G: model.G,
-      D: model.D,
-      optimizerG: model.optimizerG,
-      optimizerD: model.optimizerD,
-    });
 
   // Steps whose losses are still on the backend, read in one batch.
   let pending: { losses: LossTensors; record: Omit<StepRecord, LossName> }[] =
@@ -510,6 +634,14 @@ async function trainLocked(
     const values = await readLosses(steps.map((p) => p.losses));
     for (const [i, { record }] of steps.entries()) {
       await runLog.append({ ...record, ...values[i] });
+      const bad = nonFinite(values[i]);
+      if (bad.length) {
+        await diverged(
+          bad.map((k) => `${k} = ${values[i][k]}`).join(", ") +
+            " (not a finite number)",
+          record.step,
+        );
+      }
     }
     final = values.at(-1)!;
     const last = steps.at(-1)!.record;
@@ -551,9 +683,55 @@ async function trainLocked(
     if (epochDone) pos = { ...pos, epoch: ++epoch, batchInEpoch: 0 };
     await flush();
     await save();
+    if (epochDone) await validate();
   }
+  if (runLog.validation.at(-1)?.step !== pos.step) await validate();
   progress?.stop();
   await snapshot();
+  const card: ModelCard = {
+    version: 1,
+    name: cfg.name,
+    created: new Date().toISOString(),
+    config: cfg,
+    model: {
+      netG: cfg.netG,
+      netD: model.D ? cfg.netD : null,
+      paramsG: trainableParams(model.G),
+      paramsD: model.D ? trainableParams(model.D) : null,
+      trainedSize: cfg.cropSize,
+      sizeMultiple: sizeMultiple(cfg.netG),
+      inputNc: cfg.inputNc,
+      outputNc: cfg.outputNc,
+    },
+    data: {
+      dataroot: cfg.dataroot ?? `embedded synthetic dataset (${dataroot})`,
+      phase: cfg.phase,
+      direction: cfg.direction,
+      trainPairs: dataset.size,
+      validation: { source: cfg.valSource, pairs: val.dataset?.size ?? 0 },
+    },
+    training: {
+      steps: pos.step,
+      epochs: pos.epoch,
+      seconds: trainingSeconds(runLog.records),
+      backend: `${backend.name} (${backend.reason})`,
+      threads: cfg.threads,
+      status: pos.step >= epochs * stepsPerEpoch
+        ? "finished"
+        : "stopped at max steps",
+    },
+    scores: {
+      lastLosses: final ? { ...final } : null,
+      valL1: runLog.validation.at(-1)?.val_L1 ?? null,
+      valFcnPixelAcc: runLog.validation.at(-1)?.fcn_pixel_acc ?? null,
+      best: best ? { valL1: best.val_L1, step: best.step } : null,
+    },
+    checkpoints: {
+      latest: `${runDir}/checkpoints`,
+      best: best ? `${runDir}/checkpoints/best` : null,
+    },
+  };
+  await writeModelCard(runDir, card);
   log(dataset.stats.summary());
   tf.dispose([samples.input, samples.target]);
   model.dispose();
@@ -564,6 +742,7 @@ async function trainLocked(
     final,
     seconds: seconds(),
     page: `${runDir}/index.html`,
+    best,
   };
 }
 
@@ -586,10 +765,13 @@ async function startRun(
       if (await exists(`${runDir}/${f}`)) found.push(f);
     }
     if (found.length > 0 && !cfgIn.overwrite) {
+      const what = found.includes("checkpoints")
+        ? "pass --resume to continue it"
+        : "it stopped before its first checkpoint, so there is nothing to resume";
       throw new Pix2PixError(
         `--name ${cfgIn.name}: ${runDir} already holds a run (${
           found.join(", ")
-        }); pass --resume to continue it, another --name to start a new run, or --overwrite to replace it`,
+        }); ${what}; another --name starts a new run, --overwrite replaces it`,
         { field: "name", file: runDir },
       );
     }
@@ -687,12 +869,18 @@ async function resumedConfig(
   return cfg as unknown as TrainConfig;
 }
 
-/** The run folder's record of training: `loss_log.jsonl` and `index.html`. */
+/** The run folder's record of training: `loss_log.jsonl`, `val_log.jsonl` and `index.html`. */
 interface RunLog {
+  /** Steps so far. */
+  readonly records: readonly StepRecord[];
+  /** Validation passes so far. */
+  readonly validation: readonly ValRecord[];
   /** Appends one step's record to the log (file and memory). */
   append(record: StepRecord): Promise<void>;
-  /** Rewrites `index.html` with the curves so far, the latest samples and `status`. */
-  page(status: string): Promise<void>;
+  /** Appends one validation pass to `val_log.jsonl`. */
+  appendValidation(record: ValRecord): Promise<void>;
+  /** Rewrites `index.html` with the curves so far, the samples, `status` and `alerts`. */
+  page(status: string, alerts?: readonly string[]): Promise<void>;
 }
 
 /**
@@ -716,20 +904,36 @@ async function openRunLog(
     logPath,
     records.map((r) => JSON.stringify(r) + "\n").join(""),
   );
+  const valPath = `${runDir}/val_log.jsonl`;
+  const validation = (await readValLog(runDir)).filter((r) => r.step <= step);
+  await writeFileAtomic(
+    valPath,
+    validation.map((r) => JSON.stringify(r) + "\n").join(""),
+  );
   return {
+    records,
+    validation,
     async append(record) {
       records.push(record);
       await Deno.writeTextFile(logPath, JSON.stringify(record) + "\n", {
         append: true,
       });
     },
-    page: (status) =>
+    async appendValidation(record) {
+      validation.push(record);
+      await Deno.writeTextFile(valPath, JSON.stringify(record) + "\n", {
+        append: true,
+      });
+    },
+    page: (status, alerts) =>
       writeRunPage(runDir, {
         name: cfg.name,
         config: cfg,
         records,
-        latestSample: "samples/latest.png",
+        validation,
+        gan: cfg.loss !== "l1",
         status,
+        alerts,
       }),
   };
 }

@@ -32,7 +32,7 @@ import { npmTarget, WASM_FILES } from "../lib/site/web_bundle.ts";
 import { FACADE_PALETTE } from "../lib/datasets/facades.ts";
 import { hconcat, tensorToRgb, writePng } from "../lib/util/image.ts";
 import { Pix2Pix } from "../lib/train.ts";
-import { translate } from "../lib/translate.ts";
+import { translate, translateImage } from "../lib/translate.ts";
 import type { DemoHook as Hook } from "../web/app.ts";
 
 const chromiumPresent = await hasChromium();
@@ -359,6 +359,47 @@ Deno.test({
         loaded.mean <= MEAN_ABS,
         `mean abs diff ${loaded.mean} > ${MEAN_ABS}`,
       );
+
+      // Upload at the image's own size: 70x48 is no multiple of 32, so the
+      // page pads and crops back; the output has the input's size and equals
+      // Deno's translateImage on the same pixels.
+      await page.click('[data-mode="upload"]');
+      h = await settled(page, h.translations); // the upload tab's example
+      await page.check("#keep-size");
+      const odd = new Uint8Array(70 * 48 * 3).map((_, i) => (i * 37) % 251);
+      const oddFile = `${OUT_DIR}odd_70x48.png`;
+      await writePng(oddFile, { data: odd, width: 70, height: 48 });
+      await page.setInputFiles("#upload", oddFile);
+      await page.waitForFunction(
+        () => {
+          const h = (globalThis as unknown as { __pix2pix: Hook }).__pix2pix;
+          return h.error !== null || (h.lastWidth === 70 && h.settled);
+        },
+        undefined,
+        { timeout: 30_000 },
+      );
+      h = await settled(page, 0);
+      assert.deepEqual([h.lastWidth, h.lastHeight], [70, 48]);
+      assert.equal(h.lastOutput.length, 70 * 48 * 3);
+      assert.match(h.modeText, /inference mode.*--eval/);
+      const oddImage = tf.tidy(() =>
+        translateImage(
+          G,
+          tf.sub(
+            tf.div(tf.tensor3d(h.lastInput, [48, 70, 3], "float32"), 127.5),
+            1,
+          ) as tf.Tensor3D,
+          { eval: true },
+        )
+      );
+      const oddExpected = await tensorToRgb(oddImage);
+      oddImage.dispose();
+      const oddMax = oddExpected.reduce(
+        (m, v, i) => Math.max(m, Math.abs(v - h.lastOutput[i])),
+        0,
+      );
+      console.log(`upload 70x48 kept, wasm: vs Deno max abs ${oddMax}`);
+      assert.ok(oddMax <= MAX_ABS, `70x48 max abs diff ${oddMax}`);
 
       // The starter label map on WebGPU, where the browser offers an adapter.
       const gpuPage = await gpuBrowser.newPage();

@@ -180,6 +180,7 @@ Deno.test("train() on the synthetic set writes a run folder; stop + resume equal
   assert.deepEqual(JSON.parse(Deno.readTextFileSync(`${run}/config.json`)), {
     ...cfg,
     name: "full",
+    valSource: "none", // auto resolved: no val/ folder, 10% of 5 pairs is 0
   });
   const html = Deno.readTextFileSync(`${run}/index.html`);
   assert.ok(html.includes('src="plotly.min.js"') && html.includes("G_L1"));

@@ -12,6 +12,7 @@ import sharp from "sharp";
 import type { Metadata, Sharp } from "sharp";
 import * as tf from "@tensorflow/tfjs";
 import { ImageError } from "../errors.ts";
+import { naturalCompare } from "./files.ts";
 
 /** An 8-bit RGB image, HWC: `data.length === width * height * 3`. */
 export interface RgbImage {
@@ -75,11 +76,6 @@ export function distinctStems(paths: readonly string[]): string[] {
       ? `${stems[i]}_${p.slice(p.lastIndexOf(".") + 1)}`
       : stems[i]
   );
-}
-
-/** Compare file names so that `2.jpg` sorts before `10.jpg`. */
-export function naturalCompare(a: string, b: string): number {
-  return a.localeCompare(b, "en", { numeric: true });
 }
 
 /** The entries of a folder, by kind; names only, in natural order. */
@@ -516,6 +512,42 @@ export function rgbToFloat(
 ): void {
   const src = rgb.data;
   for (let i = 0; i < src.length; i++) out[offset + i] = src[i] / 127.5 - 1;
+}
+
+/**
+ * Writes an image tensor in [-1, 1] as a PNG with its own channel count:
+ * one channel as grayscale, three as RGB. Parent folders are created.
+ *
+ * @param path output file
+ * @param t shape [height, width, 1 or 3]
+ * @throws ImageError naming `path` for other channel counts or write failures
+ */
+export async function writeTensorPng(
+  path: string,
+  t: tf.Tensor3D,
+): Promise<void> {
+  const [height, width, channels] = t.shape;
+  if (channels === 3) {
+    return await writePng(path, { data: await tensorToRgb(t), width, height });
+  }
+  if (channels !== 1) {
+    throw new ImageError(path, `cannot write ${channels} channels as a PNG`);
+  }
+  const values = await t.data();
+  const data = new Uint8Array(width * height);
+  for (let i = 0; i < data.length; i++) {
+    const byte = Math.round((values[i] + 1) * 127.5);
+    data[i] = byte < 0 ? 0 : byte > 255 ? 255 : byte;
+  }
+  await Deno.mkdir(path.replace(/\/[^/]*$/, "") || ".", { recursive: true });
+  try {
+    await sharp(data, { raw: { width, height, channels: 1 } })
+      .toColourspace("b-w")
+      .png()
+      .toFile(path);
+  } catch (err) {
+    throw new ImageError(path, `cannot write (${libvipsReason(err)})`);
+  }
 }
 
 /**
