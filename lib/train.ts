@@ -839,6 +839,8 @@ async function resumedConfig(
     if ((RUN_CONTROL_FIELDS as readonly string[]).includes(k) || was === now) {
       continue;
     }
+    // A run records what `auto` resolved to; asking for `auto` again is no change.
+    if (k === "valSource" && now === "auto") continue;
     if (RESUME_SAFE_FIELDS.includes(k)) {
       changed[k] = [was, now];
       cfg[k] = now;
