@@ -757,6 +757,8 @@ async function resumedConfig(
     if ((RUN_CONTROL_FIELDS as readonly string[]).includes(k) || was === now) {
       continue;
     }
+    // The checkpoint holds the validation source `auto` resolved to.
+    if (k === "valSource" && now === "auto") continue;
     if (RESUME_SAFE_FIELDS.includes(k)) {
       changed[k] = [was, now];
       cfg[k] = now;
