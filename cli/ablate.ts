@@ -33,9 +33,11 @@ Finished runs (done.json) are skipped; interrupted ones resume.
   --study NAME      objective | generator | discriminator | all (default all)
   --preset NAME     ci (minutes, plumbing) | cpu (1.5-7.5 h on 2 cores) | paper (GPU)
   --dataroot DIR    aligned dataset (default ../shared/datasets/facades)
-  --direction D     BtoA (default: facades labels -> photo) | AtoB
+  --direction D     ${
+    DIRECTIONS.join(" | ")
+  } (default BtoA: facades labels -> photo)
   --out DIR         grid folder (default runs/ablate-<preset>)
-  --backend NAME    auto | native | wasm | webgpu | cpu | tensorflow (default auto)
+  --backend NAME    ${BACKENDS.join(" | ")} (default auto)
   --threads N       CPU threads per job (default 1): native BLAS threads, or
                     wasm's threaded SIMD build
   --jobs N          runs trained at once, each in its own worker (default 1;

@@ -25,7 +25,7 @@ batch 1, U-Net + 70x70 PatchGAN) after warm-up: median step time, generator
 forward time and peak RSS per size.
 
   --sizes LIST        image sizes, comma-separated (default 64,128,256)
-  --backend NAME      auto | native | wasm | webgpu | cpu | tensorflow (default auto)
+  --backend NAME      ${BACKENDS.join(" | ")} (default auto)
   --threads N         CPU threads (default 1): native BLAS threads, or wasm's
                       threaded SIMD build
   --steps N           timed steps per size and round (default 5)

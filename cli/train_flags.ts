@@ -13,6 +13,7 @@
 import { parseArgs } from "node:util";
 import { UserError } from "./common.ts";
 import {
+  CONFIG_FIELD_HELP,
   DEFAULT_CONFIG,
   ENUMS,
   flagName,
@@ -139,9 +140,11 @@ export function trainHelp(): string {
     ) => "--" + k);
     const values = ENUMS[f] ? ` {${ENUMS[f]!.join("|")}}` : "";
     const def = isBoolean(f)
-      ? ""
+      ? " (switch, default off)"
       : ` (default ${JSON.stringify(DEFAULT_CONFIG[f])})`;
-    return `  ${spelling.join(", ")}${values}${def}`;
+    return `  ${spelling.join(", ")}${values}${def}\n      ${
+      CONFIG_FIELD_HELP[f]
+    }`;
   });
   return [
     "Usage: deno task train [--preset smoke|cpu|paper] [--config file.json] [flags]",
@@ -151,10 +154,14 @@ export function trainHelp(): string {
     "uses the `smoke` preset (otherwise the reference's defaults).",
     "Values: defaults < --preset < --config < flags.",
     "",
-    "  --help                 show this text",
-    "  --preset NAME          smoke | cpu | paper",
-    "  --config FILE          JSON object of TrainConfig fields",
-    "  --model pix2pix        accepted for the reference's commands",
+    "  --help, -h",
+    "      show this text",
+    `  --preset {${Object.keys(PRESETS).join("|")}} (default: smoke without`,
+    "      --config and --dataroot, else none) named settings under the flags",
+    "  --config FILE (default none)",
+    "      JSON object of TrainConfig fields (camelCase), under the flags",
+    "  --model {pix2pix} (default pix2pix)",
+    "      accepted for the reference's commands",
     ...lines,
   ].join("\n");
 }

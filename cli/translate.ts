@@ -30,10 +30,10 @@ const HELP = `Usage: deno task translate --checkpoint DIR --out DIR [options]
   --out DIR          output folder (images/ and index.html)
   --dataroot DIR     dataset root (default: the one the model was trained on)
   --phase NAME       split (default test)
-  --direction D      AtoB | BtoA (default: the checkpoint's)
+  --direction D      ${DIRECTIONS.join(" | ")} (default: the checkpoint's)
   --eval             inference mode: moving batch-norm statistics, no dropout
                      (default: the paper's test mode, batch statistics + dropout)
-  --num-test N       translate at most N images
+  --num-test N       translate at most N images (default: all)
   --seed S           dropout seed in the paper's test mode (default: the run's seed)
   --dataset-mode M   aligned: A|B pairs in DATAROOT/PHASE (default);
                      single: every image in --dataroot, no target half
@@ -43,7 +43,7 @@ const HELP = `Usage: deno task translate --checkpoint DIR --out DIR [options]
   --tile N           with --preprocess none: images larger than N px go through
                      N x N tiles with blended overlaps (default ${DEFAULT_TILE}; 0: never)
   --tile-overlap N   pixels neighbouring tiles share (default N/4)
-  --backend NAME     auto | native | wasm | webgpu | cpu | tensorflow (default auto)
+  --backend NAME     ${BACKENDS.join(" | ")} (default auto)
   --help             this text`;
 
 await runCli(async () => {

@@ -37,6 +37,7 @@ import type { TrainConfig } from "./config.ts";
 import { CheckpointError } from "./errors.ts";
 import { objectiveParts } from "./losses.ts";
 import {
+  exists,
   isNoSpace,
   readFailure,
   readJsonFile,
@@ -271,10 +272,10 @@ export async function saveCheckpoint(
   await Deno.mkdir(dir, { recursive: true });
   const name = checkpointName(state.step);
   const final = `${dir}/${name}`;
-  if (await Deno.stat(final).then(() => true, () => false)) {
+  if (await exists(final)) {
     // Same step, same state: never replace an intact checkpoint in place.
     // A damaged one (a resume fell back past it) is written anew.
-    if (await verifiedFiles(final).then(() => true, () => false)) {
+    if (await isIntact(final)) {
       await pointLatest(dir, name);
       return final;
     }
@@ -357,6 +358,14 @@ async function writeManifest(folder: string): Promise<void> {
   );
 }
 
+/** Do the files of `folder` that `want` accepts match its manifest? */
+async function isIntact(
+  folder: string,
+  want?: (path: string) => boolean,
+): Promise<boolean> {
+  return await verifiedFiles(folder, want).then(() => true, () => false);
+}
+
 /**
  * Checks the files of checkpoint `folder` whose paths `want` accepts against
  * its `manifest.json` and returns their bytes. A checkpoint written before
@@ -369,7 +378,7 @@ async function verifiedFiles(
   want: (path: string) => boolean = () => true,
 ): Promise<Map<string, Uint8Array<ArrayBuffer>>> {
   const path = `${folder}/${MANIFEST}`;
-  const legacy = !(await Deno.stat(path).then(() => true, () => false));
+  const legacy = !(await exists(path));
   const manifest: Record<string, Manifest[string] | null> = legacy
     ? Object.fromEntries((await listFiles(folder)).map((p) => [p, null]))
     : await readJson<Manifest>(path);
@@ -535,7 +544,7 @@ async function withFallback<T>(
           if (!(e2 instanceof CheckpointError)) throw e2;
         }
       } else if (
-        await verifiedFiles(older, want).then(() => true, () => false)
+        await isIntact(older, want)
       ) {
         throw new CheckpointError(
           `${e.message}; the newest intact older checkpoint is ${older}`,
@@ -575,7 +584,7 @@ export async function loadCheckpoint(
   return await withFallback(dir, () => true, async (folder) => {
     await verifiedFiles(folder);
     const state = await readState(folder);
-    const hasD = await Deno.stat(`${folder}/D`).then(() => true, () => false);
+    const hasD = await exists(`${folder}/D`);
     const G = await loadModel(`${folder}/G`);
     const D = hasD ? await loadModel(`${folder}/D`) : null;
     checkModels(folder, state.config, G, D);

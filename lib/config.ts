@@ -209,6 +209,55 @@ export const DEFAULT_CONFIG: Readonly<TrainConfig> = Object.freeze({
   valFraction: 0.1,
 });
 
+/**
+ * One line per config field: what it does, for help texts (the CLI's
+ * `--help` prints it beside the flag, its allowed values and its default).
+ */
+export const CONFIG_FIELD_HELP: Readonly<Record<keyof TrainConfig, string>> = {
+  name: "run name; outputs go to <checkpointsDir>/<name>",
+  checkpointsDir: "parent folder of run folders",
+  dataroot:
+    "aligned A|B dataset root (train/, test/...); null: the embedded synthetic set",
+  phase: "split folder to train on",
+  direction: "which half of each A|B image is the input",
+  preprocess: "how images are resized and cropped (the reference's modes)",
+  loadSize: "resize target before cropping, pixels",
+  cropSize: "crop size = network input size, pixels",
+  noFlip: "no random horizontal flips",
+  batchSize: "pairs per training step",
+  inputNc: "input image channels",
+  outputNc: "output image channels",
+  netG:
+    "generator: unet_N or encoder_decoder_N (N = image size, a power of two)",
+  netD: "discriminator: basic (70x70 PatchGAN), n_layers, pixel (1x1)",
+  nLayersD: "stride-2 layers of n_layers (1: 16x16, 3: 70x70, 5: 286x286)",
+  ngf: "generator filters in the first conv layer",
+  ndf: "discriminator filters in the first conv layer",
+  norm: "normalisation after each convolution",
+  noDropout: "no dropout in the generator",
+  loss: "training objective (paper, Table 1)",
+  ganMode: "GAN loss: vanilla (BCE on logits, the paper) or least squares",
+  lambdaL1: "weight of the L1 term",
+  lr: "Adam learning rate",
+  beta1: "Adam beta1",
+  beta2: "Adam beta2",
+  epochs: "epochs at the initial learning rate",
+  epochsDecay: "epochs of linear decay to zero after them",
+  seed: "seed of weight init, dropout and data order",
+  backend: "compute backend (auto picks the fastest available)",
+  threads: "CPU threads (native: BLAS threads; wasm: threaded SIMD build)",
+  sampleEvery: "write a sample grid every this many steps (0: never)",
+  saveEvery: "save a checkpoint every this many steps (0: at epoch ends)",
+  resume: "continue from this run's last checkpoint",
+  overwrite:
+    "replace an existing run of the same name (else training over it is refused)",
+  maxSteps: "stop after this many steps in total (0: the whole schedule)",
+  synthCount: "pairs in the embedded synthetic set (when dataroot is null)",
+  valSource:
+    "validation pairs: folder (<dataroot>/val), slice (held out of train), auto (folder if present, else slice), none",
+  valFraction: "share of the training split held out when valSource is slice",
+};
+
 /** Allowed values of the enum-typed config fields (the CLI's validation and help use them). */
 export const ENUMS: Readonly<
   Partial<Record<keyof TrainConfig, readonly string[]>>

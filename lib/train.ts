@@ -686,10 +686,13 @@ async function startRun(
       if (await exists(`${runDir}/${f}`)) found.push(f);
     }
     if (found.length > 0 && !cfgIn.overwrite) {
+      const what = found.includes("checkpoints")
+        ? "pass --resume to continue it"
+        : "it stopped before its first checkpoint, so there is nothing to resume";
       throw new Pix2PixError(
         `--name ${cfgIn.name}: ${runDir} already holds a run (${
           found.join(", ")
-        }); pass --resume to continue it, another --name to start a new run, or --overwrite to replace it`,
+        }); ${what}; another --name starts a new run, --overwrite replaces it`,
         { field: "name", file: runDir },
       );
     }
@@ -757,7 +760,7 @@ async function resumedConfig(
     if ((RUN_CONTROL_FIELDS as readonly string[]).includes(k) || was === now) {
       continue;
     }
-    // The checkpoint holds the validation source `auto` resolved to.
+    // A run records what `auto` resolved to; asking for `auto` again is no change.
     if (k === "valSource" && now === "auto") continue;
     if (RESUME_SAFE_FIELDS.includes(k)) {
       changed[k] = [was, now];

@@ -197,6 +197,6 @@ export async function validationScores(
   }
   return {
     l1: sum / Math.max(count, 1),
-    fcnPixelAcc: segmenter ? segmentationScores(confusion).perPixelAcc : null,
+    fcnPixelAcc: segmenter ? segmentationScores(confusion).per_pixel_acc : null,
   };
 }

@@ -183,8 +183,8 @@ Deno.test("report: paper numbers beside ours, missing runs marked", () => {
       nTrain: 360,
       validation: {
         files: ["1.jpg"],
-        perPixelAcc: 0.61,
-        perClassAcc: 0.4,
+        per_pixel_acc: 0.61,
+        per_class_acc: 0.4,
         bestEpoch: 3,
         epochsRun: 5,
       },
@@ -192,9 +192,9 @@ Deno.test("report: paper numbers beside ours, missing runs marked", () => {
       backend: "native",
       finalLoss: 1,
       test: {
-        perPixelAcc: 0.6634,
-        perClassAcc: 0.3,
-        classIou: 0.2,
+        per_pixel_acc: 0.6634,
+        per_class_acc: 0.3,
+        class_iou: 0.2,
         nImages: 106,
       },
       createdAt: "",

@@ -5,7 +5,11 @@ import {
   trainHelp,
   wantsHelp,
 } from "../cli/train_flags.ts";
-import { DEFAULT_CONFIG, validateConfig } from "../lib/config.ts";
+import {
+  CONFIG_FIELD_HELP,
+  DEFAULT_CONFIG,
+  validateConfig,
+} from "../lib/config.ts";
 
 Deno.test("kebab-case flags set every kind of field", () => {
   const c = parseTrainArgs([
@@ -230,6 +234,21 @@ Deno.test("bad flags give errors naming the flag", () => {
   for (const [argv, re] of cases) {
     assert.throws(() => parseTrainArgs(argv), re, argv.join(" "));
   }
+});
+
+Deno.test("help: every field's flag with a description, its allowed values and its default", () => {
+  const help = trainHelp();
+  for (const [field, text] of Object.entries(CONFIG_FIELD_HELP)) {
+    const at = help.indexOf(text);
+    assert.ok(at > 0, `no description of ${field}`);
+    const end = help.lastIndexOf("\n", at);
+    const flagLine = help.slice(help.lastIndexOf("\n", end - 1) + 1, end);
+    assert.match(flagLine, /\(default |\(switch, default off\)/, field);
+  }
+  assert.match(
+    help,
+    /--net-d, --netD \{basic\|n_layers\|pixel\} \(default "basic"\)/,
+  );
 });
 
 Deno.test("help lists both spellings and validateConfig accepts the defaults", () => {

@@ -13,7 +13,6 @@ import { type RgbImage, writePng } from "../lib/util/image.ts";
 import { PSNR_MAX } from "../lib/eval/metrics.ts";
 import {
   earlyStopping,
-  listSplit,
   loadSegmenter,
   type PhotoSegmenter,
   readLabelledPair,
@@ -29,6 +28,7 @@ import {
 } from "../lib/eval/segmenter.ts";
 
 import { FACADES_DIR } from "../lib/datasets/dataroot.ts";
+import { listSplit } from "../lib/data.ts";
 const FACADES = FACADES_DIR;
 const haveFacades = await Deno.stat(FACADES).then(() => true, () => false);
 if (!haveFacades) {
@@ -79,7 +79,7 @@ Deno.test({
   fn: async () => {
     const counts = new Float64Array(N_FACADE_CLASSES);
     let total = 0;
-    for (const f of await listSplit(FACADES, "test")) {
+    for (const f of (await listSplit(FACADES, "test")).files) {
       const { labels } = await readLabelledPair(f);
       for (const c of labels) counts[c]++;
       total += labels.length;
@@ -283,8 +283,8 @@ Deno.test("segmenterSummary: the score tables' line names validation and real-te
     nTrain: 360,
     validation: {
       files: Array.from({ length: 40 }, (_, i) => `${i}.jpg`),
-      perPixelAcc: 0.6123,
-      perClassAcc: 0.4,
+      per_pixel_acc: 0.6123,
+      per_class_acc: 0.4,
       bestEpoch: 7,
       epochsRun: 12,
     },
@@ -292,9 +292,9 @@ Deno.test("segmenterSummary: the score tables' line names validation and real-te
     backend: "native",
     finalLoss: 1,
     test: {
-      perPixelAcc: 0.5834,
-      perClassAcc: 0.3512,
-      classIou: 0.2431,
+      per_pixel_acc: 0.5834,
+      per_class_acc: 0.3512,
+      class_iou: 0.2431,
       nImages: 106,
     },
     createdAt: "",
@@ -331,8 +331,11 @@ Deno.test({
         dataroot: FACADES,
         config: TINY,
         maxTest: 2,
+        backend: "cpu (as initBackend chose)",
         onProgress: (p) => steps.push(p.step),
       });
+      // The record names the backend it was given (native reports "wasm" to tfjs).
+      assert.equal(record.backend, "cpu (as initBackend chose)");
       // 5 pairs: 1 held out for validation, 4 trained on in 2 batches of 2.
       assert.deepEqual(steps, [1, 2]);
       assert.equal(record.nTrain, 4);
@@ -344,10 +347,12 @@ Deno.test({
       );
       assert.equal(record.validation!.bestEpoch, 1);
       assert.equal(record.validation!.epochsRun, 1);
-      const v = record.validation!.perPixelAcc;
+      const v = record.validation!.per_pixel_acc;
       assert.ok(v >= 0 && v <= 1, `validation acc ${v}`);
       assert.equal(record.test.nImages, 2);
-      assert.ok(record.test.perPixelAcc >= 0 && record.test.perPixelAcc <= 1);
+      assert.ok(
+        record.test.per_pixel_acc >= 0 && record.test.per_pixel_acc <= 1,
+      );
       assert.ok(Number.isFinite(record.finalLoss));
 
       // Cache keys depend on the config.
@@ -364,7 +369,7 @@ Deno.test({
       await saveSegmenter(key, segmenter, record);
       const loaded = await loadSegmenter(key);
       const pair = await readLabelledPair(
-        (await listSplit(FACADES, "test"))[0],
+        (await listSplit(FACADES, "test")).files[0],
       );
       const before = await segmenter.segment(pair.photo);
       assert.equal(before.length, 256 * 256);

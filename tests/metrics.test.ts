@@ -147,23 +147,23 @@ Deno.test("segmentation scores of a hand-computed confusion matrix", () => {
   );
   assert.deepEqual(Array.from(cm.counts.slice(0, 4)), [1, 1, 0, 0]);
   const s = segmentationScores(cm);
-  assert.ok(Math.abs(s.perPixelAcc - 3 / 5) < 1e-12);
+  assert.ok(Math.abs(s.per_pixel_acc - 3 / 5) < 1e-12);
   // Per class: 1/2, 2/2, 0/1.
-  assert.ok(Math.abs(s.perClassAcc - (0.5 + 1 + 0) / 3) < 1e-12);
+  assert.ok(Math.abs(s.per_class_acc - (0.5 + 1 + 0) / 3) < 1e-12);
   // IoU: 1/(2+2-1), 2/(2+3-2), 0/(1+0-0).
-  assert.ok(Math.abs(s.classIou - (1 / 3 + 2 / 3 + 0) / 3) < 1e-12);
+  assert.ok(Math.abs(s.class_iou - (1 / 3 + 2 / 3 + 0) / 3) < 1e-12);
 });
 
 Deno.test("segmentation scores: a predicted class absent from the ground truth", () => {
   const cm = newConfusion(2);
   addToConfusion(cm, Uint8Array.from([0, 0]), Uint8Array.from([0, 1]));
   const s = segmentationScores(cm);
-  assert.equal(s.perPixelAcc, 0.5);
-  assert.equal(s.perClassAcc, 0.5); // class 1 has no ground truth: no accuracy
-  assert.equal(s.classIou, (0.5 + 0) / 2); // but IoU 0 (it was predicted)
+  assert.equal(s.per_pixel_acc, 0.5);
+  assert.equal(s.per_class_acc, 0.5); // class 1 has no ground truth: no accuracy
+  assert.equal(s.class_iou, (0.5 + 0) / 2); // but IoU 0 (it was predicted)
   // Accumulating a second image adds up.
   addToConfusion(cm, Uint8Array.from([1]), Uint8Array.from([1]));
-  assert.ok(Math.abs(segmentationScores(cm).perPixelAcc - 2 / 3) < 1e-12);
+  assert.ok(Math.abs(segmentationScores(cm).per_pixel_acc - 2 / 3) < 1e-12);
 });
 
 Deno.test("confusion matrix rejects bad input", () => {

@@ -46,7 +46,8 @@ Deno.test("a fresh run over an existing one is refused; --overwrite deletes only
     train(cfg, quiet),
     (e: Error) =>
       e.message.includes(`${run} already holds a run`) &&
-      /--resume/.test(e.message) && /--overwrite/.test(e.message),
+      /pass --resume to continue it/.test(e.message) &&
+      /--overwrite replaces it/.test(e.message),
   );
   // --overwrite with a dataroot that does not exist: fails, old run intact.
   await assert.rejects(
@@ -65,6 +66,13 @@ Deno.test("a fresh run over an existing one is refused; --overwrite deletes only
     "latest",
     checkpointName(1),
   ]);
+  // Killed before its first checkpoint: nothing to resume, says so.
+  Deno.mkdirSync(`${dir}/early`);
+  Deno.writeTextFileSync(`${dir}/early/loss_log.jsonl`, '{"step": 1}\n');
+  await assert.rejects(
+    train({ ...cfg, name: "early" }, quiet),
+    /\(loss_log\.jsonl\); it stopped before its first checkpoint, so there is nothing to resume/,
+  );
   await assert.rejects(
     train({ ...cfg, resume: true, overwrite: true }, quiet),
     /--resume continues a run and --overwrite replaces it/,

@@ -22,6 +22,7 @@
 import { parseFlags, runCli } from "../cli/common.ts";
 import { loadCheckpoint } from "../lib/checkpoint.ts";
 import { readLossLog } from "../lib/report/run_page.ts";
+import { exists } from "../lib/util/files.ts";
 import { Rng } from "../lib/util/rng.ts";
 
 const HELP =
@@ -54,6 +55,10 @@ interface Row {
   lost: string[];
 }
 
+function newRow(name: string, tried: number): Row {
+  return { case: name, tried, survived: 0, named: 0, lost: [] };
+}
+
 async function deno(
   script: string,
   args: string[],
@@ -81,10 +86,6 @@ async function deno(
 const train = (dir: string, ...extra: string[]) =>
   deno("cli/train.ts", [...RUN_FLAGS, `--checkpoints-dir=${dir}`, ...extra]);
 
-async function exists(path: string): Promise<boolean> {
-  return await Deno.stat(path).then(() => true, () => false);
-}
-
 /** The step of the run's newest loadable checkpoint (manifest checked), or -1. */
 async function checkpointStep(run: string): Promise<number> {
   if (!(await exists(`${run}/checkpoints/latest`))) return -1;
@@ -95,22 +96,17 @@ async function checkpointStep(run: string): Promise<number> {
 }
 
 async function kills(n: number, rng: Rng, dir: string): Promise<Row> {
-  const row: Row = {
-    case: "kill -9",
-    tried: n,
-    survived: 0,
-    named: 0,
-    lost: [],
-  };
+  const row = newRow("kill -9", n);
   const run = `${dir}/soak`;
   for (let i = 0; i < n; i++) {
+    // Killed before its first checkpoint, a run can only start over.
     const resume = await exists(`${run}/checkpoints/latest`);
-    const ms = 1000 + Math.floor(rng.next() * 9000);
+    const ms = 1000 + Math.floor(rng.next() * 11000);
     const r = await deno("cli/train.ts", [
       ...RUN_FLAGS,
       `--checkpoints-dir=${dir}`,
       "--max-steps=100000",
-      ...(resume ? ["--resume"] : []),
+      resume ? "--resume" : "--overwrite",
     ], ms);
     if (!r.killed && r.code !== 0) {
       console.log(`kill ${i}: run failed before the kill:\n${r.out}`);
@@ -141,13 +137,7 @@ async function kills(n: number, rng: Rng, dir: string): Promise<Row> {
 }
 
 async function corruptions(n: number, rng: Rng, dir: string): Promise<Row> {
-  const row: Row = {
-    case: "corrupt file",
-    tried: n,
-    survived: 0,
-    named: 0,
-    lost: [],
-  };
+  const row = newRow("corrupt file", n);
   const base = `${dir}/soak`;
   for (let i = 0; i < n; i++) {
     const run = `${dir}/c${i}/soak`;
@@ -222,13 +212,7 @@ async function fullDisk(dir: string): Promise<Row | null> {
     );
     return null;
   }
-  const row: Row = {
-    case: "full disk",
-    tried: 1,
-    survived: 0,
-    named: 0,
-    lost: [],
-  };
+  const row = newRow("full disk", 1);
   try {
     const r = await train(mnt, "--max-steps=100000", "--sample-every=1");
     const run = `${mnt}/soak`;

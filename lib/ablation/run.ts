@@ -182,7 +182,7 @@ async function ensureSegmenter(
   p: AblatePreset,
 ): Promise<LoadedSegmenter> {
   const dir = segmenterDir(o.out);
-  await initBackend(o.backend, { threads: o.threads });
+  const backend = await initBackend(o.backend, { threads: o.threads });
   if (await exists(`${dir}/segmenter.json`)) {
     return (await loadSegmenter(dir)).segmenter;
   }
@@ -194,6 +194,7 @@ async function ensureSegmenter(
   const { segmenter, record } = await trainSegmenter({
     dataroot: o.dataroot,
     config,
+    backend: backend.name,
     ...(p.numTest > 0 ? { maxTest: p.numTest } : {}),
   });
   await Deno.mkdir(dir, { recursive: true });
@@ -201,7 +202,9 @@ async function ensureSegmenter(
   log(
     `segmenter: done in ${
       record.trainSeconds.toFixed(1)
-    } s, real test photos per-pixel acc ${record.test.perPixelAcc.toFixed(3)}`,
+    } s, real test photos per-pixel acc ${
+      record.test.per_pixel_acc.toFixed(3)
+    }`,
   );
   return segmenter;
 }

@@ -270,14 +270,18 @@ export function addToConfusion(
   }
 }
 
-/** The three FCN-score numbers of the pix2pix paper (each in [0, 1]). */
-export interface SegmentationScores {
+/**
+ * The three FCN-score numbers of the pix2pix paper (each in [0, 1]): the one
+ * type of them, in the spelling every results file uses (`eval --json`,
+ * `done.json`, `results.json`, `segmenter.json`) and the paper's tables.
+ */
+export interface FcnScores {
   /** Correct pixels / all pixels. */
-  perPixelAcc: number;
+  per_pixel_acc: number;
   /** Mean over classes of (correct pixels of the class / its ground-truth pixels). */
-  perClassAcc: number;
+  per_class_acc: number;
   /** Mean over classes of intersection / union. */
-  classIou: number;
+  class_iou: number;
 }
 
 /**
@@ -290,7 +294,7 @@ export interface SegmentationScores {
  * prediction (a class absent from both has no IoU; one that is predicted but
  * absent from the ground truth counts as IoU 0). An empty matrix gives NaN.
  */
-export function segmentationScores(cm: Confusion): SegmentationScores {
+export function segmentationScores(cm: Confusion): FcnScores {
   const n = cm.nClasses, c = cm.counts;
   let total = 0, correct = 0;
   let accSum = 0, accN = 0, iouSum = 0, iouN = 0;
@@ -314,8 +318,8 @@ export function segmentationScores(cm: Confusion): SegmentationScores {
     }
   }
   return {
-    perPixelAcc: correct / total,
-    perClassAcc: accSum / accN,
-    classIou: iouSum / iouN,
+    per_pixel_acc: correct / total,
+    per_class_acc: accSum / accN,
+    class_iou: iouSum / iouN,
   };
 }

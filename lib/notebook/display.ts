@@ -19,7 +19,8 @@ import { type Batch, openAlignedDataset } from "../data.ts";
 import type { Direction } from "../config.ts";
 import { ensureSynthDataset } from "../datasets/synth.ts";
 import { FACADES_DIR } from "../datasets/dataroot.ts";
-import type { ReportRow } from "../ablation/report.ts";
+import type { ResultsJson } from "../ablation/report.ts";
+import { exists } from "../util/files.ts";
 
 /** The symbol Deno's Jupyter kernel looks for on a value to get its MIME bundle. */
 export const JUPYTER_DISPLAY: unique symbol = Symbol.for(
@@ -303,31 +304,8 @@ export async function loadPairs(o: LoadPairsOptions): Promise<Batch> {
   return first.value;
 }
 
-/** The three FCN-scores, snake_case as in `results.json`. */
-export interface FcnScoreFields {
-  per_pixel_acc: number;
-  per_class_acc: number;
-  class_iou: number;
-}
-
-/** The parts of an ablation grid's `results.json` (`lib/ablation/report.ts`) the notebooks use. */
-export interface AblationResults {
-  /** Preset name: `ci`, `cpu` or `paper`. */
-  preset: string;
-  /** The preset's numbers (image size, widths, epochs, steps...). */
-  setup:
-    & { size: number; ngf: number; ndf: number; maxSteps: number }
-    & Record<
-      string,
-      unknown
-    >;
-  dataroot: string;
-  direction: string;
-  /** Our segmenter's scores on the real test photos, if measured. */
-  ground_truth: FcnScoreFields | null;
-  /** One row per paper-table row, in the paper's order. */
-  rows: ReportRow[];
-}
+/** An ablation grid's `results.json` (written by `lib/ablation/report.ts`). */
+export type AblationResults = ResultsJson;
 
 /** A found or freshly made ablation grid. */
 export interface AblationSource {
@@ -352,7 +330,7 @@ async function resultFiles(
       const file = `${root}/${e.name}/results.json`;
       if (
         e.isDirectory && keep(e.name) &&
-        await Deno.stat(file).then(() => true, () => false)
+        await exists(file)
       ) found.push(file);
     }
   } catch {

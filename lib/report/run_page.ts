@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { writeFileAtomic } from "../util/files.ts";
+import { exists, writeFileAtomic } from "../util/files.ts";
 
 /** One training step's record, as written to `loss_log.jsonl`. */
 export interface StepRecord {
@@ -51,7 +51,7 @@ export function escapeHtml(text: string): string {
 /** Copies `plotly.min.js` into `dir` unless it is already there. */
 export async function ensurePlotly(dir: string): Promise<void> {
   const target = `${dir}/plotly.min.js`;
-  if (await Deno.stat(target).then(() => true, () => false)) return;
+  if (await exists(target)) return;
   try {
     await Deno.copyFile(PLOTLY_SOURCE, target);
   } catch {

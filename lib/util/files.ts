@@ -1,13 +1,23 @@
 /**
- * Reading and writing files safely, with errors that name the file: a short
- * reason for a failed read or write (a full disk said plainly), JSON files
- * read and parsed with one failure path, atomic writes, overlap of folders,
- * and JSON records made portable (no machine's absolute paths) before they
- * are committed.
+ * Files and folders, with errors that name the file: whether a path exists,
+ * file names in natural order, a short reason for a failed read or write (a
+ * full disk said plainly), JSON files read and parsed with one failure path,
+ * atomic writes, overlap of folders, and JSON records made portable (no
+ * machine's absolute paths) before they are committed.
  *
  * @module
  */
 import { isAbsolute, relative, resolve, sep } from "node:path";
+
+/** Does `path` exist (file, folder or anything else)? */
+export async function exists(path: string): Promise<boolean> {
+  return await Deno.stat(path).then(() => true, () => false);
+}
+
+/** Compare file names so that `2.jpg` sorts before `10.jpg`. */
+export function naturalCompare(a: string, b: string): number {
+  return a.localeCompare(b, "en", { numeric: true });
+}
 
 /** Why reading a file failed, in a few words: `missing`, else the error's message. */
 export function readFailure(e: unknown): string {
@@ -78,11 +88,6 @@ export async function writeFileAtomic(
     await Deno.remove(tmp).catch(() => {});
     throw e;
   }
-}
-
-/** Does `path` exist (file, folder or anything else)? */
-export async function exists(path: string): Promise<boolean> {
-  return await Deno.stat(path).then(() => true, () => false);
 }
 
 /**

@@ -12,6 +12,7 @@ import sharp from "sharp";
 import type { Metadata, Sharp } from "sharp";
 import * as tf from "@tensorflow/tfjs";
 import { ImageError } from "../errors.ts";
+import { naturalCompare } from "./files.ts";
 
 /** An 8-bit RGB image, HWC: `data.length === width * height * 3`. */
 export interface RgbImage {
@@ -75,11 +76,6 @@ export function distinctStems(paths: readonly string[]): string[] {
       ? `${stems[i]}_${p.slice(p.lastIndexOf(".") + 1)}`
       : stems[i]
   );
-}
-
-/** Compare file names so that `2.jpg` sorts before `10.jpg`. */
-export function naturalCompare(a: string, b: string): number {
-  return a.localeCompare(b, "en", { numeric: true });
 }
 
 /** The entries of a folder, by kind; names only, in natural order. */
