@@ -69,7 +69,11 @@ import { Adam } from "./adam.ts";
 import { untaped } from "./runtime/backprop.ts";
 import { translate } from "./translate.ts";
 import { buildGenerator, generatorSpecFromConfig } from "./unet.ts";
-import { resolveValidation, validationScores } from "./validation.ts";
+import {
+  resolveValidation,
+  validationScores,
+  valRecordScores,
+} from "./validation.ts";
 import { loadCachedSegmenter, type PhotoSegmenter } from "./eval/segmenter.ts";
 import { type ModelCard, writeModelCard } from "./report/model_card.ts";
 import { trainableParams } from "./report/summary.ts";
@@ -600,10 +604,7 @@ async function trainLocked(
     const record: ValRecord = {
       step: pos.step,
       epoch: pos.epoch,
-      val_L1: scores.l1,
-      ...(scores.fcnPixelAcc === null
-        ? {}
-        : { fcn_pixel_acc: scores.fcnPixelAcc }),
+      ...valRecordScores(scores),
       seconds: seconds(),
     };
     await runLog.appendValidation(record);
@@ -618,7 +619,11 @@ async function trainLocked(
       }${
         record.fcn_pixel_acc === undefined
           ? ""
-          : `, FCN per-pixel acc ${record.fcn_pixel_acc.toFixed(3)}`
+          : `, FCN per-pixel acc ${
+            record.fcn_pixel_acc.toFixed(3)
+          }, per-class acc ${record.fcn_class_acc?.toFixed(3)}, class IoU ${
+            record.fcn_class_iou?.toFixed(3)
+          }`
       }${isBest ? " (best so far: checkpoints/best)" : ""}`,
     );
   };

@@ -26,10 +26,12 @@ import { type AlignedDataset, openAlignedDataset } from "./data.ts";
 import { N_FACADE_CLASSES, rgbToClasses } from "./datasets/facades.ts";
 import {
   addToConfusion,
+  type FcnScores,
   newConfusion,
   segmentationScores,
 } from "./eval/metrics.ts";
 import type { PhotoSegmenter } from "./eval/segmenter.ts";
+import type { FcnField, ValRecord } from "./report/run_page.ts";
 import { listFolder, tensorToRgb } from "./util/image.ts";
 import { deriveSeed, Rng } from "./util/rng.ts";
 import { translate } from "./translate.ts";
@@ -151,16 +153,34 @@ export async function resolveValidation(
 export interface ValidationScores {
   /** Mean absolute error of outputs against targets, [0, 1] pixel scale. */
   l1: number;
-  /** FCN-score per-pixel accuracy of the outputs (segmented vs the input labels), or null without a segmenter. */
-  fcnPixelAcc: number | null;
+  /** FCN-scores of the outputs (segmented vs the input labels), or null without a segmenter. */
+  fcn: FcnScores | null;
+}
+
+/**
+ * The `val_log.jsonl` fields of `scores`: `val_L1` and, with a segmenter,
+ * `fcn_pixel_acc`, `fcn_class_acc` and `fcn_class_iou`.
+ */
+export function valRecordScores(
+  scores: ValidationScores,
+): Pick<ValRecord, "val_L1" | FcnField> {
+  return {
+    val_L1: scores.l1,
+    ...(scores.fcn && {
+      fcn_pixel_acc: scores.fcn.per_pixel_acc,
+      fcn_class_acc: scores.fcn.per_class_acc,
+      fcn_class_iou: scores.fcn.class_iou,
+    }),
+  };
 }
 
 /**
  * Scores `G` on `dataset` in the paper's test mode (batch statistics,
  * dropout masks seeded by `seed` and the pair's index, so every call uses the
  * same): the L1 of outputs against targets and, with `segmenter`, the
- * FCN-score per-pixel accuracy (the segmenter's classes of each output
- * against the classes of its input label map, as `deno task eval`).
+ * FCN-scores: per-pixel accuracy, per-class accuracy and class IoU (the
+ * segmenter's classes of each output against the classes of its input label
+ * map, as `deno task eval`).
  */
 export async function validationScores(
   G: tfl.LayersModel,
@@ -197,6 +217,6 @@ export async function validationScores(
   }
   return {
     l1: sum / Math.max(count, 1),
-    fcnPixelAcc: segmenter ? segmentationScores(confusion).per_pixel_acc : null,
+    fcn: segmenter ? segmentationScores(confusion) : null,
   };
 }

@@ -141,11 +141,19 @@ Deno.test("train: a val/ folder is used when it exists; --val-source none turns 
   assert.equal(vlog.length, 1);
   const acc = vlog[0].fcn_pixel_acc!;
   assert.ok(acc > 0 && acc < 1, `FCN per-pixel acc ${acc}`);
+  const { fcn_class_acc: classAcc, fcn_class_iou: iou } = vlog[0];
+  assert.ok(classAcc! > 0 && classAcc! < 1, `FCN per-class acc ${classAcc}`);
+  assert.ok(iou! > 0 && iou! < acc, `FCN class IoU ${iou}`);
   const card = JSON.parse(Deno.readTextFileSync(`${dir}/v/model_card.json`));
   assert.equal(card.scores.valFcnPixelAcc, acc);
-  assert.ok(
-    Deno.readTextFileSync(`${dir}/v/index.html`).includes("FCN per-pixel acc"),
-  );
+  const page = Deno.readTextFileSync(`${dir}/v/index.html`);
+  for (
+    const name of ["FCN per-pixel acc", "FCN per-class acc", "FCN class IoU"]
+  ) {
+    assert.ok(page.includes(`<th>${name}</th>`), `${name} in the table`);
+    assert.ok(page.includes(`"name":"${name}"`), `${name} in the chart`);
+  }
+  assert.ok(page.includes(`<td>${iou!.toFixed(3)}</td>`));
   const off = await train({
     ...CFG,
     dataroot: root,
@@ -296,20 +304,30 @@ Deno.test("validationScores: L1 and the FCN per-pixel accuracy of a segmenter ag
     segment: () => Promise.resolve(new Uint8Array(32 * 32)),
   };
   const plain = await validationScores(G, dataset, 0);
-  assert.equal(plain.fcnPixelAcc, null);
+  assert.equal(plain.fcn, null);
   assert.ok(plain.l1 > 0 && plain.l1 < 1);
   const perfect = await validationScores(G, dataset, 0, oracle);
-  assert.equal(perfect.fcnPixelAcc, 1);
+  assert.deepEqual(perfect.fcn, {
+    per_pixel_acc: 1,
+    per_class_acc: 1,
+    class_iou: 1,
+  });
   assert.equal(perfect.l1, plain.l1, "same seeded masks, same L1");
   const zero = await validationScores(G, dataset, 0, zeros);
   const share =
     labels.reduce((n, l) => n + l.filter((c) => c === 0).length, 0) /
     (2 * 32 * 32);
   assert.ok(
-    Math.abs(zero.fcnPixelAcc! - share) < 1e-12,
-    `${zero.fcnPixelAcc} vs ${share}`,
+    Math.abs(zero.fcn!.per_pixel_acc - share) < 1e-12,
+    `${zero.fcn!.per_pixel_acc} vs ${share}`,
   );
-  assert.ok(share < 1);
+  assert.ok(share > 0 && share < 1);
+  // All predicted class 0: class 0 is right on all its pixels, the others on
+  // none; its IoU is its share of the pixels, the others' 0.
+  const present = new Set(labels.flatMap((l) => [...l])).size;
+  assert.ok(present > 1);
+  assert.ok(Math.abs(zero.fcn!.per_class_acc - 1 / present) < 1e-12);
+  assert.ok(Math.abs(zero.fcn!.class_iou - share / present) < 1e-12);
   G.dispose();
   await Deno.remove(dir, { recursive: true });
 });

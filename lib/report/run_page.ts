@@ -157,8 +157,38 @@ export interface ValRecord {
   val_L1: number;
   /** FCN-score per-pixel accuracy of the outputs, when a segmenter was there. */
   fcn_pixel_acc?: number;
+  /** FCN-score mean per-class accuracy, when a segmenter was there. */
+  fcn_class_acc?: number;
+  /** FCN-score mean class IoU, when a segmenter was there. */
+  fcn_class_iou?: number;
   /** Seconds since the run (or the resumed run) started. */
   seconds: number;
+}
+
+/** The FCN-score fields of a {@link ValRecord}, with their chart names. */
+export const FCN_FIELDS = {
+  fcn_pixel_acc: "FCN per-pixel acc",
+  fcn_class_acc: "FCN per-class acc",
+  fcn_class_iou: "FCN class IoU",
+} as const;
+
+/** A FCN-score field of a {@link ValRecord}. */
+export type FcnField = keyof typeof FCN_FIELDS;
+
+/** The validation passes as an HTML table: step, epoch, L1 and the FCN-scores measured. */
+function valTable(val: readonly ValRecord[]): string {
+  const fcn = (Object.keys(FCN_FIELDS) as FcnField[]).filter((f) =>
+    val.some((r) => r[f] !== undefined)
+  );
+  const head = ["step", "epoch", "val L1", ...fcn.map((f) => FCN_FIELDS[f])];
+  const rows = val.map((r) =>
+    `<tr><td>${r.step}</td><td>${r.epoch}</td><td>${r.val_L1.toFixed(4)}</td>${
+      fcn.map((f) => `<td>${r[f]?.toFixed(3) ?? ""}</td>`).join("")
+    }</tr>`
+  );
+  return `<table class="val"><tr>${
+    head.map((h) => `<th>${h}</th>`).join("")
+  }</tr>${rows.join("")}</table>`;
 }
 
 /** A run folder's `val_log.jsonl` records (empty when absent). */
@@ -330,7 +360,9 @@ export async function writeRunPage(runDir: string, p: RunPage): Promise<void> {
   const valPlot = val.length
     ? `<h2>Validation</h2><p>L1 on the validation pairs ([0, 1] pixel scale, the paper's test mode), best ${
       best!.val_L1.toFixed(4)
-    } at step ${best!.step} (checkpoints/best)</p><div id="val"></div>`
+    } at step ${best!.step} (checkpoints/best)</p><div id="val"></div>${
+      valTable(val)
+    }`
     : "<h2>Validation</h2><p>no validation pass yet (one per epoch)</p>";
   const valTraces = [
     {
@@ -340,16 +372,16 @@ export async function writeRunPage(runDir: string, p: RunPage): Promise<void> {
       type: "scatter",
       mode: "lines+markers",
     },
-    ...(val.some((r) => r.fcn_pixel_acc !== undefined)
-      ? [{
-        x: val.map((r) => r.step),
-        y: val.map((r) => r.fcn_pixel_acc ?? null),
-        name: "FCN per-pixel acc",
-        type: "scatter",
-        mode: "lines+markers",
-        yaxis: "y2",
-      }]
-      : []),
+    ...Object.entries(FCN_FIELDS).filter(([field]) =>
+      val.some((r) => r[field as FcnField] !== undefined)
+    ).map(([field, name]) => ({
+      x: val.map((r) => r.step),
+      y: val.map((r) => r[field as FcnField] ?? null),
+      name,
+      type: "scatter",
+      mode: "lines+markers",
+      yaxis: "y2",
+    })),
     ...(best
       ? [{
         x: [best.step],
@@ -396,7 +428,7 @@ ${
           xaxis: { title: { text: "step" } },
           yaxis: { title: { text: "val L1" } },
           yaxis2: {
-            title: { text: "FCN per-pixel acc" },
+            title: { text: "FCN-score" },
             overlaying: "y",
             side: "right",
           },
