@@ -38,7 +38,7 @@ import {
   type TrainConfig,
 } from "./config.ts";
 import { DatasetError } from "./errors.ts";
-import { listFolder } from "./util/image.ts";
+import { listFolder, PNG_MAX_CHANNELS } from "./util/image.ts";
 import { deriveSeed, Rng } from "./util/rng.ts";
 import type { LoadedPair, PairOk, PairOptions } from "./datasets/pair.ts";
 import { loadPairInPool } from "./datasets/pair_pool.ts";
@@ -82,7 +82,9 @@ export interface DatasetOptions extends
   filter?: (path: string) => boolean;
   /**
    * Channels of the network input (default 3): 1 converts the input half to
-   * grayscale (ITU-R 601 luma, as PIL's `convert("L")` in the reference).
+   * grayscale (ITU-R 601 luma, as PIL's `convert("L")` in the reference),
+   * 2 to grayscale + alpha, 3 RGB, 4 RGBA (files without alpha read as
+   * opaque). More than PNG holds (4) is an error.
    */
   inputNc?: number;
   /** Channels of the target (default 3), as `inputNc`. */
@@ -180,11 +182,11 @@ function validateOptions(opts: DatasetOptions): void {
   }
   for (const nc of ["inputNc", "outputNc"] as const) {
     const n = opts[nc] ?? 3;
-    if (n !== 1 && n !== 3) {
+    if (!Number.isInteger(n) || n < 1 || n > PNG_MAX_CHANNELS) {
       throw new DatasetError(
         `--${
           nc === "inputNc" ? "input-nc" : "output-nc"
-        } ${n}: aligned image files give 1 (grayscale) or 3 (RGB) channels`,
+        } ${n}: image files hold 1 (grayscale), 2 (grayscale + alpha), 3 (RGB) or ${PNG_MAX_CHANNELS} (RGBA) channels`,
       );
     }
   }
@@ -324,6 +326,7 @@ export async function openAlignedDataset(
     cropSize: options.cropSize,
     noFlip: options.noFlip,
     sizeMultiple: options.sizeMultiple,
+    alpha: hasAlpha(options.inputNc) || hasAlpha(options.outputNc),
   };
   const listed = await listSplit(options.dataroot, options.phase);
   const files = listed.files.filter(opts.filter ?? (() => true)).slice(
@@ -437,12 +440,33 @@ export async function openAlignedDataset(
 /** ITU-R 601-2 luma weights, PIL's `convert("L")`. */
 const LUMA = [0.299, 0.587, 0.114] as const;
 
-/** `[n, h, w, 3]` → `[n, h, w, channels]` (1: luma; 3: the input itself). */
+/** Whether a channel count has alpha: 2 (gray + alpha) and 4 (RGBA). */
+export function hasAlpha(channels: number): boolean {
+  return channels === 2 || channels === 4;
+}
+
+/**
+ * `[n, h, w, 3 or 4]` (RGB or RGBA) → `[n, h, w, channels]`: 1 luma, 2 luma
+ * and alpha, 3 RGB, 4 RGBA (the input itself when it already has that many).
+ *
+ * @throws RangeError when alpha is asked of an RGB input
+ */
 export function toChannels(x: tf.Tensor4D, channels: number): tf.Tensor4D {
-  if (channels === 3) return x;
-  return tf.tidy(() =>
-    tf.sum(tf.mul(x, tf.tensor1d([...LUMA])), -1, true) as tf.Tensor4D
-  );
+  const nc = x.shape[3];
+  if (channels === nc) return x;
+  if (hasAlpha(channels) && nc !== 4) {
+    throw new RangeError(
+      `toChannels: ${channels} channels need an RGBA input, got ${nc}`,
+    );
+  }
+  return tf.tidy(() => {
+    const rgb = tf.slice(x, [0, 0, 0, 0], [-1, -1, -1, 3]);
+    if (channels === 3) return rgb as tf.Tensor4D;
+    const luma = tf.sum(tf.mul(rgb, tf.tensor1d([...LUMA])), -1, true);
+    if (channels === 1) return luma as tf.Tensor4D;
+    const alpha = tf.slice(x, [0, 0, 0, 3], [-1, -1, -1, 1]);
+    return tf.concat([luma, alpha], 3) as tf.Tensor4D;
+  });
 }
 
 function assemble(
@@ -453,7 +477,7 @@ function assemble(
   >,
 ): Batch {
   const { width, height } = group[0];
-  const per = width * height * 3;
+  const per = group[0].a.length;
   const a = new Float32Array(per * group.length);
   const b = new Float32Array(per * group.length);
   group.forEach((item, i) => {
@@ -464,7 +488,7 @@ function assemble(
     group.length,
     height,
     width,
-    3,
+    per / (width * height),
   ];
   const [input, target] = direction === "AtoB" ? [a, b] : [b, a];
   const rgbIn = tf.tensor4d(input, shape);

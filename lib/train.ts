@@ -45,7 +45,7 @@ import {
 import type { TrainConfig } from "./config.ts";
 import { type Batch, openAlignedDataset } from "./data.ts";
 import { resolveDataroot } from "./datasets/dataroot.ts";
-import { tensorToRgb, writePng } from "./util/image.ts";
+import { imageGrid, writeTensorPng } from "./util/image.ts";
 import type { ApplyArgs } from "./layers.ts";
 import {
   discriminatorLoss,
@@ -419,22 +419,17 @@ async function writeSamples(
   samples: TrainBatch,
   step: number,
 ): Promise<void> {
-  const grid = tf.tidy(() => {
-    const fake = translate(G, samples.input, { dropoutSeed: 0 });
-    // Grayscale (1-channel) images are shown as gray RGB in the grid.
-    const rgb = (t: tf.Tensor4D) =>
-      t.shape[3] === 1 ? tf.tile(t, [1, 1, 1, 3]) : t;
-    const rows = tf.concat(
-      [rgb(samples.input), rgb(fake), rgb(samples.target)],
-      2,
-    );
-    return tf.reshape(rows, [-1, rows.shape[2], 3]) as tf.Tensor3D;
-  });
-  const [height, width] = grid.shape;
-  const rgb = { data: await tensorToRgb(grid), width, height };
-  grid.dispose();
+  // Gray shown as RGB; RGBA when the input or output has alpha.
+  const grid = tf.tidy(() =>
+    imageGrid([
+      samples.input,
+      translate(G, samples.input, { dropoutSeed: 0 }),
+      samples.target,
+    ])
+  );
   const file = `samples/step_${String(step).padStart(6, "0")}.png`;
-  await writePng(`${runDir}/${file}`, rgb);
+  await writeTensorPng(`${runDir}/${file}`, grid);
+  grid.dispose();
   await writeFileAtomic(
     `${runDir}/samples/latest.png`,
     await Deno.readFile(`${runDir}/${file}`),

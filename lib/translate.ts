@@ -24,7 +24,7 @@ import type * as tfl from "@tensorflow/tfjs-layers";
 import { loadGenerator } from "./checkpoint.ts";
 import { DatasetError, Pix2PixError } from "./errors.ts";
 import type { Direction, TrainConfig } from "./config.ts";
-import { openAlignedDataset, toChannels } from "./data.ts";
+import { hasAlpha, openAlignedDataset, toChannels } from "./data.ts";
 import { resolveDataroot } from "./datasets/dataroot.ts";
 import {
   distinctStems,
@@ -253,14 +253,14 @@ async function* singleItems(
   const stems = distinctStems(files);
   for (const [i, file] of files.entries()) {
     const path = `${dir}/${file}`;
-    const decoded = await readRgb(path);
+    const decoded = await readRgb(path, hasAlpha(channels));
     const rgb = size ? await resizeRgb(decoded, size, size) : decoded;
-    const values = new Float32Array(rgb.width * rgb.height * 3);
+    const values = new Float32Array(rgb.data.length);
     rgbToFloat(rgb, values);
     const input = tf.tidy(() =>
       tf.squeeze(
         toChannels(
-          tf.tensor4d(values, [1, rgb.height, rgb.width, 3]),
+          tf.tensor4d(values, [1, rgb.height, rgb.width, rgb.channels ?? 3]),
           channels,
         ),
         [0],

@@ -27,7 +27,7 @@ export interface Generator {
   size: number;
   /** Other sizes must be multiples of this (2^downsamplings); others are padded. */
   multiple: number;
-  /** Input channels (3, or 1 for grayscale models). */
+  /** Input channels: 1 gray, 2 gray + alpha, 3 RGB, 4 RGBA. */
   channels: number;
 }
 
@@ -92,10 +92,18 @@ export async function runGenerator(
       tf.div(tf.tensor3d(input.rgb, [height, width, 3], "float32"), 127.5),
       1,
     ) as tf.Tensor3D;
-    // One-channel models get the luma (ITU-R 601, as lib/data.ts).
-    return gen.channels === 1
+    // Gray models get the luma (ITU-R 601, as lib/data.ts); models with
+    // alpha (2 and 4 channels) an opaque one, as lib/data.ts gives files
+    // without alpha.
+    const color: tf.Tensor3D = gen.channels <= 2
       ? tf.sum(tf.mul(rgb, tf.tensor1d([0.299, 0.587, 0.114])), -1, true)
       : rgb;
+    return gen.channels % 2 === 0
+      ? tf.concat(
+        [color, tf.onesLike(tf.slice(rgb, [0, 0, 0], [-1, -1, 1]))],
+        2,
+      ) as tf.Tensor3D
+      : color;
   });
   const out = runAnySize(run, x, { multiple: gen.multiple, tile: TILE });
   x.dispose();
@@ -103,9 +111,11 @@ export async function runGenerator(
   const channels = out.shape[2];
   out.dispose();
   const ms = performance.now() - t0;
+  // Shown as RGB: gray (1, 2) repeated, alpha (2, 4) left out.
   const rgb = new Uint8Array(width * height * 3);
   for (let i = 0; i < rgb.length; i++) {
-    const v = values[channels === 1 ? Math.floor(i / 3) : i];
+    const pixel = Math.floor(i / 3);
+    const v = values[pixel * channels + (channels <= 2 ? 0 : i % 3)];
     const byte = Math.round((v + 1) * 127.5);
     rgb[i] = byte < 0 ? 0 : byte > 255 ? 255 : byte;
   }

@@ -27,6 +27,8 @@ export interface PairOptions
   extends Pick<TrainConfig, "preprocess" | "loadSize" | "cropSize" | "noFlip"> {
   /** With `preprocess: "none"`, sides are rounded to a multiple of this. */
   sizeMultiple: number;
+  /** Keep alpha: halves are RGBA (4 floats a pixel), opaque where a file has none. */
+  alpha?: boolean;
 }
 
 /** A preprocessed pair: both halves HWC float32 in [-1, 1], same size. */
@@ -39,9 +41,9 @@ export interface PairOk {
   width: number;
   /** Height of each half after preprocessing, pixels. */
   height: number;
-  /** Left half (A), `height * width * 3` floats. */
+  /** Left half (A), `height * width * 3` floats (4 with `alpha`). */
   a: Float32Array<ArrayBuffer>;
-  /** Right half (B), `height * width * 3` floats. */
+  /** Right half (B), as `a`. */
   b: Float32Array<ArrayBuffer>;
   /** Conversions applied (grayscale, alpha, resize for `none`), if any. */
   note?: string;
@@ -165,7 +167,7 @@ export async function loadPair(
 ): Promise<LoadedPair> {
   let image: DecodedImage;
   try {
-    image = await readRgb(path);
+    image = await readRgb(path, opts.alpha);
   } catch (err) {
     if (err instanceof ImageError) {
       return { ok: false, path, reason: err.reason };

@@ -14,14 +14,25 @@ import * as tf from "@tensorflow/tfjs";
 import { ImageError } from "../errors.ts";
 import { naturalCompare } from "./files.ts";
 
-/** An 8-bit RGB image, HWC: `data.length === width * height * 3`. */
+/**
+ * An 8-bit RGB image, HWC: `data.length === width * height * 3`; or RGBA
+ * (`channels: 4`, 4 bytes a pixel), as decoded with `alpha` for 2- and
+ * 4-channel models.
+ */
 export interface RgbImage {
-  /** Pixels, row-major, 3 bytes (R, G, B) per pixel. */
+  /** Pixels, row-major, 3 bytes (R, G, B) per pixel, or 4 (R, G, B, A). */
   data: Uint8Array;
   /** Width in pixels. */
   width: number;
   /** Height in pixels. */
   height: number;
+  /** Bytes a pixel: 3 (the default) or 4 with alpha. */
+  channels?: 3 | 4;
+}
+
+/** Bytes a pixel of `rgb`: 3, or 4 with alpha. */
+function channelsOf(rgb: RgbImage): 3 | 4 {
+  return rgb.channels ?? 3;
 }
 
 /** A decoded image, with a note when the file was not plain 8-bit RGB. */
@@ -113,14 +124,15 @@ export async function listFolder(dir: string): Promise<FolderListing> {
   return out;
 }
 
-function conversionNote(meta: Metadata): string | undefined {
+function conversionNote(
+  meta: Metadata,
+  alpha: boolean,
+): string | undefined {
   const notes: string[] = [];
   const channels = meta.channels ?? 3;
   if (meta.space === "cmyk") notes.push("CMYK converted to RGB");
   else if (channels <= 2) notes.push("grayscale converted to RGB");
-  if (meta.hasAlpha) {
-    notes.push("alpha channel dropped");
-  }
+  if (meta.hasAlpha && !alpha) notes.push("alpha channel dropped");
   if (meta.depth && meta.depth !== "uchar") {
     notes.push(`${meta.depth} samples converted to 8 bits`);
   }
@@ -134,36 +146,43 @@ function libvipsReason(err: unknown): string {
 
 /**
  * Decode an encoded image (JPEG, PNG, WebP, TIFF) held in memory to 8-bit
- * RGB. Grayscale is expanded to RGB, alpha is dropped, CMYK and 16-bit
- * images are converted; each such conversion is described in `note`.
- * Truncated files are errors (libvips `failOn: "warning"`).
+ * RGB. Grayscale is expanded to RGB, alpha is dropped (kept with `alpha`:
+ * RGBA, opaque where the file has none), CMYK and 16-bit images are
+ * converted; each such conversion is described in `note`. Truncated files
+ * are errors (libvips `failOn: "warning"`).
  *
  * @param bytes the encoded file
  * @param name file name used in error messages
+ * @param alpha decode to RGBA (`channels: 4`) instead of RGB
  * @throws ImageError naming `name` for empty, corrupt, truncated or non-image input
  */
 export async function decodeRgb(
   bytes: Uint8Array,
   name: string,
+  alpha = false,
 ): Promise<DecodedImage> {
   if (bytes.length === 0) throw new ImageError(name, "empty file (0 bytes)");
   try {
     const image = sharp(bytes, { failOn: "warning" });
     const meta = await image.metadata();
-    const { data, info } = await image
-      .removeAlpha()
+    const { data, info } = await (alpha ? image.ensureAlpha() : image
+      .removeAlpha())
       .toColourspace("srgb")
       .raw({ depth: "uchar" })
       .toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3) {
-      throw new Error(`decoded to ${info.channels} channels, expected 3`);
+    const channels = alpha ? 4 : 3;
+    if (info.channels !== channels) {
+      throw new Error(
+        `decoded to ${info.channels} channels, expected ${channels}`,
+      );
     }
     const out: DecodedImage = {
       data: new Uint8Array(data.buffer, data.byteOffset, data.length),
       width: info.width,
       height: info.height,
+      ...(alpha ? { channels: 4 as const } : {}),
     };
-    const note = conversionNote(meta);
+    const note = conversionNote(meta, alpha);
     if (note) out.note = note;
     return out;
   } catch (err) {
@@ -178,9 +197,13 @@ export async function decodeRgb(
  * Read and decode an image file to 8-bit RGB (see {@link decodeRgb}).
  *
  * @param path file path
+ * @param alpha decode to RGBA (`channels: 4`) instead of RGB
  * @throws ImageError naming `path` when missing, unreadable or not an image
  */
-export async function readRgb(path: string): Promise<DecodedImage> {
+export async function readRgb(
+  path: string,
+  alpha = false,
+): Promise<DecodedImage> {
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(path);
@@ -192,27 +215,27 @@ export async function readRgb(path: string): Promise<DecodedImage> {
       : `cannot read (${libvipsReason(err)})`;
     throw new ImageError(path, reason);
   }
-  return await decodeRgb(bytes, path);
+  return await decodeRgb(bytes, path, alpha);
 }
 
 function checkRgb(rgb: RgbImage, name: string): void {
+  const bytes = rgb.width * rgb.height * channelsOf(rgb);
   if (
     !Number.isInteger(rgb.width) || !Number.isInteger(rgb.height) ||
-    rgb.width <= 0 || rgb.height <= 0 ||
-    rgb.data.length !== rgb.width * rgb.height * 3
+    rgb.width <= 0 || rgb.height <= 0 || rgb.data.length !== bytes
   ) {
     throw new ImageError(
       name,
-      `bad RGB buffer: ${rgb.width}x${rgb.height} needs ${
-        rgb.width * rgb.height * 3
-      } bytes, got ${rgb.data.length}`,
+      `bad RGB buffer: ${rgb.width}x${rgb.height}x${
+        channelsOf(rgb)
+      } needs ${bytes} bytes, got ${rgb.data.length}`,
     );
   }
 }
 
 function rawSharp(rgb: RgbImage): Sharp {
   return sharp(rgb.data, {
-    raw: { width: rgb.width, height: rgb.height, channels: 3 },
+    raw: { width: rgb.width, height: rgb.height, channels: channelsOf(rgb) },
   });
 }
 
@@ -284,6 +307,11 @@ export async function encodePng(
   return new Uint8Array(bytes);
 }
 
+/** `{ channels: 4 }` for RGBA, nothing for RGB (the default). */
+function channelField(nc: 3 | 4): { channels?: 4 } {
+  return nc === 4 ? { channels: 4 } : {};
+}
+
 /** Fixed-point precision of Pillow's 8-bit resampling (`PRECISION_BITS`). */
 const RESAMPLE_BITS = 22;
 
@@ -345,37 +373,41 @@ function clip8(acc: number): number {
 function resampleHorizontal(src: RgbImage, taps: ResampleTaps): RgbImage {
   const { first, count, weights, stride } = taps;
   const width = first.length;
-  const data = new Uint8Array(width * src.height * 3);
+  const nc = channelsOf(src);
+  const data = new Uint8Array(width * src.height * nc);
   const half = 1 << (RESAMPLE_BITS - 1);
   const px = src.data;
   // Sums stay within int32: 255 * (sum of |weights| < 1.3 * 2^22) < 2^31.
   for (let y = 0; y < src.height; y++) {
-    const row = y * src.width * 3;
+    const row = y * src.width * nc;
     for (let o = 0; o < width; o++) {
-      let r = half, g = half, b = half;
+      // The 4th sum (alpha) stays unused for RGB.
+      let r = half, g = half, b = half, a = half;
       const n = count[o];
-      let p = row + first[o] * 3;
+      let p = row + first[o] * nc;
       let k = o * stride;
-      for (let i = 0; i < n; i++, p += 3, k++) {
+      for (let i = 0; i < n; i++, p += nc, k++) {
         const w = weights[k];
         r = (r + px[p] * w) | 0;
         g = (g + px[p + 1] * w) | 0;
         b = (b + px[p + 2] * w) | 0;
+        if (nc === 4) a = (a + px[p + 3] * w) | 0;
       }
-      const d = (y * width + o) * 3;
+      const d = (y * width + o) * nc;
       data[d] = clip8(r);
       data[d + 1] = clip8(g);
       data[d + 2] = clip8(b);
+      if (nc === 4) data[d + 3] = clip8(a);
     }
   }
-  return { data, width, height: src.height };
+  return { data, width, height: src.height, ...channelField(nc) };
 }
 
 /** Vertical pass: `src` columns resampled to `taps.first.length` rows. */
 function resampleVertical(src: RgbImage, taps: ResampleTaps): RgbImage {
   const { first, count, weights, stride } = taps;
   const height = first.length;
-  const rowBytes = src.width * 3;
+  const rowBytes = src.width * channelsOf(src);
   const data = new Uint8Array(rowBytes * height);
   const acc = new Int32Array(rowBytes);
   const px = src.data;
@@ -389,7 +421,7 @@ function resampleVertical(src: RgbImage, taps: ResampleTaps): RgbImage {
     const out = o * rowBytes;
     for (let x = 0; x < rowBytes; x++) data[out + x] = clip8(acc[x]);
   }
-  return { data, width: src.width, height };
+  return { data, width: src.width, height, ...channelField(channelsOf(src)) };
 }
 
 /**
@@ -451,23 +483,21 @@ export function cropRgb(
       `crop ${width}x${height} at (${x}, ${y}) leaves the ${rgb.width}x${rgb.height} image`,
     );
   }
-  const out = new Uint8Array(width * height * 3);
+  const nc = channelsOf(rgb);
+  const out = new Uint8Array(width * height * nc);
   for (let row = 0; row < height; row++) {
-    const src = ((y + row) * rgb.width + x) * 3;
-    const dst = row * width * 3;
+    const src = ((y + row) * rgb.width + x) * nc;
+    const dst = row * width * nc;
     if (!flip) {
-      out.set(rgb.data.subarray(src, src + width * 3), dst);
+      out.set(rgb.data.subarray(src, src + width * nc), dst);
       continue;
     }
     for (let col = 0; col < width; col++) {
-      const s = src + (width - 1 - col) * 3;
-      const d = dst + col * 3;
-      out[d] = rgb.data[s];
-      out[d + 1] = rgb.data[s + 1];
-      out[d + 2] = rgb.data[s + 2];
+      const s = src + (width - 1 - col) * nc;
+      out.set(rgb.data.subarray(s, s + nc), dst + col * nc);
     }
   }
-  return { data: out, width, height };
+  return { data: out, width, height, ...channelField(nc) };
 }
 
 /**
@@ -502,7 +532,7 @@ export function hconcat(a: RgbImage, b: RgbImage): RgbImage {
  * `Normalize(0.5, 0.5)`), written into `out` from `offset` on (HWC order).
  *
  * @param rgb the image
- * @param out destination, needs `offset + width * height * 3` elements
+ * @param out destination, needs `offset + data.length` elements
  * @param offset first element to write
  */
 export function rgbToFloat(
@@ -514,12 +544,16 @@ export function rgbToFloat(
   for (let i = 0; i < src.length; i++) out[offset + i] = src[i] / 127.5 - 1;
 }
 
+/** Largest channel count a PNG holds (gray, gray+alpha, RGB, RGBA). */
+export const PNG_MAX_CHANNELS = 4;
+
 /**
  * Writes an image tensor in [-1, 1] as a PNG with its own channel count:
- * one channel as grayscale, three as RGB. Parent folders are created.
+ * 1 grayscale, 2 grayscale + alpha, 3 RGB, 4 RGBA. Parent folders are
+ * created.
  *
  * @param path output file
- * @param t shape [height, width, 1 or 3]
+ * @param t shape [height, width, 1 to 4]
  * @throws ImageError naming `path` for other channel counts or write failures
  */
 export async function writeTensorPng(
@@ -527,27 +561,55 @@ export async function writeTensorPng(
   t: tf.Tensor3D,
 ): Promise<void> {
   const [height, width, channels] = t.shape;
-  if (channels === 3) {
-    return await writePng(path, { data: await tensorToRgb(t), width, height });
-  }
-  if (channels !== 1) {
-    throw new ImageError(path, `cannot write ${channels} channels as a PNG`);
+  if (!(channels >= 1 && channels <= PNG_MAX_CHANNELS)) {
+    throw new ImageError(
+      path,
+      `cannot write ${channels} channels as a PNG (1 to ${PNG_MAX_CHANNELS})`,
+    );
   }
   const values = await t.data();
-  const data = new Uint8Array(width * height);
+  const data = new Uint8Array(values.length);
   for (let i = 0; i < data.length; i++) {
     const byte = Math.round((values[i] + 1) * 127.5);
     data[i] = byte < 0 ? 0 : byte > 255 ? 255 : byte;
   }
   await Deno.mkdir(path.replace(/\/[^/]*$/, "") || ".", { recursive: true });
   try {
-    await sharp(data, { raw: { width, height, channels: 1 } })
-      .toColourspace("b-w")
+    await sharp(data, {
+      raw: { width, height, channels: channels as 1 | 2 | 3 | 4 },
+    })
+      .toColourspace(channels < 3 ? "b-w" : "srgb")
       .png()
       .toFile(path);
   } catch (err) {
     throw new ImageError(path, `cannot write (${libvipsReason(err)})`);
   }
+}
+
+/**
+ * Images of any channel counts (1 to 4) as one grid: `columns[c]` is
+ * `[n, h, w_c, channels]` in [-1, 1]; columns go left to right, the `n`
+ * items top to bottom. Gray becomes RGB, and when
+ * any image has alpha (2 or 4 channels) all get one (opaque where absent),
+ * so the grid is 3 (RGB) or 4 (RGBA) channels. Call inside `tf.tidy`.
+ *
+ * @returns `[n * h, sum of w_c, 3 or 4]`
+ */
+export function imageGrid(columns: readonly tf.Tensor4D[]): tf.Tensor3D {
+  const alpha = columns.some((t) => t.shape[3] % 2 === 0);
+  const widen = (t: tf.Tensor4D): tf.Tensor4D => {
+    const nc = t.shape[3];
+    const color = nc <= 2
+      ? tf.tile(tf.slice(t, [0, 0, 0, 0], [-1, -1, -1, 1]), [1, 1, 1, 3])
+      : tf.slice(t, [0, 0, 0, 0], [-1, -1, -1, 3]);
+    if (!alpha) return color as tf.Tensor4D;
+    const a = nc % 2 === 0
+      ? tf.slice(t, [0, 0, 0, nc - 1], [-1, -1, -1, 1])
+      : tf.onesLike(tf.slice(t, [0, 0, 0, 0], [-1, -1, -1, 1]));
+    return tf.concat([color, a], 3) as tf.Tensor4D;
+  };
+  const rows = tf.concat(columns.map(widen), 2);
+  return tf.reshape(rows, [-1, rows.shape[2], alpha ? 4 : 3]) as tf.Tensor3D;
 }
 
 /**

@@ -1,0 +1,152 @@
+/**
+ * Channel counts end to end: an RGBA dataset trains and translates with
+ * `--input-nc 4 --output-nc 4` (RGBA) and `2` (gray + alpha); results and
+ * samples are PNGs with that alpha, and counts a PNG cannot hold are refused
+ * naming the flag.
+ */
+import assert from "node:assert/strict";
+import sharp from "sharp";
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-cpu";
+import { toChannels } from "../lib/data.ts";
+
+const REPO = new URL("..", import.meta.url).pathname;
+
+async function task(cli: string, ...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `cli/${cli}.ts`, ...args],
+    cwd: REPO,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return {
+    code: out.code,
+    text: dec.decode(out.stdout) + dec.decode(out.stderr),
+  };
+}
+
+/** A 64x32 RGBA A|B pair: colored stripes, alpha varying across each half. */
+async function rgbaPair(path: string, seed: number) {
+  const w = 64, h = 32;
+  const data = new Uint8Array(w * h * 4).map((_, i) => {
+    const p = i >> 2, x = p % w, y = Math.floor(p / w), c = i & 3;
+    if (c === 3) return 40 + (x % 32) * 6;
+    return ((x + y + seed * 5) % 12 < 6 ? 50 : 200) + c * 10 -
+      (x >= 32 ? 30 : 0);
+  });
+  await sharp(data, { raw: { width: w, height: h, channels: 4 } }).png()
+    .toFile(path);
+}
+
+Deno.test("channels: toChannels gives luma, luma + alpha, RGB and RGBA of an RGBA batch", async () => {
+  await tf.setBackend("cpu");
+  const x = tf.tensor4d([0.2, 0.4, -0.6, 0.5], [1, 1, 1, 4]);
+  const luma = 0.299 * 0.2 + 0.587 * 0.4 + 0.114 * -0.6;
+  const close = async (t: tf.Tensor, want: number[]) => {
+    const got = [...await t.data()];
+    assert.equal(got.length, want.length);
+    got.forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-6, `${got}`));
+  };
+  await close(toChannels(x, 1), [luma]);
+  await close(toChannels(x, 2), [luma, 0.5]);
+  await close(toChannels(x, 3), [0.2, 0.4, -0.6]);
+  assert.equal(toChannels(x, 4), x);
+  assert.throws(
+    () => toChannels(tf.zeros([1, 1, 1, 3]) as tf.Tensor4D, 2),
+    /RGBA input/,
+  );
+});
+
+Deno.test("channels: RGBA (4) and gray + alpha (2) train and translate to PNGs with alpha; 5 is refused", async () => {
+  const dir = await Deno.makeTempDir();
+  for (const [split, n] of [["train", 4], ["test", 2]] as const) {
+    await Deno.mkdir(`${dir}/AB/${split}`, { recursive: true });
+    for (let i = 0; i < n; i++) {
+      await rgbaPair(`${dir}/AB/${split}/${i}.png`, i);
+    }
+  }
+  const common = [
+    "--dataroot",
+    `${dir}/AB`,
+    "--preset",
+    "cpu",
+    "--load-size",
+    "32",
+    "--crop-size",
+    "32",
+    "--net-g",
+    "unet_32",
+    "--ngf",
+    "4",
+    "--ndf",
+    "4",
+    "--backend",
+    "cpu",
+    "--checkpoints-dir",
+    dir,
+  ];
+  for (const nc of [4, 2]) {
+    const name = `nc${nc}`;
+    const trained = await task(
+      "train",
+      ...common,
+      "--input-nc",
+      `${nc}`,
+      "--output-nc",
+      `${nc}`,
+      "--max-steps",
+      "2",
+      "--name",
+      name,
+    );
+    assert.equal(trained.code, 0, trained.text);
+    const card = JSON.parse(
+      await Deno.readTextFile(`${dir}/${name}/model_card.json`),
+    );
+    assert.deepEqual([card.model.inputNc, card.model.outputNc], [nc, nc]);
+    // The sample grid keeps alpha: RGBA (gray shown as RGB).
+    const sample = await sharp(`${dir}/${name}/samples/latest.png`).metadata();
+    assert.equal(sample.channels, 4, `samples: ${sample.channels} channels`);
+    const out = `${dir}/res${nc}`;
+    const translated = await task(
+      "translate",
+      "--checkpoint",
+      `${dir}/${name}`,
+      "--out",
+      out,
+      "--eval",
+      "--backend",
+      "cpu",
+    );
+    assert.equal(translated.code, 0, translated.text);
+    for (const kind of ["real_A", "fake_B", "real_B"]) {
+      const file = `${out}/images/0_${kind}.png`;
+      const meta = await sharp(file).metadata();
+      assert.equal(meta.channels, nc, `${file}: ${meta.channels} channels`);
+      assert.ok(meta.hasAlpha, `${file} has alpha`);
+      assert.deepEqual([meta.width, meta.height], [32, 32]);
+    }
+    // The real target's alpha survives the round trip: it varies, as drawn.
+    const { data } = await sharp(`${out}/images/0_real_B.png`).raw()
+      .toBuffer({ resolveWithObject: true });
+    const alphas = new Set<number>();
+    for (let i = nc - 1; i < data.length; i += nc) alphas.add(data[i]);
+    assert.ok(alphas.size > 10, `alpha values: ${[...alphas]}`);
+  }
+  for (const flag of ["--input-nc", "--output-nc"]) {
+    const refused = await task(
+      "train",
+      ...common,
+      flag,
+      "5",
+      "--max-steps",
+      "1",
+      "--name",
+      "nc5",
+    );
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.text, new RegExp(`${flag} 5: .*RGBA`));
+  }
+  await Deno.remove(dir, { recursive: true });
+});
