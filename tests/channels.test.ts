@@ -9,6 +9,7 @@ import sharp from "sharp";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-cpu";
 import { toChannels } from "../lib/data.ts";
+import { cropRgb, resizeRgb } from "../lib/util/image.ts";
 
 const REPO = new URL("..", import.meta.url).pathname;
 
@@ -56,6 +57,41 @@ Deno.test("channels: toChannels gives luma, luma + alpha, RGB and RGBA of an RGB
     () => toChannels(tf.zeros([1, 1, 1, 3]) as tf.Tensor4D, 2),
     /RGBA input/,
   );
+});
+
+Deno.test("channels: RGBA resize and flipped crop equal the RGB ones, channel by channel", async () => {
+  const [w, h] = [23, 17];
+  const rgba = new Uint8Array(w * h * 4).map((_, i) =>
+    (i * 97 + (i >> 3)) % 256
+  );
+  const plane = (cs: number[]) => {
+    const out = new Uint8Array(w * h * 3);
+    for (let p = 0; p < w * h; p++) {
+      cs.forEach((c, j) => out[p * 3 + j] = rgba[p * 4 + c]);
+    }
+    return { data: out, width: w, height: h };
+  };
+  const four = { data: rgba, width: w, height: h, channels: 4 as const };
+  for (
+    const op of [
+      (im: typeof four | ReturnType<typeof plane>) => resizeRgb(im, 31, 9),
+      (im: typeof four | ReturnType<typeof plane>) =>
+        Promise.resolve(cropRgb(im, 3, 2, 15, 11, true)),
+    ]
+  ) {
+    const got = await op(four);
+    assert.equal(got.channels, 4);
+    const rgb = await op(plane([0, 1, 2]));
+    const alpha = await op(plane([3, 3, 3]));
+    const n = got.width * got.height;
+    assert.equal(got.data.length, n * 4);
+    for (let p = 0; p < n; p++) {
+      for (let c = 0; c < 3; c++) {
+        assert.equal(got.data[p * 4 + c], rgb.data[p * 3 + c]);
+      }
+      assert.equal(got.data[p * 4 + 3], alpha.data[p * 3]);
+    }
+  }
 });
 
 Deno.test("channels: RGBA (4) and gray + alpha (2) train and translate to PNGs with alpha; 5 is refused", async () => {

@@ -381,8 +381,7 @@ function resampleHorizontal(src: RgbImage, taps: ResampleTaps): RgbImage {
   for (let y = 0; y < src.height; y++) {
     const row = y * src.width * nc;
     for (let o = 0; o < width; o++) {
-      // The 4th sum (alpha) stays unused for RGB.
-      let r = half, g = half, b = half, a = half;
+      let r = half, g = half, b = half;
       const n = count[o];
       let p = row + first[o] * nc;
       let k = o * stride;
@@ -391,13 +390,21 @@ function resampleHorizontal(src: RgbImage, taps: ResampleTaps): RgbImage {
         r = (r + px[p] * w) | 0;
         g = (g + px[p + 1] * w) | 0;
         b = (b + px[p + 2] * w) | 0;
-        if (nc === 4) a = (a + px[p + 3] * w) | 0;
       }
       const d = (y * width + o) * nc;
       data[d] = clip8(r);
       data[d + 1] = clip8(g);
       data[d + 2] = clip8(b);
-      if (nc === 4) data[d + 3] = clip8(a);
+    }
+    // Alpha in its own loop, so the RGB loop above stays as fast as before.
+    for (let o = 0; nc === 4 && o < width; o++) {
+      let a = half;
+      let p = row + first[o] * nc + 3;
+      let k = o * stride;
+      for (let i = 0; i < count[o]; i++, p += nc, k++) {
+        a = (a + px[p] * weights[k]) | 0;
+      }
+      data[(y * width + o) * nc + 3] = clip8(a);
     }
   }
   return { data, width, height: src.height, ...channelField(nc) };
