@@ -1,5 +1,6 @@
 /**
- * Channel counts end to end: an RGBA dataset trains and translates with
+ * Channel counts end to end: RGBA folders combine into an RGBA dataset that
+ * trains and translates with
  * `--input-nc 4 --output-nc 4` (RGBA) and `2` (gray + alpha); results and
  * samples are PNGs with that alpha, and counts a PNG cannot hold are refused
  * naming the flag.
@@ -9,6 +10,7 @@ import sharp from "sharp";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-cpu";
 import { toChannels } from "../lib/data.ts";
+import { combineFolders } from "../lib/datasets/combine.ts";
 import { cropRgb, resizeRgb } from "../lib/util/image.ts";
 
 const REPO = new URL("..", import.meta.url).pathname;
@@ -27,14 +29,13 @@ async function task(cli: string, ...args: string[]) {
   };
 }
 
-/** A 64x32 RGBA A|B pair: colored stripes, alpha varying across each half. */
-async function rgbaPair(path: string, seed: number) {
-  const w = 64, h = 32;
+/** A 32x32 RGBA half: colored stripes, alpha varying across (B darker). */
+async function rgbaHalf(path: string, seed: number, b: boolean) {
+  const w = 32, h = 32;
   const data = new Uint8Array(w * h * 4).map((_, i) => {
     const p = i >> 2, x = p % w, y = Math.floor(p / w), c = i & 3;
-    if (c === 3) return 40 + (x % 32) * 6;
-    return ((x + y + seed * 5) % 12 < 6 ? 50 : 200) + c * 10 -
-      (x >= 32 ? 30 : 0);
+    if (c === 3) return 40 + x * 6;
+    return ((x + y + seed * 5) % 12 < 6 ? 50 : 200) + c * 10 - (b ? 30 : 0);
   });
   await sharp(data, { raw: { width: w, height: h, channels: 4 } }).png()
     .toFile(path);
@@ -97,11 +98,29 @@ Deno.test("channels: RGBA resize and flipped crop equal the RGB ones, channel by
 Deno.test("channels: RGBA (4) and gray + alpha (2) train and translate to PNGs with alpha; 5 is refused", async () => {
   const dir = await Deno.makeTempDir();
   for (const [split, n] of [["train", 4], ["test", 2]] as const) {
-    await Deno.mkdir(`${dir}/AB/${split}`, { recursive: true });
-    for (let i = 0; i < n; i++) {
-      await rgbaPair(`${dir}/AB/${split}/${i}.png`, i);
+    for (const side of ["A", "B"]) {
+      await Deno.mkdir(`${dir}/${side}/${split}`, { recursive: true });
+      for (let i = 0; i < n; i++) {
+        await rgbaHalf(`${dir}/${side}/${split}/${i}.png`, i, side === "B");
+      }
+      // An opaque pair: combined as RGB, read as opaque RGBA.
+      await sharp({
+        create: { width: 32, height: 32, channels: 3, background: "#468" },
+      }).png().toFile(`${dir}/${side}/${split}/opaque.png`);
     }
   }
+  const combined = await combineFolders({
+    a: `${dir}/A`,
+    b: `${dir}/B`,
+    out: `${dir}/AB`,
+    resizeB: false,
+  });
+  assert.equal(combined.written, 8);
+  assert.equal((await sharp(`${dir}/AB/train/0.png`).metadata()).channels, 4);
+  assert.equal(
+    (await sharp(`${dir}/AB/train/opaque.png`).metadata()).channels,
+    3,
+  );
   const common = [
     "--dataroot",
     `${dir}/AB`,

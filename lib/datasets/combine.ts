@@ -9,6 +9,7 @@ import type { FileIssue } from "../data.ts";
 import { foldersOverlap } from "../util/files.ts";
 import {
   distinctStems,
+  dropOpaqueAlpha,
   fileStem,
   type FolderListing,
   hconcat,
@@ -93,9 +94,12 @@ async function combineFlat(
     const ext = nameA.toLowerCase().endsWith(".png") ? "png" : "jpg";
     const target = `${out}/${outNames[i]}.${ext}`;
     try {
+      // PNG output keeps transparency (RGBA, for --input-nc/--output-nc 2
+      // and 4); pairs opaque in both halves stay RGB.
+      const alpha = ext === "png";
       const [imgA, imgB] = await Promise.all([
-        readRgb(`${a}/${nameA}`),
-        readRgb(`${b}/${nameB}`),
+        readRgb(`${a}/${nameA}`, alpha),
+        readRgb(`${b}/${nameB}`, alpha),
       ]);
       const sameSize = imgA.width === imgB.width &&
         imgA.height === imgB.height;
@@ -108,7 +112,7 @@ async function combineFlat(
         continue;
       }
       const matched = await resizeRgb(imgB, imgA.width, imgA.height);
-      await writeImage(target, hconcat(imgA, matched));
+      await writeImage(target, dropOpaqueAlpha(hconcat(imgA, matched)));
       report.written++;
     } catch (err) {
       const e = err as { file?: string; reason?: string };

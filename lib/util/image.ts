@@ -508,10 +508,10 @@ export function cropRgb(
 }
 
 /**
- * Put two images of the same height side by side (`a` left, `b` right),
- * the aligned pix2pix layout.
+ * Put two images of the same height and channels side by side (`a` left,
+ * `b` right), the aligned pix2pix layout.
  *
- * @throws RangeError when the heights differ
+ * @throws RangeError when the heights or channels differ
  */
 export function hconcat(a: RgbImage, b: RgbImage): RgbImage {
   if (a.height !== b.height) {
@@ -519,19 +519,40 @@ export function hconcat(a: RgbImage, b: RgbImage): RgbImage {
       `hconcat: heights differ (${a.height} vs ${b.height})`,
     );
   }
-  const width = a.width + b.width;
-  const out = new Uint8Array(width * a.height * 3);
-  for (let row = 0; row < a.height; row++) {
-    out.set(
-      a.data.subarray(row * a.width * 3, (row + 1) * a.width * 3),
-      row * width * 3,
-    );
-    out.set(
-      b.data.subarray(row * b.width * 3, (row + 1) * b.width * 3),
-      (row * width + a.width) * 3,
+  const nc = channelsOf(a);
+  if (channelsOf(b) !== nc) {
+    throw new RangeError(
+      `hconcat: channels differ (${nc} vs ${channelsOf(b)})`,
     );
   }
-  return { data: out, width, height: a.height };
+  const width = a.width + b.width;
+  const out = new Uint8Array(width * a.height * nc);
+  for (let row = 0; row < a.height; row++) {
+    out.set(
+      a.data.subarray(row * a.width * nc, (row + 1) * a.width * nc),
+      row * width * nc,
+    );
+    out.set(
+      b.data.subarray(row * b.width * nc, (row + 1) * b.width * nc),
+      (row * width + a.width) * nc,
+    );
+  }
+  return { data: out, width, height: a.height, ...channelField(nc) };
+}
+
+/**
+ * An RGBA image whose alpha is 255 everywhere as RGB; any other image as it
+ * is (so files without transparency stay RGB).
+ */
+export function dropOpaqueAlpha(rgb: RgbImage): RgbImage {
+  if (channelsOf(rgb) !== 4) return rgb;
+  const n = rgb.width * rgb.height;
+  for (let p = 0; p < n; p++) if (rgb.data[p * 4 + 3] !== 255) return rgb;
+  const data = new Uint8Array(n * 3);
+  for (let p = 0; p < n; p++) {
+    data.set(rgb.data.subarray(p * 4, p * 4 + 3), p * 3);
+  }
+  return { data, width: rgb.width, height: rgb.height };
 }
 
 /**
