@@ -20,6 +20,7 @@ import type { Direction } from "../config.ts";
 import { ensureSynthDataset } from "../datasets/synth.ts";
 import { FACADES_DIR } from "../datasets/dataroot.ts";
 import type { ReportRow } from "../ablation/report.ts";
+import type { SegmenterRecord } from "../eval/segmenter.ts";
 
 /** The symbol Deno's Jupyter kernel looks for on a value to get its MIME bundle. */
 export const JUPYTER_DISPLAY: unique symbol = Symbol.for(
@@ -325,6 +326,8 @@ export interface AblationResults {
   direction: string;
   /** Our segmenter's scores on the real test photos, if measured. */
   ground_truth: FcnScoreFields | null;
+  /** The grid's segmenter: its config, training set and own test scores (null before it is trained). */
+  segmenter: SegmenterRecord | null;
   /** One row per paper-table row, in the paper's order. */
   rows: ReportRow[];
 }
