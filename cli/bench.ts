@@ -7,6 +7,7 @@
  *     [--steps 5] [--rounds 2] [--warmup 1] [--ngf 64] [--ndf 64] [--peer] [--python PATH]
  *     [--peer-script PATH] [--peer-threads N] [--json]
  *   deno task bench --kernels      (wasm kernel micro-benchmark instead)
+ *   deno task bench --profile      (per-kernel time of one step instead)
  *
  * @module
  */
@@ -14,6 +15,8 @@ import { formatBench, runBench } from "../bench/train_step.ts";
 import { parseFlags, runCli, UserError } from "./common.ts";
 import type { BackendName } from "../lib/config.ts";
 import { benchKernels } from "../bench/kernels.ts";
+import { formatProfile, profileStep } from "../bench/profile.ts";
+import { initBackend } from "../lib/runtime/backend.ts";
 
 const HELP = `Usage: deno task bench [flags]
 
@@ -36,6 +39,8 @@ forward time and peak RSS per size.
   --peer-threads N    PyTorch threads (default: all cores)
   --json              print one JSON object instead of a table
   --kernels           run the wasm kernel micro-benchmark instead
+  --profile           instead of timing, profile one step per size (after
+                      --warmup steps): time per tfjs kernel, most expensive first
   --help              this text`;
 
 const BACKENDS = ["auto", "native", "wasm", "webgpu", "cpu", "tensorflow"];
@@ -66,6 +71,7 @@ await runCli(async () => {
       "peer-script": { type: "string" },
       json: { type: "boolean", default: false },
       kernels: { type: "boolean", default: false },
+      profile: { type: "boolean", default: false },
     },
   });
   if (values.kernels) {
@@ -87,10 +93,28 @@ await runCli(async () => {
       `--backend "${values.backend}" is not one of ${BACKENDS.join(", ")}`,
     );
   }
+  const sizes = values.sizes.split(",").map((s) => int("sizes", s));
+  const backend = values.backend as BackendName;
+  const threads = int("threads", values.threads);
+  if (values.profile) {
+    const chosen = await initBackend(backend, { threads });
+    console.log(`backend ${chosen.name} (${chosen.reason})`);
+    const o = {
+      backend,
+      threads,
+      ngf: int("ngf", values.ngf),
+      ndf: int("ndf", values.ndf),
+      warmup: int("warmup", values.warmup),
+    };
+    const profiles = [];
+    for (const size of sizes) profiles.push(await profileStep(size, o));
+    if (values.json) return console.log(JSON.stringify(profiles, null, 2));
+    return console.log(profiles.map((p) => formatProfile(p)).join("\n\n"));
+  }
   const report = await runBench({
-    sizes: values.sizes.split(",").map((s) => int("sizes", s)),
-    backend: values.backend as BackendName,
-    threads: int("threads", values.threads),
+    sizes,
+    backend,
+    threads,
     steps: int("steps", values.steps),
     rounds: int("rounds", values.rounds),
     warmup: int("warmup", values.warmup),

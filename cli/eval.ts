@@ -1,5 +1,6 @@
 /**
- * `deno task eval`: the facades FCN-score protocol.
+ * `deno task eval`: the facades FCN-score protocol. Scoring trains the
+ * dataset's segmenter first when it is not cached yet.
  *
  *   deno task eval --train-segmenter [--dataroot DIR] [--size 128] [--epochs N] ...
  *   deno task eval --results DIR [--json]
@@ -11,33 +12,46 @@ import cliProgress from "cli-progress";
 import { ENUMS } from "../lib/config.ts";
 import { initBackend } from "../lib/runtime/backend.ts";
 import { parseFlags, runCli, UserError } from "./common.ts";
+import { readCheckpointConfig } from "../lib/checkpoint.ts";
 import type { BackendName } from "../lib/config.ts";
-import { FACADES_DIR } from "../lib/datasets/dataroot.ts";
+import { FACADES_DIR, resolveDataroot } from "../lib/datasets/dataroot.ts";
 import { evaluateResults, reportToMarkdown } from "../lib/eval/evaluate.ts";
 import {
   DEFAULT_SEGMENTER_CONFIG,
-  loadCachedSegmenter,
+  defaultSegmenterConfig,
   loadSegmenter,
   saveSegmenter,
   segmenterCacheDir,
   type SegmenterConfig,
   type SegmenterRecord,
+  SYNTH_SEGMENTER_CONFIG,
+  type TrainedSegmenter,
   trainSegmenter,
 } from "../lib/eval/segmenter.ts";
-import { translateSplit } from "../lib/translate.ts";
+import { readResultsInfo, translateSplit } from "../lib/translate.ts";
 
 const D = DEFAULT_SEGMENTER_CONFIG;
+const S = SYNTH_SEGMENTER_CONFIG;
 
 const HELP = `Usage:
-  deno task eval --train-segmenter [segmenter options]
-      train the facades segmenter on the real photos of DATAROOT/train (once;
-      cached in .cache/segmenter/<key>/) and score it on DATAROOT/test
-  deno task eval --results DIR [--json]
-      score a results folder of \`deno task translate\` (facades, BtoA)
   deno task eval --checkpoint DIR [--out DIR] [--json]
-      translate DATAROOT/test with a checkpoint (paper test mode) and score it
+      translate the test split of the run's dataset (paper test mode) and
+      score it
+  deno task eval --results DIR [--json]
+      score a results folder of \`deno task translate\` (labels -> photo)
+  deno task eval --train-segmenter [segmenter options]
+      only train the segmenter of DATAROOT (real photos of DATAROOT/train)
+      and score it on DATAROOT/test
 
-  --dataroot DIR     facades root (default ${FACADES_DIR})
+Scores need a segmenter trained on the dataset's real photos: the first
+score of a dataset trains it (a progress bar shows the ETA; ~1 min for the
+embedded set, ~20-30 min for facades on 2 cores) and caches it in
+.cache/segmenter/<key>/ for every later run.
+
+  --dataroot DIR     dataset root in the facades layout (photo | labels);
+                     default: the run's dataset (--checkpoint), the one
+                     recorded in the results folder (--results), else
+                     ${FACADES_DIR}
   --segmenter DIR    a trained segmenter folder (default: the cached one of
                      the segmenter options below)
   --json             print one JSON object instead of markdown tables
@@ -45,13 +59,14 @@ const HELP = `Usage:
   --num-test N       --checkpoint: translate only the first N test images
   --backend NAME     auto | native | wasm | webgpu | cpu | tensorflow (default auto)
   --force            retrain even if a cached segmenter exists
-segmenter options (they select the cached segmenter, too):
-  --size N           input side in pixels (default ${D.size})
-  --num-downs N      U-Net levels (default ${D.numDowns})
-  --ngf N            first-layer filters (default ${D.ngf})
-  --epochs N         (default ${D.epochs})
-  --batch-size N     (default ${D.batchSize})
-  --lr X             Adam learning rate (default ${D.lr})
+segmenter options (they select the cached segmenter, too; defaults for
+facades, then for the embedded synthetic set):
+  --size N           input side in pixels (default ${D.size}; ${S.size})
+  --num-downs N      U-Net levels (default ${D.numDowns}; ${S.numDowns})
+  --ngf N            first-layer filters (default ${D.ngf}; ${S.ngf})
+  --epochs N         (default ${D.epochs}; ${S.epochs})
+  --batch-size N     (default ${D.batchSize}; ${S.batchSize})
+  --lr X             Adam learning rate (default ${D.lr}; ${S.lr})
   --seed N           (default ${D.seed})
   --max-train N      use only the first N training pairs (default all)`;
 
@@ -101,16 +116,20 @@ function number(
   return n;
 }
 
-function segmenterConfig(v: Flags): SegmenterConfig {
+/** The segmenter options: the dataset's defaults, overridden by flags. */
+function segmenterConfig(
+  v: Flags,
+  base: Readonly<SegmenterConfig>,
+): SegmenterConfig {
   const cfg: SegmenterConfig = {
-    size: number("size", v.size, D.size),
-    numDowns: number("num-downs", v["num-downs"], D.numDowns),
-    ngf: number("ngf", v.ngf, D.ngf),
-    epochs: number("epochs", v.epochs, D.epochs),
-    batchSize: number("batch-size", v["batch-size"], D.batchSize),
-    lr: number("lr", v.lr, D.lr, false),
-    seed: number("seed", v.seed, D.seed),
-    maxTrain: number("max-train", v["max-train"], D.maxTrain),
+    size: number("size", v.size, base.size),
+    numDowns: number("num-downs", v["num-downs"], base.numDowns),
+    ngf: number("ngf", v.ngf, base.ngf),
+    epochs: number("epochs", v.epochs, base.epochs),
+    batchSize: number("batch-size", v["batch-size"], base.batchSize),
+    lr: number("lr", v.lr, base.lr, false),
+    seed: number("seed", v.seed, base.seed),
+    maxTrain: number("max-train", v["max-train"], base.maxTrain),
   };
   if (cfg.numDowns < 5) {
     throw new UserError(`--num-downs: at least 5, got ${cfg.numDowns}`);
@@ -133,16 +152,19 @@ function segmenterConfig(v: Flags): SegmenterConfig {
   return cfg;
 }
 
-function printRecord(dir: string, r: SegmenterRecord): void {
+/** Where messages go: stderr with --json (stdout holds the JSON), else stdout. */
+type Log = (message: string) => void;
+
+function printRecord(log: Log, dir: string, r: SegmenterRecord): void {
   const f = (v: number) => v.toFixed(3);
-  console.log(`segmenter: ${dir}`);
-  console.log(
+  log(`segmenter: ${dir}`);
+  log(
     `trained on ${r.nTrain} photos at ${r.config.size}px, ${r.config.epochs} epochs, ` +
       `${r.trainSeconds.toFixed(0)} s on ${r.backend}; final loss ${
         r.finalLoss.toFixed(3)
       }`,
   );
-  console.log(
+  log(
     `real photos of the test split (${r.test.nImages}): per-pixel acc ${
       f(r.test.perPixelAcc)
     }, ` +
@@ -150,18 +172,32 @@ function printRecord(dir: string, r: SegmenterRecord): void {
   );
 }
 
-async function trainOrReuse(v: Flags, dataroot: string): Promise<void> {
-  const cfg = segmenterConfig(v);
+/**
+ * The dataset's segmenter: `--segmenter DIR`, else the cached one of the
+ * segmenter options, else (or with `--force`) a new one, trained with a
+ * progress bar and cached.
+ */
+async function segmenterFor(
+  v: Flags,
+  dataroot: string,
+  log: Log,
+): Promise<TrainedSegmenter & { dir: string; cached: boolean }> {
+  if (v.segmenter) {
+    return {
+      ...await loadSegmenter(v.segmenter),
+      dir: v.segmenter,
+      cached: true,
+    };
+  }
+  const cfg = segmenterConfig(v, await defaultSegmenterConfig(dataroot));
   const dir = await segmenterCacheDir(dataroot, cfg);
   if (!v.force) {
-    try {
-      const { segmenter, record } = await loadSegmenter(dir);
-      segmenter.dispose();
-      console.log("already trained (use --force to retrain)");
-      printRecord(dir, record);
-      return;
-    } catch { /* not cached yet: train it */ }
+    const cached = await loadSegmenter(dir).catch(() => null);
+    if (cached) return { ...cached, dir, cached: true };
   }
+  log(
+    `training the segmenter of ${dataroot} (${cfg.epochs} epochs at ${cfg.size}px; once, cached in ${dir})`,
+  );
   const bar = new cliProgress.SingleBar({
     format:
       "segmenter epoch {epoch}/{epochs} |{bar}| {value}/{total} steps | loss {loss} | ETA {eta_formatted}",
@@ -181,17 +217,22 @@ async function trainOrReuse(v: Flags, dataroot: string): Promise<void> {
   });
   bar.stop();
   await saveSegmenter(dir, segmenter, record);
-  segmenter.dispose();
-  printRecord(dir, record);
+  return { segmenter, record, dir, cached: false };
 }
 
-async function score(v: Flags, dataroot: string): Promise<void> {
-  const log = v.json
-    ? (m: string) => console.error(m)
-    : (m: string) => console.log(m);
-  const { segmenter } = v.segmenter
-    ? await loadSegmenter(v.segmenter)
-    : await loadCachedSegmenter(dataroot, segmenterConfig(v));
+/** `--dataroot`, else the dataset the checkpoint or results came from, else facades. */
+async function datarootOf(v: Flags): Promise<string> {
+  if (v.dataroot) return v.dataroot;
+  if (v.checkpoint) {
+    return await resolveDataroot(await readCheckpointConfig(v.checkpoint));
+  }
+  if (v.results) {
+    return (await readResultsInfo(v.results))?.dataroot ?? FACADES_DIR;
+  }
+  return FACADES_DIR;
+}
+
+async function score(v: Flags, dataroot: string, log: Log): Promise<void> {
   let results = v.results;
   if (v.checkpoint) {
     const out = v.out ?? await Deno.makeTempDir({ prefix: "pix2pix-eval-" });
@@ -205,6 +246,13 @@ async function score(v: Flags, dataroot: string): Promise<void> {
     log(`translated ${s.count} images of ${dataroot}/test into ${out}`);
     results = out;
   }
+  const { segmenter, record, dir, cached } = await segmenterFor(
+    v,
+    dataroot,
+    log,
+  );
+  if (cached) log(`segmenter: ${dir}`);
+  else printRecord(log, dir, record);
   const report = await evaluateResults(results!, { segmenter });
   segmenter.dispose();
   if (v.json) console.log(JSON.stringify(report));
@@ -227,12 +275,19 @@ await runCli(async () => {
       `--backend "${backendName}" is not one of ${ENUMS.backend!.join(", ")}`,
     );
   }
+  const log: Log = v.json ? console.error : console.log;
   const backend = await initBackend(backendName as BackendName);
-  (v.json ? console.error : console.log)(
-    `backend: ${backend.name} (${backend.reason})`,
-  );
-  const dataroot = v.dataroot ?? FACADES_DIR;
-  if (v["train-segmenter"]) await trainOrReuse(v, dataroot);
-  else await score(v, dataroot);
+  log(`backend: ${backend.name} (${backend.reason})`);
+  const dataroot = await datarootOf(v);
+  if (v["train-segmenter"]) {
+    const { segmenter, record, dir, cached } = await segmenterFor(
+      v,
+      dataroot,
+      log,
+    );
+    if (cached) log("already trained (use --force to retrain)");
+    printRecord(log, dir, record);
+    segmenter.dispose();
+  } else await score(v, dataroot, log);
   Deno.exit(0);
 });

@@ -50,7 +50,8 @@ export const SITE_FLAGS = {
 export const SITE_FLAGS_HELP =
   `  --checkpoint DIR   checkpoint folder, a run's checkpoints/ folder or a run folder
   --input-kind KIND  auto | facade-labels | image (default auto: facade labels
-                     when the run trained BtoA on facades)`;
+                     when the run's test inputs are label maps in the facades
+                     colours, e.g. facades or the embedded set trained BtoA)`;
 
 /**
  * {@link buildDemoSite} from the parsed {@link SITE_FLAGS}.

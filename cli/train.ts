@@ -1,7 +1,8 @@
 /**
  * `deno task train [flags]`: trains pix2pix. Without `--dataroot` it trains on
  * the embedded synthetic dataset with the `smoke` preset, so a bare
- * `deno task train` works offline. `--help` lists every flag.
+ * `deno task train` works offline. `--help` lists every flag. It ends with
+ * the commands that translate, score and demo the run (`cli/next_steps.ts`).
  *
  *   deno task train --dataroot ../shared/datasets/facades --direction BtoA --preset cpu
  *   deno task train --dataroot ./datasets/facades --name facades_pix2pix --model pix2pix --direction BtoA
@@ -11,6 +12,7 @@
 import { parseTrainArgs, trainHelp, wantsHelp } from "./train_flags.ts";
 import { runCli } from "./common.ts";
 import { train } from "../lib/train.ts";
+import { formatCommands, nextCommands, scoresApply } from "./next_steps.ts";
 
 await runCli(async () => {
   if (wantsHelp(Deno.args)) {
@@ -29,5 +31,7 @@ await runCli(async () => {
   );
   console.log(`results page: ${s.page}`);
   console.log(`checkpoints: ${s.runDir}/checkpoints`);
+  const next = nextCommands(s.runDir, { scores: await scoresApply(cfg) });
+  console.log(["next, for this run:", ...formatCommands(next)].join("\n"));
   Deno.exit(0);
 });

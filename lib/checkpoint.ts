@@ -27,6 +27,7 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import "./layers.ts"; // registers the custom layers that model.json refers to
 import type { Adam, NamedTensor } from "./adam.ts";
 import type { TrainConfig } from "./config.ts";
+import { CheckpointError } from "./errors.ts";
 import { readFailure, readJsonFile } from "./util/files.ts";
 
 /** Bytes per weight shard file, as the tfjs converter's default (4 MiB). */
@@ -36,15 +37,6 @@ export type { NamedTensor } from "./adam.ts";
 
 /** Step checkpoints kept on disk; older ones are deleted after a save. */
 export const KEEP_CHECKPOINTS = 2;
-
-/** A checkpoint file is missing, unreadable or malformed; the message names it. */
-export class CheckpointError extends Error {
-  /** @param message what is wrong, naming the file */
-  constructor(message: string) {
-    super(message);
-    this.name = "CheckpointError";
-  }
-}
 
 /** Where training stands, stored in `state.json`. */
 export interface TrainingPosition {
@@ -344,6 +336,25 @@ export async function resolveCheckpoint(dir: string): Promise<string> {
   throw new CheckpointError(
     `no checkpoint in ${dir}: expected ${dir}/state.json, ${dir}/latest or ${dir}/checkpoints/latest`,
   );
+}
+
+/**
+ * The config a checkpoint was trained with (from its `state.json`), without
+ * loading any weights. `dir` as for {@link resolveCheckpoint}.
+ *
+ * @throws CheckpointError naming the folder or file
+ */
+export async function readCheckpointConfig(dir: string): Promise<TrainConfig> {
+  const folder = await resolveCheckpoint(dir);
+  const state = await readJson<{ config?: TrainConfig }>(
+    `${folder}/state.json`,
+  );
+  if (typeof state.config !== "object" || state.config === null) {
+    throw new CheckpointError(
+      `checkpoint file ${folder}/state.json: field "config" missing`,
+    );
+  }
+  return state.config;
 }
 
 /**

@@ -32,6 +32,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { TrainConfig } from "./config.ts";
+import { DatasetError } from "./errors.ts";
 import { listFolder } from "./util/image.ts";
 import { deriveSeed, Rng } from "./util/rng.ts";
 import type { LoadedPair, PairOk, PairOptions } from "./datasets/pair.ts";
@@ -131,17 +132,6 @@ export interface AlignedDataset {
    * The last batch may be smaller than `batchSize`.
    */
   batches(epoch: number): AsyncIterableIterator<Batch>;
-}
-
-/** Dataset setup failed (bad folder or option); the message names it. */
-export class DatasetError extends Error {
-  /**
-   * @param message full explanation, naming the file, folder or flag
-   */
-  constructor(message: string) {
-    super(message);
-    this.name = "DatasetError";
-  }
 }
 
 function requirePositiveInt(value: number, flag: string): void {

@@ -60,11 +60,28 @@ export class ConfigError extends Pix2PixError {
   }
 }
 
-/** A dataset folder or image that is missing or not what the pipeline needs. */
+/** Dataset setup failed (bad folder, split or option); the message names it. */
 export class DatasetError extends Pix2PixError {}
 
-/** A checkpoint (or other saved run) that is missing, incomplete or unreadable. */
+/** A checkpoint (or other saved run) is missing, unreadable or malformed; the message names the file. */
 export class CheckpointError extends Pix2PixError {}
+
+/** An image file that could not be read, decoded or written; `message` names it. */
+export class ImageError extends Pix2PixError {
+  /** The path (or name) of the offending file. */
+  declare readonly file: string;
+  /** Why, without the file name, e.g. `"empty file (0 bytes)"`. */
+  readonly reason: string;
+
+  /**
+   * @param file path or name of the file
+   * @param reason short explanation, shown after the file name
+   */
+  constructor(file: string, reason: string) {
+    super(`${file}: ${reason}`, { file });
+    this.reason = reason;
+  }
+}
 
 /** Something the host lacks: a program (Chromium, Python), a library, a device. */
 export class EnvironmentError extends Pix2PixError {}

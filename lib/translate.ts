@@ -2,7 +2,8 @@
  * Running a trained generator: `translate()` for one image or a batch (for
  * notebooks and scripts), and `translateSplit()` for a whole dataset split,
  * writing `images/<name>_real_A.png`, `<name>_fake_B.png`, `<name>_real_B.png`
- * and an `index.html` gallery like the reference's results pages.
+ * and an `index.html` gallery like the reference's results pages, plus
+ * `translate.json` ({@link ResultsInfo}: which checkpoint and dataset).
  *
  * Test mode follows the paper by default: batch norm uses the batch's own
  * statistics and dropout stays on (`training: true`); `eval: true` uses the
@@ -11,9 +12,11 @@
  * @module
  */
 
+import { resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { loadCheckpoint } from "./checkpoint.ts";
+import { Pix2PixError } from "./errors.ts";
 import type { Direction, TrainConfig } from "./config.ts";
 import { openAlignedDataset } from "./data.ts";
 import { resolveDataroot } from "./datasets/dataroot.ts";
@@ -72,6 +75,43 @@ export interface TranslateSplitOptions {
   seed?: number;
 }
 
+/** `translate.json` of a results folder: where its images came from. */
+export interface ResultsInfo {
+  /** The checkpoint folder (`--checkpoint` as given). */
+  checkpoint: string;
+  /** Absolute path of the dataset root that was translated. */
+  dataroot: string;
+  phase: string;
+  direction: Direction;
+  /** Inference mode (else the paper's test mode). */
+  eval: boolean;
+  /** Images translated. */
+  count: number;
+}
+
+/** File name of {@link ResultsInfo} in a results folder. */
+export const RESULTS_INFO_FILE = "translate.json";
+
+/**
+ * The {@link ResultsInfo} of a results folder, or null when it has none
+ * (written by an older version, or not by {@link translateSplit}).
+ */
+export async function readResultsInfo(
+  dir: string,
+): Promise<ResultsInfo | null> {
+  try {
+    return JSON.parse(
+      await Deno.readTextFile(`${dir}/${RESULTS_INFO_FILE}`),
+    ) as ResultsInfo;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw new Pix2PixError(
+      `${dir}/${RESULTS_INFO_FILE}: unreadable (${(e as Error).message})`,
+      { file: `${dir}/${RESULTS_INFO_FILE}`, cause: e },
+    );
+  }
+}
+
 /** What {@link translateSplit} wrote. */
 export interface TranslateSummary {
   /** Images translated. */
@@ -100,9 +140,10 @@ export async function translateSplit(
     ...(o.direction ? { direction: o.direction } : {}),
     phase: o.phase ?? "test",
   };
+  const dataroot = await resolveDataroot(config);
   const dataset = await openAlignedDataset({
     ...config,
-    dataroot: await resolveDataroot(config),
+    dataroot,
     loadSize: config.cropSize,
     noFlip: true,
     batchSize: 1,
@@ -145,6 +186,18 @@ export async function translateSplit(
     `${config.name}: ${config.phase}, ${config.direction}, ${mode}`,
     ["real_A (input)", "fake_B (output)", "real_B (target)"],
     rows,
+  );
+  const info: ResultsInfo = {
+    checkpoint: o.checkpoint,
+    dataroot: resolve(dataroot),
+    phase: config.phase,
+    direction: config.direction,
+    eval: o.eval ?? false,
+    count: rows.length,
+  };
+  await Deno.writeTextFile(
+    `${o.out}/${RESULTS_INFO_FILE}`,
+    JSON.stringify(info, null, 2) + "\n",
   );
   return { count: rows.length, page: `${o.out}/index.html`, config };
 }

@@ -5,6 +5,8 @@ import {
   formatBench,
   runBench,
 } from "../bench/train_step.ts";
+import { formatProfile, profileStep } from "../bench/profile.ts";
+import { initBackend } from "../lib/runtime/backend.ts";
 
 /** One 32px step with 8 filters on cpu, no peer: the fastest real benchmark. */
 const TINY_BENCH: BenchOptions = {
@@ -99,4 +101,31 @@ Deno.test({
         0.01,
     );
   },
+});
+
+Deno.test("bench --profile: one step's kernels, summed per name, shares add to 1", async () => {
+  await initBackend("cpu");
+  const p = await profileStep(32, {
+    ngf: 8,
+    ndf: 8,
+    backend: "cpu",
+    threads: 1,
+    warmup: 1,
+  });
+  assert.equal(p.size, 32);
+  const names = p.kernels.map((k) => k.kernel);
+  assert.equal(new Set(names).size, names.length, "one row per kernel name");
+  assert.ok(!names.some((n) => n.endsWith("__op")), "op scopes double count");
+  for (const k of ["Conv2D", "Conv2DBackpropFilter", "Conv2DBackpropInput"]) {
+    assert.ok(names.includes(k), `${k} missing from ${names.join(", ")}`);
+  }
+  const shares = p.kernels.reduce((s, k) => s + k.share, 0);
+  assert.ok(Math.abs(shares - 1) < 1e-9, `shares sum to ${shares}`);
+  for (let i = 1; i < p.kernels.length; i++) {
+    assert.ok(p.kernels[i - 1].ms >= p.kernels[i].ms, "sorted by time");
+  }
+  assert.ok(p.kernel_ms > 0 && p.step_ms > 0);
+  const table = formatProfile(p, 3);
+  assert.match(table, /\| kernel \| calls \| ms \| share \|/);
+  assert.match(table, /others \|/);
 });

@@ -430,6 +430,15 @@ Deno.test({
       const shards = JSON.parse(
         await Deno.readTextFile(`${folder}/G/model.json`),
       ).weightsManifest[0].paths as string[];
+      // The run's first test pairs, when its dataset is on this machine.
+      const facades = await Deno.stat(`${CONFIG.dataroot}/test`).then(
+        () => true,
+        () => false,
+      );
+      assert.deepEqual(
+        site.info.examples,
+        facades ? [1, 2, 3, 4].map((i) => `examples/${i}.png`) : [],
+      );
       const expected = [
         "app.js",
         "demo.json",
@@ -438,9 +447,12 @@ Deno.test({
         "model/model.json",
         ...shards.map((p) => `model/${p}`),
         ...WASM_FILES.map((w) => `wasm/${w}`),
+        ...site.info.examples,
       ].sort();
       const written: string[] = [];
-      for (const dir of ["", "model/", "wasm/"]) {
+      const dirs = ["", "model/", "wasm/"];
+      if (facades) dirs.push("examples/");
+      for (const dir of dirs) {
         for await (const e of Deno.readDir(`${out}/${dir}`)) {
           if (e.isFile) written.push(dir + e.name);
         }

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import * as tfl from "@tensorflow/tfjs-layers";
 import "@tensorflow/tfjs-backend-cpu";
+import { CheckpointError } from "../lib/errors.ts";
 import {
-  CheckpointError,
   checkpointName,
   KEEP_CHECKPOINTS,
   loadCheckpoint,

@@ -5,12 +5,12 @@
 import "@tensorflow/tfjs-backend-cpu";
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import { type Batch, DatasetError, openAlignedDataset } from "../lib/data.ts";
+import { type Batch, openAlignedDataset } from "../lib/data.ts";
+import { DatasetError, ImageError } from "../lib/errors.ts";
 import type { DatasetOptions } from "../lib/data.ts";
 import {
   cropRgb,
   hconcat,
-  ImageError,
   readRgb,
   resizeRgb,
   type RgbImage,

@@ -3,6 +3,8 @@
  * The browser demo page: loads `demo.json` and the generator, picks a
  * backend, and translates painted label maps (labels → photo models) or
  * uploaded images, showing input | output and the time per translation.
+ * It opens with the first example of `demo.json` (an input from the run's
+ * test split) already translated; "Next example" cycles through them.
  *
  * Page options (URL query): `?backend=webgpu|webgl|wasm|cpu` forces a
  * backend; `?dropout=1` starts in the paper's test mode (dropout on, batch
@@ -36,6 +38,8 @@ export interface DemoHook {
   /** Model input height = width, pixels. */
   inputSize: number;
   mode: Mode;
+  /** Site path of the example input shown (from `demo.json`), or null. */
+  example: string | null;
   /** Translations done so far. */
   translations: number;
   /** No translation running or scheduled: `lastOutput` is of the current input. */
@@ -60,6 +64,7 @@ const hook: DemoHook = {
   evalMode: true,
   inputSize: 0,
   mode: "paint",
+  example: null,
   translations: 0,
   settled: false,
   lastInput: [],
@@ -231,12 +236,12 @@ async function main(): Promise<void> {
     if (!file) return;
     try {
       labels.load(await fileToRgb(file, PAINT_SIZE, info.direction, false));
+      hook.example = null;
       setStatus(`label map from ${file.name}`);
     } catch (err) {
       setStatus((err as Error).message, true);
     }
   });
-  starterFacade(labels);
 
   // Upload mode.
   let uploaded: Uint8Array | null = null;
@@ -252,6 +257,7 @@ async function main(): Promise<void> {
     if (!file) return;
     try {
       uploaded = await fileToRgb(file, gen.size, info.direction, true);
+      hook.example = null;
       setStatus(`translating ${file.name}`);
       upload.schedule();
     } catch (err) {
@@ -272,6 +278,44 @@ async function main(): Promise<void> {
     e.preventDefault();
     drop.classList.remove("over");
     takeFile(e.dataTransfer?.files[0]);
+  });
+
+  // Examples from the run's test split, in both modes.
+  const labelInput = info.inputKind === "facade-labels";
+  const examples = info.examples ?? [];
+  const nextExample = el<HTMLButtonElement>("next-example");
+  nextExample.hidden = examples.length < 2;
+  let exampleIndex = 0;
+  const showExample = async (i: number) => {
+    exampleIndex = i % examples.length;
+    const path = examples[exampleIndex];
+    const res = await fetch(path);
+    if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
+    const blob = await res.blob();
+    if (labelInput) {
+      labels.load(await fileToRgb(blob, PAINT_SIZE, info.direction, false));
+    }
+    uploaded = await fileToRgb(blob, gen.size, info.direction, true);
+    showRgb(el("upload-input"), uploaded, gen.size);
+    hook.example = path;
+    nextExample.textContent = `Next example (${
+      (exampleIndex + 1) % examples.length + 1
+    }/${examples.length})`;
+    setStatus(
+      `example ${
+        exampleIndex + 1
+      } of ${examples.length} from the run's test split: ${
+        labelInput ? "paint on it, " : ""
+      }or use your own image`,
+    );
+  };
+  nextExample.addEventListener("click", async () => {
+    try {
+      await showExample(exampleIndex + 1);
+      current().schedule();
+    } catch (err) {
+      setStatus((err as Error).message, true);
+    }
   });
 
   // Modes and options.
@@ -295,11 +339,16 @@ async function main(): Promise<void> {
     current().schedule();
   });
   setStatus(
-    info.inputKind === "facade-labels"
+    labelInput
       ? "paint a facade label map (or load one); the photo follows"
       : "drop or choose an image",
   );
-  setMode(info.inputKind === "facade-labels" ? "paint" : "upload");
+  if (examples.length > 0) {
+    await showExample(0).catch((err) =>
+      setStatus(`example: ${(err as Error).message}`, true)
+    );
+  } else if (labelInput) starterFacade(labels);
+  setMode(labelInput ? "paint" : "upload");
   hook.ready = true;
 }
 

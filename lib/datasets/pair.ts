@@ -11,10 +11,10 @@
  * @module
  */
 import type { TrainConfig } from "../config.ts";
+import { ImageError } from "../errors.ts";
 import {
   cropRgb,
   type DecodedImage,
-  ImageError,
   readRgb,
   resizeRgb,
   type RgbImage,

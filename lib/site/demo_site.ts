@@ -11,6 +11,7 @@
  * index.html, style.css, app.js   the page
  * wasm/*.wasm                     tfjs wasm backend binaries
  * model/model.json, model/*.bin   the generator G (copied from <checkpoint>/G)
+ * examples/<name>.png             input halves of the run's first test pairs
  * demo.json                       DemoInfo
  * ```
  *
@@ -20,6 +21,15 @@ import { resolveCheckpoint } from "../checkpoint.ts";
 import { CheckpointError, Pix2PixError } from "../errors.ts";
 import { readJsonFile } from "../util/files.ts";
 import type { Direction, TrainConfig } from "../config.ts";
+import { resolveDataroot } from "../datasets/dataroot.ts";
+import { looksLikeLabelMap } from "../datasets/facades.ts";
+import {
+  cropRgb,
+  encodePng,
+  listFolder,
+  readRgb,
+  type RgbImage,
+} from "../util/image.ts";
 import { bundleWebApp } from "./web_bundle.ts";
 
 /**
@@ -41,6 +51,11 @@ export interface DemoInfo {
   netG: string;
   /** Training steps of the checkpoint. */
   step: number;
+  /**
+   * Example inputs (site paths of PNGs): the input halves of the first pairs
+   * of the run's test split. The page opens with the first one translated.
+   */
+  examples: string[];
 }
 
 /** One file of the site: bytes in memory, or a file on disk read when needed. */
@@ -58,20 +73,75 @@ export interface DemoSite {
 export interface DemoSiteOptions {
   /** Checkpoint folder, run `checkpoints/` folder or run folder (`--checkpoint`). */
   checkpoint: string;
-  /** `auto` (default): facade labels when the run trained BtoA on facades. */
+  /** `auto` (default): facade labels when the run's test inputs are label maps (see {@link inferInputKind}). */
   inputKind?: InputKind | "auto";
   /** Minify the bundle (default true). */
   minify?: boolean;
 }
 
+/** Example inputs the site carries (the page cycles through them). */
+export const EXAMPLE_COUNT = 4;
+
+/** One example input: a test pair's input half. */
+export interface ExampleInput {
+  /** File name of the pair without extension, e.g. `1`. */
+  name: string;
+  rgb: RgbImage;
+}
+
 /**
- * The input kind of a run: facade label maps when it was trained on a
- * facades dataset in the BtoA direction (labels → photo), else images.
+ * The input halves (by `config.direction`) of the first `count` readable
+ * pairs of the run's `test` split (else `val`), in file-name order; none when
+ * the dataset is not on this machine. A `dataroot` of `null` is the embedded synthetic
+ * set, regenerated if its cache was removed.
  */
-export function inferInputKind(config: TrainConfig): InputKind {
-  return config.direction === "BtoA" && /facades/i.test(config.dataroot ?? "")
-    ? "facade-labels"
-    : "image";
+export async function exampleInputs(
+  config: TrainConfig,
+  count: number = EXAMPLE_COUNT,
+): Promise<ExampleInput[]> {
+  const root = await resolveDataroot(config);
+  for (const split of ["test", "val"]) {
+    const listing = await listFolder(`${root}/${split}`).catch(() => null);
+    if (!listing?.images.length) continue;
+    const out: ExampleInput[] = [];
+    for (const file of listing.images) {
+      if (out.length === count) break;
+      // An unreadable file is left out (lib/datasets/check.ts reports it).
+      const ab = await readRgb(`${root}/${split}/${file}`).catch(() => null);
+      if (!ab) continue;
+      const half = Math.floor(ab.width / 2);
+      const rgb = ab.width < 1.5 * ab.height ? ab : cropRgb(
+        ab,
+        config.direction === "AtoB" ? 0 : half,
+        0,
+        half,
+        ab.height,
+      );
+      out.push({ name: file.replace(/\.[^.]+$/, ""), rgb });
+    }
+    return out;
+  }
+  return [];
+}
+
+/**
+ * The input kind of a run: facade label maps when its example inputs are
+ * label maps in the 12 facades colours (`looksLikeLabelMap`), as on facades
+ * and the embedded synthetic set trained BtoA (labels → photo); else images.
+ * Without examples (dataset not on this machine) the run's config decides:
+ * BtoA on the embedded set or on a dataset whose path names facades.
+ */
+export function inferInputKind(
+  config: TrainConfig,
+  examples: readonly ExampleInput[] = [],
+): InputKind {
+  const labels = examples.length > 0
+    ? examples.every(({ rgb }) =>
+      looksLikeLabelMap(rgb.data, rgb.width * rgb.height)
+    )
+    : config.direction === "BtoA" &&
+      (config.dataroot === null || /facades/i.test(config.dataroot));
+  return labels ? "facade-labels" : "image";
 }
 
 /** Reads a JSON file of the flag `flag`'s folder; errors name both. */
@@ -141,15 +211,22 @@ export async function buildDemoSite(o: DemoSiteOptions): Promise<DemoSite> {
     files.set(path, { data });
   }
   const config = state.config;
+  const examples = await exampleInputs(config);
+  for (const { name, rgb } of examples) {
+    files.set(`examples/${name}.png`, {
+      data: await encodePng(rgb, `example ${name}`),
+    });
+  }
   const info: DemoInfo = {
     title: config.name,
     model: "model/model.json",
     inputKind: !o.inputKind || o.inputKind === "auto"
-      ? inferInputKind(config)
+      ? inferInputKind(config, examples)
       : o.inputKind,
     direction: config.direction,
     netG: config.netG,
     step: state.step ?? 0,
+    examples: examples.map(({ name }) => `examples/${name}.png`),
   };
   files.set("demo.json", {
     data: new TextEncoder().encode(JSON.stringify(info, null, 2) + "\n"),
@@ -164,6 +241,7 @@ const CONTENT_TYPES: Record<string, string> = {
   json: "application/json",
   wasm: "application/wasm",
   bin: "application/octet-stream",
+  png: "image/png",
 };
 
 async function readSiteFile(f: SiteFile): Promise<Uint8Array<ArrayBuffer>> {

@@ -11,6 +11,7 @@
 import sharp from "sharp";
 import type { Metadata, Sharp } from "sharp";
 import * as tf from "@tensorflow/tfjs";
+import { ImageError } from "../errors.ts";
 
 /** An 8-bit RGB image, HWC: `data.length === width * height * 3`. */
 export interface RgbImage {
@@ -29,25 +30,6 @@ export interface DecodedImage extends RgbImage {
    * `"RGBA: alpha channel dropped"`; absent for plain RGB files.
    */
   note?: string;
-}
-
-/** A file that could not be read, decoded or written; `message` names it. */
-export class ImageError extends Error {
-  /** The path (or name) of the offending file. */
-  readonly file: string;
-  /** Why, without the file name, e.g. `"empty file (0 bytes)"`. */
-  readonly reason: string;
-
-  /**
-   * @param file path or name of the file
-   * @param reason short explanation, shown after the file name
-   */
-  constructor(file: string, reason: string) {
-    super(`${file}: ${reason}`);
-    this.name = "ImageError";
-    this.file = file;
-    this.reason = reason;
-  }
 }
 
 /** File extensions (lower case, no dot) treated as images in a dataset. */
@@ -259,6 +241,23 @@ export async function writePng(path: string, rgb: RgbImage): Promise<void> {
     throw new ImageError(path, "writePng needs a .png file name");
   }
   await writeImage(path, rgb);
+}
+
+/**
+ * Encode an RGB image as PNG bytes in memory (for pages that serve images
+ * without writing files).
+ *
+ * @param rgb the image
+ * @param name what to call it in errors (default `image`)
+ * @throws ImageError naming `name` for a bad buffer
+ */
+export async function encodePng(
+  rgb: RgbImage,
+  name = "image",
+): Promise<Uint8Array<ArrayBuffer>> {
+  checkRgb(rgb, name);
+  const bytes = await rawSharp(rgb).png().toBuffer();
+  return new Uint8Array(bytes);
 }
 
 /** Fixed-point precision of Pillow's 8-bit resampling (`PRECISION_BITS`). */
