@@ -31,7 +31,7 @@ import { CheckpointError } from "./errors.ts";
 import type { TrainConfig } from "./config.ts";
 import { type Batch, openAlignedDataset } from "./data.ts";
 import { resolveDataroot } from "./datasets/dataroot.ts";
-import { tensorToRgb, writePng } from "./util/image.ts";
+import { type RgbImage, tensorToRgb, writePng } from "./util/image.ts";
 import { setDropoutSeed } from "./layers.ts";
 import {
   discriminatorLoss,
@@ -222,10 +222,42 @@ export class Pix2Pix {
   }
 }
 
+/** What {@link TrainOptions.onStep} gets after every training step. */
+export interface StepEvent {
+  /** Global step just completed (1 after the first step). */
+  step: number;
+  /** The step the run stops at. */
+  lastStep: number;
+  /** 0-based epoch of the step. */
+  epoch: number;
+  /** Learning rate of the step. */
+  lr: number;
+  /** The step's losses. */
+  losses: StepLosses;
+  /** Seconds since this call's loop started. */
+  seconds: number;
+  /**
+   * The run's fixed sample rows (input | output | target, one row per test
+   * pair) through the current generator, as 8-bit RGB. Runs G: call it only
+   * on the steps you show.
+   */
+  samples(): RgbImage;
+}
+
 /** Options of {@link train} that are not part of the config. */
 export interface TrainOptions {
   /** No progress bar or messages (tests). */
   quiet?: boolean;
+  /**
+   * Called after every step (awaited), e.g. to plot losses live in a
+   * notebook (`liveTraining` in `lib/notebook/display.ts`) or log elsewhere.
+   *
+   * @example
+   * ```ts
+   * await train(cfg, { onStep: (e) => { if (e.step % 10 === 0) console.log(e.step, e.losses.G_L1); } });
+   * ```
+   */
+  onStep?: (event: StepEvent) => void | Promise<void>;
 }
 
 /** What {@link train} did. */
@@ -257,6 +289,19 @@ const RUN_CONTROL_FIELDS = [
 /** Sample grid rows kept fixed for the whole run. */
 const SAMPLE_ROWS = 3;
 
+/** The sample grid: one row per fixed sample, columns input | G(input) | target. */
+function sampleGrid(G: tfl.LayersModel, samples: TrainBatch): RgbImage {
+  const grid = tf.tidy(() => {
+    const fake = translate(G, samples.input, { dropoutSeed: 0 });
+    const rows = tf.concat([samples.input, fake, samples.target], 2);
+    return tf.reshape(rows, [-1, rows.shape[2], 3]) as tf.Tensor3D;
+  });
+  const [height, width] = grid.shape;
+  const rgb = { data: tensorToRgb(grid), width, height };
+  grid.dispose();
+  return rgb;
+}
+
 /**
  * Writes the sample grid `samples/step_XXXXXX.png` and `samples/latest.png`:
  * one row per fixed sample, columns input | output | target.
@@ -267,14 +312,7 @@ async function writeSamples(
   samples: TrainBatch,
   step: number,
 ): Promise<void> {
-  const grid = tf.tidy(() => {
-    const fake = translate(G, samples.input, { dropoutSeed: 0 });
-    const rows = tf.concat([samples.input, fake, samples.target], 2);
-    return tf.reshape(rows, [-1, rows.shape[2], 3]) as tf.Tensor3D;
-  });
-  const [height, width] = grid.shape;
-  const rgb = { data: tensorToRgb(grid), width, height };
-  grid.dispose();
+  const rgb = sampleGrid(G, samples);
   const file = `samples/step_${String(step).padStart(6, "0")}.png`;
   await writePng(`${runDir}/${file}`, rgb);
   await Deno.copyFile(`${runDir}/${file}`, `${runDir}/samples/latest.png`);
@@ -371,6 +409,15 @@ export async function train(
         seconds: seconds(),
       });
       progress?.update(pos.step, epoch, final);
+      await opts.onStep?.({
+        step: pos.step,
+        lastStep,
+        epoch,
+        lr: pos.lr,
+        losses: final,
+        seconds: seconds(),
+        samples: () => sampleGrid(model.G, samples),
+      });
       if (cfg.sampleEvery > 0 && pos.step % cfg.sampleEvery === 0) {
         await snapshot();
       }
