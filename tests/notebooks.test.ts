@@ -17,7 +17,12 @@ import {
   sliderPlot,
   table,
 } from "../lib/notebook/display.ts";
-import { listNotebooks, NOTEBOOKS_DIR } from "../lib/notebook/runner.ts";
+import { codeBeside, sourceOf } from "../lib/notebook/source.ts";
+import {
+  listNotebooks,
+  NOTEBOOKS_DIR,
+  SOLUTIONS_DIR,
+} from "../lib/notebook/runner.ts";
 
 interface Cell {
   cell_type: string;
@@ -47,6 +52,36 @@ Deno.test("notebooks: six, committed without outputs, Deno kernel, importing lib
       `${path}: no small-size switch`,
     );
   }
+});
+
+Deno.test("exercises: every notebook ends with them, and its solutions notebook runs the lib without outputs", async () => {
+  for (const path of notebooks) {
+    const nb = JSON.parse(await Deno.readTextFile(path));
+    const last = [(nb.cells as Cell[]).at(-1)!.source].flat().join("");
+    assert.match(
+      last,
+      /^## Exercises/,
+      `${path}: last cell is not the exercises`,
+    );
+    assert.match(last, /Predict/, `${path}: exercises ask for a prediction`);
+    const number = path.replace(/^.*\//, "").slice(0, 2);
+    const solution = `${SOLUTIONS_DIR}/${number}_solutions.ipynb`;
+    assert.ok(last.includes(`solutions/${number}_solutions.ipynb`), path);
+    const sol = JSON.parse(await Deno.readTextFile(solution));
+    assert.equal(sol.metadata.kernelspec.name, "deno", solution);
+    const code = (sol.cells as Cell[]).filter((c) => c.cell_type === "code");
+    for (const c of code) assert.deepEqual(c.outputs, [], solution);
+    assert.match(
+      code.map((c) => [c.source].flat().join("")).join("\n"),
+      /from "\.\.\/\.\.\/lib\/[a-z_/]+\.ts"/,
+      solution,
+    );
+  }
+  const all = await listNotebooks(NOTEBOOKS_DIR, ["03"], [SOLUTIONS_DIR]);
+  assert.deepEqual(all.map((p) => p.replace(/^.*notebooks\//, "")), [
+    "03_patchgan_receptive_field.ipynb",
+    "solutions/03_solutions.ipynb",
+  ]);
 });
 
 Deno.test("listNotebooks: --only filters by name and names a filter that matches nothing", async () => {
@@ -150,4 +185,36 @@ Deno.test("sliderPlot: one frame per slider step, opening on the chosen one; col
   assert.throws(() => sliderPlot([]), /no frames/);
   const bar = colourBar([-1.5, 2], "logit")[JUPYTER_DISPLAY]();
   assert.match(bar["text/html"], /-1\.50[\s\S]*logit[\s\S]*2\.00/);
+});
+
+Deno.test("sourceOf / codeBeside: the real source of a function and of a method, with doc comment and line", async () => {
+  const g = await sourceOf("losses.ts", "generatorLoss");
+  const lines = (await Deno.readTextFile("lib/losses.ts")).split("\n");
+  assert.equal(g.file, "lib/losses.ts");
+  assert.equal(lines[g.line - 1].trim(), "/**");
+  assert.match(g.text, /^\/\*\*[\s\S]*export function generatorLoss\(/);
+  assert.ok(g.text.endsWith("\n}"));
+  assert.equal(
+    g.text,
+    lines.slice(g.line - 1, g.line - 1 + g.text.split("\n").length).join("\n"),
+  );
+  const m = await sourceOf("train.ts", "trainStep");
+  assert.match(
+    m.text,
+    /^\/\*\*[\s\S]*\ntrainStep\(batch: TrainBatch[\s\S]*\n\}$/,
+  );
+  await assert.rejects(
+    () => sourceOf("losses.ts", "noSuchThing"),
+    /lib\/losses\.ts: no declaration of noSuchThing/,
+  );
+  const md = (await codeBeside({
+    equation: "$$x$$",
+    file: "losses.ts",
+    name: "generatorLoss",
+    paper: "§3.1",
+  }))[JUPYTER_DISPLAY]()["text/markdown"];
+  assert.match(
+    md,
+    /^\$\$x\$\$[\s\S]*\(\.\.\/lib\/losses\.ts\)[\s\S]*arxiv\.org\/abs\/1611\.07004[\s\S]*```ts\n\/\*\*/,
+  );
 });
