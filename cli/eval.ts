@@ -29,6 +29,7 @@ import {
   trainSegmenter,
 } from "../lib/eval/segmenter.ts";
 import { readResultsInfo, translateSplit } from "../lib/translate.ts";
+import { commandsAfter, nextCommands, nextLines } from "./next_steps.ts";
 
 const D = DEFAULT_SEGMENTER_CONFIG;
 const S = SYNTH_SEGMENTER_CONFIG;
@@ -257,6 +258,12 @@ async function score(v: Flags, dataroot: string, log: Log): Promise<void> {
   segmenter.dispose();
   if (v.json) console.log(JSON.stringify(report));
   else console.log(reportToMarkdown(report, results));
+  const checkpoint = v.checkpoint ?? (await readResultsInfo(results!))
+    ?.checkpoint;
+  if (checkpoint) {
+    const next = nextCommands(checkpoint, { scores: true });
+    log(nextLines("next:", commandsAfter("eval", next)));
+  }
 }
 
 await runCli(async () => {

@@ -27,11 +27,13 @@ export interface TaskCommand {
 export interface NextOptions {
   /** Include the FCN-score step (meaningful for labels → photo runs only). */
   scores: boolean;
+  /** The results folder (default `<runDir>/results`). */
+  results?: string;
 }
 
 /** The commands after training the run in `runDir`: translate, eval, demo. */
 export function nextCommands(runDir: string, o: NextOptions): TaskCommand[] {
-  const results = `${runDir}/results`;
+  const results = o.results ?? `${runDir}/results`;
   const commands: TaskCommand[] = [{
     task: "translate",
     args: ["--checkpoint", runDir, "--out", results],
@@ -66,6 +68,19 @@ export function formatCommand(c: TaskCommand): string {
   const quote = (a: string) =>
     /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`;
   return ["deno", "task", c.task, ...c.args].map(quote).join(" ");
+}
+
+/** The commands that come after `task` in `commands`. */
+export function commandsAfter(
+  task: TaskCommand["task"],
+  commands: TaskCommand[],
+): TaskCommand[] {
+  return commands.slice(commands.findIndex((c) => c.task === task) + 1);
+}
+
+/** "next:" and the commands as aligned lines, for the end of a task's output. */
+export function nextLines(title: string, commands: TaskCommand[]): string {
+  return [title, ...formatCommands(commands)].join("\n");
 }
 
 /** The commands as aligned lines with `# what` comments. */

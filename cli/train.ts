@@ -12,7 +12,7 @@
 import { parseTrainArgs, trainHelp, wantsHelp } from "./train_flags.ts";
 import { runCli } from "./common.ts";
 import { train } from "../lib/train.ts";
-import { formatCommands, nextCommands, scoresApply } from "./next_steps.ts";
+import { nextCommands, nextLines, scoresApply } from "./next_steps.ts";
 
 await runCli(async () => {
   if (wantsHelp(Deno.args)) {
@@ -32,6 +32,6 @@ await runCli(async () => {
   console.log(`results page: ${s.page}`);
   console.log(`checkpoints: ${s.runDir}/checkpoints`);
   const next = nextCommands(s.runDir, { scores: await scoresApply(cfg) });
-  console.log(["next, for this run:", ...formatCommands(next)].join("\n"));
+  console.log(nextLines("next, for this run:", next));
   Deno.exit(0);
 });

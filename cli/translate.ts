@@ -12,6 +12,12 @@ import { ENUMS } from "../lib/config.ts";
 import { parseFlags, runCli, UserError } from "./common.ts";
 import type { BackendName, Direction } from "../lib/config.ts";
 import { translateSplit } from "../lib/translate.ts";
+import {
+  commandsAfter,
+  nextCommands,
+  nextLines,
+  scoresApply,
+} from "./next_steps.ts";
 import { initBackend } from "../lib/runtime/backend.ts";
 
 const HELP = `Usage: deno task translate --checkpoint DIR --out DIR [options]
@@ -81,5 +87,10 @@ await runCli(async () => {
   console.log(
     `translated ${s.count} images (${s.config.phase}, ${s.config.direction}): ${s.page}`,
   );
+  const next = nextCommands(values.checkpoint, {
+    scores: await scoresApply(s.config),
+    results: values.out,
+  });
+  console.log(nextLines("next:", commandsAfter("translate", next)));
   Deno.exit(0);
 });

@@ -44,7 +44,7 @@ Deno.test("notebooks: six, committed without outputs, Deno kernel, importing lib
       assert.equal(c.execution_count, null, path);
     }
     const source = code.map((c) => [c.source].flat().join("")).join("\n");
-    assert.match(source, /from "\.\.\/lib\/[a-z_/]+\.ts"/, path);
+    assert.match(source, /from "\.\.\/lib\/mod\.ts"/, path);
     // Notebooks that train have a small-size switch; 05 and 06 read a grid.
     assert.match(
       source,

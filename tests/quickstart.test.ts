@@ -17,6 +17,7 @@ import { looksLikeLabelMap } from "../lib/datasets/facades.ts";
 import { renderSynthPair } from "../lib/datasets/synth.ts";
 import type { DemoHook as Hook } from "../web/app.ts";
 import {
+  commandsAfter,
   formatCommand,
   formatCommands,
   nextCommands,
@@ -136,9 +137,19 @@ Deno.test({
         text.indexOf("next, for this run:"),
         text.indexOf("[2/4]"),
       );
-      for (const c of nextCommands(runDir, { scores: true })) {
+      const [translate, evaluate, demo] = nextCommands(runDir, {
+        scores: true,
+      });
+      for (const c of [translate, evaluate, demo]) {
         assert.ok(trainPart.includes(formatCommand(c)), formatCommand(c));
       }
+      // ... and each later step prints the commands after it.
+      const part = (from: string, to: string) =>
+        text.slice(text.indexOf(from), text.indexOf(to));
+      const translatePart = part("[2/4]", "[3/4]");
+      assert.ok(translatePart.includes(formatCommand(evaluate)));
+      assert.ok(translatePart.includes(formatCommand(demo)));
+      assert.ok(part("[3/4]", "[4/4]").includes(formatCommand(demo)));
       assert.match(text, /\| generated photos \| 0\.\d{3} \|/);
       assert.match(text, /training the segmenter of .*synth-n8-/);
       assert.match(text, /quickstart: \d+ s to the demo/);
@@ -246,6 +257,12 @@ Deno.test("next steps: translate, eval (label maps only), demo; shell-quoted", (
   assert.deepEqual(all[1].args, ["--results", "runs/smoke/results"]);
   const printed = formatCommands(all);
   assert.equal(new Set(printed.map((l) => l.indexOf("#"))).size, 1);
+  const elsewhere = nextCommands("r", { scores: true, results: "out" });
+  assert.deepEqual(
+    commandsAfter("translate", elsewhere).map(formatCommand),
+    ["deno task eval --results out", "deno task demo --checkpoint r"],
+  );
+  assert.deepEqual(commandsAfter("demo", elsewhere), []);
 });
 
 Deno.test("label maps are recognised by their colours; the demo's input kind follows", () => {
