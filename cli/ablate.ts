@@ -19,9 +19,9 @@ import {
   type StudyName,
 } from "../lib/ablation/grid.ts";
 import { runAblation } from "../lib/ablation/run.ts";
-import { parseFlags, runCli, UserError } from "./common.ts";
+import { enumFlag, intFlag, parseFlags, runCli, UserError } from "./common.ts";
 import { FACADES_DIR } from "../lib/datasets/dataroot.ts";
-import type { BackendName, Direction } from "../lib/config.ts";
+import { BACKENDS, DIRECTIONS } from "../lib/config.ts";
 
 const HELP =
   `Usage: deno task ablate --study objective|generator|discriminator|all --preset ci|cpu|paper [flags]
@@ -33,9 +33,11 @@ Finished runs (done.json) are skipped; interrupted ones resume.
   --study NAME      objective | generator | discriminator | all (default all)
   --preset NAME     ci (minutes, plumbing) | cpu (1.5-7.5 h on 2 cores) | paper (GPU)
   --dataroot DIR    aligned dataset (default ../shared/datasets/facades)
-  --direction D     BtoA (default: facades labels -> photo) | AtoB
+  --direction D     ${
+    DIRECTIONS.join(" | ")
+  } (default BtoA: facades labels -> photo)
   --out DIR         grid folder (default runs/ablate-<preset>)
-  --backend NAME    auto | native | wasm | webgpu | cpu | tensorflow (default auto)
+  --backend NAME    ${BACKENDS.join(" | ")} (default auto)
   --threads N       CPU threads per job (default 1): native BLAS threads, or
                     wasm's threaded SIMD build
   --jobs N          runs trained at once, each in its own worker (default 1;
@@ -97,22 +99,10 @@ await runCli(async () => {
     }
     return console.log("segmenter\t(trained once per grid)");
   }
-  if (!["AtoB", "BtoA"].includes(values.direction)) {
-    throw new UserError(
-      `--direction "${values.direction}" is not AtoB or BtoA`,
-    );
-  }
-  if (
-    !["auto", "native", "wasm", "webgpu", "cpu", "tensorflow"].includes(
-      values.backend,
-    )
-  ) {
-    throw new UserError(`--backend "${values.backend}" is not a backend`);
-  }
-  const jobs = Number(values.jobs);
-  if (!Number.isInteger(jobs) || jobs < 1) {
-    throw new UserError(`--jobs "${values.jobs}" is not a whole number >= 1`);
-  }
+  const direction = enumFlag("direction", values.direction, DIRECTIONS)!;
+  const backend = enumFlag("backend", values.backend, BACKENDS)!;
+  const jobs = intFlag("jobs", values.jobs, { min: 1, fallback: 1 });
+  const threads = intFlag("threads", values.threads, { min: 1, fallback: 1 });
   const dataroot = values.dataroot ?? FACADES_DIR;
   for (const split of ["train", "test"]) {
     const ok = await Deno.stat(`${dataroot}/${split}`).then(
@@ -129,10 +119,10 @@ await runCli(async () => {
     studies,
     preset,
     dataroot,
-    direction: values.direction as Direction,
+    direction,
     out: values.out ?? `runs/ablate-${preset}`,
-    backend: values.backend as BackendName,
-    threads: Number(values.threads),
+    backend,
+    threads,
     jobs,
     only: values.only,
     merge: values.merge,

@@ -12,8 +12,8 @@
  * @module
  */
 import { formatBench, runBench } from "../bench/train_step.ts";
-import { parseFlags, runCli, UserError } from "./common.ts";
-import type { BackendName } from "../lib/config.ts";
+import { enumFlag, intFlag, parseFlags, runCli } from "./common.ts";
+import { BACKENDS } from "../lib/config.ts";
 import { benchKernels } from "../bench/kernels.ts";
 import { formatProfile, profileStep } from "../bench/profile.ts";
 import { initBackend } from "../lib/runtime/backend.ts";
@@ -25,7 +25,7 @@ batch 1, U-Net + 70x70 PatchGAN) after warm-up: median step time, generator
 forward time and peak RSS per size.
 
   --sizes LIST        image sizes, comma-separated (default 64,128,256)
-  --backend NAME      auto | native | wasm | webgpu | cpu | tensorflow (default auto)
+  --backend NAME      ${BACKENDS.join(" | ")} (default auto)
   --threads N         CPU threads (default 1): native BLAS threads, or wasm's
                       threaded SIMD build
   --steps N           timed steps per size and round (default 5)
@@ -43,15 +43,8 @@ forward time and peak RSS per size.
                       --warmup steps): time per tfjs kernel, most expensive first
   --help              this text`;
 
-const BACKENDS = ["auto", "native", "wasm", "webgpu", "cpu", "tensorflow"];
-
-function int(flag: string, raw: string): number {
-  const n = Number(raw);
-  if (raw.trim() === "" || !Number.isInteger(n)) {
-    throw new UserError(`--${flag}: expected an integer, got "${raw}"`);
-  }
-  return n;
-}
+/** An integer flag (one value of a comma-separated list for `--sizes`). */
+const int = (flag: string, raw: string) => intFlag(flag, raw)!;
 
 await runCli(async () => {
   const { values } = parseFlags("bench", Deno.args, {
@@ -88,13 +81,8 @@ await runCli(async () => {
     }
     return;
   }
-  if (!BACKENDS.includes(values.backend)) {
-    throw new UserError(
-      `--backend "${values.backend}" is not one of ${BACKENDS.join(", ")}`,
-    );
-  }
   const sizes = values.sizes.split(",").map((s) => int("sizes", s));
-  const backend = values.backend as BackendName;
+  const backend = enumFlag("backend", values.backend, BACKENDS)!;
   const threads = int("threads", values.threads);
   if (values.profile) {
     const chosen = await initBackend(backend, { threads });

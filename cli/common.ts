@@ -51,7 +51,8 @@ export type Flags<O extends ParseArgsOptionsConfig> = {
 
 /**
  * Parses the flags of `deno task <task>` with node:util `parseArgs` (strict).
- * A bad flag throws a {@link UserError} of parseArgs' first line plus
+ * A bad flag throws a {@link UserError} of parseArgs' whole message (its
+ * hints included, e.g. `--lr=-1` for a negative value) plus
  * "(see deno task <task> --help)"; `--help` or `-h` stops the CLI, and
  * {@link runCli} prints `spec.help` (exit status 0).
  */
@@ -71,7 +72,7 @@ export function parseFlags<const O extends ParseArgsOptionsConfig>(
     parsed = parseArgs(config);
   } catch (e) {
     throw new UserError(
-      `${(e as Error).message.split("\n")[0]} (see deno task ${task} --help)`,
+      `${(e as Error).message} (see deno task ${task} --help)`,
     );
   }
   if (parsed.values.help) throw new HelpRequested(spec.help);
@@ -89,4 +90,65 @@ export async function runCli(main: () => Promise<void> | void): Promise<void> {
     if (Deno.env.get("PIX2PIX_DEBUG")) console.error(err.stack);
     Deno.exit(1);
   }
+}
+
+/**
+ * Parses an integer flag value: a whole number in `[min, max]`.
+ * `undefined` (flag absent) gives `fallback`.
+ *
+ * @throws UserError `--flag: expected an integer >= min, got "raw"`
+ */
+export function intFlag(
+  flag: string,
+  raw: string | undefined,
+  opts: { min?: number; max?: number; fallback: number },
+): number;
+export function intFlag(
+  flag: string,
+  raw: string | undefined,
+  opts?: { min?: number; max?: number },
+): number | undefined;
+export function intFlag(
+  flag: string,
+  raw: string | undefined,
+  opts: { min?: number; max?: number; fallback?: number } = {},
+): number | undefined {
+  if (raw === undefined) return opts.fallback;
+  const n = Number(raw);
+  const { min, max } = opts;
+  if (
+    raw.trim() === "" || !Number.isInteger(n) ||
+    (min !== undefined && n < min) || (max !== undefined && n > max)
+  ) {
+    const range = min !== undefined && max !== undefined
+      ? ` in [${min}, ${max}]`
+      : min !== undefined
+      ? ` >= ${min}`
+      : max !== undefined
+      ? ` <= ${max}`
+      : "";
+    throw new UserError(`--${flag}: expected an integer${range}, got "${raw}"`);
+  }
+  return n;
+}
+
+/**
+ * Parses an enum flag value: one of `allowed` (an `as const` array of
+ * `lib/config.ts`, e.g. `BACKENDS`). `undefined` (flag absent) gives
+ * `undefined`.
+ *
+ * @throws UserError `--flag: "raw" is not one of a, b, c`
+ */
+export function enumFlag<const T extends readonly string[]>(
+  flag: string,
+  raw: string | undefined,
+  allowed: T,
+): T[number] | undefined {
+  if (raw === undefined) return undefined;
+  if (!allowed.includes(raw)) {
+    throw new UserError(
+      `--${flag}: "${raw}" is not one of ${allowed.join(", ")}`,
+    );
+  }
+  return raw as T[number];
 }

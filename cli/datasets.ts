@@ -12,7 +12,7 @@
  * @module
  */
 import type { ParseArgsOptionsConfig } from "node:util";
-import { parseFlags, runCli, UserError } from "./common.ts";
+import { intFlag, parseFlags, runCli, UserError } from "./common.ts";
 import { checkDataset, formatCheckReport } from "../lib/datasets/check.ts";
 import { combineFolders } from "../lib/datasets/combine.ts";
 import {
@@ -34,15 +34,6 @@ commands:
       decode every image of every split; exit 1 on errors
   synth --out DIR [--count 200] [--size 256] [--seed 0]
       write the procedural facade-like dataset (direction BtoA)`;
-
-function intFlag(value: string | undefined, flag: string, fallback: number) {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n)) {
-    throw new UserError(`${flag} needs an integer, got "${value}"`);
-  }
-  return n;
-}
 
 function required(value: string | undefined, flag: string): string {
   if (!value) throw new UserError(`${flag} is required (see --help)`);
@@ -137,9 +128,9 @@ await runCli(async () => {
       });
       const out = required(values.out, "--out");
       const splits = await writeSynthDataset(out, {
-        count: intFlag(values.count, "--count", 200),
-        size: intFlag(values.size, "--size", 256),
-        seed: intFlag(values.seed, "--seed", 0),
+        count: intFlag("count", values.count, { min: 1, fallback: 200 }),
+        size: intFlag("size", values.size, { min: 1, fallback: 256 }),
+        seed: intFlag("seed", values.seed, { min: 0, fallback: 0 }),
       }).catch((err) => {
         throw new UserError((err as Error).message);
       });

@@ -9,11 +9,10 @@
  * @module
  */
 import cliProgress from "cli-progress";
-import { ENUMS } from "../lib/config.ts";
+import { BACKENDS } from "../lib/config.ts";
 import { initBackend } from "../lib/runtime/backend.ts";
-import { parseFlags, runCli, UserError } from "./common.ts";
+import { enumFlag, intFlag, parseFlags, runCli, UserError } from "./common.ts";
 import { readCheckpointConfig } from "../lib/checkpoint.ts";
-import type { BackendName } from "../lib/config.ts";
 import { FACADES_DIR, resolveDataroot } from "../lib/datasets/dataroot.ts";
 import { evaluateResults, reportToMarkdown } from "../lib/eval/evaluate.ts";
 import {
@@ -24,6 +23,7 @@ import {
   segmenterCacheDir,
   type SegmenterConfig,
   type SegmenterRecord,
+  segmenterSummary,
   SYNTH_SEGMENTER_CONFIG,
   type TrainedSegmenter,
   trainSegmenter,
@@ -33,6 +33,8 @@ import { commandsAfter, nextCommands, nextLines } from "./next_steps.ts";
 
 const D = DEFAULT_SEGMENTER_CONFIG;
 const S = SYNTH_SEGMENTER_CONFIG;
+
+const onOff = (b: boolean) => b ? "on" : "off";
 
 const HELP = `Usage:
   deno task eval --checkpoint DIR [--out DIR] [--json]
@@ -58,7 +60,7 @@ embedded set, ~20-30 min for facades on 2 cores) and caches it in
   --json             print one JSON object instead of markdown tables
   --out DIR          where --checkpoint writes its results (default: a temp folder)
   --num-test N       --checkpoint: translate only the first N test images
-  --backend NAME     auto | native | wasm | webgpu | cpu | tensorflow (default auto)
+  --backend NAME     ${BACKENDS.join(" | ")} (default auto)
   --force            retrain even if a cached segmenter exists
 segmenter options (they select the cached segmenter, too; defaults for
 facades, then for the embedded synthetic set):
@@ -69,7 +71,14 @@ facades, then for the embedded synthetic set):
   --batch-size N     (default ${D.batchSize}; ${S.batchSize})
   --lr X             Adam learning rate (default ${D.lr}; ${S.lr})
   --seed N           (default ${D.seed})
-  --max-train N      use only the first N training pairs (default all)`;
+  --max-train N      use only the first N training pairs (default all)
+  --val-fraction X   share of the training pairs held out for validation,
+                     picked with --seed (default ${D.valFraction}; ${S.valFraction})
+  --jitter on|off    random crops of photos resized by 286/256, as the
+                     paper's (default ${onOff(D.jitter)}; ${onOff(S.jitter)})
+  --patience N       stop after N epochs without a better validation
+                     accuracy and keep the best epoch (0 = never; default
+                     ${D.patience}; ${S.patience})`;
 
 function parse() {
   return parseFlags("eval", Deno.args, {
@@ -93,26 +102,21 @@ function parse() {
       lr: { type: "string" },
       seed: { type: "string" },
       "max-train": { type: "string" },
+      "val-fraction": { type: "string" },
+      jitter: { type: "string" },
+      patience: { type: "string" },
     },
   }).values;
 }
 
 type Flags = ReturnType<typeof parse>;
 
-function number(
-  flag: string,
-  raw: string | undefined,
-  fallback: number,
-  integer = true,
-): number {
+/** A non-negative number flag (`--lr`). */
+function nonNegative(flag: string, raw: string | undefined, fallback: number) {
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) {
-    throw new UserError(
-      `--${flag}: expected a non-negative ${
-        integer ? "integer" : "number"
-      }, got "${raw}"`,
-    );
+  if (raw.trim() === "" || !Number.isFinite(n) || n < 0) {
+    throw new UserError(`--${flag}: expected a number >= 0, got "${raw}"`);
   }
   return n;
 }
@@ -123,15 +127,43 @@ function segmenterConfig(
   base: Readonly<SegmenterConfig>,
 ): SegmenterConfig {
   const cfg: SegmenterConfig = {
-    size: number("size", v.size, base.size),
-    numDowns: number("num-downs", v["num-downs"], base.numDowns),
-    ngf: number("ngf", v.ngf, base.ngf),
-    epochs: number("epochs", v.epochs, base.epochs),
-    batchSize: number("batch-size", v["batch-size"], base.batchSize),
-    lr: number("lr", v.lr, base.lr, false),
-    seed: number("seed", v.seed, base.seed),
-    maxTrain: number("max-train", v["max-train"], base.maxTrain),
+    size: intFlag("size", v.size, { min: 0, fallback: base.size }),
+    numDowns: intFlag("num-downs", v["num-downs"], {
+      min: 0,
+      fallback: base.numDowns,
+    }),
+    ngf: intFlag("ngf", v.ngf, { min: 0, fallback: base.ngf }),
+    epochs: intFlag("epochs", v.epochs, { min: 0, fallback: base.epochs }),
+    batchSize: intFlag("batch-size", v["batch-size"], {
+      min: 0,
+      fallback: base.batchSize,
+    }),
+    lr: nonNegative("lr", v.lr, base.lr),
+    seed: intFlag("seed", v.seed, { min: 0, fallback: base.seed }),
+    maxTrain: intFlag("max-train", v["max-train"], {
+      min: 0,
+      fallback: base.maxTrain,
+    }),
+    valFraction: nonNegative(
+      "val-fraction",
+      v["val-fraction"],
+      base.valFraction,
+    ),
+    jitter: v.jitter === undefined ? base.jitter : v.jitter === "on",
+    patience: intFlag("patience", v.patience, {
+      min: 0,
+      fallback: base.patience,
+    }),
   };
+  if (v.jitter !== undefined && !["on", "off"].includes(v.jitter)) {
+    throw new UserError(`--jitter: expected on or off, got "${v.jitter}"`);
+  }
+  if (cfg.valFraction >= 1) {
+    throw new UserError(
+      `--val-fraction: expected a share below 1, got ${cfg.valFraction}`,
+    );
+  }
+
   if (cfg.numDowns < 5) {
     throw new UserError(`--num-downs: at least 5, got ${cfg.numDowns}`);
   }
@@ -157,20 +189,13 @@ function segmenterConfig(
 type Log = (message: string) => void;
 
 function printRecord(log: Log, dir: string, r: SegmenterRecord): void {
-  const f = (v: number) => v.toFixed(3);
   log(`segmenter: ${dir}`);
   log(
-    `trained on ${r.nTrain} photos at ${r.config.size}px, ${r.config.epochs} epochs, ` +
-      `${r.trainSeconds.toFixed(0)} s on ${r.backend}; final loss ${
-        r.finalLoss.toFixed(3)
-      }`,
+    `trained ${r.trainSeconds.toFixed(0)} s on ${r.backend}; final loss ${
+      r.finalLoss.toFixed(3)
+    }`,
   );
-  log(
-    `real photos of the test split (${r.test.nImages}): per-pixel acc ${
-      f(r.test.perPixelAcc)
-    }, ` +
-      `per-class acc ${f(r.test.perClassAcc)}, class IoU ${f(r.test.classIou)}`,
-  );
+  log(segmenterSummary(r));
 }
 
 /**
@@ -181,6 +206,7 @@ function printRecord(log: Log, dir: string, r: SegmenterRecord): void {
 async function segmenterFor(
   v: Flags,
   dataroot: string,
+  backend: string,
   log: Log,
 ): Promise<TrainedSegmenter & { dir: string; cached: boolean }> {
   if (v.segmenter) {
@@ -201,19 +227,24 @@ async function segmenterFor(
   );
   const bar = new cliProgress.SingleBar({
     format:
-      "segmenter epoch {epoch}/{epochs} |{bar}| {value}/{total} steps | loss {loss} | ETA {eta_formatted}",
+      "segmenter epoch {epoch}/{epochs} |{bar}| {value}/{total} steps | loss {loss} | val acc {val} | ETA {eta_formatted}",
     barsize: 20,
     noTTYOutput: true,
     notTTYSchedule: 10_000,
     etaBuffer: 50,
   });
-  bar.start(1, 0, { epoch: 1, epochs: cfg.epochs, loss: "-" });
+  bar.start(1, 0, { epoch: 1, epochs: cfg.epochs, loss: "-", val: "-" });
   const { segmenter, record } = await trainSegmenter({
     dataroot,
     config: cfg,
+    backend,
     onProgress: (p) => {
       bar.setTotal(p.totalSteps);
-      bar.update(p.step, { epoch: p.epoch + 1, loss: p.loss.toFixed(3) });
+      bar.update(p.step, {
+        epoch: p.epoch + 1,
+        loss: p.loss.toFixed(3),
+        val: Number.isNaN(p.valAcc) ? "-" : p.valAcc.toFixed(3),
+      });
     },
   });
   bar.stop();
@@ -233,7 +264,12 @@ async function datarootOf(v: Flags): Promise<string> {
   return FACADES_DIR;
 }
 
-async function score(v: Flags, dataroot: string, log: Log): Promise<void> {
+async function score(
+  v: Flags,
+  dataroot: string,
+  backend: string,
+  log: Log,
+): Promise<void> {
   let results = v.results;
   if (v.checkpoint) {
     const out = v.out ?? await Deno.makeTempDir({ prefix: "pix2pix-eval-" });
@@ -242,7 +278,8 @@ async function score(v: Flags, dataroot: string, log: Log): Promise<void> {
       out,
       dataroot,
       phase: "test",
-      numTest: number("num-test", v["num-test"], 0) || undefined,
+      numTest: intFlag("num-test", v["num-test"], { min: 0, fallback: 0 }) ||
+        undefined,
     });
     log(`translated ${s.count} images of ${dataroot}/test into ${out}`);
     results = out;
@@ -250,14 +287,20 @@ async function score(v: Flags, dataroot: string, log: Log): Promise<void> {
   const { segmenter, record, dir, cached } = await segmenterFor(
     v,
     dataroot,
+    backend,
     log,
   );
   if (cached) log(`segmenter: ${dir}`);
   else printRecord(log, dir, record);
   const report = await evaluateResults(results!, { segmenter });
   segmenter.dispose();
-  if (v.json) console.log(JSON.stringify(report));
-  else console.log(reportToMarkdown(report, results));
+  if (v.json) {
+    const { test, validation } = record;
+    console.log(JSON.stringify({ ...report, segmenter: { test, validation } }));
+  } else {
+    console.log(reportToMarkdown(report, results));
+    console.log(`\n${segmenterSummary(record)}`);
+  }
   const checkpoint = v.checkpoint ?? (await readResultsInfo(results!))
     ?.checkpoint;
   if (checkpoint) {
@@ -276,25 +319,22 @@ await runCli(async () => {
       "give exactly one of --train-segmenter, --results DIR, --checkpoint DIR (see --help)",
     );
   }
-  const backendName = v.backend ?? "auto";
-  if (!ENUMS.backend!.includes(backendName)) {
-    throw new UserError(
-      `--backend "${backendName}" is not one of ${ENUMS.backend!.join(", ")}`,
-    );
-  }
   const log: Log = v.json ? console.error : console.log;
-  const backend = await initBackend(backendName as BackendName);
+  const backend = await initBackend(
+    enumFlag("backend", v.backend, BACKENDS) ?? "auto",
+  );
   log(`backend: ${backend.name} (${backend.reason})`);
   const dataroot = await datarootOf(v);
   if (v["train-segmenter"]) {
     const { segmenter, record, dir, cached } = await segmenterFor(
       v,
       dataroot,
+      backend.name,
       log,
     );
     if (cached) log("already trained (use --force to retrain)");
     printRecord(log, dir, record);
     segmenter.dispose();
-  } else await score(v, dataroot, log);
+  } else await score(v, dataroot, backend.name, log);
   Deno.exit(0);
 });

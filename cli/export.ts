@@ -3,7 +3,7 @@
  * as a self-contained static folder (page, bundle, wasm files, model) that
  * any static host can serve.
  *
- *   deno task export --checkpoint DIR --out DIR [--input-kind auto|facade-labels|image]
+ *   deno task export --checkpoint DIR --out DIR [--input-kind auto|facade-labels|image] [--force]
  * @module
  */
 import { parseFlags, runCli, UserError } from "./common.ts";
@@ -21,17 +21,25 @@ Writes the browser demo for the checkpoint's generator as a static folder
 (page, bundle, wasm files, model) that any static host can serve.
 
 ${SITE_FLAGS_HELP}
-  --out DIR          output folder
+  --out DIR          output folder: new, empty, or an earlier export
+  --force            write into a non-empty folder that is not an export
+                     (files of the same names are replaced)
   --help             this text`;
 
 await runCli(async () => {
   const { values } = parseFlags("export", Deno.args, {
     help: HELP,
-    options: { ...SITE_FLAGS, out: { type: "string" } },
+    options: {
+      ...SITE_FLAGS,
+      out: { type: "string" },
+      force: { type: "boolean" },
+    },
   });
   if (!values.out) throw new UserError("--out DIR is required");
   const site = await buildSiteFromFlags(values);
-  const { files, bytes } = await writeDemoSite(site, values.out);
+  const { files, bytes } = await writeDemoSite(site, values.out, {
+    force: values.force,
+  });
   console.log(
     `wrote ${files} files (${
       (bytes / 2 ** 20).toFixed(1)

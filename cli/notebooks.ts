@@ -11,8 +11,7 @@
  * small-size mode off (PIX2PIX_NB_SMALL=0: paper-sized, slow on a CPU).
  * @module
  */
-import { parseArgs } from "node:util";
-import { runCli, UserError } from "./common.ts";
+import { intFlag, parseFlags, runCli } from "./common.ts";
 import {
   listNotebooks,
   NOTEBOOKS_DIR,
@@ -35,8 +34,8 @@ notebooks/solutions/, with the Deno Jupyter kernel into --out-dir.
   -h, --help        this text`;
 
 await runCli(async () => {
-  const { values } = parseArgs({
-    args: Deno.args,
+  const { values } = parseFlags("notebooks", Deno.args, {
+    help: HELP,
     options: {
       html: { type: "boolean", default: false },
       full: { type: "boolean", default: false },
@@ -44,20 +43,9 @@ await runCli(async () => {
       "no-solutions": { type: "boolean", default: false },
       "out-dir": { type: "string", default: "runs/notebooks" },
       timeout: { type: "string", default: "900" },
-      help: { type: "boolean", short: "h", default: false },
     },
-    strict: true,
   });
-  if (values.help) {
-    console.log(HELP);
-    return;
-  }
-  const timeout = Number(values.timeout);
-  if (!Number.isInteger(timeout) || timeout <= 0) {
-    throw new UserError(
-      `--timeout must be a positive whole number of seconds, got '${values.timeout}'`,
-    );
-  }
+  const timeout = intFlag("timeout", values.timeout, { min: 1, fallback: 900 });
   const notebooks = await listNotebooks(
     NOTEBOOKS_DIR,
     values.only,

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { exists } from "../lib/util/files.ts";
 import { parseTrainArgs, wantsHelp } from "./train_flags.ts";
 import { runCli, UserError } from "./common.ts";
 import { buildDemoSite, serveDemoSite } from "../lib/site/demo_site.ts";
@@ -91,7 +92,17 @@ await runCli(async () => {
   const times: string[] = [];
   const run = async (c: TaskCommand, step: number) =>
     times.push(`${c.task} ${(await runTask(c, `${step}/4`)).toFixed(0)} s`);
-  await run({ task: "train", args: rest, what: "" }, 1);
+  // A second quickstart continues the run the first one trained (train
+  // refuses to replace it unasked); a finished run trains no more steps.
+  const again = !cfg.resume && !cfg.overwrite &&
+    await exists(`${runDir}/checkpoints/latest`);
+  if (again) {
+    console.log(
+      `${runDir} exists: continuing it with --resume (--overwrite starts over, another --name starts a new run)`,
+    );
+  }
+  const trainArgs = again ? [...rest, "--resume"] : rest;
+  await run({ task: "train", args: trainArgs, what: "" }, 1);
   const scores = await scoresApply(cfg);
   const [translate, ...more] = nextCommands(runDir, { scores });
   await run(translate, 2);

@@ -4,10 +4,11 @@
  *
  * @module
  */
-import { UserError } from "./common.ts";
+import { enumFlag, UserError } from "./common.ts";
 import {
   buildDemoSite,
   type DemoSite,
+  INPUT_KINDS,
   type InputKind,
 } from "../lib/site/demo_site.ts";
 
@@ -17,11 +18,7 @@ import {
  * @throws UserError naming the flag for other values
  */
 export function parseInputKind(value: string | undefined): InputKind | "auto" {
-  const v = value ?? "auto";
-  if (v === "auto" || v === "facade-labels" || v === "image") return v;
-  throw new UserError(
-    `--input-kind: '${v}' is not one of auto, facade-labels, image`,
-  );
+  return enumFlag("input-kind", value ?? "auto", ["auto", ...INPUT_KINDS])!;
 }
 
 /**

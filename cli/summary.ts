@@ -4,6 +4,7 @@
  *
  *   deno task summary --net-g unet_256 --net-d basic [--n-layers-d 3] [--size 256]
  *     [--ngf 64] [--ndf 64] [--norm batch] [--loss l1+cgan] [--json]
+ *   deno task summary --checkpoint DIR [--json]   # a trained model's card
  *
  * The reference's spellings (`--netG`, `--netD`, `--n_layers_D`) work too.
  * @module
@@ -22,11 +23,48 @@ import {
   summarize,
   trainableParams,
 } from "../lib/report/summary.ts";
-import { runCli } from "./common.ts";
+import { runCli, UserError } from "./common.ts";
+import { resolveCheckpoint } from "../lib/checkpoint.ts";
+import { findModelCard, modelCardMarkdown } from "../lib/report/model_card.ts";
+
+/**
+ * Prints the model card of the run `dir` belongs to; for runs trained before
+ * cards, what the checkpoint's `state.json` says.
+ */
+async function showCheckpoint(dir: string, json: boolean): Promise<void> {
+  const card = await findModelCard(dir);
+  if (card) {
+    console.log(json ? JSON.stringify(card, null, 2) : modelCardMarkdown(card));
+    return;
+  }
+  const folder = await resolveCheckpoint(dir);
+  const state = JSON.parse(await Deno.readTextFile(`${folder}/state.json`));
+  console.log(
+    `${folder}: no model card (the run was trained before model cards, or is still training)\n` +
+      `step ${state.step}, epoch ${state.epoch}\nconfig: ${
+        JSON.stringify(state.config, null, 2)
+      }`,
+  );
+}
 
 await runCli(async () => {
   const json = Deno.args.includes("--json");
   const rest = Deno.args.filter((a) => a !== "--json");
+  const ck = rest.indexOf("--checkpoint");
+  if (ck >= 0) {
+    const dir = rest[ck + 1];
+    if (!dir || dir.startsWith("--")) {
+      throw new UserError("--checkpoint needs a folder");
+    }
+    if (rest.length > 2) {
+      throw new UserError(
+        `--checkpoint DIR takes no other flags (got ${
+          rest.filter((_, i) => i !== ck && i !== ck + 1).join(" ")
+        })`,
+      );
+    }
+    return await showCheckpoint(dir, json);
+  }
   // `--size N` is shorthand for `--crop-size N --load-size N`.
   const at = rest.indexOf("--size");
   if (at >= 0) {

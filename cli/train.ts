@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { parseTrainArgs, trainHelp, wantsHelp } from "./train_flags.ts";
+import { parseTrainCommand, trainHelp, wantsHelp } from "./train_flags.ts";
 import { runCli } from "./common.ts";
 import { train } from "../lib/train.ts";
 import { nextCommands, nextLines, scoresApply } from "./next_steps.ts";
@@ -19,8 +19,10 @@ await runCli(async () => {
     console.log(trainHelp());
     return;
   }
-  const cfg = parseTrainArgs(Deno.args, { syntheticPreset: "smoke" });
-  const s = await train(cfg);
+  const { config, given } = parseTrainCommand(Deno.args, {
+    syntheticPreset: "smoke",
+  });
+  const s = await train(config, { given });
   const last = s.final
     ? Object.entries(s.final).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(", ")
     : "no steps run";
@@ -31,7 +33,7 @@ await runCli(async () => {
   );
   console.log(`results page: ${s.page}`);
   console.log(`checkpoints: ${s.runDir}/checkpoints`);
-  const next = nextCommands(s.runDir, { scores: await scoresApply(cfg) });
+  const next = nextCommands(s.runDir, { scores: await scoresApply(config) });
   console.log(nextLines("next, for this run:", next));
   Deno.exit(0);
 });

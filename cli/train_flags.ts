@@ -13,8 +13,10 @@
 import { parseArgs } from "node:util";
 import { UserError } from "./common.ts";
 import {
+  CONFIG_FIELD_HELP,
   DEFAULT_CONFIG,
   ENUMS,
+  flagName,
   type TrainConfig,
   validateConfig,
 } from "../lib/config.ts";
@@ -119,14 +121,9 @@ const REFERENCE_ALIASES: Readonly<Record<string, keyof TrainConfig>> = {
 
 const FIELDS = Object.keys(DEFAULT_CONFIG) as (keyof TrainConfig)[];
 
-/** `lambdaL1` → `lambda-l1`, `netG` → `net-g`. */
-function kebab(field: string): string {
-  return field.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
-}
-
 /** Flag name (without `--`) → config field, for every accepted spelling. */
 const FLAG_TO_FIELD: ReadonlyMap<string, keyof TrainConfig> = new Map([
-  ...FIELDS.map((f) => [kebab(f), f] as const),
+  ...FIELDS.map((f) => [flagName(f), f] as const),
   ...Object.entries(REFERENCE_ALIASES),
 ]);
 
@@ -143,9 +140,11 @@ export function trainHelp(): string {
     ) => "--" + k);
     const values = ENUMS[f] ? ` {${ENUMS[f]!.join("|")}}` : "";
     const def = isBoolean(f)
-      ? ""
+      ? " (switch, default off)"
       : ` (default ${JSON.stringify(DEFAULT_CONFIG[f])})`;
-    return `  ${spelling.join(", ")}${values}${def}`;
+    return `  ${spelling.join(", ")}${values}${def}\n      ${
+      CONFIG_FIELD_HELP[f]
+    }`;
   });
   return [
     "Usage: deno task train [--preset smoke|cpu|paper] [--config file.json] [flags]",
@@ -155,10 +154,14 @@ export function trainHelp(): string {
     "uses the `smoke` preset (otherwise the reference's defaults).",
     "Values: defaults < --preset < --config < flags.",
     "",
-    "  --help                 show this text",
-    "  --preset NAME          smoke | cpu | paper",
-    "  --config FILE          JSON object of TrainConfig fields",
-    "  --model pix2pix        accepted for the reference's commands",
+    "  --help, -h",
+    "      show this text",
+    `  --preset {${Object.keys(PRESETS).join("|")}} (default: smoke without`,
+    "      --config and --dataroot, else none) named settings under the flags",
+    "  --config FILE (default none)",
+    "      JSON object of TrainConfig fields (camelCase), under the flags",
+    "  --model {pix2pix} (default pix2pix)",
+    "      accepted for the reference's commands",
     ...lines,
   ].join("\n");
 }
@@ -260,6 +263,18 @@ export function parseTrainArgs(
   argv: string[],
   opts: ParseTrainOptions = {},
 ): TrainConfig {
+  return parseTrainCommand(argv, opts).config;
+}
+
+/**
+ * {@link parseTrainArgs}, plus the fields the user chose: those of the
+ * flags, of `--config` and of a named `--preset` (what `--resume` compares
+ * with the run's checkpoint).
+ */
+export function parseTrainCommand(
+  argv: string[],
+  opts: ParseTrainOptions = {},
+): { config: TrainConfig; given: (keyof TrainConfig)[] } {
   const options: Record<string, { type: "string" | "boolean" }> = {
     preset: { type: "string" },
     config: { type: "string" },
@@ -278,7 +293,7 @@ export function parseTrainArgs(
     }));
   } catch (e) {
     throw new UserError(
-      `${(e as Error).message.split("\n")[0]} (see deno task train --help)`,
+      `${(e as Error).message} (see deno task train --help)`,
     );
   }
   if (values.model !== undefined && values.model !== "pix2pix") {
@@ -309,10 +324,11 @@ export function parseTrainArgs(
     (presetName ?? (synthetic ? opts.syntheticPreset : undefined) ??
       "paper") as PresetName
   ];
-  return validateConfig({
-    ...DEFAULT_CONFIG,
-    ...preset,
-    ...fromFile,
-    ...fromFlags,
-  } as TrainConfig);
+  const chosen = { ...(presetName ? preset : {}), ...fromFile, ...fromFlags };
+  return {
+    config: validateConfig(
+      { ...DEFAULT_CONFIG, ...preset, ...chosen } as TrainConfig,
+    ),
+    given: Object.keys(chosen) as (keyof TrainConfig)[],
+  };
 }

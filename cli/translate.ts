@@ -5,13 +5,17 @@
  *
  *   deno task translate --checkpoint runs/facades --out results/facades \
  *     [--dataroot DIR] [--phase test] [--direction BtoA] [--eval] [--num-test N] [--seed S]
+ *     [--dataset-mode aligned|single] [--preprocess none] [--tile N] [--tile-overlap N]
  *
  * @module
  */
-import { ENUMS } from "../lib/config.ts";
-import { parseFlags, runCli, UserError } from "./common.ts";
-import type { BackendName, Direction } from "../lib/config.ts";
-import { translateSplit } from "../lib/translate.ts";
+import { BACKENDS, DIRECTIONS, PREPROCESS_MODES } from "../lib/config.ts";
+import { enumFlag, intFlag, parseFlags, runCli, UserError } from "./common.ts";
+import {
+  DATASET_MODES,
+  DEFAULT_TILE,
+  translateSplit,
+} from "../lib/translate.ts";
 import {
   commandsAfter,
   nextCommands,
@@ -26,12 +30,20 @@ const HELP = `Usage: deno task translate --checkpoint DIR --out DIR [options]
   --out DIR          output folder (images/ and index.html)
   --dataroot DIR     dataset root (default: the one the model was trained on)
   --phase NAME       split (default test)
-  --direction D      AtoB | BtoA (default: the checkpoint's)
+  --direction D      ${DIRECTIONS.join(" | ")} (default: the checkpoint's)
   --eval             inference mode: moving batch-norm statistics, no dropout
                      (default: the paper's test mode, batch statistics + dropout)
-  --num-test N       translate at most N images
+  --num-test N       translate at most N images (default: all)
   --seed S           dropout seed in the paper's test mode (default: the run's seed)
-  --backend NAME     auto | native | wasm | webgpu | cpu | tensorflow (default auto)
+  --dataset-mode M   aligned: A|B pairs in DATAROOT/PHASE (default);
+                     single: every image in --dataroot, no target half
+  --preprocess P     resize (default): to the model's training size;
+                     none: keep each image's size (padded to the generator's
+                     multiple, 2^downsamplings, and cropped back)
+  --tile N           with --preprocess none: images larger than N px go through
+                     N x N tiles with blended overlaps (default ${DEFAULT_TILE}; 0: never)
+  --tile-overlap N   pixels neighbouring tiles share (default N/4)
+  --backend NAME     ${BACKENDS.join(" | ")} (default auto)
   --help             this text`;
 
 await runCli(async () => {
@@ -47,48 +59,56 @@ await runCli(async () => {
       "num-test": { type: "string" },
       num_test: { type: "string" },
       seed: { type: "string" },
+      "dataset-mode": { type: "string" },
+      dataset_mode: { type: "string" },
+      preprocess: { type: "string" },
+      tile: { type: "string" },
+      "tile-overlap": { type: "string" },
       backend: { type: "string" },
     },
   });
   if (!values.checkpoint) throw new UserError("--checkpoint DIR is required");
   if (!values.out) throw new UserError("--out DIR is required");
-  const int = (flag: string, raw: string | undefined) => {
-    if (raw === undefined) return undefined;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 0) {
-      throw new UserError(
-        `--${flag}: expected a non-negative integer, got "${raw}"`,
-      );
-    }
-    return n;
-  };
-  const direction = values.direction;
-  if (direction !== undefined && direction !== "AtoB" && direction !== "BtoA") {
-    throw new UserError(`--direction "${direction}" is not one of AtoB, BtoA`);
+  const direction = enumFlag("direction", values.direction, DIRECTIONS);
+  const datasetMode = enumFlag(
+    "dataset-mode",
+    values["dataset-mode"] ?? values.dataset_mode,
+    DATASET_MODES,
+  ) ?? "aligned";
+  if (datasetMode === "single" && !values.dataroot) {
+    throw new UserError("--dataset-mode single needs --dataroot DIR (images)");
   }
-  const backendName = values.backend ?? "auto";
-  if (!ENUMS.backend!.includes(backendName)) {
-    throw new UserError(
-      `--backend "${backendName}" is not one of ${ENUMS.backend!.join(", ")}`,
-    );
-  }
-  const backend = await initBackend(backendName as BackendName);
+  // Any of train's --preprocess values resizes to the training size; none keeps it.
+  const preprocess =
+    enumFlag("preprocess", values.preprocess, PREPROCESS_MODES) === "none"
+      ? "none"
+      : "resize";
+  const backendName = enumFlag("backend", values.backend, BACKENDS) ?? "auto";
+  const backend = await initBackend(backendName);
   console.log(`backend: ${backend.name} (${backend.reason})`);
   const s = await translateSplit({
     checkpoint: values.checkpoint,
     out: values.out,
     dataroot: values.dataroot,
     phase: values.phase,
-    direction: direction as Direction | undefined,
+    direction,
     eval: values.eval ?? false,
-    numTest: int("num-test", values["num-test"] ?? values.num_test),
-    seed: int("seed", values.seed),
+    numTest: intFlag("num-test", values["num-test"] ?? values.num_test, {
+      min: 0,
+    }),
+    seed: intFlag("seed", values.seed, { min: 0 }),
+    datasetMode,
+    preprocess,
+    tile: intFlag("tile", values.tile, { min: 0 }),
+    tileOverlap: intFlag("tile-overlap", values["tile-overlap"], { min: 0 }),
   });
-  console.log(
-    `translated ${s.count} images (${s.config.phase}, ${s.config.direction}): ${s.page}`,
-  );
+  const what = datasetMode === "single"
+    ? `from ${values.dataroot}`
+    : `(${s.config.phase}, ${s.config.direction})`;
+  console.log(`translated ${s.count} images ${what}: ${s.page}`);
   const next = nextCommands(values.checkpoint, {
-    scores: await scoresApply(s.config),
+    // FCN-scores need targets: not for single images.
+    scores: datasetMode === "aligned" && await scoresApply(s.config),
     results: values.out,
   });
   console.log(nextLines("next:", commandsAfter("translate", next)));

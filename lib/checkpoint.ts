@@ -12,12 +12,19 @@
  *   optimizer_G.json/.bin Adam iterations and moments (optimizer.getWeights())
  *   optimizer_D.json/.bin
  *   state.json            step, epoch, position in the epoch, lr, config
+ *   manifest.json         size and SHA-256 of every other file
  * ```
  *
  * A checkpoint is written into a hidden temporary folder and renamed into
  * place; then `latest` is replaced by writing `latest.tmp` and renaming it.
  * Renames are atomic on POSIX file systems, so a process killed at any moment
- * (mid-save included) leaves the previous checkpoint and pointer intact.
+ * (mid-save included) leaves the previous checkpoint and pointer intact; a
+ * save that fails (a full disk) removes its temporary folder at once.
+ *
+ * Loading checks every file against `manifest.json` and names the first that
+ * differs; {@link loadCheckpoint} can then fall back to the newest intact
+ * older checkpoint. Translation and export need only `state.json` and `G/`
+ * ({@link loadGenerator}, {@link readGeneratorFiles}).
  *
  * @module
  */
@@ -28,7 +35,14 @@ import "./layers.ts"; // registers the custom layers that model.json refers to
 import type { Adam, NamedTensor } from "./adam.ts";
 import type { TrainConfig } from "./config.ts";
 import { CheckpointError } from "./errors.ts";
-import { readFailure, readJsonFile } from "./util/files.ts";
+import { objectiveParts } from "./losses.ts";
+import {
+  exists,
+  isNoSpace,
+  readFailure,
+  readJsonFile,
+  writeFailure,
+} from "./util/files.ts";
 
 /** Bytes per weight shard file, as the tfjs converter's default (4 MiB). */
 const SHARD_BYTES = 4 * 1024 * 1024;
@@ -86,7 +100,8 @@ export function checkpointName(step: number): string {
 
 /** A {@link CheckpointError} naming the checkpoint file `path`. */
 function fileError(path: string): (reason: string) => CheckpointError {
-  return (reason) => new CheckpointError(`checkpoint file ${path}: ${reason}`);
+  return (reason) =>
+    new CheckpointError(`checkpoint file ${path}: ${reason}`, { file: path });
 }
 
 async function readText(path: string): Promise<string> {
@@ -257,12 +272,36 @@ export async function saveCheckpoint(
   await Deno.mkdir(dir, { recursive: true });
   const name = checkpointName(state.step);
   const final = `${dir}/${name}`;
-  if (await Deno.stat(final).then(() => true, () => false)) {
-    // Same step, same state: never replace a complete checkpoint in place.
-    await pointLatest(dir, name);
-    return final;
+  if (await exists(final)) {
+    // Same step, same state: never replace an intact checkpoint in place.
+    // A damaged one (a resume fell back past it) is written anew.
+    if (await isIntact(final)) {
+      await pointLatest(dir, name);
+      return final;
+    }
+    await Deno.remove(final, { recursive: true });
   }
   const tmp = `${dir}/.tmp-${name}-${Deno.pid}`;
+  try {
+    await writeCheckpointFiles(tmp, state);
+    await Deno.rename(tmp, final);
+  } catch (e) {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    if (!isNoSpace(e)) throw e;
+    throw new CheckpointError(
+      `${writeFailure(final, e)} (saving the step ${state.step} checkpoint)`,
+    );
+  }
+  await pointLatest(dir, name);
+  await pruneCheckpoints(dir, name);
+  return final;
+}
+
+/** Writes every file of a checkpoint into the new folder `tmp`, the manifest last. */
+async function writeCheckpointFiles(
+  tmp: string,
+  state: CheckpointState,
+): Promise<void> {
   await Deno.remove(tmp, { recursive: true }).catch(() => {});
   await Deno.mkdir(tmp);
   await state.G.save(fileHandler(`${tmp}/G`));
@@ -283,10 +322,87 @@ export async function saveCheckpoint(
     `${tmp}/state.json`,
     JSON.stringify(position, null, 2),
   );
-  await Deno.rename(tmp, final);
-  await pointLatest(dir, name);
-  await pruneCheckpoints(dir, name);
-  return final;
+  await writeManifest(tmp);
+}
+
+/** `manifest.json`: every file of a checkpoint (path relative to it) → size and SHA-256. */
+type Manifest = Record<string, { bytes: number; sha256: string }>;
+
+const MANIFEST = "manifest.json";
+
+async function sha256(data: Uint8Array<ArrayBuffer>): Promise<string> {
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", data));
+  return Array.from(hash, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Paths of the files under `folder`, relative to it, sorted. */
+async function listFiles(folder: string, sub = ""): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(`${folder}/${sub}`)) {
+    const path = sub + e.name;
+    if (e.isDirectory) out.push(...await listFiles(folder, `${path}/`));
+    else out.push(path);
+  }
+  return out.sort();
+}
+
+async function writeManifest(folder: string): Promise<void> {
+  const manifest: Manifest = {};
+  for (const path of await listFiles(folder)) {
+    const data = await Deno.readFile(`${folder}/${path}`);
+    manifest[path] = { bytes: data.byteLength, sha256: await sha256(data) };
+  }
+  await Deno.writeTextFile(
+    `${folder}/${MANIFEST}`,
+    JSON.stringify(manifest, null, 1),
+  );
+}
+
+/** Do the files of `folder` that `want` accepts match its manifest? */
+async function isIntact(
+  folder: string,
+  want?: (path: string) => boolean,
+): Promise<boolean> {
+  return await verifiedFiles(folder, want).then(() => true, () => false);
+}
+
+/**
+ * Checks the files of checkpoint `folder` whose paths `want` accepts against
+ * its `manifest.json` and returns their bytes. A checkpoint written before
+ * manifests existed (none) is read unchecked.
+ *
+ * @throws CheckpointError naming the first missing, cut or changed file
+ */
+async function verifiedFiles(
+  folder: string,
+  want: (path: string) => boolean = () => true,
+): Promise<Map<string, Uint8Array<ArrayBuffer>>> {
+  const path = `${folder}/${MANIFEST}`;
+  const legacy = !(await exists(path));
+  const manifest: Record<string, Manifest[string] | null> = legacy
+    ? Object.fromEntries((await listFiles(folder)).map((p) => [p, null]))
+    : await readJson<Manifest>(path);
+  const out = new Map<string, Uint8Array<ArrayBuffer>>();
+  for (const [file, entry] of Object.entries(manifest)) {
+    if (!want(file)) continue;
+    const full = `${folder}/${file}`;
+    let data: Uint8Array<ArrayBuffer>;
+    try {
+      data = await Deno.readFile(full);
+    } catch (e) {
+      throw fileError(full)(readFailure(e));
+    }
+    if (entry && data.byteLength !== entry.bytes) {
+      throw fileError(full)(
+        `${data.byteLength} bytes, the manifest says ${entry.bytes} (truncated or corrupt)`,
+      );
+    }
+    if (entry && await sha256(data) !== entry.sha256) {
+      throw fileError(full)("SHA-256 differs from the manifest's (corrupt)");
+    }
+    out.set(file, data);
+  }
+  return out;
 }
 
 /** Points `dir/latest` at checkpoint `name` with an atomic rename. */
@@ -345,28 +461,15 @@ export async function resolveCheckpoint(dir: string): Promise<string> {
  * @throws CheckpointError naming the folder or file
  */
 export async function readCheckpointConfig(dir: string): Promise<TrainConfig> {
-  const folder = await resolveCheckpoint(dir);
-  const state = await readJson<{ config?: TrainConfig }>(
-    `${folder}/state.json`,
-  );
-  if (typeof state.config !== "object" || state.config === null) {
-    throw new CheckpointError(
-      `checkpoint file ${folder}/state.json: field "config" missing`,
-    );
-  }
-  return state.config;
+  return (await readState(await resolveCheckpoint(dir))).config;
 }
 
-/**
- * Loads a checkpoint from a checkpoint folder, a `checkpoints/` folder or a
- * run folder (see {@link resolveCheckpoint}). Throws `CheckpointError` naming
- * the file when one is missing, truncated or malformed.
- */
-export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
-  const folder = await resolveCheckpoint(dir);
-  const state = await readJson<TrainingPosition & { config: TrainConfig }>(
-    `${folder}/state.json`,
-  );
+/** What `state.json` holds. */
+type SavedState = TrainingPosition & { config: TrainConfig };
+
+/** Reads and checks `folder/state.json`. */
+async function readState(folder: string): Promise<SavedState> {
+  const state = await readJson<SavedState>(`${folder}/state.json`);
   for (const key of ["step", "epoch", "batchInEpoch", "lr"] as const) {
     if (typeof state[key] !== "number") {
       throw new CheckpointError(
@@ -379,16 +482,210 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
       `checkpoint file ${folder}/state.json: field "config" missing`,
     );
   }
-  const hasD = await Deno.stat(`${folder}/D`).then(() => true, () => false);
-  const G = await loadModel(`${folder}/G`);
-  const D = hasD ? await loadModel(`${folder}/D`) : null;
-  return {
-    ...state,
-    G,
-    D,
-    optimizerG: await loadOptimizer(`${folder}/optimizer_G`),
-    optimizerD: hasD ? await loadOptimizer(`${folder}/optimizer_D`) : null,
-  };
+  return state;
+}
+
+/** Is this checkpoint file needed to run the generator? */
+const isGeneratorFile = (path: string) =>
+  path === "state.json" || path.startsWith("G/");
+
+/** The step folders of a `checkpoints/` folder older than `below` (all when null), newest first. */
+async function olderCheckpoints(
+  base: string,
+  below: string | null,
+): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(base)) {
+      if (e.isDirectory && /^step_\d+$/.test(e.name)) names.push(e.name);
+    }
+  } catch {
+    return []; // no such folder: nothing older
+  }
+  const limit = below?.slice(below.lastIndexOf("/") + 1);
+  return names.filter((n) => !limit || n < limit).sort().reverse().map((n) =>
+    `${base}/${n}`
+  );
+}
+
+/**
+ * Runs `load` on the checkpoint `dir` resolves to. When that fails with a
+ * {@link CheckpointError} and an older checkpoint beside it is intact (its
+ * files that `want` accepts match its manifest): with `onFallback`, loads
+ * that one and reports the failure to `onFallback`; without, adds the
+ * older checkpoint's path to the error, for the user to pass instead.
+ */
+async function withFallback<T>(
+  dir: string,
+  want: (path: string) => boolean,
+  load: (folder: string) => Promise<T>,
+  onFallback?: (warning: string) => void,
+): Promise<T> {
+  let folder: string | null = null;
+  try {
+    folder = await resolveCheckpoint(dir);
+    return await load(folder);
+  } catch (e) {
+    if (!(e instanceof CheckpointError)) throw e;
+    const base = folder
+      ? folder.slice(0, folder.lastIndexOf("/"))
+      : (await Deno.stat(`${dir}/checkpoints`).catch(() => null))
+      ? `${dir}/checkpoints`
+      : dir;
+    for (const older of await olderCheckpoints(base, folder)) {
+      if (onFallback) {
+        try {
+          const out = await load(older);
+          onFallback(
+            `${e.message}; loaded the newest intact older checkpoint, ${older}, instead`,
+          );
+          return out;
+        } catch (e2) {
+          if (!(e2 instanceof CheckpointError)) throw e2;
+        }
+      } else if (
+        await isIntact(older, want)
+      ) {
+        throw new CheckpointError(
+          `${e.message}; the newest intact older checkpoint is ${older}`,
+          { file: e.file, cause: e },
+        );
+      }
+    }
+    if (folder === null) throw e; // nothing resolved: nothing damaged
+    throw new CheckpointError(
+      `${e.message}; no intact older checkpoint beside it: restore the file, or train again`,
+      { file: e.file, cause: e },
+    );
+  }
+}
+
+/** Options of {@link loadCheckpoint}. */
+export interface LoadOptions {
+  /**
+   * Called when the checkpoint is damaged and the newest intact older one
+   * was loaded instead, with what was wrong (without it, a damaged
+   * checkpoint is an error that names the older one).
+   */
+  onFallback?: (warning: string) => void;
+}
+
+/**
+ * Loads a checkpoint from a checkpoint folder, a `checkpoints/` folder or a
+ * run folder (see {@link resolveCheckpoint}), every file checked against
+ * its manifest. Throws `CheckpointError` naming the file when one is
+ * missing, cut short, changed or malformed, or when the config disagrees
+ * with the models.
+ */
+export async function loadCheckpoint(
+  dir: string,
+  opts: LoadOptions = {},
+): Promise<Checkpoint> {
+  return await withFallback(dir, () => true, async (folder) => {
+    await verifiedFiles(folder);
+    const state = await readState(folder);
+    const hasD = await exists(`${folder}/D`);
+    const G = await loadModel(`${folder}/G`);
+    const D = hasD ? await loadModel(`${folder}/D`) : null;
+    checkModels(folder, state.config, G, D);
+    return {
+      ...state,
+      G,
+      D,
+      optimizerG: await loadOptimizer(`${folder}/optimizer_G`),
+      optimizerD: hasD ? await loadOptimizer(`${folder}/optimizer_D`) : null,
+    };
+  }, opts.onFallback);
+}
+
+/** A checkpoint's generator with its config: what translation needs. */
+export interface SavedGenerator {
+  /** The checkpoint folder. */
+  folder: string;
+  /** Training steps of the checkpoint. */
+  step: number;
+  config: TrainConfig;
+  G: tfl.LayersModel;
+}
+
+/**
+ * Loads only the generator of a checkpoint (any folder
+ * {@link resolveCheckpoint} accepts), checking `state.json` and `G/`
+ * against the manifest; optimizer state and D may be absent.
+ */
+export async function loadGenerator(dir: string): Promise<SavedGenerator> {
+  return await withFallback(dir, isGeneratorFile, async (folder) => {
+    await verifiedFiles(folder, isGeneratorFile);
+    const { step, config } = await readState(folder);
+    const G = await loadModel(`${folder}/G`);
+    checkModels(folder, config, G, null);
+    return { folder, step, config, G };
+  });
+}
+
+/**
+ * The verified bytes of a checkpoint's `G/` files (keyed `model.json`,
+ * `group1-shard1of1.bin`...) and its state, for copying the generator
+ * elsewhere (`deno task export`, `deno task demo`). The shards are checked
+ * against the manifest and against the sizes `model.json` declares.
+ */
+export async function readGeneratorFiles(
+  dir: string,
+): Promise<
+  {
+    folder: string;
+    state: SavedState;
+    files: Map<string, Uint8Array<ArrayBuffer>>;
+  }
+> {
+  return await withFallback(dir, isGeneratorFile, async (folder) => {
+    const verified = await verifiedFiles(folder, isGeneratorFile);
+    const state = await readState(folder);
+    await fileHandler(`${folder}/G`).load!();
+    const files = new Map<string, Uint8Array<ArrayBuffer>>();
+    for (const [path, data] of verified) {
+      if (path.startsWith("G/")) files.set(path.slice(2), data);
+    }
+    return { folder, state, files };
+  });
+}
+
+/**
+ * Checks that the models are the ones the config describes: the first
+ * layer's input channels and filters, and G's output channels.
+ *
+ * @throws CheckpointError naming the model file and the config fields
+ */
+function checkModels(
+  folder: string,
+  cfg: TrainConfig,
+  G: tfl.LayersModel,
+  D: tfl.LayersModel | null,
+): void {
+  const dIn = objectiveParts(cfg.loss).conditional
+    ? cfg.inputNc + cfg.outputNc
+    : cfg.outputNc;
+  const checks: [string, tfl.LayersModel | null, number, number, string][] = [
+    ["G", G, cfg.inputNc, cfg.ngf, "ngf"],
+    ["D", D, dIn, cfg.ndf, "ndf"],
+  ];
+  for (const [part, model, channels, filters, field] of checks) {
+    const shape = model?.getWeights()[0]?.shape;
+    if (!model || (shape?.[2] === channels && shape?.[3] === filters)) continue;
+    throw new CheckpointError(
+      `checkpoint file ${folder}/${part}/model.json: its first layer takes ${
+        shape?.[2]
+      } channels to ${
+        shape?.[3]
+      } filters, but state.json's config says ${channels} and ${field} ${filters}`,
+    );
+  }
+  const out = G.outputs[0].shape[3];
+  if (out !== cfg.outputNc) {
+    throw new CheckpointError(
+      `checkpoint file ${folder}/G/model.json: ${out} output channels, but state.json's config says outputNc ${cfg.outputNc}`,
+    );
+  }
 }
 
 async function loadModel(dir: string): Promise<tfl.LayersModel> {

@@ -12,48 +12,86 @@
  */
 import { ConfigError } from "./errors.ts";
 
-/** Normalisation layer after a convolution: the reference's `--norm`. */
-export type Norm = "batch" | "instance" | "none";
+/** Normalisation layers after a convolution: the reference's `--norm`. */
+export const NORMS = ["batch", "instance", "none"] as const;
+/** One of {@link NORMS}. */
+export type Norm = typeof NORMS[number];
 
-/** Generator architecture: U-Net (with skips) or the same layers without skips. */
-export type GeneratorArch = "unet" | "encoder_decoder";
+/** Generator architectures: U-Net (with skips) or the same layers without skips. */
+export const GENERATOR_ARCHS = ["unet", "encoder_decoder"] as const;
+/** One of {@link GENERATOR_ARCHS}. */
+export type GeneratorArch = typeof GENERATOR_ARCHS[number];
 
 /**
  * Discriminator architecture, in the reference's spelling (`--netD`):
  * `basic` is the 70x70 PatchGAN (`n_layers` with 3 layers), `n_layers` uses
  * `nLayersD`, `pixel` is the 1x1 PixelGAN.
  */
-export type DiscriminatorArch = "basic" | "n_layers" | "pixel";
+export const DISCRIMINATOR_ARCHS = ["basic", "n_layers", "pixel"] as const;
+/** One of {@link DISCRIMINATOR_ARCHS}. */
+export type DiscriminatorArch = typeof DISCRIMINATOR_ARCHS[number];
 
 /**
  * The training objective (paper, Table 1). `gan` uses an unconditional
  * discriminator that sees only the output; `cgan` a conditional one that sees
  * input and output concatenated (6 channels).
  */
-export type Objective = "l1" | "gan" | "cgan" | "l1+gan" | "l1+cgan";
+export const OBJECTIVES = ["l1", "gan", "cgan", "l1+gan", "l1+cgan"] as const;
+/** One of {@link OBJECTIVES}. */
+export type Objective = typeof OBJECTIVES[number];
 
-/** GAN loss form: `vanilla` is BCE on logits (the paper), `lsgan` least squares. */
-export type GanMode = "vanilla" | "lsgan";
+/** GAN loss forms: `vanilla` is BCE on logits (the paper), `lsgan` least squares. */
+export const GAN_MODES = ["vanilla", "lsgan"] as const;
+/** One of {@link GAN_MODES}. */
+export type GanMode = typeof GAN_MODES[number];
 
-/** Compute backend choice; see `lib/runtime/backend.ts`. */
-export type BackendName =
-  | "auto"
-  | "native"
-  | "wasm"
-  | "webgpu"
-  | "cpu"
-  | "tensorflow";
+/** Compute backend choices; see `lib/runtime/backend.ts`. */
+export const BACKENDS = [
+  "auto",
+  "native",
+  "wasm",
+  "webgpu",
+  "cpu",
+  "tensorflow",
+] as const;
+/** One of {@link BACKENDS}. */
+export type BackendName = typeof BACKENDS[number];
 
 /** Which side of an aligned A|B image is the input. Facades is `BtoA`. */
-export type Direction = "AtoB" | "BtoA";
+export const DIRECTIONS = ["AtoB", "BtoA"] as const;
+/** One of {@link DIRECTIONS}. */
+export type Direction = typeof DIRECTIONS[number];
 
 /** The reference's `--preprocess` choices. */
-export type Preprocess =
-  | "resize_and_crop"
-  | "crop"
-  | "scale_width"
-  | "scale_width_and_crop"
-  | "none";
+export const PREPROCESS_MODES = [
+  "resize_and_crop",
+  "crop",
+  "scale_width",
+  "scale_width_and_crop",
+  "none",
+] as const;
+/** One of {@link PREPROCESS_MODES}. */
+export type Preprocess = typeof PREPROCESS_MODES[number];
+
+/**
+ * The preprocess modes that resize to `loadSize` and then random-crop to
+ * `cropSize`, so `cropSize` must not exceed `loadSize`. (`crop` crops the
+ * image at its own size, whatever `loadSize` says.)
+ */
+export const LOAD_THEN_CROP: readonly Preprocess[] = [
+  "resize_and_crop",
+  "scale_width_and_crop",
+];
+
+/**
+ * Where validation pairs come from (`--val-source`): `folder` is
+ * `<dataroot>/val/`; `slice` holds out a seeded `valFraction` of the training
+ * split (left out of training); `auto` is `folder` when it exists, else
+ * `slice`; `none` skips validation. A run records the resolved choice.
+ */
+export const VAL_SOURCES = ["auto", "folder", "slice", "none"] as const;
+/** One of {@link VAL_SOURCES}. */
+export type ValSource = typeof VAL_SOURCES[number];
 
 /** Everything a training run needs. One flat object, as the reference's `opt`. */
 export interface TrainConfig {
@@ -117,10 +155,16 @@ export interface TrainConfig {
   saveEvery: number;
   /** Continue from the last checkpoint of this run. */
   resume: boolean;
+  /** Replace an existing run of the same name (without it, training over one is refused). */
+  overwrite: boolean;
   /** Stop after this many steps in total (0 = run the whole schedule). */
   maxSteps: number;
   /** Pairs in the embedded synthetic dataset when `dataroot` is null. */
   synthCount: number;
+  /** Validation pairs' source; a run's saved config holds the resolved one (never `auto`). */
+  valSource: ValSource;
+  /** Share of the training split held out for validation with `valSource: "slice"`. */
+  valFraction: number;
 }
 
 /** The reference implementation's pix2pix defaults. */
@@ -158,27 +202,74 @@ export const DEFAULT_CONFIG: Readonly<TrainConfig> = Object.freeze({
   sampleEvery: 100,
   saveEvery: 0,
   resume: false,
+  overwrite: false,
   maxSteps: 0,
   synthCount: 200,
+  valSource: "auto",
+  valFraction: 0.1,
 });
 
-/** Allowed values of the enum-typed config fields (also for other CLIs' flags). */
+/**
+ * One line per config field: what it does, for help texts (the CLI's
+ * `--help` prints it beside the flag, its allowed values and its default).
+ */
+export const CONFIG_FIELD_HELP: Readonly<Record<keyof TrainConfig, string>> = {
+  name: "run name; outputs go to <checkpointsDir>/<name>",
+  checkpointsDir: "parent folder of run folders",
+  dataroot:
+    "aligned A|B dataset root (train/, test/...); null: the embedded synthetic set",
+  phase: "split folder to train on",
+  direction: "which half of each A|B image is the input",
+  preprocess: "how images are resized and cropped (the reference's modes)",
+  loadSize: "resize target before cropping, pixels",
+  cropSize: "crop size = network input size, pixels",
+  noFlip: "no random horizontal flips",
+  batchSize: "pairs per training step",
+  inputNc: "input image channels",
+  outputNc: "output image channels",
+  netG:
+    "generator: unet_N or encoder_decoder_N (N = image size, a power of two)",
+  netD: "discriminator: basic (70x70 PatchGAN), n_layers, pixel (1x1)",
+  nLayersD: "stride-2 layers of n_layers (1: 16x16, 3: 70x70, 5: 286x286)",
+  ngf: "generator filters in the first conv layer",
+  ndf: "discriminator filters in the first conv layer",
+  norm: "normalisation after each convolution",
+  noDropout: "no dropout in the generator",
+  loss: "training objective (paper, Table 1)",
+  ganMode: "GAN loss: vanilla (BCE on logits, the paper) or least squares",
+  lambdaL1: "weight of the L1 term",
+  lr: "Adam learning rate",
+  beta1: "Adam beta1",
+  beta2: "Adam beta2",
+  epochs: "epochs at the initial learning rate",
+  epochsDecay: "epochs of linear decay to zero after them",
+  seed: "seed of weight init, dropout and data order",
+  backend: "compute backend (auto picks the fastest available)",
+  threads: "CPU threads (native: BLAS threads; wasm: threaded SIMD build)",
+  sampleEvery: "write a sample grid every this many steps (0: never)",
+  saveEvery: "save a checkpoint every this many steps (0: at epoch ends)",
+  resume: "continue from this run's last checkpoint",
+  overwrite:
+    "replace an existing run of the same name (else training over it is refused)",
+  maxSteps: "stop after this many steps in total (0: the whole schedule)",
+  synthCount: "pairs in the embedded synthetic set (when dataroot is null)",
+  valSource:
+    "validation pairs: folder (<dataroot>/val), slice (held out of train), auto (folder if present, else slice), none",
+  valFraction: "share of the training split held out when valSource is slice",
+};
+
+/** Allowed values of the enum-typed config fields (the CLI's validation and help use them). */
 export const ENUMS: Readonly<
   Partial<Record<keyof TrainConfig, readonly string[]>>
 > = {
-  direction: ["AtoB", "BtoA"],
-  preprocess: [
-    "resize_and_crop",
-    "crop",
-    "scale_width",
-    "scale_width_and_crop",
-    "none",
-  ],
-  netD: ["basic", "n_layers", "pixel"],
-  norm: ["batch", "instance", "none"],
-  loss: ["l1", "gan", "cgan", "l1+gan", "l1+cgan"],
-  ganMode: ["vanilla", "lsgan"],
-  backend: ["auto", "native", "wasm", "webgpu", "cpu", "tensorflow"],
+  direction: DIRECTIONS,
+  preprocess: PREPROCESS_MODES,
+  netD: DISCRIMINATOR_ARCHS,
+  norm: NORMS,
+  loss: OBJECTIVES,
+  ganMode: GAN_MODES,
+  backend: BACKENDS,
+  valSource: VAL_SOURCES,
 };
 
 /** Smallest depth the reference's U-Net allows (its fixed outer four levels plus the innermost). */
@@ -207,6 +298,19 @@ export function parseNetG(
 }
 
 /**
+ * The multiple of which a generator's input sides must be: 2^numDowns
+ * (`unet_256`: 256). `--preprocess none` rounds images to it.
+ */
+export function sizeMultiple(netG: string): number {
+  return 2 ** parseNetG(netG).numDowns;
+}
+
+/** The flag of a config field, without `--`: `lambdaL1` → `lambda-l1`, `netG` → `net-g`. */
+export function flagName(field: keyof TrainConfig): string {
+  return field.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
+}
+
+/**
  * Checks relations between fields; throws a `ConfigError` naming the field.
  * Exported so that configs built in code (tests, ablations) get the same
  * checks as the command line.
@@ -214,15 +318,14 @@ export function parseNetG(
 export function validateConfig(cfg: TrainConfig): TrainConfig {
   if (
     cfg.cropSize > cfg.loadSize &&
-    ["resize_and_crop", "crop", "scale_width_and_crop"].includes(cfg.preprocess)
+    LOAD_THEN_CROP.includes(cfg.preprocess)
   ) {
     throw new ConfigError(
       "cropSize",
       `--crop-size ${cfg.cropSize} is larger than --load-size ${cfg.loadSize}`,
     );
   }
-  const { numDowns } = parseNetG(cfg.netG);
-  const gSize = 2 ** numDowns;
+  const gSize = sizeMultiple(cfg.netG);
   if (cfg.cropSize % gSize !== 0) {
     throw new ConfigError(
       "cropSize",
@@ -241,6 +344,12 @@ export function validateConfig(cfg: TrainConfig): TrainConfig {
     throw new ConfigError(
       "lambdaL1",
       `--lambda-l1 must be >= 0, got ${cfg.lambdaL1}`,
+    );
+  }
+  if (!(cfg.valFraction >= 0 && cfg.valFraction <= 0.5)) {
+    throw new ConfigError(
+      "valFraction",
+      `--val-fraction must be in [0, 0.5], got ${cfg.valFraction}`,
     );
   }
   if (cfg.epochs + cfg.epochsDecay < 1) {

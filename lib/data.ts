@@ -31,7 +31,12 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { TrainConfig } from "./config.ts";
+import {
+  DIRECTIONS,
+  LOAD_THEN_CROP,
+  PREPROCESS_MODES,
+  type TrainConfig,
+} from "./config.ts";
 import { DatasetError } from "./errors.ts";
 import { listFolder } from "./util/image.ts";
 import { deriveSeed, Rng } from "./util/rng.ts";
@@ -73,11 +78,21 @@ export interface DatasetOptions extends
   sizeMultiple?: number;
   /** Where warnings go (default `console.warn`); each file is reported once. */
   onWarning?: (message: string) => void;
+  /** Keep only the split's files (paths as listed) that this accepts, e.g. a validation slice. */
+  filter?: (path: string) => boolean;
+  /**
+   * Channels of the network input (default 3): 1 converts the input half to
+   * grayscale (ITU-R 601 luma, as PIL's `convert("L")` in the reference).
+   */
+  inputNc?: number;
+  /** Channels of the target (default 3), as `inputNc`. */
+  outputNc?: number;
 }
 
 /**
  * One batch. `input` is A for `AtoB` and B for `BtoA`; both are
- * [batch, height, width, 3] float32 in [-1, 1]. The caller disposes them.
+ * [batch, height, width, channels] float32 in [-1, 1] (`inputNc` and
+ * `outputNc` channels, 3 by default). The caller disposes them.
  */
 export interface Batch {
   /** Network input, NHWC in [-1, 1]. */
@@ -123,7 +138,9 @@ export interface AlignedDataset {
   /** Image paths of the split, natural sort order. */
   readonly files: readonly string[];
   /** The options in effect (defaults filled in). */
-  readonly options: Readonly<Required<Omit<DatasetOptions, "onWarning">>>;
+  readonly options: Readonly<
+    Required<Omit<DatasetOptions, "onWarning" | "filter">>
+  >;
   /** Statistics, updated while iterating. */
   readonly stats: DataStats;
   /**
@@ -161,26 +178,30 @@ function validateOptions(opts: DatasetOptions): void {
   if (opts.sizeMultiple !== undefined) {
     requirePositiveInt(opts.sizeMultiple, "sizeMultiple");
   }
-  if (opts.direction !== "AtoB" && opts.direction !== "BtoA") {
+  for (const nc of ["inputNc", "outputNc"] as const) {
+    const n = opts[nc] ?? 3;
+    if (n !== 1 && n !== 3) {
+      throw new DatasetError(
+        `--${
+          nc === "inputNc" ? "input-nc" : "output-nc"
+        } ${n}: aligned image files give 1 (grayscale) or 3 (RGB) channels`,
+      );
+    }
+  }
+  if (!DIRECTIONS.includes(opts.direction)) {
     throw new DatasetError(
-      `--direction must be AtoB or BtoA, got ${opts.direction}`,
+      `--direction must be ${DIRECTIONS.join(" or ")}, got ${opts.direction}`,
     );
   }
-  const known = [
-    "resize_and_crop",
-    "crop",
-    "scale_width",
-    "scale_width_and_crop",
-    "none",
-  ];
-  if (!known.includes(opts.preprocess)) {
+  if (!PREPROCESS_MODES.includes(opts.preprocess)) {
     throw new DatasetError(
-      `--preprocess must be one of ${known.join(", ")}, got ${opts.preprocess}`,
+      `--preprocess must be one of ${
+        PREPROCESS_MODES.join(", ")
+      }, got ${opts.preprocess}`,
     );
   }
   if (
-    opts.preprocess.includes("crop") && opts.preprocess !== "crop" &&
-    opts.loadSize < opts.cropSize
+    LOAD_THEN_CROP.includes(opts.preprocess) && opts.loadSize < opts.cropSize
   ) {
     throw new DatasetError(
       `--load-size (${opts.loadSize}) must be >= --crop-size (${opts.cropSize}) with --preprocess ${opts.preprocess}`,
@@ -188,7 +209,14 @@ function validateOptions(opts: DatasetOptions): void {
   }
 }
 
-async function listSplit(
+/**
+ * The image files of `dataroot/phase` in natural order (`2.jpg` before
+ * `10.jpg`), and the other files found there.
+ *
+ * @throws DatasetError naming the folder when it or the split is missing, or
+ *   the split holds no images
+ */
+export async function listSplit(
   dataroot: string,
   phase: string,
 ): Promise<{ files: string[]; ignored: string[] }> {
@@ -272,7 +300,7 @@ export async function openAlignedDataset(
   validateOptions(opts);
   const onWarning = opts.onWarning ?? ((m: string) => console.warn(m));
   // Copy only the dataset's fields: callers may pass a whole TrainConfig.
-  const options: Required<Omit<DatasetOptions, "onWarning">> = {
+  const options: Required<Omit<DatasetOptions, "onWarning" | "filter">> = {
     dataroot: opts.dataroot,
     phase: opts.phase,
     direction: opts.direction,
@@ -287,6 +315,8 @@ export async function openAlignedDataset(
     shuffle: opts.shuffle ?? opts.phase === "train",
     maxItems: opts.maxItems ?? Number.MAX_SAFE_INTEGER,
     sizeMultiple: opts.sizeMultiple ?? 4,
+    inputNc: opts.inputNc ?? 3,
+    outputNc: opts.outputNc ?? 3,
   };
   const pairOptions: PairOptions = {
     preprocess: options.preprocess,
@@ -296,7 +326,15 @@ export async function openAlignedDataset(
     sizeMultiple: options.sizeMultiple,
   };
   const listed = await listSplit(options.dataroot, options.phase);
-  const files = listed.files.slice(0, options.maxItems);
+  const files = listed.files.filter(opts.filter ?? (() => true)).slice(
+    0,
+    options.maxItems,
+  );
+  if (files.length === 0) {
+    throw new DatasetError(
+      `${options.dataroot}/${options.phase}: no images left for this dataset (all ${listed.files.length} held out)`,
+    );
+  }
   const stats = makeStats();
   stats.ignored = listed.ignored;
   if (listed.ignored.length) {
@@ -369,7 +407,7 @@ export async function openAlignedDataset(
           group.push(item);
         }
         if (group.length === 0) break;
-        const batch = assemble(group, options.direction);
+        const batch = assemble(group, options);
         stats.batches++;
         stats.items += group.length;
         yielded += group.length;
@@ -396,9 +434,23 @@ export async function openAlignedDataset(
   };
 }
 
+/** ITU-R 601-2 luma weights, PIL's `convert("L")`. */
+const LUMA = [0.299, 0.587, 0.114] as const;
+
+/** `[n, h, w, 3]` → `[n, h, w, channels]` (1: luma; 3: the input itself). */
+export function toChannels(x: tf.Tensor4D, channels: number): tf.Tensor4D {
+  if (channels === 3) return x;
+  return tf.tidy(() =>
+    tf.sum(tf.mul(x, tf.tensor1d([...LUMA])), -1, true) as tf.Tensor4D
+  );
+}
+
 function assemble(
   group: PairOk[],
-  direction: DatasetOptions["direction"],
+  { direction, inputNc, outputNc }: Pick<
+    DatasetOptions,
+    "direction" | "inputNc" | "outputNc"
+  >,
 ): Batch {
   const { width, height } = group[0];
   const per = width * height * 3;
@@ -415,9 +467,15 @@ function assemble(
     3,
   ];
   const [input, target] = direction === "AtoB" ? [a, b] : [b, a];
+  const rgbIn = tf.tensor4d(input, shape);
+  const rgbOut = tf.tensor4d(target, shape);
+  const batchIn = toChannels(rgbIn, inputNc ?? 3);
+  const batchOut = toChannels(rgbOut, outputNc ?? 3);
+  if (batchIn !== rgbIn) rgbIn.dispose();
+  if (batchOut !== rgbOut) rgbOut.dispose();
   return {
-    input: tf.tensor4d(input, shape),
-    target: tf.tensor4d(target, shape),
+    input: batchIn,
+    target: batchOut,
     paths: group.map((item) => item.path),
   };
 }

@@ -85,3 +85,11 @@ export class ImageError extends Pix2PixError {
 
 /** Something the host lacks: a program (Chromium, Python), a library, a device. */
 export class EnvironmentError extends Pix2PixError {}
+
+/**
+ * Training produced a loss or weight that is not a finite number (NaN or
+ * infinite). Nothing was saved after it, so the run's `checkpoints/latest`
+ * is the last good state; the message names the step, the loss and that
+ * checkpoint (`file`: the run folder).
+ */
+export class TrainingDivergedError extends Pix2PixError {}

@@ -154,26 +154,31 @@ export class InstanceNormalization extends tfl.layers.Layer {
 }
 tf.serialization.registerClass(InstanceNormalization);
 
-/** Shared state of every {@link SeededDropout} layer: the current step's seed. */
-const dropoutState: { seed: number | null } = { seed: null };
-
 /**
- * Fixes the dropout masks of the next forward passes: with the same seed, the
- * same masks. The trainer sets one seed per step, so the discriminator step
- * and the generator step see one and the same generator output, and a resumed
- * run draws the same masks as an uninterrupted one. `null` returns to fresh
- * random masks on every call.
+ * The keyword arguments of a model call (`model.apply(x, args)`): tfjs
+ * passes them to every layer. `dropoutSeed` fixes the masks of the
+ * {@link SeededDropout} layers for that call: with the same seed, the same
+ * masks. The trainer passes one seed per step, so a resumed run draws the
+ * same masks as an uninterrupted one; absent or `null`, fresh random masks.
+ *
+ * @example
+ * ```ts
+ * const y = G.apply(x, { training: true, dropoutSeed: 7 } satisfies ApplyArgs);
+ * ```
  */
-export function setDropoutSeed(seed: number | null): void {
-  dropoutState.seed = seed;
+export interface ApplyArgs {
+  /** Training-mode layers: batch statistics and active dropout. */
+  training?: boolean;
+  /** Seed of the dropout masks of this call. */
+  dropoutSeed?: number | null;
 }
 
 /**
- * Dropout whose masks come from {@link setDropoutSeed} (salted per layer), so
- * they are reproducible. Active only when the model is applied with
- * `{ training: true }`, which is both training and the paper's test-time
- * behaviour ("noise" from dropout at inference); `--eval` applies models with
- * `training: false`.
+ * Dropout whose masks come from the call's `dropoutSeed` ({@link ApplyArgs},
+ * salted per layer), so they are reproducible. Active only when the model is
+ * applied with `{ training: true }`, which is both training and the paper's
+ * test-time behaviour ("noise" from dropout at inference); `--eval` applies
+ * models with `training: false`.
  */
 export class SeededDropout extends tfl.layers.Layer {
   /** Name under which the layer is serialised in `model.json`. */
@@ -192,13 +197,13 @@ export class SeededDropout extends tfl.layers.Layer {
 
   override call(
     inputs: tf.Tensor | tf.Tensor[],
-    kwargs: { training?: boolean },
+    kwargs: ApplyArgs,
   ): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
     if (!kwargs.training || this.rate === 0) return tf.clone(x);
-    const seed = dropoutState.seed === null
+    const seed = kwargs.dropoutSeed == null
       ? undefined
-      : dropoutState.seed * 7919 + this.salt;
+      : kwargs.dropoutSeed * 7919 + this.salt;
     return tf.dropout(x, this.rate, undefined, seed);
   }
 

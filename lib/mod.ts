@@ -56,19 +56,29 @@
 // The one config object, its enums and checks.
 export {
   type BackendName,
+  BACKENDS,
   checkThreads,
   DEFAULT_CONFIG,
   type Direction,
+  DIRECTIONS,
+  DISCRIMINATOR_ARCHS,
   type DiscriminatorArch,
   ENUMS,
+  GAN_MODES,
   type GanMode,
+  GENERATOR_ARCHS,
   type GeneratorArch,
   type Norm,
+  NORMS,
   type Objective,
+  OBJECTIVES,
   parseNetG,
   type Preprocess,
+  PREPROCESS_MODES,
   type TrainConfig,
+  VAL_SOURCES,
   validateConfig,
+  type ValSource,
 } from "./config.ts";
 export {
   CheckpointError,
@@ -78,6 +88,7 @@ export {
   type ErrorSubject,
   ImageError,
   Pix2PixError,
+  TrainingDivergedError,
 } from "./errors.ts";
 
 // The paper: networks, losses, data.
@@ -127,13 +138,22 @@ export {
 } from "./train.ts";
 export {
   translate,
+  translateImage,
+  type TranslateImageOptions,
   type TranslateOptions,
   translateSplit,
   type TranslateSplitOptions,
 } from "./translate.ts";
+export { modelSizeMultiple, runAnySize } from "./tiling.ts";
+export {
+  resolveValidation,
+  type ValidationScores,
+  validationScores,
+} from "./validation.ts";
 export {
   type Checkpoint,
   loadCheckpoint,
+  loadGenerator,
   resolveCheckpoint,
   saveCheckpoint,
 } from "./checkpoint.ts";
@@ -165,6 +185,7 @@ export {
   meanPairwiseL1,
   ownAndOtherL1,
   psnr,
+  PSNR_MAX,
   ssim,
 } from "./eval/metrics.ts";
 export {
@@ -196,7 +217,19 @@ export { runAblation } from "./ablation/run.ts";
 
 // Reports, images, notebooks.
 export { formatSummary, summarize, trainableParams } from "./report/summary.ts";
-export { lossCurves, readLossLog, type StepRecord } from "./report/run_page.ts";
+export {
+  lossCurves,
+  readLossLog,
+  readValLog,
+  type StepRecord,
+  trainingWarnings,
+  type ValRecord,
+} from "./report/run_page.ts";
+export {
+  findModelCard,
+  type ModelCard,
+  modelCardMarkdown,
+} from "./report/model_card.ts";
 export { readRgb, type RgbImage, tensorToRgb, writePng } from "./util/image.ts";
 export {
   ablationResults,

@@ -27,12 +27,26 @@ import {
   saveCheckpoint,
   type TrainingPosition,
 } from "./checkpoint.ts";
-import { CheckpointError } from "./errors.ts";
+import { flagName, sizeMultiple } from "./config.ts";
+import {
+  CheckpointError,
+  ConfigError,
+  EnvironmentError,
+  Pix2PixError,
+  TrainingDivergedError,
+} from "./errors.ts";
+import {
+  acquireLock,
+  exists,
+  isNoSpace,
+  writeFailure,
+  writeFileAtomic,
+} from "./util/files.ts";
 import type { TrainConfig } from "./config.ts";
 import { type Batch, openAlignedDataset } from "./data.ts";
 import { resolveDataroot } from "./datasets/dataroot.ts";
 import { type RgbImage, tensorToRgb, writePng } from "./util/image.ts";
-import { setDropoutSeed } from "./layers.ts";
+import type { ApplyArgs } from "./layers.ts";
 import {
   discriminatorLoss,
   generatorLoss,
@@ -41,13 +55,24 @@ import {
 } from "./losses.ts";
 import { buildDiscriminator, discriminatorSpecFromConfig } from "./patchgan.ts";
 import { createProgress } from "./report/progress.ts";
-import { type StepRecord, writeRunPage } from "./report/run_page.ts";
+import {
+  readLossLog,
+  readValLog,
+  type StepRecord,
+  trainingSeconds,
+  type ValRecord,
+  writeRunPage,
+} from "./report/run_page.ts";
 import { deriveSeed } from "./util/rng.ts";
 import { lrAt, totalEpochs } from "./schedule.ts";
 import { Adam } from "./adam.ts";
 import { untaped } from "./runtime/backprop.ts";
 import { translate } from "./translate.ts";
 import { buildGenerator, generatorSpecFromConfig } from "./unet.ts";
+import { resolveValidation, validationScores } from "./validation.ts";
+import { loadCachedSegmenter, type PhotoSegmenter } from "./eval/segmenter.ts";
+import { type ModelCard, writeModelCard } from "./report/model_card.ts";
+import { trainableParams } from "./report/summary.ts";
 
 /** One training pair batch: NHWC float32 in [-1, 1], same shape. */
 export interface TrainBatch {
@@ -179,10 +204,16 @@ export class Pix2Pix {
    * backpropagates through the same output into the updated D.
    */
   trainStep(batch: TrainBatch, step: number): StepLosses {
-    setDropoutSeed(deriveSeed(this.cfg.seed, step));
+    const dropoutSeed = deriveSeed(this.cfg.seed, step);
     const kept: tf.Scalar[] = [];
     const { value, grads } = tf.variableGrads(() => {
-      const fake = this.G.apply(batch.input, { training: true }) as tf.Tensor4D;
+      const fake = this.G.apply(
+        batch.input,
+        {
+          training: true,
+          dropoutSeed,
+        } satisfies ApplyArgs,
+      ) as tf.Tensor4D;
       let fakeLogits: tf.Tensor | undefined;
       if (this.D) {
         kept.push(
@@ -222,6 +253,22 @@ export class Pix2Pix {
   }
 }
 
+/** The names of the losses in `l` that are not finite numbers. */
+function nonFinite(l: StepLosses): (keyof StepLosses)[] {
+  return (Object.keys(l) as (keyof StepLosses)[]).filter((k) =>
+    !Number.isFinite(l[k])
+  );
+}
+
+/** Whether every weight of `models` is a finite number. */
+function weightsFinite(models: (tfl.LayersModel | null)[]): boolean {
+  return tf.tidy(() =>
+    models.every((m) =>
+      !m || m.weights.every((w) => tf.all(tf.isFinite(w.read())).dataSync()[0])
+    )
+  );
+}
+
 /** What {@link TrainOptions.onStep} gets after every training step. */
 export interface StepEvent {
   /** Global step just completed (1 after the first step). */
@@ -258,6 +305,21 @@ export interface TrainOptions {
    * ```
    */
   onStep?: (event: StepEvent) => void | Promise<void>;
+  /** Warnings (a stale lock, a damaged checkpoint skipped); default: printed unless `quiet`. */
+  onWarning?: (message: string) => void;
+  /**
+   * With `resume`, the config fields the user chose (the command line's
+   * flags); the others come from the checkpoint. Default: every field, as a
+   * config built in code states them all.
+   */
+  given?: readonly (keyof TrainConfig)[];
+  /**
+   * Segmenter for the FCN-score of validation outputs (labels → photo on
+   * facade colours). Default: the cached facades segmenter of the run's
+   * dataroot (`deno task eval --train-segmenter`) for `BtoA` runs, when it
+   * has been trained; null: none.
+   */
+  segmenter?: PhotoSegmenter | null;
 }
 
 /** What {@link train} did. */
@@ -274,6 +336,8 @@ export interface TrainSummary {
   seconds: number;
   /** The training page. */
   page: string;
+  /** Best validation L1 so far and its step (null without validation). */
+  best: ValRecord | null;
 }
 
 /** Fields of the command line that override a resumed checkpoint's config. */
@@ -284,7 +348,32 @@ const RUN_CONTROL_FIELDS = [
   "sampleEvery",
   "saveEvery",
   "resume",
+  "overwrite",
+  "name",
+  "checkpointsDir",
 ] as const;
+
+/**
+ * Fields a resumed run may change (logged in `resumes.jsonl`): the
+ * schedule and loss weight. Any other difference from the checkpoint's
+ * config (architecture, data, batch size, seed) is refused.
+ */
+const RESUME_SAFE_FIELDS: readonly (keyof TrainConfig)[] = [
+  "lr",
+  "epochs",
+  "epochsDecay",
+  "lambdaL1",
+];
+
+/** What a run folder holds that a fresh run would replace. */
+const RUN_OUTPUTS = [
+  "checkpoints",
+  "samples",
+  "loss_log.jsonl",
+  "val_log.jsonl",
+  "model_card.json",
+  "MODEL_CARD.md",
+];
 
 /** Sample grid rows kept fixed for the whole run. */
 const SAMPLE_ROWS = 3;
@@ -293,7 +382,13 @@ const SAMPLE_ROWS = 3;
 function sampleGrid(G: tfl.LayersModel, samples: TrainBatch): RgbImage {
   const grid = tf.tidy(() => {
     const fake = translate(G, samples.input, { dropoutSeed: 0 });
-    const rows = tf.concat([samples.input, fake, samples.target], 2);
+    // Grayscale (1-channel) images are shown as gray RGB in the grid.
+    const rgb = (t: tf.Tensor4D) =>
+      t.shape[3] === 1 ? tf.tile(t, [1, 1, 1, 3]) : t;
+    const rows = tf.concat(
+      [rgb(samples.input), rgb(fake), rgb(samples.target)],
+      2,
+    );
     return tf.reshape(rows, [-1, rows.shape[2], 3]) as tf.Tensor3D;
   });
   const [height, width] = grid.shape;
@@ -315,7 +410,10 @@ async function writeSamples(
   const rgb = sampleGrid(G, samples);
   const file = `samples/step_${String(step).padStart(6, "0")}.png`;
   await writePng(`${runDir}/${file}`, rgb);
-  await Deno.copyFile(`${runDir}/${file}`, `${runDir}/samples/latest.png`);
+  await writeFileAtomic(
+    `${runDir}/samples/latest.png`,
+    await Deno.readFile(`${runDir}/${file}`),
+  );
 }
 
 /**
@@ -323,33 +421,94 @@ async function writeSamples(
  * `config.json`, `loss_log.jsonl` (one JSON record per step), sample grids,
  * `index.html` (loss curves and samples, rewritten while training) and
  * checkpoints (every `saveEvery` steps, at each epoch end and at the end).
- * With `cfg.resume`, continues from the run's latest checkpoint with the
- * checkpoint's config (only `maxSteps`, `backend`, `threads`, `sampleEvery`
- * and `saveEvery` are taken from `cfg`).
+ * With `cfg.resume`, continues from the run's newest intact checkpoint
+ * with the checkpoint's config (`maxSteps`, `backend`, `threads`,
+ * `sampleEvery` and `saveEvery` are taken from `cfg`; changes of `lr`,
+ * `epochs`, `epochsDecay` and `lambdaL1` are accepted and logged, others
+ * refused). A run folder that already holds a run is refused unless
+ * `cfg.resume` or `cfg.overwrite`; nothing is deleted before the dataset has
+ * opened. A lock file (`lock`: pid and host) keeps a second process out.
  */
 export async function train(
   cfgIn: TrainConfig,
   opts: TrainOptions = {},
+): Promise<TrainSummary> {
+  const runDir = `${cfgIn.checkpointsDir}/${cfgIn.name}`;
+  const warn = opts.onWarning ??
+    (opts.quiet ? () => {} : (m: string) => console.warn(`warning: ${m}`));
+  await Deno.mkdir(runDir, { recursive: true });
+  const noSpace = (e: unknown) =>
+    new EnvironmentError(
+      `${writeFailure(runDir, e)}; then continue with --resume`,
+      { file: runDir, cause: e },
+    );
+  let lock;
+  try {
+    lock = await acquireLock(`${runDir}/lock`, warn);
+  } catch (e) {
+    if (isNoSpace(e)) throw noSpace(e);
+    throw new Pix2PixError(
+      `--name ${cfgIn.name}: another training run uses it: ${
+        (e as Error).message
+      }`,
+      { field: "name", file: `${runDir}/lock` },
+    );
+  }
+  try {
+    return await trainLocked(cfgIn, runDir, { ...opts, onWarning: warn });
+  } catch (e) {
+    throw e instanceof Pix2PixError || !isNoSpace(e) ? e : noSpace(e);
+  } finally {
+    await lock.release();
+  }
+}
+
+/** {@link train} once the run's lock is held. */
+async function trainLocked(
+  cfgIn: TrainConfig,
+  runDir: string,
+  opts: TrainOptions & { onWarning: (message: string) => void },
 ): Promise<TrainSummary> {
   const log = opts.quiet ? () => {} : (m: string) => console.log(m);
   const backend = await initBackend(cfgIn.backend, {
     threads: cfgIn.threads,
   });
   log(`backend: ${backend.name} (${backend.reason})`);
-  const runDir = `${cfgIn.checkpointsDir}/${cfgIn.name}`;
-  let { cfg, model, pos } = await startRun(cfgIn, runDir);
+  let { cfg, model, pos } = await startRun(cfgIn, runDir, opts);
   if (cfg.resume) {
     log(`resuming ${runDir} at step ${pos.step} (epoch ${pos.epoch + 1})`);
   }
-  const runLog = await openRunLog(runDir, cfg, pos.step);
-
   const dataroot = await resolveDataroot(cfg);
+  const val = await resolveValidation(cfg, dataroot);
+  cfg = val.config;
+  log(val.description);
+  const segmenter = opts.segmenter !== undefined
+    ? opts.segmenter
+    : val.dataset && cfg.direction === "BtoA"
+    ? await loadCachedSegmenter(dataroot).then((t) => {
+      log(
+        "validation FCN-score: the cached facades segmenter of this dataroot",
+      );
+      return t.segmenter;
+    }, () => null)
+    : null;
   const dataset = await openAlignedDataset({
     ...cfg,
     dataroot,
+    filter: val.trainFilter,
+    sizeMultiple: sizeMultiple(cfg.netG),
     onWarning: opts.quiet ? () => {} : undefined,
   });
   const samples = await fixedSamples(cfg, dataroot);
+  // Every check has passed: only now is an --overwrite'n run removed.
+  if (!cfg.resume) {
+    for (const old of RUN_OUTPUTS) {
+      await Deno.remove(`${runDir}/${old}`, { recursive: true }).catch(
+        () => {},
+      );
+    }
+  }
+  const runLog = await openRunLog(runDir, cfg, pos.step);
   const epochs = totalEpochs(cfg);
   const stepsPerEpoch = Math.ceil(dataset.size / cfg.batchSize);
   const lastStep = Math.min(
@@ -368,24 +527,80 @@ export async function train(
   const t0 = performance.now();
   const seconds = () => (performance.now() - t0) / 1000;
   let final: StepLosses | null = null;
-  const snapshot = async () => {
-    await writeSamples(runDir, model.G, samples, pos.step);
+  const status = () => {
     const rate = (pos.step - startStep) / Math.max(seconds(), 1e-9);
     const epoch = Math.min(pos.epoch + 1, epochs);
-    await runLog.page(
-      `step ${pos.step} / ${lastStep}, epoch ${epoch} / ${epochs}, ` +
-        `${rate.toFixed(2)} steps/s, lr ${pos.lr.toExponential(3)}`,
+    return `step ${pos.step} / ${lastStep}, epoch ${epoch} / ${epochs}, ` +
+      `${rate.toFixed(2)} steps/s, lr ${pos.lr.toExponential(3)}`;
+  };
+  const snapshot = async () => {
+    await writeSamples(runDir, model.G, samples, pos.step);
+    await runLog.page(status());
+  };
+  let lastSaved = cfg.resume ? startStep : null;
+  const diverged = async (what: string): Promise<never> => {
+    progress?.stop();
+    const good = lastSaved === null
+      ? "no checkpoint was saved before it"
+      : `the last good checkpoint is ${runDir}/checkpoints (step ${lastSaved}), kept as it was`;
+    const message =
+      `training diverged at step ${pos.step}: ${what}; stopped without saving, ${good}. ` +
+      "Lower --lr, check the data for broken images, or resume with --resume";
+    await runLog.page(`stopped: ${status()}`, [message]);
+    throw new TrainingDivergedError(message, { file: runDir });
+  };
+  const checkpointState = () => ({
+    ...pos,
+    config: cfg,
+    G: model.G,
+    D: model.D,
+    optimizerG: model.optimizerG,
+    optimizerD: model.optimizerD,
+  });
+  const save = async () => {
+    if (!weightsFinite([model.G, model.D])) {
+      await diverged("a weight is not a finite number (NaN or infinite)");
+    }
+    await saveCheckpoint(`${runDir}/checkpoints`, checkpointState());
+    lastSaved = pos.step;
+  };
+  let best = runLog.validation.reduce<ValRecord | null>(
+    (b, r) => b === null || r.val_L1 < b.val_L1 ? r : b,
+    null,
+  );
+  const validate = async () => {
+    if (!val.dataset) return;
+    const scores = await validationScores(
+      model.G,
+      val.dataset,
+      cfg.seed,
+      segmenter,
+    );
+    const record: ValRecord = {
+      step: pos.step,
+      epoch: pos.epoch,
+      val_L1: scores.l1,
+      ...(scores.fcnPixelAcc === null
+        ? {}
+        : { fcn_pixel_acc: scores.fcnPixelAcc }),
+      seconds: seconds(),
+    };
+    await runLog.appendValidation(record);
+    const isBest = best === null || record.val_L1 < best.val_L1;
+    if (isBest) {
+      best = record;
+      await saveCheckpoint(`${runDir}/checkpoints/best`, checkpointState());
+    }
+    (progress ? (m: string) => progress.note(m) : log)(
+      `step ${pos.step} (${pos.epoch} epochs done): validation L1 ${
+        record.val_L1.toFixed(4)
+      }${
+        record.fcn_pixel_acc === undefined
+          ? ""
+          : `, FCN per-pixel acc ${record.fcn_pixel_acc.toFixed(3)}`
+      }${isBest ? " (best so far: checkpoints/best)" : ""}`,
     );
   };
-  const save = () =>
-    saveCheckpoint(`${runDir}/checkpoints`, {
-      ...pos,
-      config: cfg,
-      G: model.G,
-      D: model.D,
-      optimizerG: model.optimizerG,
-      optimizerD: model.optimizerD,
-    });
 
   let epoch = pos.epoch;
   while (pos.step < lastStep && epoch < epochs) {
@@ -408,6 +623,13 @@ export async function train(
         ...final,
         seconds: seconds(),
       });
+      const bad = nonFinite(final);
+      if (bad.length) {
+        await diverged(
+          bad.map((k) => `${k} = ${final![k]}`).join(", ") +
+            " (not a finite number)",
+        );
+      }
       progress?.update(pos.step, epoch, final);
       await opts.onStep?.({
         step: pos.step,
@@ -429,9 +651,55 @@ export async function train(
     }
     if (epochDone) pos = { ...pos, epoch: ++epoch, batchInEpoch: 0 };
     await save();
+    if (epochDone) await validate();
   }
+  if (runLog.validation.at(-1)?.step !== pos.step) await validate();
   progress?.stop();
   await snapshot();
+  const card: ModelCard = {
+    version: 1,
+    name: cfg.name,
+    created: new Date().toISOString(),
+    config: cfg,
+    model: {
+      netG: cfg.netG,
+      netD: model.D ? cfg.netD : null,
+      paramsG: trainableParams(model.G),
+      paramsD: model.D ? trainableParams(model.D) : null,
+      trainedSize: cfg.cropSize,
+      sizeMultiple: sizeMultiple(cfg.netG),
+      inputNc: cfg.inputNc,
+      outputNc: cfg.outputNc,
+    },
+    data: {
+      dataroot: cfg.dataroot ?? `embedded synthetic dataset (${dataroot})`,
+      phase: cfg.phase,
+      direction: cfg.direction,
+      trainPairs: dataset.size,
+      validation: { source: cfg.valSource, pairs: val.dataset?.size ?? 0 },
+    },
+    training: {
+      steps: pos.step,
+      epochs: pos.epoch,
+      seconds: trainingSeconds(runLog.records),
+      backend: `${backend.name} (${backend.reason})`,
+      threads: cfg.threads,
+      status: pos.step >= epochs * stepsPerEpoch
+        ? "finished"
+        : "stopped at max steps",
+    },
+    scores: {
+      lastLosses: final ? { ...final } : null,
+      valL1: runLog.validation.at(-1)?.val_L1 ?? null,
+      valFcnPixelAcc: runLog.validation.at(-1)?.fcn_pixel_acc ?? null,
+      best: best ? { valL1: best.val_L1, step: best.step } : null,
+    },
+    checkpoints: {
+      latest: `${runDir}/checkpoints`,
+      best: best ? `${runDir}/checkpoints/best` : null,
+    },
+  };
+  await writeModelCard(runDir, card);
   log(dataset.stats.summary());
   tf.dispose([samples.input, samples.target]);
   model.dispose();
@@ -442,23 +710,37 @@ export async function train(
     final,
     seconds: seconds(),
     page: `${runDir}/index.html`,
+    best,
   };
 }
 
 /**
- * The config, model and position a run starts from: a fresh model (and the
- * run folder's old outputs removed), or, with `cfg.resume`, the latest
- * checkpoint with its config and `RUN_CONTROL_FIELDS` from `cfgIn`.
+ * The config, model and position a run starts from: a fresh model (refused
+ * when the run folder already holds a run and `overwrite` is off), or, with
+ * `cfg.resume`, the newest intact checkpoint with its config, the
+ * `RUN_CONTROL_FIELDS` of `cfgIn` and the changes {@link resumedConfig}
+ * accepts. Deletes nothing.
  */
 async function startRun(
   cfgIn: TrainConfig,
   runDir: string,
+  opts: TrainOptions & { onWarning: (message: string) => void },
 ): Promise<{ cfg: TrainConfig; model: Pix2Pix; pos: TrainingPosition }> {
   const ckptDir = `${runDir}/checkpoints`;
   if (!cfgIn.resume) {
-    for (const old of ["checkpoints", "samples", "loss_log.jsonl"]) {
-      await Deno.remove(`${runDir}/${old}`, { recursive: true }).catch(
-        () => {},
+    const found = [];
+    for (const f of RUN_OUTPUTS) {
+      if (await exists(`${runDir}/${f}`)) found.push(f);
+    }
+    if (found.length > 0 && !cfgIn.overwrite) {
+      const what = found.includes("checkpoints")
+        ? "pass --resume to continue it"
+        : "it stopped before its first checkpoint, so there is nothing to resume";
+      throw new Pix2PixError(
+        `--name ${cfgIn.name}: ${runDir} already holds a run (${
+          found.join(", ")
+        }); ${what}; another --name starts a new run, --overwrite replaces it`,
+        { field: "name", file: runDir },
       );
     }
     return {
@@ -473,17 +755,28 @@ async function startRun(
       },
     };
   }
-  if (!(await Deno.stat(`${ckptDir}/latest`).catch(() => null))) {
+  if (cfgIn.overwrite) {
+    throw new ConfigError(
+      "overwrite",
+      "--resume continues a run and --overwrite replaces it: pass only one",
+    );
+  }
+  if (!(await exists(`${ckptDir}/latest`))) {
     throw new CheckpointError(
       `--resume: run "${cfgIn.name}" has no checkpoint (${ckptDir}/latest not found); check --name and --checkpoints-dir, or train without --resume`,
       { field: "resume", file: `${ckptDir}/latest` },
     );
   }
-  const ckpt = await loadCheckpoint(ckptDir);
-  const cfg = { ...ckpt.config };
-  for (const k of RUN_CONTROL_FIELDS) {
-    (cfg as unknown as Record<string, unknown>)[k] = cfgIn[k];
+  let ckpt;
+  try {
+    ckpt = await loadCheckpoint(ckptDir, { onFallback: opts.onWarning });
+  } catch (e) {
+    throw new CheckpointError(`--resume: ${(e as Error).message}`, {
+      file: ckptDir,
+      cause: e,
+    });
   }
+  const cfg = await resumedConfig(ckpt, cfgIn, opts.given, runDir, opts);
   const { step, epoch, batchInEpoch, lr, rng } = ckpt;
   return {
     cfg,
@@ -492,12 +785,72 @@ async function startRun(
   };
 }
 
-/** The run folder's record of training: `loss_log.jsonl` and `index.html`. */
+/**
+ * The config of a resumed run: the checkpoint's, with `RUN_CONTROL_FIELDS`
+ * from `cfgIn` and the fields in `given` that differ from the checkpoint's.
+ * Changes of `RESUME_SAFE_FIELDS` are accepted, printed and appended to
+ * `resumes.jsonl`; any other is refused, all of them listed.
+ */
+async function resumedConfig(
+  ckpt: Checkpoint,
+  cfgIn: TrainConfig,
+  given: readonly (keyof TrainConfig)[] = Object.keys(cfgIn) as never,
+  runDir: string,
+  opts: TrainOptions,
+): Promise<TrainConfig> {
+  const cfg: Record<string, unknown> = { ...ckpt.config };
+  for (const k of RUN_CONTROL_FIELDS) cfg[k] = cfgIn[k];
+  const changed: Record<string, [unknown, unknown]> = {};
+  const refused: string[] = [];
+  for (const k of given) {
+    const [was, now] = [ckpt.config[k], cfgIn[k]];
+    if ((RUN_CONTROL_FIELDS as readonly string[]).includes(k) || was === now) {
+      continue;
+    }
+    // A run records what `auto` resolved to; asking for `auto` again is no change.
+    if (k === "valSource" && now === "auto") continue;
+    if (RESUME_SAFE_FIELDS.includes(k)) {
+      changed[k] = [was, now];
+      cfg[k] = now;
+    } else {
+      refused.push(`--${flagName(k)} ${now} (the run has ${was})`);
+    }
+  }
+  if (refused.length > 0) {
+    throw new ConfigError(
+      "resume",
+      `--resume: run "${cfgIn.name}" cannot continue with ${
+        refused.join(", ")
+      }: drop these flags to continue with the run's settings, or start a new run with another --name`,
+    );
+  }
+  if (Object.keys(changed).length > 0) {
+    const list = Object.entries(changed).map(([k, [was, now]]) =>
+      `--${flagName(k as keyof TrainConfig)} ${was} -> ${now}`
+    ).join(", ");
+    if (!opts.quiet) console.log(`resuming with changed settings: ${list}`);
+    const record = { step: ckpt.step, at: new Date().toISOString(), changed };
+    await Deno.writeTextFile(
+      `${runDir}/resumes.jsonl`,
+      JSON.stringify(record) + "\n",
+      { append: true },
+    );
+  }
+  return cfg as unknown as TrainConfig;
+}
+
+/** The run folder's record of training: `loss_log.jsonl`, `val_log.jsonl` and `index.html`. */
 interface RunLog {
+  /** Steps so far. */
+  readonly records: readonly StepRecord[];
+  /** Validation passes so far. */
+  readonly validation: readonly ValRecord[];
   /** Appends one step's record to the log (file and memory). */
   append(record: StepRecord): Promise<void>;
-  /** Rewrites `index.html` with the curves so far, the latest samples and `status`. */
-  page(status: string): Promise<void>;
+  /** Appends one validation pass to `val_log.jsonl`. */
+  appendValidation(record: ValRecord): Promise<void>;
+  /** Rewrites `index.html` with the curves so far, the samples, `status` and `alerts`. */
+  page(status: string, alerts?: readonly string[]): Promise<void>;
 }
 
 /**
@@ -512,32 +865,45 @@ async function openRunLog(
 ): Promise<RunLog> {
   const logPath = `${runDir}/loss_log.jsonl`;
   await Deno.mkdir(`${runDir}/samples`, { recursive: true });
-  await Deno.writeTextFile(
+  await writeFileAtomic(
     `${runDir}/config.json`,
     JSON.stringify(cfg, null, 2) + "\n",
   );
-  const text = await Deno.readTextFile(logPath).catch(() => "");
-  const records = text.split("\n").filter((l) => l.trim()).map((l) =>
-    JSON.parse(l) as StepRecord
-  ).filter((r) => r.step <= step);
-  await Deno.writeTextFile(
+  const records = (await readLossLog(runDir)).filter((r) => r.step <= step);
+  await writeFileAtomic(
     logPath,
     records.map((r) => JSON.stringify(r) + "\n").join(""),
   );
+  const valPath = `${runDir}/val_log.jsonl`;
+  const validation = (await readValLog(runDir)).filter((r) => r.step <= step);
+  await writeFileAtomic(
+    valPath,
+    validation.map((r) => JSON.stringify(r) + "\n").join(""),
+  );
   return {
+    records,
+    validation,
     async append(record) {
       records.push(record);
       await Deno.writeTextFile(logPath, JSON.stringify(record) + "\n", {
         append: true,
       });
     },
-    page: (status) =>
+    async appendValidation(record) {
+      validation.push(record);
+      await Deno.writeTextFile(valPath, JSON.stringify(record) + "\n", {
+        append: true,
+      });
+    },
+    page: (status, alerts) =>
       writeRunPage(runDir, {
         name: cfg.name,
         config: cfg,
         records,
-        latestSample: "samples/latest.png",
+        validation,
+        gan: cfg.loss !== "l1",
         status,
+        alerts,
       }),
   };
 }
@@ -546,7 +912,11 @@ function disposeBatch(batch: Batch): void {
   tf.dispose([batch.input, batch.target]);
 }
 
-/** The first few pairs of the split, without jitter: the rows of every sample grid. */
+/**
+ * The first few pairs of the split, without jitter, resized to the crop
+ * size: the rows of every sample grid (one size, whatever sizes
+ * `--preprocess none` or `scale_width` give the training batches).
+ */
 async function fixedSamples(
   cfg: TrainConfig,
   dataroot: string,
@@ -554,6 +924,7 @@ async function fixedSamples(
   const ds = await openAlignedDataset({
     ...cfg,
     dataroot,
+    preprocess: "resize_and_crop",
     loadSize: cfg.cropSize,
     noFlip: true,
     shuffle: false,

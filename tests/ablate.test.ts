@@ -16,9 +16,13 @@ import {
 } from "../lib/patchgan.ts";
 import { resultsCsv, tablesMarkdown } from "../lib/ablation/report.ts";
 import { PAPER_TABLE_3 } from "../lib/eval/paper.ts";
+import { DEFAULT_SEGMENTER_CONFIG } from "../lib/eval/segmenter.ts";
 import { FACADES_DIR } from "../lib/datasets/dataroot.ts";
 import { hasChromium } from "../lib/site/chromium.ts";
 import { runSamples } from "../lib/notebook/display.ts";
+import { portableJson } from "../lib/ablation/publish.ts";
+import { portablePaths } from "../lib/util/files.ts";
+import { isAbsolute, relative } from "node:path";
 
 Deno.test("grid: 13 rows of Tables 1-3 share 10 runs at 256px", () => {
   const grid = buildGrid(256);
@@ -169,6 +173,37 @@ Deno.test("report: paper numbers beside ours, missing runs marked", () => {
     /ground truth \(real photos\) \| 0\.770 \| 0\.500 \| 0\.400 \| 0\.80 \| 0\.26 \| 0\.21/,
   );
   assert.match(md, /discriminator-d16 \(not finished\)/);
+  // No segmenter record yet: no segmenter line; with one, below every table.
+  assert.ok(!md.includes("segmenter: U-Net"));
+  const withSegmenter = tablesMarkdown({
+    ...input,
+    segmenter: {
+      config: { ...DEFAULT_SEGMENTER_CONFIG },
+      dataroot: "facades",
+      nTrain: 360,
+      validation: {
+        files: ["1.jpg"],
+        per_pixel_acc: 0.61,
+        per_class_acc: 0.4,
+        bestEpoch: 3,
+        epochsRun: 5,
+      },
+      trainSeconds: 1,
+      backend: "native",
+      finalLoss: 1,
+      test: {
+        per_pixel_acc: 0.6634,
+        per_class_acc: 0.3,
+        class_iou: 0.2,
+        nImages: 106,
+      },
+      createdAt: "",
+    },
+  });
+  assert.match(
+    withSegmenter,
+    /ground truth[^\n]*\n\nsegmenter: U-Net 128 px[^\n]*validation per-pixel acc 0\.610; real test photos \(106\): per-pixel acc 0\.663/,
+  );
   const csv = resultsCsv(input).trim().split("\n");
   assert.equal(csv.length, 1 + 4);
   assert.match(
@@ -202,6 +237,59 @@ function tinyDiscriminatorGrid(out: string) {
     log: () => {},
   };
 }
+
+/** Every string of a JSON value that is an absolute path, with its key path. */
+function absolutePaths(v: unknown, at = "$"): string[] {
+  if (typeof v === "string") return isAbsolute(v) ? [`${at}: ${v}`] : [];
+  if (v === null || typeof v !== "object") return [];
+  return Object.entries(v).flatMap(([k, x]) => absolutePaths(x, `${at}.${k}`));
+}
+
+/** The `.json` files under `dir`, recursively. */
+async function jsonFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    const path = `${dir}/${e.name}`;
+    if (e.isDirectory) out.push(...await jsonFiles(path));
+    else if (e.name.endsWith(".json")) out.push(path);
+  }
+  return out;
+}
+
+Deno.test("portablePaths: absolute paths become relative to the working directory, nothing else changes", () => {
+  const record = {
+    dataroot: "/work/shared/datasets/facades",
+    config: { checkpointsDir: "runs/ablate-cpu", seed: 0, flip: false },
+    files: ["/work/main/runs/a", "b.png"],
+    note: null,
+    backend: "native",
+  };
+  assert.deepEqual(portablePaths(record, "/work/main"), {
+    dataroot: "../shared/datasets/facades",
+    config: { checkpointsDir: "runs/ablate-cpu", seed: 0, flip: false },
+    files: ["runs/a", "b.png"],
+    note: null,
+    backend: "native",
+  });
+  assert.equal(portablePaths("/work/main", "/work/main"), ".");
+  // What publish writes: no absolute path left, from this working directory.
+  const text = portableJson(JSON.stringify({ segmenter: record }));
+  assert.deepEqual(absolutePaths(JSON.parse(text)), []);
+  assert.equal(
+    JSON.parse(text).segmenter.dataroot,
+    relative(Deno.cwd(), "/work/shared/datasets/facades"),
+  );
+});
+
+Deno.test("the published cpu grid (docs/ablations/cpu) holds no absolute path", async () => {
+  const dir = new URL("../docs/ablations/cpu", import.meta.url).pathname;
+  const files = await jsonFiles(dir);
+  assert.ok(files.length >= 11, `only ${files.length} JSON files in ${dir}`);
+  for (const f of files) {
+    const found = absolutePaths(JSON.parse(await Deno.readTextFile(f)));
+    assert.deepEqual(found, [], `${f} holds machine paths`);
+  }
+});
 
 Deno.test({
   name: "ablate ci plumbing: tables, resume-skip, --only, --merge",
@@ -298,6 +386,18 @@ Deno.test({
       for (const f of files) {
         assert.ok((await Deno.stat(`${dest}/${f}`)).size > 0, f);
       }
+      // No machine path is published (the grid's own records hold FACADES_DIR).
+      assert.ok(
+        (await Deno.readTextFile(`${out}/results.json`)).includes(FACADES_DIR),
+      );
+      for (const f of files) {
+        if (!/\.(json|md|csv|svg)$/.test(f)) continue;
+        const text = await Deno.readTextFile(`${dest}/${f}`);
+        assert.ok(!text.includes(FACADES_DIR), `${f} names ${FACADES_DIR}`);
+        if (f.endsWith(".json")) {
+          assert.deepEqual(absolutePaths(JSON.parse(text)), [], f);
+        }
+      }
       const bars = await Deno.readTextFile(
         `${dest}/charts/bars-discriminator.svg`,
       );
@@ -374,4 +474,29 @@ Deno.test("ablate CLI: --publish with --only is refused, naming both flags", asy
   assert.equal(out.code, 1);
   assert.match(stderr, /--publish/);
   assert.match(stderr, /--only/);
+});
+
+Deno.test("README: the paper preset's cost per run follows from the preset and the 256 px bench row", async () => {
+  const readme = await Deno.readTextFile(
+    new URL("../README.md", import.meta.url),
+  );
+  const p = ABLATE_PRESETS.paper;
+  const steps = 400 * (p.epochs + p.epochsDecay); // facades: 400 training pairs
+  const start = readme.indexOf("**What `--preset paper` costs per run.**");
+  assert.ok(start > 0, "README has no paper-preset cost paragraph");
+  const para = readme.slice(start, readme.indexOf("\n\n", start)).replace(
+    /\s+/g,
+    " ",
+  );
+  assert.ok(
+    para.includes(`${steps.toLocaleString("en")} training steps per run`),
+    para,
+  );
+  // The bench table's 256 px row: "| 256 | <median> / <min> | ...".
+  const row = readme.match(/^\| 256 +\| (\d+) \/ (\d+) +\|/m);
+  assert.ok(row, "no 256 px row in the Training speed table");
+  const hours = (ms: string) => Math.round(steps * Number(ms) / 3.6e6);
+  assert.ok(para.includes(`median ${row[1]} ms a step (min ${row[2]}`), para);
+  assert.ok(para.includes(`~${hours(row[1])} h per run`), para);
+  assert.ok(para.includes(`${hours(row[2])} h at the min`), para);
 });

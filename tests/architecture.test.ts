@@ -64,6 +64,8 @@ Deno.test("architecture: the paper's files, training and inference at the top of
     "schedule.ts",
     "checkpoint.ts",
     "translate.ts",
+    "tiling.ts", // inference at any size (translate, demo)
+    "validation.ts", // the training run's validation split and scores
     "config.ts",
     "errors.ts",
     "mod.ts",

@@ -5,7 +5,11 @@ import {
   trainHelp,
   wantsHelp,
 } from "../cli/train_flags.ts";
-import { DEFAULT_CONFIG, validateConfig } from "../lib/config.ts";
+import {
+  CONFIG_FIELD_HELP,
+  DEFAULT_CONFIG,
+  validateConfig,
+} from "../lib/config.ts";
 
 Deno.test("kebab-case flags set every kind of field", () => {
   const c = parseTrainArgs([
@@ -175,6 +179,30 @@ Deno.test("--config file is loaded and flags override it", async () => {
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("--preprocess crop crops at the image's own size: a load size below the crop size is valid", () => {
+  const c = parseTrainArgs([
+    "--preprocess",
+    "crop",
+    "--load-size",
+    "128",
+    "--crop-size",
+    "256",
+  ]);
+  assert.equal(c.cropSize, 256);
+  assert.throws(
+    () =>
+      parseTrainArgs([
+        "--preprocess",
+        "scale_width_and_crop",
+        "--load-size",
+        "128",
+        "--crop-size",
+        "256",
+      ]),
+    /--crop-size 256 is larger than --load-size 128/,
+  );
+});
+
 Deno.test("bad flags give errors naming the flag", () => {
   const cases: [string[], RegExp][] = [
     [["--bogus"], /bogus/],
@@ -182,6 +210,8 @@ Deno.test("bad flags give errors naming the flag", () => {
     [["--ngf", "1.5"], /--ngf: expected an integer/],
     [["--epochs=-1"], /--epochs: expected an integer >= 0/],
     [["--epochs", "-1"], /--epochs/],
+    // Node's hint for a negative number after a space is kept.
+    [["--lr", "-1"], /argument is ambiguous\.\n.*\n.*use '--lr=-XYZ'/],
     [["--gan-mode", "wgan"], /--gan-mode: "wgan" is not one of vanilla, lsgan/],
     [["--netD", "huge"], /--netD: "huge" is not one of/],
     [
@@ -204,6 +234,21 @@ Deno.test("bad flags give errors naming the flag", () => {
   for (const [argv, re] of cases) {
     assert.throws(() => parseTrainArgs(argv), re, argv.join(" "));
   }
+});
+
+Deno.test("help: every field's flag with a description, its allowed values and its default", () => {
+  const help = trainHelp();
+  for (const [field, text] of Object.entries(CONFIG_FIELD_HELP)) {
+    const at = help.indexOf(text);
+    assert.ok(at > 0, `no description of ${field}`);
+    const end = help.lastIndexOf("\n", at);
+    const flagLine = help.slice(help.lastIndexOf("\n", end - 1) + 1, end);
+    assert.match(flagLine, /\(default |\(switch, default off\)/, field);
+  }
+  assert.match(
+    help,
+    /--net-d, --netD \{basic\|n_layers\|pixel\} \(default "basic"\)/,
+  );
 });
 
 Deno.test("help lists both spellings and validateConfig accepts the defaults", () => {

@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/runtime/backend.ts";
 import { withStockBackprop } from "../lib/runtime/backprop.ts";
-import { setDropoutSeed } from "../lib/layers.ts";
 import { Pix2Pix } from "../lib/train.ts";
 import { randomPair, TINY } from "./train_fixtures.ts";
 
@@ -10,12 +9,14 @@ await initBackend("wasm"); // installs the lean backward pass
 
 /** G's loss gradients of a tiny pix2pix (U-Net, PatchGAN, batch norm, dropout). */
 function gradsOf(model: Pix2Pix, seed: number) {
-  setDropoutSeed(seed);
   const b = randomPair(seed);
   const vars = model.G.trainableWeights.map((w) => w.read() as tf.Variable);
   const { value, grads } = tf.variableGrads(() =>
     tf.tidy(() => {
-      const fake = model.G.apply(b.input, { training: true }) as tf.Tensor4D;
+      const fake = model.G.apply(b.input, {
+        training: true,
+        dropoutSeed: seed,
+      }) as tf.Tensor4D;
       const logits = model.D!.apply(tf.concat([b.input, fake], 3), {
         training: true,
       }) as tf.Tensor;

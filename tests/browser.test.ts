@@ -24,6 +24,7 @@ import {
 import { DEFAULT_CONFIG, type TrainConfig } from "../lib/config.ts";
 import {
   buildDemoSite,
+  EXPORT_MARKER,
   serveDemoSite,
   writeDemoSite,
 } from "../lib/site/demo_site.ts";
@@ -31,7 +32,7 @@ import { npmTarget, WASM_FILES } from "../lib/site/web_bundle.ts";
 import { FACADE_PALETTE } from "../lib/datasets/facades.ts";
 import { hconcat, tensorToRgb, writePng } from "../lib/util/image.ts";
 import { Pix2Pix } from "../lib/train.ts";
-import { translate } from "../lib/translate.ts";
+import { translate, translateImage } from "../lib/translate.ts";
 import type { DemoHook as Hook } from "../web/app.ts";
 
 const chromiumPresent = await hasChromium();
@@ -353,6 +354,47 @@ Deno.test({
         `mean abs diff ${loaded.mean} > ${MEAN_ABS}`,
       );
 
+      // Upload at the image's own size: 70x48 is no multiple of 32, so the
+      // page pads and crops back; the output has the input's size and equals
+      // Deno's translateImage on the same pixels.
+      await page.click('[data-mode="upload"]');
+      h = await settled(page, h.translations); // the upload tab's example
+      await page.check("#keep-size");
+      const odd = new Uint8Array(70 * 48 * 3).map((_, i) => (i * 37) % 251);
+      const oddFile = `${OUT_DIR}odd_70x48.png`;
+      await writePng(oddFile, { data: odd, width: 70, height: 48 });
+      await page.setInputFiles("#upload", oddFile);
+      await page.waitForFunction(
+        () => {
+          const h = (globalThis as unknown as { __pix2pix: Hook }).__pix2pix;
+          return h.error !== null || (h.lastWidth === 70 && h.settled);
+        },
+        undefined,
+        { timeout: 30_000 },
+      );
+      h = await settled(page, 0);
+      assert.deepEqual([h.lastWidth, h.lastHeight], [70, 48]);
+      assert.equal(h.lastOutput.length, 70 * 48 * 3);
+      assert.match(h.modeText, /inference mode.*--eval/);
+      const oddExpected = tf.tidy(() =>
+        tensorToRgb(
+          translateImage(
+            G,
+            tf.sub(
+              tf.div(tf.tensor3d(h.lastInput, [48, 70, 3], "float32"), 127.5),
+              1,
+            ) as tf.Tensor3D,
+            { eval: true },
+          ),
+        )
+      );
+      const oddMax = oddExpected.reduce(
+        (m, v, i) => Math.max(m, Math.abs(v - h.lastOutput[i])),
+        0,
+      );
+      console.log(`upload 70x48 kept, wasm: vs Deno max abs ${oddMax}`);
+      assert.ok(oddMax <= MAX_ABS, `70x48 max abs diff ${oddMax}`);
+
       // The starter label map on WebGPU, where the browser offers an adapter.
       const gpuPage = await gpuBrowser.newPage();
       gpuPage.on(
@@ -411,7 +453,8 @@ Deno.test("web bundle: deno.json npm: targets map to package paths", () => {
 });
 
 Deno.test({
-  name: "export: a self-contained static folder; missing files are named",
+  name:
+    "export: a self-contained static folder, never over a user's files; the server holds the model; missing files are named",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -440,6 +483,7 @@ Deno.test({
         facades ? [1, 2, 3, 4].map((i) => `examples/${i}.png`) : [],
       );
       const expected = [
+        EXPORT_MARKER,
         "app.js",
         "demo.json",
         "index.html",
@@ -458,7 +502,7 @@ Deno.test({
         }
       }
       assert.deepEqual(written.sort(), expected);
-      assert.equal(files, expected.length);
+      assert.equal(files, expected.length - 1); // site files, not the marker
       assert.deepEqual(
         await Deno.readFile(`${out}/model/${shards[0]}`),
         await Deno.readFile(`${folder}/G/${shards[0]}`),
@@ -472,11 +516,56 @@ Deno.test({
 
       await Deno.writeTextFile(`${tmp}/file`, "");
       await assert.rejects(writeDemoSite(site, `${tmp}/file`), /--out/);
+      // An earlier export is rewritten; any other non-empty folder only with force.
+      assert.ok((await Deno.stat(`${out}/${EXPORT_MARKER}`)).isFile);
+      await writeDemoSite(site, out);
+      const mine = `${tmp}/mine`;
+      await Deno.mkdir(mine);
+      await Deno.writeTextFile(`${mine}/index.html`, "my page");
+      await assert.rejects(
+        writeDemoSite(site, mine),
+        (e: Error) =>
+          e.message.startsWith(`--out: ${mine} is not empty`) &&
+          e.message.includes("--force"),
+      );
+      assert.equal(await Deno.readTextFile(`${mine}/index.html`), "my page");
+      await writeDemoSite(site, mine, { force: true });
+      assert.match(await Deno.readTextFile(`${mine}/index.html`), /app\.js/);
+
+      // The server holds the model in memory: it keeps serving it after the
+      // checkpoint is pruned; malformed requests get 4xx.
+      const shard0 = await Deno.readFile(`${folder}/G/${shards[0]}`);
       await Deno.remove(`${folder}/G/${shards[0]}`);
       await assert.rejects(
         buildDemoSite({ checkpoint: folder }),
         new RegExp(`--checkpoint: .*${shards[0]}: missing`),
       );
+      await Deno.remove(folder, { recursive: true });
+      const ac = new AbortController();
+      let url = "";
+      const server = serveDemoSite(site, {
+        port: 0,
+        signal: ac.signal,
+        onListen: (u) => url = u,
+      });
+      const get = async (path: string, init?: RequestInit) => {
+        const r = await fetch(url + path, init);
+        return {
+          status: r.status,
+          body: new Uint8Array(await r.arrayBuffer()),
+        };
+      };
+      assert.deepEqual(await get(`model/${shards[0]}`), {
+        status: 200,
+        body: shard0,
+      });
+      assert.equal((await get("%E0%A4%A")).status, 400);
+      assert.equal((await get("%")).status, 400);
+      assert.equal((await get("nothing.js")).status, 404);
+      assert.equal((await get("", { method: "POST" })).status, 405);
+      assert.equal((await get("")).status, 200);
+      ac.abort();
+      await server.finished;
       await assert.rejects(
         buildDemoSite({ checkpoint: `${tmp}/nothing` }),
         /--checkpoint: no checkpoint in/,

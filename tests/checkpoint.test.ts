@@ -7,6 +7,8 @@ import {
   checkpointName,
   KEEP_CHECKPOINTS,
   loadCheckpoint,
+  loadGenerator,
+  readGeneratorFiles,
   saveCheckpoint,
 } from "../lib/checkpoint.ts";
 import { Pix2Pix } from "../lib/train.ts";
@@ -166,10 +168,18 @@ Deno.test("corrupt or missing checkpoints give errors naming the file", async ()
     loadCheckpoint(dir),
     (e: Error) =>
       e instanceof CheckpointError && e.message.includes(shard) &&
-      /truncated/.test(e.message),
+      /truncated/.test(e.message) &&
+      /no intact older checkpoint beside it: restore the file/.test(e.message),
   );
   Deno.writeFileSync(shard, bytes);
   Deno.writeTextFileSync(`${folder}/state.json`, "{not json");
+  await assert.rejects(
+    loadCheckpoint(dir),
+    (e: Error) =>
+      e.message.includes(`${folder}/state.json`) && /corrupt/.test(e.message),
+  );
+  // Without a manifest (a checkpoint older than manifests), the parse fails.
+  Deno.removeSync(`${folder}/manifest.json`);
   await assert.rejects(
     loadCheckpoint(dir),
     (e: Error) =>
@@ -234,6 +244,146 @@ Deno.test("model.json + shards load over HTTP with tf.loadLayersModel, as in a b
   assert.deepEqual(await y2.data(), await y1.data());
   tf.dispose([x, y1, y2]);
   loaded.dispose();
+  m.dispose();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a flipped byte fails the manifest's SHA-256, naming the file; the older checkpoint is offered or, with onFallback, loaded", async () => {
+  const dir = await Deno.makeTempDir();
+  const m = Pix2Pix.create(TINY);
+  await save(dir, m, 5);
+  const newest = await save(dir, m, 6);
+  const manifest = JSON.parse(Deno.readTextFileSync(`${newest}/manifest.json`));
+  assert.deepEqual(Object.keys(manifest).sort(), [
+    "D/group1-shard1of1.bin",
+    "D/model.json",
+    "G/group1-shard1of1.bin",
+    "G/model.json",
+    "optimizer_D.bin",
+    "optimizer_D.json",
+    "optimizer_G.bin",
+    "optimizer_G.json",
+    "state.json",
+  ]);
+  const shard = `${newest}/D/group1-shard1of1.bin`;
+  const bytes = Deno.readFileSync(shard);
+  bytes[1000] ^= 0x40; // same size, one bit off
+  Deno.writeFileSync(shard, bytes);
+  const older = `${dir}/${checkpointName(5)}`;
+  await assert.rejects(
+    loadCheckpoint(dir),
+    (e: Error) =>
+      e instanceof CheckpointError && e.message.includes(shard) &&
+      /SHA-256/.test(e.message) &&
+      e.message.includes(`newest intact older checkpoint is ${older}`),
+  );
+  const warnings: string[] = [];
+  const ck = await loadCheckpoint(dir, { onFallback: (w) => warnings.push(w) });
+  assert.equal(ck.step, 5);
+  assert.equal(warnings.length, 1);
+  assert.ok(warnings[0].includes(shard) && warnings[0].includes(older));
+  // G alone is intact in the newest: translation does not need D.
+  const g = await loadGenerator(dir);
+  assert.equal(g.step, 6);
+  g.G.dispose();
+  // Saving step 6 again (a resume that fell back) replaces the damaged folder.
+  await save(dir, m, 6);
+  const again = await loadCheckpoint(dir);
+  assert.equal(again.step, 6);
+  tf.dispose([again.G, again.D!].flatMap((x) => x.getWeights()));
+  tf.dispose([ck.G, ck.D!].flatMap((x) => x.getWeights()));
+  m.dispose();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("loadGenerator and readGeneratorFiles need only state.json and G/", async () => {
+  const dir = await Deno.makeTempDir();
+  const m = Pix2Pix.create(TINY);
+  const folder = await save(dir, m, 3);
+  for (const f of ["optimizer_G.bin", "optimizer_D.json", "D"]) {
+    Deno.removeSync(`${folder}/${f}`, { recursive: true });
+  }
+  await assert.rejects(
+    loadCheckpoint(dir),
+    /D\/group1-shard1of1\.bin: missing/,
+  );
+  const g = await loadGenerator(dir);
+  assert.equal(g.config.ngf, TINY.ngf);
+  g.G.dispose();
+  const { files, state } = await readGeneratorFiles(dir);
+  assert.deepEqual([...files.keys()].sort(), [
+    "group1-shard1of1.bin",
+    "model.json",
+  ]);
+  assert.equal(state.step, 3);
+  // A shard cut short is named, as translate does.
+  const shard = `${folder}/G/group1-shard1of1.bin`;
+  Deno.truncateSync(shard, 10);
+  await assert.rejects(
+    readGeneratorFiles(dir),
+    (e: Error) => e.message.includes(shard) && /truncated/.test(e.message),
+  );
+  m.dispose();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a config that disagrees with the saved model is refused, naming the file and the field", async () => {
+  const dir = await Deno.makeTempDir();
+  const m = Pix2Pix.create(TINY);
+  const folder = await save(dir, m, 1);
+  // Hand-edited (and the manifest deleted, so the hash check cannot catch it).
+  const state = JSON.parse(Deno.readTextFileSync(`${folder}/state.json`));
+  state.config.ngf = 8;
+  Deno.writeTextFileSync(`${folder}/state.json`, JSON.stringify(state));
+  await assert.rejects(
+    loadCheckpoint(dir),
+    (e: Error) =>
+      e.message.includes(`${folder}/state.json`) && /corrupt/.test(e.message),
+  );
+  Deno.removeSync(`${folder}/manifest.json`);
+  await assert.rejects(
+    loadGenerator(dir),
+    (e: Error) =>
+      e.message.includes(`${folder}/G/model.json`) &&
+      /4 filters.*ngf 8/.test(e.message),
+  );
+  m.dispose();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a save that fails on a full disk removes its temp folder and says so", async () => {
+  const dir = await Deno.makeTempDir();
+  const m = Pix2Pix.create({ ...TINY, loss: "l1" });
+  await save(dir, m, 1);
+  const full = {
+    save: async (handler: tf.io.IOHandler) => {
+      await handler.save!({ modelTopology: {}, weightSpecs: [] });
+      throw new Error("No space left on device (os error 28)");
+    },
+  } as unknown as tfl.LayersModel;
+  await assert.rejects(
+    saveCheckpoint(dir, {
+      step: 2,
+      epoch: 0,
+      batchInEpoch: 2,
+      lr: TINY.lr,
+      rng: { dataSeed: 0, dropoutSeed: 0 },
+      config: TINY,
+      G: full,
+      D: null,
+      optimizerG: m.optimizerG,
+      optimizerD: null,
+    }),
+    (e: Error) =>
+      e instanceof CheckpointError &&
+      e.message.includes(`${dir}/${checkpointName(2)}`) &&
+      /no space left on the device; free some space/.test(e.message),
+  );
+  assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [
+    "latest",
+    checkpointName(1),
+  ]);
+  assert.equal((await loadCheckpoint(dir)).step, 1);
   m.dispose();
   await Deno.remove(dir, { recursive: true });
 });

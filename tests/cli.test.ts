@@ -18,11 +18,15 @@ Deno.test("parseFlags: values with defaults; bad flags name the task's --help", 
       () => parseFlags("demo-task", args, SPEC),
       (e: Error) =>
         e instanceof UserError &&
-        e.message.endsWith("(see deno task demo-task --help)") &&
-        !e.message.includes("\n"),
+        e.message.endsWith("(see deno task demo-task --help)"),
       args.join(" "),
     );
   }
+  // The whole parse error: Node's hint for a negative number after a space.
+  assert.throws(
+    () => parseFlags("demo-task", ["--n", "-1"], SPEC),
+    /ambiguous\.\n.*\n.*'--n=-XYZ'\. \(see deno task demo-task --help\)$/,
+  );
   const p = parseFlags("demo-task", ["a", "--flag", "b"], {
     ...SPEC,
     positionals: true,

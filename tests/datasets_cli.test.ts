@@ -322,6 +322,51 @@ Deno.test("combine: pairs same-named files, reports unmatched and size mismatche
   }
 });
 
+Deno.test("combine: never writes over an input; image-named folders and same-stem files are handled aloud", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const a = pattern(8, 8, 1), b = pattern(8, 8, 2);
+    for (const side of ["A", "B"]) {
+      await Deno.mkdir(`${dir}/${side}/x.png`, { recursive: true });
+      for (const name of ["1.png", "1.jpg", "2.png"]) {
+        const img = side === "A" ? a : b;
+        await Deno.writeFile(
+          `${dir}/${side}/${name}`,
+          name.endsWith(".png") ? await pngBytes(img) : await jpegBytes(img),
+        );
+      }
+    }
+    const before = await Deno.readFile(`${dir}/A/1.png`);
+    for (const out of [`${dir}/A`, `${dir}/B/sub`, dir]) {
+      await assert.rejects(
+        combineFolders({ a: `${dir}/A`, b: `${dir}/B`, out, resizeB: false }),
+        (e: Error) =>
+          e.message.startsWith(`--out ${out} is --`) &&
+          /would write over the input/.test(e.message),
+      );
+    }
+    assert.deepEqual(await Deno.readFile(`${dir}/A/1.png`), before);
+    assert.ok(!(await Deno.stat(`${dir}/B/sub`).catch(() => null)));
+    const r = await combineFolders({
+      a: `${dir}/A`,
+      b: `${dir}/B`,
+      out: `${dir}/AB`,
+      resizeB: false,
+    });
+    assert.equal(r.written, 3);
+    assert.deepEqual(r.unmatchedA, []);
+    assert.deepEqual(r.errors.map((e) => e.file).sort(), [
+      `${dir}/A/x.png`,
+      `${dir}/B/x.png`,
+    ]);
+    assert.match(r.errors[0].reason, /folder named like an image/);
+    const names = [...Deno.readDirSync(`${dir}/AB`)].map((e) => e.name);
+    assert.deepEqual(names.sort(), ["1_jpg.jpg", "1_png.png", "2.png"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("synth CLI writes a dataset that check accepts", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -343,7 +388,7 @@ Deno.test("synth CLI writes a dataset that check accepts", async () => {
     assert.deepEqual(JSON.parse(checked.stdout).sizes, { "64x32": 5 });
     const bad = await cli("synth", "--out", `${dir}/t`, "--count", "many");
     assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /--count needs an integer, got "many"/);
+    assert.match(bad.stderr, /--count: expected an integer >= 1, got "many"/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -10,8 +10,9 @@ import {
   rgbToClasses,
 } from "../lib/datasets/facades.ts";
 import { type RgbImage, writePng } from "../lib/util/image.ts";
+import { PSNR_MAX } from "../lib/eval/metrics.ts";
 import {
-  listSplit,
+  earlyStopping,
   loadSegmenter,
   type PhotoSegmenter,
   readLabelledPair,
@@ -19,10 +20,15 @@ import {
   saveSegmenter,
   segmenterCacheDir,
   type SegmenterConfig,
+  type SegmenterRecord,
+  segmenterSummary,
+  segmenterTrainFiles,
+  splitValidation,
   trainSegmenter,
 } from "../lib/eval/segmenter.ts";
 
 import { FACADES_DIR } from "../lib/datasets/dataroot.ts";
+import { listSplit } from "../lib/data.ts";
 const FACADES = FACADES_DIR;
 const haveFacades = await Deno.stat(FACADES).then(() => true, () => false);
 if (!haveFacades) {
@@ -73,7 +79,7 @@ Deno.test({
   fn: async () => {
     const counts = new Float64Array(N_FACADE_CLASSES);
     let total = 0;
-    for (const f of await listSplit(FACADES, "test")) {
+    for (const f of (await listSplit(FACADES, "test")).files) {
       const { labels } = await readLabelledPair(f);
       for (const c of labels) counts[c]++;
       total += labels.length;
@@ -160,7 +166,9 @@ Deno.test("evaluateResults: hand-computed scores with an oracle segmenter", asyn
     const p = FACADE_PALETTE;
     const d = [0, 1, 2].reduce((s, c) => s + Math.abs(p[33 + c] - p[6 + c]), 0);
     assert.ok(Math.abs(r.l1 - (d / 255 / 3 / 4) / 2) < 1e-6, `l1 ${r.l1}`);
-    assert.equal(r.psnr, Infinity); // image 2 is perfect
+    // Image 2 is perfect: it counts as PSNR_MAX, so the mean stays finite.
+    assert.ok(r.psnr > PSNR_MAX / 2 && r.psnr < PSNR_MAX, `psnr ${r.psnr}`);
+    assert.equal(JSON.parse(JSON.stringify(r)).psnr, r.psnr);
     assert.ok(r.ssim < 1 && r.ssim > 0);
     assert.ok(r.colourfulness > 0);
   } finally {
@@ -208,8 +216,105 @@ const TINY: SegmenterConfig = {
   batchSize: 2,
   lr: 1e-3,
   seed: 3,
-  maxTrain: 4,
+  maxTrain: 5,
+  valFraction: 0.2,
+  jitter: true,
+  patience: 1,
 };
+
+Deno.test("splitValidation: a seeded pick of round(n * valFraction) files, disjoint from training, in order", () => {
+  const files = Array.from({ length: 400 }, (_, i) => `train/${i + 1}.jpg`);
+  const a = splitValidation(files, { valFraction: 0.1, seed: 0 });
+  assert.equal(a.val.length, 40);
+  assert.equal(a.train.length, 360);
+  assert.deepEqual([...a.train, ...a.val].sort(), [...files].sort());
+  const order = (l: string[]) => l.map((f) => files.indexOf(f));
+  assert.deepEqual(order(a.val), [...order(a.val)].sort((x, y) => x - y));
+  // Not simply the first or last files; the same seed gives the same split.
+  assert.notDeepEqual(a.val, files.slice(0, 40));
+  assert.notDeepEqual(a.val, files.slice(-40));
+  assert.deepEqual(splitValidation(files, { valFraction: 0.1, seed: 0 }), a);
+  assert.notDeepEqual(
+    splitValidation(files, { valFraction: 0.1, seed: 1 }).val,
+    a.val,
+  );
+  // At least one validation file when asked for, never all; none at 0.
+  assert.equal(
+    splitValidation(files.slice(0, 3), { valFraction: 0.01, seed: 0 }).val
+      .length,
+    1,
+  );
+  assert.equal(
+    splitValidation(files.slice(0, 2), { valFraction: 0.9, seed: 0 }).train
+      .length,
+    1,
+  );
+  assert.deepEqual(
+    splitValidation(files, { valFraction: 0, seed: 0 }).train,
+    files,
+  );
+});
+
+Deno.test("earlyStopping: best epoch is the first maximum; stop after patience epochs without a better one", () => {
+  assert.deepEqual(earlyStopping([0.5], 2), { best: 1, stop: false });
+  assert.deepEqual(earlyStopping([0.5, 0.6, 0.58], 2), {
+    best: 2,
+    stop: false,
+  });
+  assert.deepEqual(earlyStopping([0.5, 0.6, 0.58, 0.6], 2), {
+    best: 2,
+    stop: true,
+  });
+  assert.deepEqual(earlyStopping([0.5, 0.6, 0.58, 0.61], 2), {
+    best: 4,
+    stop: false,
+  });
+  // patience 0: never stop, still track the best.
+  assert.deepEqual(earlyStopping([0.7, 0.1, 0.1, 0.1], 0), {
+    best: 1,
+    stop: false,
+  });
+});
+
+Deno.test("segmenterSummary: the score tables' line names validation and real-test-photo accuracy", () => {
+  const record: SegmenterRecord = {
+    config: { ...TINY, size: 128, ngf: 16, epochs: 20 },
+    dataroot: "../shared/datasets/facades",
+    nTrain: 360,
+    validation: {
+      files: Array.from({ length: 40 }, (_, i) => `${i}.jpg`),
+      per_pixel_acc: 0.6123,
+      per_class_acc: 0.4,
+      bestEpoch: 7,
+      epochsRun: 12,
+    },
+    trainSeconds: 1,
+    backend: "native",
+    finalLoss: 1,
+    test: {
+      per_pixel_acc: 0.5834,
+      per_class_acc: 0.3512,
+      class_iou: 0.2431,
+      nImages: 106,
+    },
+    createdAt: "",
+  };
+  const line = segmenterSummary(record);
+  for (
+    const part of [
+      "128 px",
+      "ngf 16",
+      "360 training photos + 40 validation (best epoch 7 of 12)",
+      "jitter on",
+      "validation per-pixel acc 0.612",
+      "real test photos (106): per-pixel acc 0.583, per-class acc 0.351, class IoU 0.243",
+    ]
+  ) assert.ok(line.includes(part), `${part} not in: ${line}`);
+  // A record from before validation splits: no validation part.
+  const old = segmenterSummary({ ...record, validation: undefined });
+  assert.ok(!old.includes("validation"), old);
+  assert.ok(old.includes("per-pixel acc 0.583"), old);
+});
 
 Deno.test({
   name:
@@ -226,12 +331,28 @@ Deno.test({
         dataroot: FACADES,
         config: TINY,
         maxTest: 2,
+        backend: "cpu (as initBackend chose)",
         onProgress: (p) => steps.push(p.step),
       });
+      // The record names the backend it was given (native reports "wasm" to tfjs).
+      assert.equal(record.backend, "cpu (as initBackend chose)");
+      // 5 pairs: 1 held out for validation, 4 trained on in 2 batches of 2.
       assert.deepEqual(steps, [1, 2]);
       assert.equal(record.nTrain, 4);
+      const files = await segmenterTrainFiles(FACADES, TINY);
+      const { val } = splitValidation(files, TINY);
+      assert.deepEqual(
+        record.validation?.files,
+        val.map((f) => f.slice(f.lastIndexOf("/") + 1)),
+      );
+      assert.equal(record.validation!.bestEpoch, 1);
+      assert.equal(record.validation!.epochsRun, 1);
+      const v = record.validation!.per_pixel_acc;
+      assert.ok(v >= 0 && v <= 1, `validation acc ${v}`);
       assert.equal(record.test.nImages, 2);
-      assert.ok(record.test.perPixelAcc >= 0 && record.test.perPixelAcc <= 1);
+      assert.ok(
+        record.test.per_pixel_acc >= 0 && record.test.per_pixel_acc <= 1,
+      );
       assert.ok(Number.isFinite(record.finalLoss));
 
       // Cache keys depend on the config.
@@ -248,7 +369,7 @@ Deno.test({
       await saveSegmenter(key, segmenter, record);
       const loaded = await loadSegmenter(key);
       const pair = await readLabelledPair(
-        (await listSplit(FACADES, "test"))[0],
+        (await listSplit(FACADES, "test")).files[0],
       );
       const before = await segmenter.segment(pair.photo);
       assert.equal(before.length, 256 * 256);
@@ -297,6 +418,7 @@ Deno.test({
       assert.equal(report.per_pixel_acc, report.ground_truth.per_pixel_acc);
       assert.equal(report.l1, 0);
       assert.equal(report.ssim, 1);
+      assert.equal(report.psnr, PSNR_MAX); // not null: JSON has no Infinity
       for (const k of ["per_class_acc", "class_iou", "psnr", "colourfulness"]) {
         assert.ok(k in report, k);
       }

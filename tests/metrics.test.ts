@@ -11,6 +11,7 @@ import {
   newConfusion,
   ownAndOtherL1,
   psnr,
+  PSNR_MAX,
   segmentationScores,
   ssim,
 } from "../lib/eval/metrics.ts";
@@ -60,7 +61,8 @@ const clamp01 = (v: number) => Math.min(1, Math.max(0, v));
 Deno.test("l1, mse and psnr: identical images and a known shift", () => {
   const a = pattern(12, 16);
   assert.equal(l1(a, a), 0);
-  assert.equal(psnr(a, a), Infinity);
+  assert.equal(psnr(a, a), PSNR_MAX); // capped, not Infinity
+  assert.equal(PSNR_MAX, 100);
   const shifted = mapImage(a, (v) => v + 0.1);
   assert.ok(Math.abs(l1(a, shifted) - 0.1) < 1e-6);
   assert.ok(Math.abs(mse(a, shifted) - 0.01) < 1e-7);
@@ -152,23 +154,23 @@ Deno.test("segmentation scores of a hand-computed confusion matrix", () => {
   );
   assert.deepEqual(Array.from(cm.counts.slice(0, 4)), [1, 1, 0, 0]);
   const s = segmentationScores(cm);
-  assert.ok(Math.abs(s.perPixelAcc - 3 / 5) < 1e-12);
+  assert.ok(Math.abs(s.per_pixel_acc - 3 / 5) < 1e-12);
   // Per class: 1/2, 2/2, 0/1.
-  assert.ok(Math.abs(s.perClassAcc - (0.5 + 1 + 0) / 3) < 1e-12);
+  assert.ok(Math.abs(s.per_class_acc - (0.5 + 1 + 0) / 3) < 1e-12);
   // IoU: 1/(2+2-1), 2/(2+3-2), 0/(1+0-0).
-  assert.ok(Math.abs(s.classIou - (1 / 3 + 2 / 3 + 0) / 3) < 1e-12);
+  assert.ok(Math.abs(s.class_iou - (1 / 3 + 2 / 3 + 0) / 3) < 1e-12);
 });
 
 Deno.test("segmentation scores: a predicted class absent from the ground truth", () => {
   const cm = newConfusion(2);
   addToConfusion(cm, Uint8Array.from([0, 0]), Uint8Array.from([0, 1]));
   const s = segmentationScores(cm);
-  assert.equal(s.perPixelAcc, 0.5);
-  assert.equal(s.perClassAcc, 0.5); // class 1 has no ground truth: no accuracy
-  assert.equal(s.classIou, (0.5 + 0) / 2); // but IoU 0 (it was predicted)
+  assert.equal(s.per_pixel_acc, 0.5);
+  assert.equal(s.per_class_acc, 0.5); // class 1 has no ground truth: no accuracy
+  assert.equal(s.class_iou, (0.5 + 0) / 2); // but IoU 0 (it was predicted)
   // Accumulating a second image adds up.
   addToConfusion(cm, Uint8Array.from([1]), Uint8Array.from([1]));
-  assert.ok(Math.abs(segmentationScores(cm).perPixelAcc - 2 / 3) < 1e-12);
+  assert.ok(Math.abs(segmentationScores(cm).per_pixel_acc - 2 / 3) < 1e-12);
 });
 
 Deno.test("confusion matrix rejects bad input", () => {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-cpu";
 import { DEFAULT_CONFIG, type TrainConfig } from "../lib/config.ts";
+import { resolveDataroot } from "../lib/datasets/dataroot.ts";
 import { train } from "../lib/train.ts";
 import { translate, translateSplit } from "../lib/translate.ts";
 import { buildGenerator, generatorSpecFromConfig } from "../lib/unet.ts";
@@ -113,6 +114,25 @@ Deno.test("translateSplit writes real_A/fake_B/real_B and a gallery", async () =
   await assert.rejects(
     translateSplit({ checkpoint: `${dir}/nothing`, out }),
     /no checkpoint in .*nothing/,
+  );
+  // 1.jpg and 1.png in one split do not overwrite each other's results.
+  const synthTest = `${await resolveDataroot(s.config)}/test`;
+  const [file] = [...Deno.readDirSync(synthTest)].map((e) => e.name).sort();
+  const pair = Deno.readFileSync(`${synthTest}/${file}`);
+  Deno.mkdirSync(`${dir}/data/test`, { recursive: true });
+  Deno.writeFileSync(`${dir}/data/test/1.png`, pair);
+  Deno.writeFileSync(`${dir}/data/test/1.jpg`, pair);
+  await translateSplit({
+    checkpoint: `${dir}/t`,
+    out: `${dir}/same`,
+    dataroot: `${dir}/data`,
+    eval: true,
+  });
+  assert.deepEqual(
+    [...Deno.readDirSync(`${dir}/same/images`)].map((e) => e.name).sort(),
+    ["1_jpg", "1_png"].flatMap((n) =>
+      ["fake_B", "real_A", "real_B"].map((k) => `${n}_${k}.png`)
+    ),
   );
   await Deno.remove(dir, { recursive: true });
 });

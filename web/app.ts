@@ -8,7 +8,8 @@
  *
  * Page options (URL query): `?backend=webgpu|webgl|wasm|cpu` forces a
  * backend; `?dropout=1` starts in the paper's test mode (dropout on, batch
- * statistics) instead of the default inference mode.
+ * statistics) instead of the default inference mode; `?keepSize=1` starts
+ * with uploads kept at their own size.
  *
  * For tests and scripts the page keeps its state in `window.__pix2pix`
  * ({@link DemoHook}).
@@ -18,7 +19,12 @@
 import { FACADE_CLASSES, FACADE_PALETTE } from "../lib/datasets/facades.ts";
 import type { DemoInfo } from "../lib/site/demo_site.ts";
 import { chooseBackend } from "./backend.ts";
-import { type Generator, loadGenerator, runGenerator } from "./generator.ts";
+import {
+  type Generator,
+  loadGenerator,
+  type Picture,
+  runGenerator,
+} from "./generator.ts";
 import { fileToRgb, showRgb } from "./images.ts";
 import { LabelCanvas, PAINT_SIZE, type Tool } from "./label_canvas.ts";
 
@@ -35,8 +41,12 @@ export interface DemoHook {
   backend: string;
   /** Inference mode (`training: false`: no dropout, moving statistics). */
   evalMode: boolean;
-  /** Model input height = width, pixels. */
+  /** Height = width the model was trained at, pixels. */
   inputSize: number;
+  /** Uploads keep their own size (padded to the model's multiple) instead of being resized. */
+  keepSize: boolean;
+  /** What the page says about the mode of the output shown. */
+  modeText: string;
   mode: Mode;
   /** Site path of the example input shown (from `demo.json`), or null. */
   example: string | null;
@@ -46,6 +56,9 @@ export interface DemoHook {
   settled: boolean;
   /** The last input fed to the model, 8-bit RGB, HWC. */
   lastInput: number[];
+  /** Its width and height, pixels (the output's too). */
+  lastWidth: number;
+  lastHeight: number;
   /** The last output, 8-bit RGB, HWC. */
   lastOutput: number[];
   /** The last output as the model gave it, floats in [-1, 1], HWC. */
@@ -63,11 +76,15 @@ const hook: DemoHook = {
   backend: "",
   evalMode: true,
   inputSize: 0,
+  keepSize: false,
+  modeText: "",
   mode: "paint",
   example: null,
   translations: 0,
   settled: false,
   lastInput: [],
+  lastWidth: 0,
+  lastHeight: 0,
   lastOutput: [],
   lastOutputValues: [],
   lastMs: 0,
@@ -111,8 +128,8 @@ class Translator {
 
   constructor(
     readonly gen: Generator,
-    readonly input: () => Uint8Array | null,
-    readonly show: (input: Uint8Array, output: Uint8Array) => void,
+    readonly input: () => Picture | null,
+    readonly show: (input: Picture, output: Picture) => void,
   ) {}
 
   /** Re-translates `DEBOUNCE_MS` after the last call. */
@@ -143,8 +160,10 @@ class Translator {
         hook.evalMode,
       );
       this.show(input, output);
-      hook.lastInput = Array.from(input);
-      hook.lastOutput = Array.from(output);
+      hook.lastInput = Array.from(input.rgb);
+      hook.lastWidth = input.width;
+      hook.lastHeight = input.height;
+      hook.lastOutput = Array.from(output.rgb);
       hook.lastOutputValues = Array.from(values);
       hook.lastMs = ms;
       hook.translations++;
@@ -178,15 +197,22 @@ async function main(): Promise<void> {
 
   const dropout = el<HTMLInputElement>("dropout");
   dropout.checked = params.get("dropout") === "1";
-  hook.evalMode = !dropout.checked;
+  const showMode = () => {
+    hook.evalMode = !dropout.checked;
+    hook.modeText = hook.evalMode
+      ? "inference mode (moving batch-norm statistics, no dropout; as translate --eval)"
+      : "paper test mode (batch statistics, dropout on; as translate without --eval)";
+    el("mode").textContent = hook.modeText;
+  };
+  showMode();
 
   // Paint mode.
   const labels = new LabelCanvas(el<HTMLCanvasElement>("paint"));
   const paintOut = el<HTMLCanvasElement>("paint-output");
   const paint = new Translator(
     gen,
-    () => labels.toRgb(gen.size),
-    (_input, output) => showRgb(paintOut, output, gen.size),
+    () => ({ rgb: labels.toRgb(gen.size), width: gen.size, height: gen.size }),
+    (_input, output) => showRgb(paintOut, output),
   );
   labels.onChange = () => paint.schedule();
   const palette = el("palette");
@@ -235,7 +261,9 @@ async function main(): Promise<void> {
     const file = (e.target as HTMLInputElement).files?.[0];
     if (!file) return;
     try {
-      labels.load(await fileToRgb(file, PAINT_SIZE, info.direction, false));
+      labels.load(
+        (await fileToRgb(file, PAINT_SIZE, info.direction, false)).rgb,
+      );
       hook.example = null;
       setStatus(`label map from ${file.name}`);
     } catch (err) {
@@ -244,19 +272,30 @@ async function main(): Promise<void> {
   });
 
   // Upload mode.
-  let uploaded: Uint8Array | null = null;
+  let uploaded: Picture | null = null;
+  let uploadedFile: File | undefined;
   const upload = new Translator(
     gen,
     () => uploaded,
     (input, output) => {
-      showRgb(el("upload-input"), input, gen.size);
-      showRgb(el("upload-output"), output, gen.size);
+      showRgb(el("upload-input"), input);
+      showRgb(el("upload-output"), output);
     },
   );
+  const keepSize = el<HTMLInputElement>("keep-size");
+  keepSize.checked = params.get("keepSize") === "1";
+  el("multiple").textContent = String(gen.multiple);
   const takeFile = async (file: File | undefined) => {
     if (!file) return;
+    uploadedFile = file;
+    hook.keepSize = keepSize.checked;
     try {
-      uploaded = await fileToRgb(file, gen.size, info.direction, true);
+      uploaded = await fileToRgb(
+        file,
+        keepSize.checked ? null : gen.size,
+        info.direction,
+        true,
+      );
       hook.example = null;
       setStatus(`translating ${file.name}`);
       upload.schedule();
@@ -264,6 +303,7 @@ async function main(): Promise<void> {
       setStatus((err as Error).message, true);
     }
   };
+  keepSize.addEventListener("change", () => takeFile(uploadedFile));
   el<HTMLInputElement>("upload").addEventListener(
     "change",
     (e) => takeFile((e.target as HTMLInputElement).files?.[0]),
@@ -293,10 +333,17 @@ async function main(): Promise<void> {
     if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
     const blob = await res.blob();
     if (labelInput) {
-      labels.load(await fileToRgb(blob, PAINT_SIZE, info.direction, false));
+      labels.load(
+        (await fileToRgb(blob, PAINT_SIZE, info.direction, false)).rgb,
+      );
     }
-    uploaded = await fileToRgb(blob, gen.size, info.direction, true);
-    showRgb(el("upload-input"), uploaded, gen.size);
+    uploaded = await fileToRgb(
+      blob,
+      keepSize.checked ? null : gen.size,
+      info.direction,
+      true,
+    );
+    showRgb(el("upload-input"), uploaded);
     hook.example = path;
     nextExample.textContent = `Next example (${
       (exampleIndex + 1) % examples.length + 1
@@ -335,7 +382,7 @@ async function main(): Promise<void> {
     document.querySelector<HTMLElement>('[data-mode="paint"]')!.hidden = true;
   }
   dropout.addEventListener("change", () => {
-    hook.evalMode = !dropout.checked;
+    showMode();
     current().schedule();
   });
   setStatus(

@@ -8,20 +8,33 @@
 import * as tf from "@tensorflow/tfjs";
 import * as tfl from "@tensorflow/tfjs-layers";
 import "../lib/layers.ts"; // registers the custom layers named in model.json
+import { modelSizeMultiple, runAnySize } from "../lib/tiling.ts";
+
+/** Images with a side above this go through blended tiles of this side. */
+const TILE = 1024;
+
+/** 8-bit RGB pixels, HWC, `width * height * 3` bytes. */
+export interface Picture {
+  rgb: Uint8Array;
+  width: number;
+  height: number;
+}
 
 /** A loaded generator and its square input size. */
 export interface Generator {
   model: tfl.LayersModel;
-  /** Input height = width, pixels (from the model's input shape). */
+  /** Input height = width it was trained at, pixels (from the model's input shape). */
   size: number;
-  /** Input channels (3). */
+  /** Other sizes must be multiples of this (2^downsamplings); others are padded. */
+  multiple: number;
+  /** Input channels (3, or 1 for grayscale models). */
   channels: number;
 }
 
 /** A translation's result. */
 export interface Translation {
-  /** Output pixels, 8-bit RGB, HWC, `size * size * 3` bytes. */
-  output: Uint8Array;
+  /** Output pixels, the input's size. */
+  output: Picture;
   /** The model's raw output in [-1, 1], HWC (before rounding to bytes). */
   values: Float32Array;
   /** Wall time of the forward pass including the read-back, ms. */
@@ -42,11 +55,12 @@ export async function loadGenerator(url: string): Promise<Generator> {
       `${url}: input shape [${model.inputs[0].shape}] is not [n, s, s, c]`,
     );
   }
-  return { model, size: h, channels: c };
+  return { model, size: h, multiple: modelSizeMultiple(model), channels: c };
 }
 
 /**
- * Runs the generator on one image.
+ * Runs the generator on one image of any size (padded to the generator's
+ * size multiple and cropped back; large images in blended tiles).
  *
  * `evalMode` true (the demo's default) applies the model with
  * `training: false`: moving batch-norm statistics, no dropout, deterministic,
@@ -55,33 +69,45 @@ export async function loadGenerator(url: string): Promise<Generator> {
  * moving statistics, which tfjs updates in that mode, are restored afterwards.
  *
  * @param gen the generator
- * @param rgb input pixels, 8-bit RGB, HWC, `size * size * 3` bytes
+ * @param input input pixels
  * @param evalMode inference mode (see above)
  */
 export async function runGenerator(
   gen: Generator,
-  rgb: Uint8Array,
+  input: Picture,
   evalMode: boolean,
 ): Promise<Translation> {
   const t0 = performance.now();
   const stats = evalMode ? [] : gen.model.nonTrainableWeights;
-  const out = tf.tidy(() => {
-    const saved = stats.map((w) => tf.clone(w.read()));
-    const x = tf.sub(
-      tf.div(tf.tensor4d(rgb, [1, gen.size, gen.size, 3], "float32"), 127.5),
+  const run = (x: tf.Tensor4D) =>
+    tf.tidy(() => {
+      const saved = stats.map((w) => tf.clone(w.read()));
+      const y = gen.model.apply(x, { training: !evalMode }) as tf.Tensor4D;
+      stats.forEach((w, i) => w.write(saved[i]));
+      return y;
+    });
+  const { width, height } = input;
+  const x = tf.tidy((): tf.Tensor3D => {
+    const rgb = tf.sub(
+      tf.div(tf.tensor3d(input.rgb, [height, width, 3], "float32"), 127.5),
       1,
-    );
-    const y = gen.model.apply(x, { training: !evalMode }) as tf.Tensor;
-    stats.forEach((w, i) => w.write(saved[i]));
-    return y;
+    ) as tf.Tensor3D;
+    // One-channel models get the luma (ITU-R 601, as lib/data.ts).
+    return gen.channels === 1
+      ? tf.sum(tf.mul(rgb, tf.tensor1d([0.299, 0.587, 0.114])), -1, true)
+      : rgb;
   });
+  const out = runAnySize(run, x, { multiple: gen.multiple, tile: TILE });
+  x.dispose();
   const values = await out.data() as Float32Array;
+  const channels = out.shape[2];
   out.dispose();
   const ms = performance.now() - t0;
-  const output = new Uint8Array(gen.size * gen.size * 3);
-  for (let i = 0; i < output.length; i++) {
-    const byte = Math.round((values[i] + 1) * 127.5);
-    output[i] = byte < 0 ? 0 : byte > 255 ? 255 : byte;
+  const rgb = new Uint8Array(width * height * 3);
+  for (let i = 0; i < rgb.length; i++) {
+    const v = values[channels === 1 ? Math.floor(i / 3) : i];
+    const byte = Math.round((v + 1) * 127.5);
+    rgb[i] = byte < 0 ? 0 : byte > 255 ? 255 : byte;
   }
-  return { output, values, ms };
+  return { output: { rgb, width, height }, values, ms };
 }

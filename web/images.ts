@@ -7,6 +7,10 @@
  * @module
  */
 import type { Direction } from "../lib/config.ts";
+import type { Picture } from "./generator.ts";
+
+/** Longest side kept when an upload keeps its own size (larger ones are scaled down). */
+export const MAX_SIDE = 2048;
 
 /**
  * Which part of an image is the input: for an aligned A|B pair (width about
@@ -26,21 +30,22 @@ export function inputRegion(
 }
 
 /**
- * Decodes an image file to `size x size` 8-bit RGB (HWC, `size * size * 3`
- * bytes), resized without keeping the aspect ratio.
+ * Decodes an image file to 8-bit RGB, `size x size` (resized without keeping
+ * the aspect ratio), or at its own size with `size` null (scaled down to
+ * {@link MAX_SIDE} when larger).
  *
  * @param file the image file (any format the browser decodes)
- * @param size output height and width, pixels
+ * @param size output height and width, pixels, or null for the file's size
  * @param direction picks the half of an A|B pair (see {@link inputRegion})
  * @param smooth bilinear resizing (photos) or nearest (label maps)
  * @throws Error naming the file when the browser cannot decode it
  */
 export async function fileToRgb(
   file: Blob & { name?: string },
-  size: number,
+  size: number | null,
   direction: Direction,
   smooth: boolean,
-): Promise<Uint8Array> {
+): Promise<Picture> {
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(file);
@@ -50,7 +55,10 @@ export async function fileToRgb(
     );
   }
   const region = inputRegion(bitmap.width, bitmap.height, direction);
-  const canvas = new OffscreenCanvas(size, size);
+  const scale = Math.min(1, MAX_SIDE / Math.max(region.width, bitmap.height));
+  const width = size ?? Math.max(1, Math.round(region.width * scale));
+  const height = size ?? Math.max(1, Math.round(bitmap.height * scale));
+  const canvas = new OffscreenCanvas(width, height);
   const ctx = canvas.getContext("2d")!;
   ctx.imageSmoothingEnabled = smooth;
   ctx.drawImage(
@@ -61,11 +69,12 @@ export async function fileToRgb(
     bitmap.height,
     0,
     0,
-    size,
-    size,
+    width,
+    height,
   );
   bitmap.close();
-  return rgbaToRgb(ctx.getImageData(0, 0, size, size).data);
+  const rgb = rgbaToRgb(ctx.getImageData(0, 0, width, height).data);
+  return { rgb, width, height };
 }
 
 /** Drops the alpha channel of RGBA bytes. */
@@ -95,13 +104,13 @@ export function rgbToImageData(
   return new ImageData(rgba, width, height);
 }
 
-/** Shows `size x size` RGB pixels on `canvas` (its pixel size becomes `size`). */
-export function showRgb(
-  canvas: HTMLCanvasElement,
-  rgb: Uint8Array,
-  size: number,
-): void {
-  canvas.width = size;
-  canvas.height = size;
-  canvas.getContext("2d")!.putImageData(rgbToImageData(rgb, size, size), 0, 0);
+/** Shows a picture on `canvas` (its pixel size becomes the picture's). */
+export function showRgb(canvas: HTMLCanvasElement, p: Picture): void {
+  canvas.width = p.width;
+  canvas.height = p.height;
+  canvas.getContext("2d")!.putImageData(
+    rgbToImageData(p.rgb, p.width, p.height),
+    0,
+    0,
+  );
 }

@@ -1,7 +1,9 @@
 /**
  * Publishes a finished ablation grid as a small, self-contained folder that
  * can be committed (e.g. `docs/ablations/cpu/`): `tables.md`, `results.csv`,
- * `results.json`, the sample sheets (as JPEG), each run's `done.json` and its first
+ * `results.json`, the sample sheets (as JPEG), each run's `done.json` (the JSON
+ * files with absolute paths made relative to the working directory by
+ * `portablePaths`: no machine's paths are committed) and its first
  * {@link PUBLISHED_TEST_IMAGES} translated test images (what notebooks 05 and
  * 06 read), the plotly charts of the grid's `index.html` rendered to SVG by
  * headless Chromium (`charts/<chart id>.svg`: no 4.8 MB plotly.min.js to
@@ -22,6 +24,7 @@ import {
 import type { StudyName } from "./grid.ts";
 import { launchChromium } from "../site/chromium.ts";
 import { readRgb, writeImage } from "../util/image.ts";
+import { portablePaths } from "../util/files.ts";
 
 /** Test images per run copied into the published folder (notebooks 05/06 show 1-8). */
 export const PUBLISHED_TEST_IMAGES = 8;
@@ -82,10 +85,23 @@ export async function renderPlotlyCharts(
   }
 }
 
-/** Copies `from` to `to`, creating `to`'s folder. */
+/**
+ * Copies `from` to `to`, creating `to`'s folder; a `.json` file goes
+ * through {@link portableJson}.
+ */
 async function copy(from: string, to: string): Promise<void> {
   await Deno.mkdir(dirname(to), { recursive: true });
-  await Deno.copyFile(from, to);
+  if (!to.endsWith(".json")) return await Deno.copyFile(from, to);
+  await Deno.writeTextFile(to, portableJson(await Deno.readTextFile(from)));
+}
+
+/**
+ * The JSON text `text` re-written with every absolute path relative to the
+ * working directory (`portablePaths`), two-space indented: how the published
+ * `results.json` and `done.json` files are written.
+ */
+export function portableJson(text: string): string {
+  return JSON.stringify(portablePaths(JSON.parse(text)), null, 2) + "\n";
 }
 
 /**

@@ -20,20 +20,22 @@ import type {
   Variant,
 } from "./grid.ts";
 import type { EvalReport } from "../eval/evaluate.ts";
+import { readRgb, type RgbImage, writePng } from "../util/image.ts";
 import {
-  naturalCompare,
-  readRgb,
-  type RgbImage,
-  writePng,
-} from "../util/image.ts";
-import { PAPER_GROUND_TRUTH, PAPER_TABLES, paperRow } from "../eval/paper.ts";
+  PAPER_GROUND_TRUTH,
+  PAPER_TABLES,
+  type PaperRow,
+  paperRow,
+} from "../eval/paper.ts";
+import type { FcnScores } from "../eval/metrics.ts";
+import { naturalCompare } from "../util/files.ts";
 import {
   ensurePlotly,
   escapeHtml,
   lossCurves,
   readLossLog,
 } from "../report/run_page.ts";
-import type { SegmenterRecord } from "../eval/segmenter.ts";
+import { type SegmenterRecord, segmenterSummary } from "../eval/segmenter.ts";
 
 /** One table row of the report: a variant, its paper figures and (when finished) ours. */
 export interface ReportRow {
@@ -101,9 +103,9 @@ export function reportRows(input: ReportInput): ReportRow[] {
       ssim: s.ssim ?? null,
       colourfulness: s.colourfulness ?? null,
       n_images: s.n_images ?? null,
-      paper_per_pixel_acc: p?.perPixelAcc ?? null,
-      paper_per_class_acc: p?.perClassAcc ?? null,
-      paper_class_iou: p?.classIou ?? null,
+      paper_per_pixel_acc: p?.per_pixel_acc ?? null,
+      paper_per_class_acc: p?.per_class_acc ?? null,
+      paper_class_iou: p?.class_iou ?? null,
       steps: r?.steps ?? null,
       train_seconds: r?.train_seconds ?? null,
       eval_seconds: r?.eval_seconds ?? null,
@@ -113,7 +115,7 @@ export function reportRows(input: ReportInput): ReportRow[] {
 }
 
 /** The segmenter's scores on the real test outputs (from any finished run), or null. */
-function groundTruth(input: ReportInput): EvalReport["ground_truth"] | null {
+function groundTruth(input: ReportInput): FcnScores | null {
   for (const r of input.results.values()) {
     if (r?.scores.ground_truth) return r.scores.ground_truth;
   }
@@ -186,14 +188,15 @@ export function tablesMarkdown(
       `| ground truth (real photos) | ${fmt(gt?.per_pixel_acc ?? null)} | ${
         fmt(gt?.per_class_acc ?? null)
       } | ${fmt(gt?.class_iou ?? null)} | ${
-        fmt(PAPER_GROUND_TRUTH.perPixelAcc, 2)
-      } | ${fmt(PAPER_GROUND_TRUTH.perClassAcc, 2)} | ${
-        fmt(PAPER_GROUND_TRUTH.classIou, 2)
+        fmt(PAPER_GROUND_TRUTH.per_pixel_acc, 2)
+      } | ${fmt(PAPER_GROUND_TRUTH.per_class_acc, 2)} | ${
+        fmt(PAPER_GROUND_TRUTH.class_iou, 2)
       } | | | | |`,
     );
     for (const r of rows.filter((x) => x.study === study && x.note)) {
       out.push("", `\\* ${r.label}: ${r.note}.`);
     }
+    if (input.segmenter) out.push("", `${segmenterSummary(input.segmenter)}.`);
     out.push(...after(study));
   }
   return out.join("\n") + "\n";
@@ -237,8 +240,31 @@ export function resultsCsv(input: ReportInput): string {
   ].join("\n") + "\n";
 }
 
-/** `results.json`: set-up, ground truth, table rows and every run's `done.json`. */
-export function resultsJson(input: ReportInput): object {
+/**
+ * `results.json`: set-up, ground truth, table rows and every run's
+ * `done.json`. Written by {@link writeAblationReport}, read back (notebooks)
+ * as this same type.
+ */
+export interface ResultsJson {
+  /** Preset name: `ci`, `cpu` or `paper`. */
+  preset: string;
+  /** The preset's numbers (image size, widths, epochs, steps...). */
+  setup: AblatePreset;
+  dataroot: string;
+  direction: string;
+  /** Our segmenter's scores on the real test photos, once a run has them. */
+  ground_truth: FcnScores | null;
+  /** The grid's segmenter record, null before it is trained. */
+  segmenter: SegmenterRecord | null;
+  paper_ground_truth: PaperRow;
+  /** One row per paper-table row, in the paper's order. */
+  rows: ReportRow[];
+  /** `done.json` of each run id, null when not finished. */
+  runs: Record<string, RunResult | null>;
+}
+
+/** The {@link ResultsJson} of a grid. */
+export function resultsJson(input: ReportInput): ResultsJson {
   return {
     preset: input.presetName,
     setup: input.preset,
@@ -348,7 +374,7 @@ export async function writeSheet(
 
 function htmlTable(
   rows: ReportRow[],
-  gt: EvalReport["ground_truth"] | null,
+  gt: FcnScores | null,
 ): string {
   const head = [
     "variant",
@@ -390,9 +416,9 @@ function htmlTable(
         fmt(gt?.per_pixel_acc ?? null),
         fmt(gt?.per_class_acc ?? null),
         fmt(gt?.class_iou ?? null),
-        fmt(PAPER_GROUND_TRUTH.perPixelAcc, 2),
-        fmt(PAPER_GROUND_TRUTH.perClassAcc, 2),
-        fmt(PAPER_GROUND_TRUTH.classIou, 2),
+        fmt(PAPER_GROUND_TRUTH.per_pixel_acc, 2),
+        fmt(PAPER_GROUND_TRUTH.per_class_acc, 2),
+        fmt(PAPER_GROUND_TRUTH.class_iou, 2),
         "",
         "",
         "",
@@ -520,7 +546,11 @@ ${
 <p>${escapeHtml(setupLine(input))}</p>
 <p>Files: <a href="tables.md">tables.md</a> · <a href="results.csv">results.csv</a> · <a href="results.json">results.json</a></p>
 <p>Paper figures are Cityscapes labels → photo at 256x256; ours are this dataset at this size, scored by this grid's segmenter: compare orderings, not values.</p>
-${sections.join("\n")}
+${
+    input.segmenter
+      ? `<p>${escapeHtml(segmenterSummary(input.segmenter))}.</p>\n`
+      : ""
+  }${sections.join("\n")}
 <h2>Loss curves per run</h2>
 ${curves.join("\n") || "<p>No run has started.</p>"}
 <script>

@@ -45,6 +45,7 @@ import {
 } from "./report.ts";
 import { initBackend } from "../runtime/backend.ts";
 import { evaluateResults } from "../eval/evaluate.ts";
+import { exists } from "../util/files.ts";
 import {
   DEFAULT_SEGMENTER_CONFIG,
   loadSegmenter,
@@ -122,10 +123,10 @@ export function runConfig(
     maxSteps: p.maxSteps,
     saveEvery: p.saveEvery,
     sampleEvery: p.sampleEvery,
+    // The paper's tables train on the whole train split; the grid scores on test.
+    valSource: "none",
   });
 }
-
-const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
 
 /** Reads `<out>/<id>/done.json`, or null when the run has not finished. */
 export async function readRunResult(
@@ -181,7 +182,7 @@ async function ensureSegmenter(
   p: AblatePreset,
 ): Promise<LoadedSegmenter> {
   const dir = segmenterDir(o.out);
-  await initBackend(o.backend, { threads: o.threads });
+  const backend = await initBackend(o.backend, { threads: o.threads });
   if (await exists(`${dir}/segmenter.json`)) {
     return (await loadSegmenter(dir)).segmenter;
   }
@@ -193,6 +194,7 @@ async function ensureSegmenter(
   const { segmenter, record } = await trainSegmenter({
     dataroot: o.dataroot,
     config,
+    backend: backend.name,
     ...(p.numTest > 0 ? { maxTest: p.numTest } : {}),
   });
   await Deno.mkdir(dir, { recursive: true });
@@ -200,7 +202,9 @@ async function ensureSegmenter(
   log(
     `segmenter: done in ${
       record.trainSeconds.toFixed(1)
-    } s, real test photos per-pixel acc ${record.test.perPixelAcc.toFixed(3)}`,
+    } s, real test photos per-pixel acc ${
+      record.test.per_pixel_acc.toFixed(3)
+    }`,
   );
   return segmenter;
 }
@@ -225,7 +229,10 @@ export async function runOne(
   log(
     `${run.id}: ${resume ? "resuming" : "training"} (${run.rows.join(", ")})`,
   );
-  const trained = await train({ ...cfg, resume }, { quiet: true });
+  // Without a checkpoint, whatever a killed first attempt left is replaced.
+  const trained = await train({ ...cfg, resume, overwrite: !resume }, {
+    quiet: true,
+  });
   const seg = await segmenter();
   const t0 = performance.now();
   await translateSplit({

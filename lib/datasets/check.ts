@@ -21,6 +21,83 @@ export interface CheckReport {
   warnings: FileIssue[];
   /** Files without an image extension, ignored by the loader. */
   ignored: string[];
+  /** Usable files whose pixels are all gray (R = G = B), grayscale files included. */
+  grayscale: number;
+  /** How to train on it, from the pair count and size; null when unusable. */
+  suggestion?: TrainingSuggestion | null;
+}
+
+/** A starting point for `deno task train` on a checked dataset. */
+export interface TrainingSuggestion {
+  /** Flags after `deno task train --dataroot DIR`. */
+  flags: string[];
+  /** Why, one line per choice. */
+  reasons: string[];
+}
+
+/** Steps of the `cpu` preset on facades (400 pairs x 20 epochs), the budget the suggestion keeps. */
+const CPU_PRESET_STEPS = 8000;
+
+/**
+ * Flags to train on a checked dataset: the `cpu` preset (64 px crops of 72 px
+ * resizes, a 2-core CPU in about two hours) with epochs scaled so that the
+ * run has about the preset's 8000 steps whatever the pair count; `paper`
+ * (256 px) noted for halves of 256 px and more on a GPU; smaller crops for
+ * halves under 64 px; `--input-nc 1 --output-nc 1` when every image is
+ * gray. Null when the set has errors or no `train/` pairs.
+ */
+export function suggestTraining(
+  report: Omit<CheckReport, "suggestion">,
+): TrainingSuggestion | null {
+  const pairs = report.splits.train ?? 0;
+  if (report.errors.length || pairs === 0) return null;
+  const flags = ["--preset", "cpu"];
+  const reasons: string[] = [];
+  const halves = Object.keys(report.sizes).map((s) => {
+    const [w, h] = s.split("x").map(Number);
+    return Math.min(w / 2, h);
+  });
+  const side = Math.min(...halves);
+  if (side < 72) {
+    const crop = side >= 64 ? 64 : 32;
+    const load = Math.max(side, crop);
+    flags.push("--load-size", String(load), "--crop-size", String(crop));
+    flags.push("--net-g", `unet_${crop}`);
+    reasons.push(
+      `halves are ${side} px: crops of ${crop} (unet_${crop}) from ${load} px resizes`,
+    );
+  } else {
+    reasons.push(
+      `halves are ${side} px: the cpu preset trains on 64 px crops of 72 px resizes${
+        side >= 256
+          ? "; with a GPU, --preset paper trains at 256 px as the paper"
+          : ""
+      }`,
+    );
+  }
+  const trained = report.splits.val ? pairs : pairs - Math.floor(0.1 * pairs);
+  const each = Math.max(1, Math.round(CPU_PRESET_STEPS / trained / 2));
+  flags.push("--epochs", String(each), "--epochs-decay", String(each));
+  reasons.push(
+    `${trained} pairs trained on: ${each} + ${each} epochs is about ${
+      2 * each * trained
+    } steps, the cpu preset's budget${
+      pairs < 100
+        ? "; under 100 pairs expect overfitting (facades has 400)"
+        : ""
+    }`,
+  );
+  reasons.push(
+    report.splits.val
+      ? `validation on val/ (${report.splits.val} pairs), best checkpoint in checkpoints/best`
+      : "no val/ split: 10% of train is held out for validation (--val-fraction)",
+  );
+  const total = Object.values(report.splits).reduce((a, b) => a + b, 0);
+  if (report.grayscale === total) {
+    flags.push("--input-nc", "1", "--output-nc", "1");
+    reasons.push("every image is gray (R = G = B): 1 channel in and out");
+  }
+  return { flags, reasons };
 }
 
 /** Images decoded at once (sharp runs them in libvips threads). */
@@ -43,6 +120,7 @@ export async function checkDataset(dir: string): Promise<CheckReport> {
     errors: [],
     warnings: [],
     ignored: [],
+    grayscale: 0,
   };
   const info = await Deno.stat(dir).catch(() => null);
   if (!info?.isDirectory) {
@@ -63,6 +141,7 @@ export async function checkDataset(dir: string): Promise<CheckReport> {
   for (const split of splits) {
     await checkSplit(`${dir}/${split}`, split, report);
   }
+  report.suggestion = suggestTraining(report);
   return report;
 }
 
@@ -90,7 +169,7 @@ async function checkSplit(
         report.errors.push({ file, reason: err?.reason ?? String(err) });
         return;
       }
-      const { width, height, note } = result.value;
+      const { width, height, note, data } = result.value;
       if (width % 2 !== 0) {
         report.errors.push({
           file,
@@ -99,6 +178,7 @@ async function checkSplit(
         return;
       }
       if (note) report.warnings.push({ file, reason: note });
+      if (isGray(data)) report.grayscale++;
       const size = `${width}x${height}`;
       sizes.add(size);
       report.sizes[size] = (report.sizes[size] ?? 0) + 1;
@@ -113,6 +193,14 @@ async function checkSplit(
       }): fine with resize_and_crop, batches need one size otherwise`,
     });
   }
+}
+
+/** Whether every pixel of RGB bytes has R = G = B. */
+function isGray(rgb: Uint8Array): boolean {
+  for (let i = 0; i < rgb.length; i += 3) {
+    if (rgb[i] !== rgb[i + 1] || rgb[i] !== rgb[i + 2]) return false;
+  }
+  return true;
 }
 
 /** A human-readable version of a {@link CheckReport}. */
@@ -134,5 +222,14 @@ export function formatCheckReport(report: CheckReport): string {
   lines.push(
     report.errors.length ? `  ${report.errors.length} error(s)` : "  ok",
   );
+  if (report.suggestion) {
+    lines.push(
+      "suggested:",
+      `  deno task train --dataroot ${report.dir} ${
+        report.suggestion.flags.join(" ")
+      } --direction AtoB|BtoA`,
+      ...report.suggestion.reasons.map((r) => `  - ${r}`),
+    );
+  }
   return lines.join("\n");
 }

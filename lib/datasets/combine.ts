@@ -6,9 +6,13 @@
  * @module
  */
 import type { FileIssue } from "../data.ts";
+import { foldersOverlap } from "../util/files.ts";
 import {
+  distinctStems,
+  fileStem,
   type FolderListing,
   hconcat,
+  isImagePath,
   listFolder,
   readRgb,
   resizeRgb,
@@ -39,17 +43,27 @@ export interface CombineReport {
   errors: FileIssue[];
 }
 
-function stem(name: string): string {
-  const dot = name.lastIndexOf(".");
-  return dot > 0 ? name.slice(0, dot) : name;
-}
-
 async function listDir(dir: string): Promise<FolderListing> {
   const info = await Deno.stat(dir).catch(() => null);
   if (!info?.isDirectory) {
     throw new Error(`${dir}: ${info ? "not a folder" : "folder not found"}`);
   }
   return await listFolder(dir);
+}
+
+/** Reports the folders of a listing that are named like images: never combined. */
+function reportImageFolders(
+  dir: string,
+  folders: string[],
+  report: CombineReport,
+): void {
+  for (const f of folders.filter(isImagePath)) {
+    report.errors.push({
+      file: `${dir}/${f}`,
+      reason:
+        "a folder named like an image, skipped: rename it or move its files up",
+    });
+  }
 }
 
 async function combineFlat(
@@ -60,19 +74,24 @@ async function combineFlat(
   resizeB: boolean,
   report: CombineReport,
 ): Promise<void> {
-  const listA = (await listDir(a)).images;
-  const byStemB = new Map(
-    (await listDir(b)).images.map((name) => [stem(name), name]),
-  );
-  for (const nameA of listA) {
-    const nameB = byStemB.get(stem(nameA));
+  const [listA, listB] = [await listDir(a), await listDir(b)];
+  reportImageFolders(a, listA.folders, report);
+  reportImageFolders(b, listB.folders, report);
+  // B by exact name first, else by stem; output names stay distinct
+  // when A holds `1.jpg` and `1.png`.
+  const unusedB = new Set(listB.images);
+  const outNames = distinctStems(listA.images);
+  for (const [i, nameA] of listA.images.entries()) {
+    const nameB = unusedB.has(nameA)
+      ? nameA
+      : [...unusedB].find((n) => fileStem(n) === fileStem(nameA));
     if (nameB === undefined) {
       report.unmatchedA.push(`${prefix}${nameA}`);
       continue;
     }
-    byStemB.delete(stem(nameA));
+    unusedB.delete(nameB);
     const ext = nameA.toLowerCase().endsWith(".png") ? "png" : "jpg";
-    const target = `${out}/${stem(nameA)}.${ext}`;
+    const target = `${out}/${outNames[i]}.${ext}`;
     try {
       const [imgA, imgB] = await Promise.all([
         readRgb(`${a}/${nameA}`),
@@ -99,16 +118,19 @@ async function combineFlat(
       });
     }
   }
-  report.unmatchedB.push(...[...byStemB.values()].map((n) => `${prefix}${n}`));
+  report.unmatchedB.push(...[...unusedB].map((n) => `${prefix}${n}`));
 }
 
 /**
- * Pair same-named images of `a` and `b` (extension ignored) into aligned
- * A|B images under `out`: PNG when the A file is a PNG, JPEG quality 95
- * otherwise. When `a` has subfolders (`train/`, `test/`...), each is
- * combined with the same-named subfolder of `b` into `out/<split>/`.
+ * Pair same-named images of `a` and `b` (same name first, else extension
+ * ignored) into aligned A|B images under `out`: PNG when the A file is a
+ * PNG, JPEG quality 95 otherwise (`1_jpg.jpg` and `1_png.png` where A holds
+ * both `1.jpg` and `1.png`). When `a` has subfolders (`train/`,
+ * `test/`...), each is combined with the same-named subfolder of `b` into
+ * `out/<split>/`; folders named like images are reported, not combined.
  *
- * @throws Error naming the folder when `a` or `b` is missing
+ * @throws Error naming the folder when `a` or `b` is missing, or when
+ *   `out` is, contains or lies inside `a` or `b` (nothing is written)
  */
 export async function combineFolders(
   opts: CombineOptions,
@@ -119,9 +141,24 @@ export async function combineFolders(
     unmatchedB: [],
     errors: [],
   };
+  for (const [flag, dir] of [["--a", opts.a], ["--b", opts.b]]) {
+    if (await foldersOverlap(opts.out, dir)) {
+      throw new Error(
+        `--out ${opts.out} is ${flag} ${dir} or overlaps it: combining there would write over the input images; choose a separate --out folder`,
+      );
+    }
+  }
   const top = await listDir(opts.a);
-  await listDir(opts.b);
-  const splits = top.folders.length > 0 ? top.folders : [""];
+  const topB = await listDir(opts.b);
+  // Split subfolders (train/, test/...); images at the top are a split too.
+  const folders = top.folders.filter((f) => !isImagePath(f));
+  const splits = top.images.length > 0 || folders.length === 0
+    ? ["", ...folders]
+    : folders;
+  if (!splits.includes("")) { // else combineFlat reports them
+    reportImageFolders(opts.a, top.folders, report);
+    reportImageFolders(opts.b, topB.folders, report);
+  }
   for (const split of splits) {
     const sub = split ? `/${split}` : "";
     const bDir = `${opts.b}${sub}`;

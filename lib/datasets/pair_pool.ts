@@ -85,9 +85,3 @@ export function loadPairInPool(
     );
   });
 }
-
-/** Terminate the pool's workers (optional: idle workers do not keep the process alive). */
-export async function stopDataWorkers(): Promise<void> {
-  const all = slots.splice(0);
-  await Promise.all(all.map((s) => s.worker.terminate()));
-}

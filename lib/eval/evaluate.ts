@@ -17,9 +17,11 @@
  */
 import { N_FACADE_CLASSES, rgbToClasses } from "../datasets/facades.ts";
 import { readRgb, type RgbImage } from "../util/image.ts";
+import { naturalCompare } from "../util/files.ts";
 import {
   addToConfusion,
   colourfulness,
+  type FcnScores,
   floatImageFromRgb8,
   l1,
   newConfusion,
@@ -40,19 +42,12 @@ export interface ResultImages {
   realB: string;
 }
 
-/** The FCN-score triple, named as in the paper's tables. */
-export interface FcnScores {
-  per_pixel_acc: number;
-  per_class_acc: number;
-  class_iou: number;
-}
-
 /**
  * Scores of one results folder (`--json` prints this object). Segmentation
  * scores are of the generated photos; `ground_truth` those of the real
  * photos of the same images. Image metrics are means over images, on [0, 1];
- * `psnr` is the mean of per-image PSNRs in dB (`Infinity`, printed as
- * `null` in JSON, if some generated image equals its real photo).
+ * `psnr` is the mean of per-image PSNRs in dB, each at most 100 dB
+ * (`PSNR_MAX`: a generated image equal to its real photo counts as 100).
  */
 export interface EvalReport extends FcnScores {
   n_images: number;
@@ -112,12 +107,10 @@ export async function listResults(dir: string): Promise<ResultImages[]> {
   }
   if (names.size === 0) {
     throw new Error(
-      `${images}: no *_real_A.png / *_fake_B.png / *_real_B.png files (is it a \`deno task translate\` results folder?)`,
+      `${images}: no *_real_A.png / *_fake_B.png / *_real_B.png files (is it a results folder written by translateSplit?)`,
     );
   }
-  const sorted = [...names].sort((a, b) =>
-    a.localeCompare(b, "en", { numeric: true })
-  );
+  const sorted = [...names].sort(naturalCompare);
   return sorted.map((name) => {
     const paths = {} as Record<keyof typeof SUFFIXES, string>;
     for (const [key, suffix] of Object.entries(SUFFIXES)) {
@@ -139,14 +132,6 @@ function checkSameSize(a: RgbImage, b: RgbImage, pa: string, pb: string): void {
       `${pb}: ${b.width}x${b.height}, but ${pa} is ${a.width}x${a.height}; the results of one image must have one size`,
     );
   }
-}
-
-function fcn(scores: ReturnType<typeof segmentationScores>): FcnScores {
-  return {
-    per_pixel_acc: scores.perPixelAcc,
-    per_class_acc: scores.perClassAcc,
-    class_iou: scores.classIou,
-  };
 }
 
 /**
@@ -189,14 +174,14 @@ export async function evaluateResults(
   }
   const n = results.length;
   return {
-    ...fcn(segmentationScores(fake)),
+    ...segmentationScores(fake),
     n_images: n,
     l1: sumL1 / n,
     psnr: sumPsnr / n,
     ssim: sumSsim / n,
     colourfulness: sumCol / n,
     colourfulness_real: sumColReal / n,
-    ground_truth: fcn(segmentationScores(real)),
+    ground_truth: segmentationScores(real),
   };
 }
 

@@ -6,8 +6,9 @@
  *   (use {@link floatImageFromRgb8} for 8-bit RGB);
  * - {@link l1} is the mean absolute difference on [0, 1]. The training loss
  *   works on [-1, 1], where the same pair gives exactly twice this value;
- * - {@link psnr} uses a peak of 1 (images on [0, 1]); identical images give
- *   `Infinity`;
+ * - {@link psnr} uses a peak of 1 (images on [0, 1]) and is capped at
+ *   {@link PSNR_MAX} (100 dB, as x264 and libvpx report): identical images
+ *   would give infinity, which makes means and JSON meaningless;
  * - {@link ssim} is Wang et al. (2004): 11x11 Gaussian window, sigma 1.5,
  *   K1 = 0.01, K2 = 0.03, data range 1, population (not sample) statistics,
  *   averaged over the "valid" window positions (no padding) and then over
@@ -87,13 +88,15 @@ export function mse(a: FloatImage, b: FloatImage): number {
   return s / a.data.length;
 }
 
+/** The PSNR of identical images (and of any with MSE below 1e-10), dB. */
+export const PSNR_MAX = 100;
+
 /**
  * Peak signal-to-noise ratio in dB, peak 1 (images on [0, 1]):
- * `10 log10(1 / MSE)`. `Infinity` for identical images.
+ * `10 log10(1 / MSE)`, at most {@link PSNR_MAX} (identical images).
  */
 export function psnr(a: FloatImage, b: FloatImage): number {
-  const m = mse(a, b);
-  return m === 0 ? Infinity : 10 * Math.log10(1 / m);
+  return Math.min(PSNR_MAX, 10 * Math.log10(1 / mse(a, b)));
 }
 
 /** Window side of {@link ssim} (pixels). */
@@ -365,14 +368,18 @@ export function addToConfusion(
   }
 }
 
-/** The three FCN-score numbers of the pix2pix paper (each in [0, 1]). */
-export interface SegmentationScores {
+/**
+ * The three FCN-score numbers of the pix2pix paper (each in [0, 1]): the one
+ * type of them, in the spelling every results file uses (`eval --json`,
+ * `done.json`, `results.json`, `segmenter.json`) and the paper's tables.
+ */
+export interface FcnScores {
   /** Correct pixels / all pixels. */
-  perPixelAcc: number;
+  per_pixel_acc: number;
   /** Mean over classes of (correct pixels of the class / its ground-truth pixels). */
-  perClassAcc: number;
+  per_class_acc: number;
   /** Mean over classes of intersection / union. */
-  classIou: number;
+  class_iou: number;
 }
 
 /**
@@ -385,7 +392,7 @@ export interface SegmentationScores {
  * prediction (a class absent from both has no IoU; one that is predicted but
  * absent from the ground truth counts as IoU 0). An empty matrix gives NaN.
  */
-export function segmentationScores(cm: Confusion): SegmentationScores {
+export function segmentationScores(cm: Confusion): FcnScores {
   const n = cm.nClasses, c = cm.counts;
   let total = 0, correct = 0;
   let accSum = 0, accN = 0, iouSum = 0, iouN = 0;
@@ -409,8 +416,8 @@ export function segmentationScores(cm: Confusion): SegmentationScores {
     }
   }
   return {
-    perPixelAcc: correct / total,
-    perClassAcc: accSum / accN,
-    classIou: iouSum / iouN,
+    per_pixel_acc: correct / total,
+    per_class_acc: accSum / accN,
+    class_iou: iouSum / iouN,
   };
 }

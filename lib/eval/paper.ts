@@ -9,16 +9,7 @@
  *
  * @module
  */
-
-/** The three FCN-scores of one row (each in [0, 1]). */
-export interface FcnScores {
-  /** Per-pixel accuracy. */
-  perPixelAcc: number;
-  /** Mean per-class accuracy. */
-  perClassAcc: number;
-  /** Mean class IoU. */
-  classIou: number;
-}
+import type { FcnScores } from "./metrics.ts";
 
 /** One row of a paper table. */
 export interface PaperRow extends FcnScores {
@@ -43,11 +34,11 @@ export interface PaperTable {
 function row(
   id: string,
   label: string,
-  perPixelAcc: number,
-  perClassAcc: number,
-  classIou: number,
+  per_pixel_acc: number,
+  per_class_acc: number,
+  class_iou: number,
 ): PaperRow {
-  return { id, label, perPixelAcc, perClassAcc, classIou };
+  return { id, label, per_pixel_acc, per_class_acc, class_iou };
 }
 
 /** The paper's ground-truth row: the FCN on real Cityscapes photos (Table 1). */

@@ -19,9 +19,10 @@ import { type Batch, openAlignedDataset } from "../data.ts";
 import type { Direction } from "../config.ts";
 import { ensureSynthDataset } from "../datasets/synth.ts";
 import { FACADES_DIR } from "../datasets/dataroot.ts";
-import type { ReportRow } from "../ablation/report.ts";
-import type { SegmenterRecord } from "../eval/segmenter.ts";
+import type { ResultsJson } from "../ablation/report.ts";
+import { exists } from "../util/files.ts";
 import type { StepEvent, StepLosses } from "../train.ts";
+import { withFcnScores } from "../eval/segmenter.ts";
 
 /** The symbol Deno's Jupyter kernel looks for on a value to get its MIME bundle. */
 export const JUPYTER_DISPLAY: unique symbol = Symbol.for(
@@ -397,33 +398,8 @@ export async function loadPairs(o: LoadPairsOptions): Promise<Batch> {
   return first.value;
 }
 
-/** The three FCN-scores, snake_case as in `results.json`. */
-export interface FcnScoreFields {
-  per_pixel_acc: number;
-  per_class_acc: number;
-  class_iou: number;
-}
-
-/** The parts of an ablation grid's `results.json` (`lib/ablation/report.ts`) the notebooks use. */
-export interface AblationResults {
-  /** Preset name: `ci`, `cpu` or `paper`. */
-  preset: string;
-  /** The preset's numbers (image size, widths, epochs, steps...). */
-  setup:
-    & { size: number; ngf: number; ndf: number; maxSteps: number }
-    & Record<
-      string,
-      unknown
-    >;
-  dataroot: string;
-  direction: string;
-  /** Our segmenter's scores on the real test photos, if measured. */
-  ground_truth: FcnScoreFields | null;
-  /** The grid's segmenter: its config, training set and own test scores (null before it is trained). */
-  segmenter: SegmenterRecord | null;
-  /** One row per paper-table row, in the paper's order. */
-  rows: ReportRow[];
-}
+/** An ablation grid's `results.json` (written by `lib/ablation/report.ts`). */
+export type AblationResults = ResultsJson;
 
 /** A found or freshly made ablation grid. */
 export interface AblationSource {
@@ -448,7 +424,7 @@ async function resultFiles(
       const file = `${root}/${e.name}/results.json`;
       if (
         e.isDirectory && keep(e.name) &&
-        await Deno.stat(file).then(() => true, () => false)
+        await exists(file)
       ) found.push(file);
     }
   } catch {
@@ -470,8 +446,12 @@ export async function ablationResults(
 ): Promise<AblationSource> {
   const repo = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
   const env = Deno.env.get("PIX2PIX_ABLATION_DIR");
-  const read = async (file: string) =>
-    JSON.parse(await Deno.readTextFile(file)) as AblationResults;
+  // Grids written before the segmenter's scores took snake_case spell them
+  // perPixelAcc...: read either.
+  const read = async (file: string) => {
+    const r = JSON.parse(await Deno.readTextFile(file)) as AblationResults;
+    return { ...r, segmenter: r.segmenter && withFcnScores(r.segmenter) };
+  };
   if (env) {
     return {
       dir: env,

@@ -10,6 +10,7 @@
  * @module
  */
 import { ConfigError, EnvironmentError } from "../errors.ts";
+import { exists } from "../util/files.ts";
 
 /** What {@link runNotebooks} does. */
 export interface NotebookRunOptions {
@@ -181,7 +182,7 @@ export async function runNotebooks(
   const executed: string[] = [];
   for (const nb of o.notebooks) {
     const out = `${o.outDir}/${nb.slice(nb.lastIndexOf("/") + 1)}`;
-    if (await Deno.stat(out).then(() => true, () => false)) executed.push(out);
+    if (await exists(out)) executed.push(out);
   }
   const html: string[] = [];
   if (o.html && executed.length) {

@@ -21,6 +21,8 @@ export interface ProgressLosses {
 export interface Progress {
   /** Shows that `step` steps are done, in 0-based `epoch`, with the latest losses. */
   update(step: number, epoch: number, losses: ProgressLosses): void;
+  /** Prints a line (e.g. an epoch's validation score) above the bar. */
+  note(message: string): void;
   /** Finishes the bar (leaves the last state on screen). */
   stop(): void;
 }
@@ -70,6 +72,13 @@ export function createProgress(o: ProgressOptions): Progress {
         D_fake: fmt(l.D_fake),
         rate: ((step - o.start) / seconds).toFixed(2),
       });
+    },
+    note(message) {
+      if (Deno.stdout.isTerminal()) {
+        Deno.stdout.writeSync(new TextEncoder().encode("\r\x1b[2K"));
+      }
+      console.log(message);
+      bar.render();
     },
     stop() {
       bar.stop();

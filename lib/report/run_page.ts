@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { exists, writeFileAtomic } from "../util/files.ts";
 
 /** One training step's record, as written to `loss_log.jsonl`. */
 export interface StepRecord {
@@ -50,7 +51,7 @@ export function escapeHtml(text: string): string {
 /** Copies `plotly.min.js` into `dir` unless it is already there. */
 export async function ensurePlotly(dir: string): Promise<void> {
   const target = `${dir}/plotly.min.js`;
-  if (await Deno.stat(target).then(() => true, () => false)) return;
+  if (await exists(target)) return;
   try {
     await Deno.copyFile(PLOTLY_SOURCE, target);
   } catch {
@@ -76,33 +77,55 @@ export function trainingSeconds(records: readonly StepRecord[]): number {
   return total;
 }
 
-/** A run folder's `loss_log.jsonl` records (empty when absent). */
+/**
+ * A run folder's `loss_log.jsonl` records (empty when absent). A last line
+ * cut short (by a kill or a full disk: no newline after it) is dropped.
+ *
+ * @throws Error naming the file and line when another line is not a record
+ */
 export async function readLossLog(runDir: string): Promise<StepRecord[]> {
-  const text = await Deno.readTextFile(`${runDir}/loss_log.jsonl`).catch(() =>
-    ""
-  );
-  return text.split("\n").filter((l) => l.trim()).map((l) =>
-    JSON.parse(l) as StepRecord
-  );
+  const path = `${runDir}/loss_log.jsonl`;
+  const text = await Deno.readTextFile(path).catch(() => "");
+  const lines = text.split("\n");
+  lines.pop(); // after the last newline: empty, or a record cut short
+  return lines.flatMap((line, i) => {
+    if (!line.trim()) return [];
+    try {
+      const record = JSON.parse(line) as StepRecord;
+      if (typeof record.step === "number") return [record];
+    } catch { /* reported below */ }
+    throw new Error(
+      `${path} line ${
+        i + 1
+      } is not a step record; delete that line (or the file: it only feeds the loss curves) and run again`,
+    );
+  });
 }
 
 /** Averages `records` into at most `MAX_POINTS` buckets per loss curve. */
 export function lossCurves(
   records: readonly StepRecord[],
-): { step: number[] } & Record<(typeof LOSS_KEYS)[number], number[]> {
+):
+  & { step: number[]; lr: number[] }
+  & Record<
+    (typeof LOSS_KEYS)[number],
+    number[]
+  > {
   const size = Math.max(1, Math.ceil(records.length / MAX_POINTS));
   const out = {
     step: [] as number[],
+    lr: [] as number[],
     G_GAN: [],
     G_L1: [],
     D_real: [],
     D_fake: [],
   } as
-    & { step: number[] }
+    & { step: number[]; lr: number[] }
     & Record<(typeof LOSS_KEYS)[number], number[]>;
   for (let i = 0; i < records.length; i += size) {
     const bucket = records.slice(i, i + size);
     out.step.push(bucket[bucket.length - 1].step);
+    out.lr.push(bucket[bucket.length - 1].lr);
     for (const k of LOSS_KEYS) {
       out[k].push(bucket.reduce((s, r) => s + r[k], 0) / bucket.length);
     }
@@ -117,10 +140,112 @@ function page(title: string, head: string, body: string): string {
 body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
 table{border-collapse:collapse}td,th{padding:4px 8px;text-align:left;vertical-align:top}
 img{image-rendering:pixelated}pre{background:#f4f4f4;padding:8px;overflow:auto}
+.warn{background:#fff3cd;border:1px solid #e0b000;padding:4px 12px;margin:8px 0}
 </style>${head}</head><body>
 ${body}
 </body></html>
 `;
+}
+
+/** One validation pass, as written to `val_log.jsonl` (one per epoch and at the end). */
+export interface ValRecord {
+  /** Steps done when validated. */
+  step: number;
+  /** Epochs completed (the checkpoint's epoch). */
+  epoch: number;
+  /** Mean absolute error on the validation pairs, [0, 1] pixel scale. */
+  val_L1: number;
+  /** FCN-score per-pixel accuracy of the outputs, when a segmenter was there. */
+  fcn_pixel_acc?: number;
+  /** Seconds since the run (or the resumed run) started. */
+  seconds: number;
+}
+
+/** A run folder's `val_log.jsonl` records (empty when absent). */
+export async function readValLog(runDir: string): Promise<ValRecord[]> {
+  const text = await Deno.readTextFile(`${runDir}/val_log.jsonl`).catch(() =>
+    ""
+  );
+  return text.split("\n").filter((l) => l.trim()).map((l) =>
+    JSON.parse(l) as ValRecord
+  );
+}
+
+/** Thresholds of {@link trainingWarnings}. */
+export const WARNING_RULES = {
+  /** D's mean loss below this counts as "near zero" (BCE on logits; 0.69 is chance). */
+  dNearZero: 0.05,
+  /** G_GAN's recent mean above this many times its run median counts as exploding... */
+  gExplodeFactor: 4,
+  /** ... and above this absolute value. */
+  gExplodeMin: 5,
+  /** Steps averaged for each point checked. */
+  window: 10,
+} as const;
+
+/**
+ * Warnings about how training goes, in the ways pix2pix users report:
+ * a loss that is not a finite number (`null` in the log: JSON has no NaN),
+ * D's loss near zero for a long stretch (D wins, G gets no useful gradient;
+ * a stretch of at least a fifth of the run and 50 steps), and G_GAN
+ * exploding (its mean over the last window far above the run's median).
+ * Empty when all looks normal; objectives without GAN get only the first.
+ */
+export function trainingWarnings(
+  records: readonly StepRecord[],
+  gan: boolean,
+): string[] {
+  const out: string[] = [];
+  const bad = records.find((r) =>
+    LOSS_KEYS.some((k) => !Number.isFinite(r[k] as number | null))
+  );
+  if (bad) {
+    const keys = LOSS_KEYS.filter((k) => !Number.isFinite(bad[k]));
+    out.push(
+      `${
+        keys.join(", ")
+      } not a finite number (NaN or infinite) at step ${bad.step}: training diverged`,
+    );
+  }
+  const w = WARNING_RULES.window;
+  if (!gan || records.length < 2 * w) return out;
+  const means = (f: (r: StepRecord) => number) => {
+    const m: number[] = [];
+    for (let i = 0; i + w <= records.length; i++) {
+      let s = 0;
+      for (let j = i; j < i + w; j++) s += f(records[j]);
+      m.push(s / w);
+    }
+    return m;
+  };
+  const d = means((r) => (r.D_real + r.D_fake) / 2);
+  let run = 0, longest = 0, longestEnd = 0;
+  d.forEach((v, i) => {
+    run = v < WARNING_RULES.dNearZero ? run + 1 : 0;
+    if (run > longest) [longest, longestEnd] = [run, i];
+  });
+  const stretch = longest + w - 1;
+  if (stretch >= Math.max(50, records.length / 5)) {
+    const from = records[longestEnd - longest + 1].step;
+    const to = records[longestEnd + w - 1].step;
+    out.push(
+      `D loss near zero (mean of D_real and D_fake < ${WARNING_RULES.dNearZero}) for ${stretch} steps (${from}-${to}): the discriminator wins and G's adversarial gradient vanishes; try a lower --lr for D's side, --gan-mode lsgan, or a larger --lambda-l1`,
+    );
+  }
+  const g = means((r) => r.G_GAN);
+  const median = [...g].sort((a, b) => a - b)[Math.floor(g.length / 2)];
+  const last = g[g.length - 1];
+  if (
+    last > WARNING_RULES.gExplodeMin &&
+    last > WARNING_RULES.gExplodeFactor * median
+  ) {
+    out.push(
+      `G_GAN exploding: ${last.toFixed(2)} over the last ${w} steps, ${
+        (last / median).toFixed(1)
+      }x its median ${median.toFixed(2)}`,
+    );
+  }
+  return out;
 }
 
 /** What the training page shows. */
@@ -131,22 +256,40 @@ export interface RunPage {
   config: object;
   /** Every step so far. */
   records: readonly StepRecord[];
-  /** Path of the latest sample grid relative to the run folder, if any. */
-  latestSample: string | null;
+  /** Every validation pass so far. */
+  validation: readonly ValRecord[];
+  /** Whether the objective has GAN terms (for {@link trainingWarnings}). */
+  gan: boolean;
   /** One status line, e.g. "step 120 / 400, 1.3 steps/s". */
   status: string;
+  /** More warnings to show first (e.g. why training stopped). */
+  alerts?: readonly string[];
+}
+
+/** Sample grids of a run, `samples/step_*.png`, oldest first, relative to the run folder. */
+export async function listSamples(runDir: string): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(`${runDir}/samples`)) {
+      if (/^step_\d+\.png$/.test(e.name)) names.push(`samples/${e.name}`);
+    }
+  } catch {
+    return [];
+  }
+  return names.sort();
 }
 
 /**
- * Writes `<runDir>/index.html`: status, loss curves (G_GAN, G_L1, D_real,
- * D_fake against step), the latest sample grid (input | output | target) and
- * the config. Written to a temporary file and renamed, so a browser never
- * sees half a page.
+ * Writes `<runDir>/index.html`: status and warnings, loss curves (G_GAN,
+ * G_L1, D_real, D_fake) with the learning rate against step, the validation
+ * L1 curve with the best epoch marked, the sample grids (input | output |
+ * target) with a slider over time, and the config. Written to a temporary
+ * file and renamed, so a browser never sees half a page.
  */
 export async function writeRunPage(runDir: string, p: RunPage): Promise<void> {
   await ensurePlotly(runDir);
   const curves = lossCurves(p.records);
-  const traces = LOSS_KEYS.map((k) => ({
+  const traces: object[] = LOSS_KEYS.map((k) => ({
     x: curves.step,
     y: curves[k],
     name: k,
@@ -154,32 +297,125 @@ export async function writeRunPage(runDir: string, p: RunPage): Promise<void> {
     mode: "lines",
     yaxis: k === "G_L1" ? "y2" : "y",
   }));
+  traces.push({
+    x: curves.step,
+    y: curves.lr,
+    name: "lr",
+    type: "scatter",
+    mode: "lines",
+    line: { dash: "dot", color: "#888" },
+    yaxis: "y3",
+  });
   const layout = {
-    title: "losses (bucket means)",
-    xaxis: { title: "step" },
-    yaxis: { title: "GAN losses" },
-    yaxis2: { title: "L1", overlaying: "y", side: "right" },
+    title: { text: "losses (bucket means) and learning rate" },
+    xaxis: { title: { text: "step" }, domain: [0, 0.88] },
+    yaxis: { title: { text: "GAN losses" } },
+    yaxis2: { title: { text: "L1" }, overlaying: "y", side: "right" },
+    yaxis3: {
+      title: { text: "lr" },
+      overlaying: "y",
+      side: "right",
+      anchor: "free",
+      position: 0.97,
+      rangemode: "tozero",
+      exponentformat: "e",
+    },
     height: 420,
   };
-  const sample = p.latestSample
-    ? `<h2>Latest samples (input | output | target)</h2>
-<img src="${
-      escapeHtml(p.latestSample)
+  const val = p.validation;
+  const best = val.reduce<ValRecord | null>(
+    (b, r) => b === null || r.val_L1 < b.val_L1 ? r : b,
+    null,
+  );
+  const valPlot = val.length
+    ? `<h2>Validation</h2><p>L1 on the validation pairs ([0, 1] pixel scale, the paper's test mode), best ${
+      best!.val_L1.toFixed(4)
+    } at step ${best!.step} (checkpoints/best)</p><div id="val"></div>`
+    : "<h2>Validation</h2><p>no validation pass yet (one per epoch)</p>";
+  const valTraces = [
+    {
+      x: val.map((r) => r.step),
+      y: val.map((r) => r.val_L1),
+      name: "val L1",
+      type: "scatter",
+      mode: "lines+markers",
+    },
+    ...(val.some((r) => r.fcn_pixel_acc !== undefined)
+      ? [{
+        x: val.map((r) => r.step),
+        y: val.map((r) => r.fcn_pixel_acc ?? null),
+        name: "FCN per-pixel acc",
+        type: "scatter",
+        mode: "lines+markers",
+        yaxis: "y2",
+      }]
+      : []),
+    ...(best
+      ? [{
+        x: [best.step],
+        y: [best.val_L1],
+        name: "best",
+        type: "scatter",
+        mode: "markers",
+        marker: { size: 12, symbol: "star" },
+      }]
+      : []),
+  ];
+  const samples = await listSamples(runDir);
+  const stepOf = (f: string) => Number(/step_(\d+)/.exec(f)![1]);
+  const slider = samples.length
+    ? `<h2>Samples over time (input | output | target)</h2>
+<p><input type="range" id="slider" min="0" max="${samples.length - 1}" value="${
+      samples.length - 1
+    }" style="width:min(900px,100%)"><br>
+step <b id="sample-step">${stepOf(samples[samples.length - 1])}</b></p>
+<img id="sample" src="${
+      escapeHtml(samples[samples.length - 1])
     }?t=${Date.now()}" style="width:100%;max-width:900px">`
+    : "";
+  const warnings = [...(p.alerts ?? []), ...trainingWarnings(p.records, p.gan)];
+  const warningList = warnings.length
+    ? `<div class="warn"><b>Warnings</b><ul>${
+      warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join("")
+    }</ul></div>`
     : "";
   const body = `<h1>${escapeHtml(p.name)}</h1>
 <p>${escapeHtml(p.status)}</p>
+${warningList}
 <div id="losses"></div>
-${sample}
+${valPlot}
+${slider}
 <h2>Config</h2><pre>${escapeHtml(JSON.stringify(p.config, null, 2))}</pre>
 <script>Plotly.newPlot("losses", ${JSON.stringify(traces)}, ${
     JSON.stringify(layout)
-  });</script>`;
+  });
+${
+    val.length
+      ? `Plotly.newPlot("val", ${JSON.stringify(valTraces)}, ${
+        JSON.stringify({
+          xaxis: { title: { text: "step" } },
+          yaxis: { title: { text: "val L1" } },
+          yaxis2: {
+            title: { text: "FCN per-pixel acc" },
+            overlaying: "y",
+            side: "right",
+          },
+          height: 320,
+        })
+      });`
+      : ""
+  }
+const samples = ${JSON.stringify(samples.map((f) => [f, stepOf(f)]))};
+const slider = document.getElementById("slider");
+if (slider) slider.oninput = () => {
+  const [src, step] = samples[Number(slider.value)];
+  document.getElementById("sample").src = src;
+  document.getElementById("sample-step").textContent = step;
+};
+</script>`;
   const head =
     `<meta http-equiv="refresh" content="30"><script src="plotly.min.js"></script>`;
-  const tmp = `${runDir}/index.html.tmp`;
-  await Deno.writeTextFile(tmp, page(p.name, head, body));
-  await Deno.rename(tmp, `${runDir}/index.html`);
+  await writeFileAtomic(`${runDir}/index.html`, page(p.name, head, body));
 }
 
 /** One gallery row: a label and image paths relative to the page. */

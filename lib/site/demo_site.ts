@@ -13,13 +13,14 @@
  * model/model.json, model/*.bin   the generator G (copied from <checkpoint>/G)
  * examples/<name>.png             input halves of the run's first test pairs
  * demo.json                       DemoInfo
+ * .pix2pix-export                 marks the folder as an export (`deno task export`)
  * ```
  *
  * @module
  */
-import { resolveCheckpoint } from "../checkpoint.ts";
+import { readGeneratorFiles } from "../checkpoint.ts";
 import { CheckpointError, Pix2PixError } from "../errors.ts";
-import { readJsonFile } from "../util/files.ts";
+import { writeFailure } from "../util/files.ts";
 import type { Direction, TrainConfig } from "../config.ts";
 import { resolveDataroot } from "../datasets/dataroot.ts";
 import { looksLikeLabelMap } from "../datasets/facades.ts";
@@ -36,7 +37,9 @@ import { bundleWebApp } from "./web_bundle.ts";
  * What the generator takes: a facades label map (painting mode offered,
  * palette of `lib/datasets/facades.ts`) or any image (upload mode only).
  */
-export type InputKind = "facade-labels" | "image";
+export const INPUT_KINDS = ["facade-labels", "image"] as const;
+/** One of {@link INPUT_KINDS}. */
+export type InputKind = typeof INPUT_KINDS[number];
 
 /** `demo.json`: what the page needs to know about the model. */
 export interface DemoInfo {
@@ -58,12 +61,13 @@ export interface DemoInfo {
   examples: string[];
 }
 
-/** One file of the site: bytes in memory, or a file on disk read when needed. */
-export type SiteFile = { data: Uint8Array<ArrayBuffer> } | { file: string };
-
-/** A demo site: files keyed by site path (`index.html`, `model/model.json`, ...). */
+/**
+ * A demo site: file contents keyed by site path (`index.html`,
+ * `model/model.json`, ...), all in memory, so a server keeps serving the
+ * model it started with while training goes on and prunes checkpoints.
+ */
 export interface DemoSite {
-  files: Map<string, SiteFile>;
+  files: Map<string, Uint8Array<ArrayBuffer>>;
   info: DemoInfo;
   /** The checkpoint folder the generator came from. */
   checkpoint: string;
@@ -144,78 +148,38 @@ export function inferInputKind(
   return labels ? "facade-labels" : "image";
 }
 
-/** Reads a JSON file of the flag `flag`'s folder; errors name both. */
-async function readFlagJson<T>(path: string, flag: string): Promise<T> {
-  return await readJsonFile<T>(
-    path,
-    (reason) =>
-      new CheckpointError(`${flag}: ${path}: ${reason}`, { file: path }),
-  );
-}
-
 /**
- * Collects the site for a checkpoint: bundles the page, points `model/` at
- * the checkpoint's `G/model.json` and weight shards, and writes `demo.json`
- * from the checkpoint's `state.json`.
+ * Collects the site for a checkpoint: bundles the page, reads the
+ * checkpoint's `G/model.json` and weight shards into `model/` (checked
+ * against its manifest and model.json, as `translate` checks them), and
+ * writes `demo.json` from the checkpoint's `state.json`.
  *
  * @throws CheckpointError naming `--checkpoint` and the file when the checkpoint,
- *   its `state.json`, `G/model.json` or a weight shard is missing or malformed
+ *   its `state.json`, `G/model.json` or a weight shard is missing, corrupt
+ *   or malformed
  */
 export async function buildDemoSite(o: DemoSiteOptions): Promise<DemoSite> {
-  let folder: string;
+  let generator;
   try {
-    folder = await resolveCheckpoint(o.checkpoint);
+    generator = await readGeneratorFiles(o.checkpoint);
   } catch (e) {
     throw new CheckpointError(`--checkpoint: ${(e as Error).message}`, {
       file: o.checkpoint,
       cause: e,
     });
   }
-  const state = await readFlagJson<{ step?: number; config?: TrainConfig }>(
-    `${folder}/state.json`,
-    "--checkpoint",
-  );
-  if (!state.config || typeof state.config !== "object") {
-    throw new CheckpointError(
-      `--checkpoint: ${folder}/state.json has no "config" field`,
-      { file: `${folder}/state.json` },
-    );
-  }
-  const modelJson = await readFlagJson<{
-    weightsManifest?: { paths: string[] }[];
-  }>(`${folder}/G/model.json`, "--checkpoint");
-  const shards = (modelJson.weightsManifest ?? []).flatMap((g) => g.paths);
-  if (shards.length === 0) {
-    throw new CheckpointError(
-      `--checkpoint: ${folder}/G/model.json lists no weight files`,
-      { file: `${folder}/G/model.json` },
-    );
-  }
-  const files = new Map<string, SiteFile>();
-  files.set("model/model.json", { file: `${folder}/G/model.json` });
-  for (const shard of shards) {
-    if (!/^[\w.-]+$/.test(shard)) {
-      throw new CheckpointError(
-        `--checkpoint: ${folder}/G/model.json: weight path "${shard}" is not a plain file name`,
-        { file: `${folder}/G/model.json` },
-      );
-    }
-    const file = `${folder}/G/${shard}`;
-    const ok = await Deno.stat(file).then((s) => s.isFile, () => false);
-    if (!ok) {
-      throw new CheckpointError(`--checkpoint: ${file}: missing`, { file });
-    }
-    files.set(`model/${shard}`, { file });
+  const { folder, state } = generator;
+  const files = new Map<string, Uint8Array<ArrayBuffer>>();
+  for (const [name, data] of generator.files) {
+    files.set(`model/${name}`, data);
   }
   for (const [path, data] of await bundleWebApp({ minify: o.minify })) {
-    files.set(path, { data });
+    files.set(path, data);
   }
   const config = state.config;
   const examples = await exampleInputs(config);
   for (const { name, rgb } of examples) {
-    files.set(`examples/${name}.png`, {
-      data: await encodePng(rgb, `example ${name}`),
-    });
+    files.set(`examples/${name}.png`, await encodePng(rgb, `example ${name}`));
   }
   const info: DemoInfo = {
     title: config.name,
@@ -228,9 +192,10 @@ export async function buildDemoSite(o: DemoSiteOptions): Promise<DemoSite> {
     step: state.step ?? 0,
     examples: examples.map(({ name }) => `examples/${name}.png`),
   };
-  files.set("demo.json", {
-    data: new TextEncoder().encode(JSON.stringify(info, null, 2) + "\n"),
-  });
+  files.set(
+    "demo.json",
+    new TextEncoder().encode(JSON.stringify(info, null, 2) + "\n"),
+  );
   return { files, info, checkpoint: folder };
 }
 
@@ -244,10 +209,6 @@ const CONTENT_TYPES: Record<string, string> = {
   png: "image/png",
 };
 
-async function readSiteFile(f: SiteFile): Promise<Uint8Array<ArrayBuffer>> {
-  return "data" in f ? f.data : await Deno.readFile(f.file);
-}
-
 /** Options of {@link serveDemoSite}. */
 export interface ServeOptions {
   /** TCP port; 0 picks a free one (see the returned server's `addr`). */
@@ -260,7 +221,8 @@ export interface ServeOptions {
 
 /**
  * Serves the site on 127.0.0.1 with `Deno.serve` (GET/HEAD only, `/` →
- * `index.html`, `application/wasm` for the backend binaries).
+ * `index.html`, `application/wasm` for the backend binaries; 405 for other
+ * methods, 400 for a path that does not decode, 404 for unknown files).
  */
 export function serveDemoSite(
   site: DemoSite,
@@ -271,16 +233,19 @@ export function serveDemoSite(
     port: opts.port,
     signal: opts.signal,
     onListen: ({ port }) => opts.onListen?.(`http://127.0.0.1:${port}/`),
-  }, async (req) => {
+  }, (req) => {
     if (req.method !== "GET" && req.method !== "HEAD") {
       return new Response("method not allowed", { status: 405 });
     }
-    const path = decodeURIComponent(new URL(req.url).pathname).slice(1) ||
-      "index.html";
-    const file = site.files.get(path);
-    if (!file) return new Response("not found", { status: 404 });
-    const ext = path.slice(path.lastIndexOf(".") + 1);
-    const body = await readSiteFile(file);
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(req.url).pathname).slice(1);
+    } catch {
+      return new Response("bad request: malformed path", { status: 400 });
+    }
+    const body = site.files.get(path || "index.html");
+    if (!body) return new Response("not found", { status: 404 });
+    const ext = (path || "index.html").replace(/^.*\./, "");
     return new Response(req.method === "HEAD" ? null : body, {
       headers: {
         "content-type": CONTENT_TYPES[ext] ?? "application/octet-stream",
@@ -290,31 +255,51 @@ export function serveDemoSite(
   });
 }
 
+/** The file that marks a folder as written by {@link writeDemoSite}. */
+export const EXPORT_MARKER = ".pix2pix-export";
+
 /**
- * Writes the site into `outDir` (created if needed; files already there with
- * the same names are replaced).
+ * Writes the site into `outDir` (created if needed) and marks it with
+ * {@link EXPORT_MARKER}. A folder that holds anything else is refused
+ * unless it is an earlier export (has the marker) or `force` is set, so
+ * nothing a user has is replaced unasked.
  *
  * @returns the number of files and bytes written
- * @throws Pix2PixError naming `--out` when `outDir` is a file or not writable
+ * @throws Pix2PixError naming `--out` when `outDir` is a file, not writable,
+ *   or not empty and not an export (naming `--force`)
  */
 export async function writeDemoSite(
   site: DemoSite,
   outDir: string,
+  opts: { force?: boolean } = {},
 ): Promise<{ files: number; bytes: number }> {
   let bytes = 0;
   try {
-    for (const [path, f] of site.files) {
+    const info = await Deno.stat(outDir).catch(() => null);
+    const entries = info?.isDirectory
+      ? await Array.fromAsync(Deno.readDir(outDir), (e) => e.name)
+      : [];
+    if (
+      entries.length > 0 && !entries.includes(EXPORT_MARKER) && !opts.force
+    ) {
+      throw new Pix2PixError(
+        `--out: ${outDir} is not empty and not an earlier export (no ${EXPORT_MARKER}); choose an empty folder, or pass --force to write into it (files of the same names are replaced)`,
+        { field: "out", file: outDir },
+      );
+    }
+    await Deno.mkdir(outDir, { recursive: true });
+    await Deno.writeTextFile(`${outDir}/${EXPORT_MARKER}`, "");
+    for (const [path, data] of site.files) {
       const target = `${outDir}/${path}`;
       await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), {
         recursive: true,
       });
-      const data = await readSiteFile(f);
       await Deno.writeFile(target, data);
       bytes += data.byteLength;
     }
   } catch (e) {
     if (e instanceof Pix2PixError) throw e;
-    throw new Pix2PixError(`--out: ${outDir}: ${(e as Error).message}`, {
+    throw new Pix2PixError(`--out: ${writeFailure(outDir, e)}`, {
       field: "out",
       file: outDir,
       cause: e,

@@ -12,6 +12,7 @@ import sharp from "sharp";
 import type { Metadata, Sharp } from "sharp";
 import * as tf from "@tensorflow/tfjs";
 import { ImageError } from "../errors.ts";
+import { naturalCompare } from "./files.ts";
 
 /** An 8-bit RGB image, HWC: `data.length === width * height * 3`. */
 export interface RgbImage {
@@ -49,9 +50,32 @@ export function isImagePath(path: string): boolean {
     IMAGE_EXTENSIONS.includes(path.slice(dot + 1).toLowerCase());
 }
 
-/** Compare file names so that `2.jpg` sorts before `10.jpg`. */
-export function naturalCompare(a: string, b: string): number {
-  return a.localeCompare(b, "en", { numeric: true });
+/** A file name without its folder and extension: `a/1.jpg` → `1`. */
+export function fileStem(path: string): string {
+  const name = path.slice(path.lastIndexOf("/") + 1);
+  const dot = name.lastIndexOf(".");
+  return dot > 0 ? name.slice(0, dot) : name;
+}
+
+/**
+ * Output names for files that must not overwrite each other: each file's
+ * stem, or `stem_ext` where two files share a stem (`1.jpg` and `1.png` →
+ * `1_jpg` and `1_png`).
+ *
+ * @example
+ * ```ts
+ * distinctStems(["a/1.jpg", "a/1.png", "a/2.jpg"]); // ["1_jpg", "1_png", "2"]
+ * ```
+ */
+export function distinctStems(paths: readonly string[]): string[] {
+  const stems = paths.map(fileStem);
+  const seen = new Map<string, number>();
+  for (const s of stems) seen.set(s, (seen.get(s) ?? 0) + 1);
+  return paths.map((p, i) =>
+    seen.get(stems[i])! > 1
+      ? `${stems[i]}_${p.slice(p.lastIndexOf(".") + 1)}`
+      : stems[i]
+  );
 }
 
 /** The entries of a folder, by kind; names only, in natural order. */
@@ -488,6 +512,42 @@ export function rgbToFloat(
 ): void {
   const src = rgb.data;
   for (let i = 0; i < src.length; i++) out[offset + i] = src[i] / 127.5 - 1;
+}
+
+/**
+ * Writes an image tensor in [-1, 1] as a PNG with its own channel count:
+ * one channel as grayscale, three as RGB. Parent folders are created.
+ *
+ * @param path output file
+ * @param t shape [height, width, 1 or 3]
+ * @throws ImageError naming `path` for other channel counts or write failures
+ */
+export async function writeTensorPng(
+  path: string,
+  t: tf.Tensor3D,
+): Promise<void> {
+  const [height, width, channels] = t.shape;
+  if (channels === 3) {
+    return await writePng(path, { data: tensorToRgb(t), width, height });
+  }
+  if (channels !== 1) {
+    throw new ImageError(path, `cannot write ${channels} channels as a PNG`);
+  }
+  const values = t.dataSync();
+  const data = new Uint8Array(width * height);
+  for (let i = 0; i < data.length; i++) {
+    const byte = Math.round((values[i] + 1) * 127.5);
+    data[i] = byte < 0 ? 0 : byte > 255 ? 255 : byte;
+  }
+  await Deno.mkdir(path.replace(/\/[^/]*$/, "") || ".", { recursive: true });
+  try {
+    await sharp(data, { raw: { width, height, channels: 1 } })
+      .toColourspace("b-w")
+      .png()
+      .toFile(path);
+  } catch (err) {
+    throw new ImageError(path, `cannot write (${libvipsReason(err)})`);
+  }
 }
 
 /**

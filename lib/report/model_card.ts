@@ -1,0 +1,217 @@
+/**
+ * Model cards: what a trained pix2pix model is, written beside every run
+ * (`model_card.json` and `MODEL_CARD.md` in the run folder) when training
+ * ends, and shown by `deno task summary --checkpoint DIR`.
+ *
+ * A card records the config, the data (folder, split, direction, pairs,
+ * validation), the training (steps, epochs, wall time, backend), the scores
+ * (last losses, validation L1, best checkpoint) and how to run the model,
+ * including which test mode `translate` uses.
+ *
+ * @example
+ * ```ts
+ * const card = await findModelCard("runs/facades/checkpoints/best");
+ * if (card) console.log(modelCardMarkdown(card));
+ * ```
+ *
+ * @module
+ */
+import type { TrainConfig } from "../config.ts";
+import { readJsonFile } from "../util/files.ts";
+
+/** Everything a model card says; `model_card.json` holds exactly this. */
+export interface ModelCard {
+  /** Card format version. */
+  version: 1;
+  /** Run name. */
+  name: string;
+  /** When training ended (ISO 8601). */
+  created: string;
+  /** The run's resolved config. */
+  config: TrainConfig;
+  model: {
+    netG: string;
+    netD: string | null;
+    /** Trainable parameters. */
+    paramsG: number;
+    paramsD: number | null;
+    /** Side the generator was trained at, pixels. */
+    trainedSize: number;
+    /** Other sizes must be multiples of this (2^downsamplings). */
+    sizeMultiple: number;
+    inputNc: number;
+    outputNc: number;
+  };
+  data: {
+    /** Dataset folder, or "embedded synthetic dataset". */
+    dataroot: string;
+    phase: string;
+    direction: string;
+    /** Pairs trained on. */
+    trainPairs: number;
+    /** `folder`, `slice` or `none`, and the pairs it holds. */
+    validation: { source: string; pairs: number };
+  };
+  training: {
+    /** Steps (iterations) done in total. */
+    steps: number;
+    /** Epochs completed. */
+    epochs: number;
+    /** Training wall time over all invocations, seconds. */
+    seconds: number;
+    /** The backend of the last invocation and why it was chosen. */
+    backend: string;
+    threads: number;
+    /** How the last invocation ended. */
+    status: "finished" | "stopped at max steps";
+  };
+  scores: {
+    /** Losses of the last step. */
+    lastLosses: Record<string, number> | null;
+    /** Validation L1 at the end ([0, 1] pixel scale), null without validation. */
+    valL1: number | null;
+    /** FCN-score per-pixel accuracy on validation at the end, null without a segmenter. */
+    valFcnPixelAcc: number | null;
+    /** Best validation L1 and its step (`checkpoints/best`). */
+    best: { valL1: number; step: number } | null;
+  };
+  /** Checkpoint folders, as `<checkpointsDir>/<name>/checkpoints[/best]`. */
+  checkpoints: { latest: string; best: string | null };
+}
+
+/** Card file names in a run folder. */
+export const MODEL_CARD_JSON = "model_card.json";
+/** Markdown rendering of the card. */
+export const MODEL_CARD_MD = "MODEL_CARD.md";
+
+/** Writes `model_card.json` and `MODEL_CARD.md` into `runDir`. */
+export async function writeModelCard(
+  runDir: string,
+  card: ModelCard,
+): Promise<void> {
+  await Deno.writeTextFile(
+    `${runDir}/${MODEL_CARD_JSON}`,
+    JSON.stringify(card, null, 2) + "\n",
+  );
+  await Deno.writeTextFile(
+    `${runDir}/${MODEL_CARD_MD}`,
+    modelCardMarkdown(card),
+  );
+}
+
+/**
+ * The card of the run that `dir` belongs to: `dir` may be the run folder,
+ * its `checkpoints/` folder, a step folder, `checkpoints/best` or a step
+ * folder in it. Null when no card is found (runs trained before cards).
+ *
+ * @throws Error naming the file when a card exists but is malformed
+ */
+export async function findModelCard(dir: string): Promise<ModelCard | null> {
+  let base = dir.replace(/\/+$/, "") || ".";
+  for (let up = 0; up < 4; up++) {
+    const path = `${base}/${MODEL_CARD_JSON}`;
+    if (await Deno.stat(path).then((s) => s.isFile, () => false)) {
+      const card = await readJsonFile<ModelCard>(
+        path,
+        (reason) => new Error(`model card ${path}: ${reason}`),
+      );
+      if (card.version !== 1 || typeof card.config !== "object") {
+        throw new Error(`model card ${path}: not a version 1 model card`);
+      }
+      return card;
+    }
+    base = `${base}/..`;
+  }
+  return null;
+}
+
+function duration(seconds: number): string {
+  if (seconds < 120) return `${seconds.toFixed(0)} s`;
+  if (seconds < 7200) return `${(seconds / 60).toFixed(1)} min`;
+  return `${(seconds / 3600).toFixed(2)} h`;
+}
+
+/** The card as Markdown (what `MODEL_CARD.md` holds and `summary --checkpoint` prints). */
+export function modelCardMarkdown(c: ModelCard): string {
+  const cfg = c.config;
+  const losses = c.scores.lastLosses
+    ? Object.entries(c.scores.lastLosses).map(([k, v]) =>
+      `${k} ${v.toFixed(4)}`
+    ).join(", ")
+    : "none";
+  const lines = [
+    `# Model card: ${c.name}`,
+    "",
+    `pix2pix (Isola et al. 2017) generator, trained ${c.created}.`,
+    "",
+    "## Model",
+    `- generator \`${c.model.netG}\` (ngf ${cfg.ngf}, norm ${cfg.norm}${
+      cfg.noDropout ? ", no dropout" : ", dropout"
+    }): ${c.model.paramsG.toLocaleString("en-US")} parameters`,
+    `- discriminator ${
+      c.model.netD
+        ? `\`${c.model.netD}\` (ndf ${cfg.ndf}): ${
+          c.model.paramsD!.toLocaleString("en-US")
+        } parameters`
+        : "none (objective without GAN)"
+    }`,
+    `- objective \`${cfg.loss}\` (${cfg.ganMode}, lambda L1 ${cfg.lambdaL1})`,
+    `- trained at ${c.model.trainedSize}x${c.model.trainedSize}; runs on any size (multiples of ${c.model.sizeMultiple}, others padded and cropped back)`,
+    `- channels: ${c.model.inputNc} in, ${c.model.outputNc} out`,
+    "",
+    "## Data",
+    `- ${c.data.dataroot}, split \`${c.data.phase}\`, ${c.data.direction}: ${c.data.trainPairs} pairs trained on`,
+    `- preprocess \`${cfg.preprocess}\` (load ${cfg.loadSize}, crop ${cfg.cropSize})${
+      cfg.noFlip ? ", no flips" : ", random flips"
+    }, batch ${cfg.batchSize}`,
+    `- validation: ${
+      c.data.validation.source === "none"
+        ? "none"
+        : `${c.data.validation.pairs} pairs (${
+          c.data.validation.source === "folder"
+            ? "the val/ folder"
+            : `a seeded ${
+              (100 * cfg.valFraction).toFixed(0)
+            }% slice held out of ${c.data.phase}`
+        })`
+    }`,
+    "",
+    "## Training",
+    `- ${c.training.steps} steps, ${c.training.epochs} epochs of ${
+      cfg.epochs + cfg.epochsDecay
+    } (${c.training.status}), lr ${cfg.lr} (beta1 ${cfg.beta1}), seed ${cfg.seed}`,
+    `- wall time ${duration(c.training.seconds)} on ${c.training.backend}${
+      c.training.threads > 1 ? `, ${c.training.threads} threads` : ""
+    }`,
+    "",
+    "## Scores",
+    `- last step's losses: ${losses}`,
+    `- validation L1 ([0, 1] pixel scale, paper test mode): ${
+      c.scores.valL1 === null ? "n/a" : c.scores.valL1.toFixed(4)
+    }${
+      c.scores.best
+        ? `; best ${
+          c.scores.best.valL1.toFixed(4)
+        } at step ${c.scores.best.step} (\`${c.checkpoints.best}\`)`
+        : ""
+    }`,
+    ...(c.scores.valFcnPixelAcc === null ? [] : [
+      `- validation FCN-score per-pixel accuracy: ${
+        c.scores.valFcnPixelAcc.toFixed(3)
+      }`,
+    ]),
+    "",
+    "## Use",
+    "```sh",
+    `deno task translate --checkpoint ${c.checkpoints.latest} --out results${
+      cfg.dataroot ? ` --dataroot ${cfg.dataroot}` : ""
+    } --phase test`,
+    `deno task translate --checkpoint ${c.checkpoints.latest} --out results --dataset-mode single --dataroot MY_IMAGES --preprocess none`,
+    "```",
+    "",
+    "Test mode: `translate` defaults to the paper's test mode (batch statistics, dropout on, as Isola et al.);",
+    "`--eval` uses the moving statistics and no dropout (deterministic). The demo defaults to `--eval`'s mode.",
+    "",
+  ];
+  return lines.join("\n");
+}
