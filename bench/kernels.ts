@@ -1,15 +1,21 @@
 /**
- * Micro-benchmark of the wasm convolution kernels at pix2pix U-Net layer
- * shapes (4x4 kernel, stride 2, 'same' padding, batch 1): conv2d forward,
- * input gradient (= conv2dTranspose forward) and filter gradient, with the
- * stock tfjs-backend-wasm kernels and with this project's
- * (`registerWasmKernels`). Run: `deno run -A bench/kernels.ts`.
+ * Micro-benchmark of the convolution kernels at pix2pix U-Net layer shapes
+ * (4x4 kernel, stride 2, 'same' padding, batch 1): conv2d forward, input
+ * gradient (= conv2dTranspose forward) and filter gradient, with the stock
+ * kernels and with this project's, on wasm (`registerWasmKernels`) or webgpu
+ * (`lib/runtime/webgpu/`, on whatever adapter is present). Run:
+ * `deno task bench --kernels [--backend webgpu]`.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
+import { initBackend } from "../lib/runtime/backend.ts";
 import { registerWasmKernels } from "../lib/runtime/kernels/mod.ts";
+import {
+  registerWebGpuKernels,
+  restoreStockWebGpuKernels,
+} from "../lib/runtime/webgpu/mod.ts";
 
 /** One timed kernel at one layer shape. Times are milliseconds. */
 export interface KernelBenchRow {
@@ -25,14 +31,28 @@ export interface KernelBenchRow {
     | "conv2d forward, new weights"
     | "input grad"
     | "filter grad";
-  /** Best of 3 with the stock wasm kernels; `null` when wasm has none. */
+  /** Best of 3 with the stock kernels; `null` when the backend has none. */
   stockMs: number | null;
-  /** Best of 3 with `registerWasmKernels()`. */
+  /** Best of 3 with this project's kernels. */
   fastMs: number;
+}
+
+/** The backends {@link benchKernels} compares kernels on. */
+export const KERNEL_BENCH_BACKENDS = ["wasm", "webgpu"] as const;
+/** One of {@link KERNEL_BENCH_BACKENDS}. */
+export type KernelBenchBackend = typeof KERNEL_BENCH_BACKENDS[number];
+
+/** What {@link benchKernels} measured, and where. */
+export interface KernelBench {
+  backend: KernelBenchBackend;
+  /** The backend's description (on webgpu: the adapter, software or not). */
+  reason: string;
+  rows: KernelBenchRow[];
 }
 
 /** Encoder layers timed: input `[size, size, inC]` -> `[size/2, size/2, outC]`. */
 const LAYERS: [size: number, inC: number, outC: number][] = [
+  [256, 3, 64], // G's first layer; its input grad is G's last (64 -> 3)
   [64, 64, 128],
   [32, 128, 256],
   [16, 256, 512],
@@ -58,7 +78,8 @@ function layerOps(size: number, inC: number, outC: number): Timed & {
   const fresh = Array.from({ length: 4 }, () => tf.clone(w));
   let next = 0;
   const attrs = { strides: [2, 2], pad: "same", dataFormat: "NHWC" };
-  const hasFilterGrad = tf.getKernel("Conv2DBackpropFilter", "wasm") != null;
+  const hasFilterGrad =
+    tf.getKernel("Conv2DBackpropFilter", tf.getBackend()) != null;
   return {
     "conv2d forward": () => tf.conv2d(x, w, 2, "same"),
     "conv2d forward, new weights": () =>
@@ -79,14 +100,19 @@ function layerOps(size: number, inC: number, outC: number): Timed & {
   };
 }
 
-/** Best of `reps` runs after one warm-up, milliseconds. */
-function bestOf(f: () => tf.Tensor, reps = 3): number {
-  tf.dispose(f());
+/**
+ * Best of `reps` runs after one warm-up, milliseconds, each until its
+ * result is read back (on webgpu: the GPU has finished).
+ */
+async function bestOf(f: () => tf.Tensor, reps = 3): Promise<number> {
+  const warm = f();
+  await warm.data();
+  warm.dispose();
   let best = Infinity;
   for (let i = 0; i < reps; i++) {
     const t0 = performance.now();
     const y = f();
-    y.dataSync();
+    await y.data();
     best = Math.min(best, performance.now() - t0);
     y.dispose();
   }
@@ -94,13 +120,13 @@ function bestOf(f: () => tf.Tensor, reps = 3): number {
 }
 
 /** Times every op of every layer with whatever kernels are registered now. */
-function timeAll(): Map<string, number | null> {
+async function timeAll(): Promise<Map<string, number | null>> {
   const out = new Map<string, number | null>();
   for (const [size, inC, outC] of LAYERS) {
     const ops = layerOps(size, inC, outC);
     for (const op of OPS) {
       const f = ops[op];
-      out.set(`${size},${op}`, f == null ? null : bestOf(f));
+      out.set(`${size},${op}`, f == null ? null : await bestOf(f));
     }
     ops.dispose();
   }
@@ -108,23 +134,32 @@ function timeAll(): Map<string, number | null> {
 }
 
 /**
- * Runs the benchmark on the wasm backend: first with the stock kernels, then
- * after `registerWasmKernels()`. It must run before anything else in the
- * process registers the project's kernels, or the "stock" column is not
- * stock (it then throws).
+ * Runs the benchmark on `backend`: first with the stock kernels, then with
+ * this project's. On wasm it must run before anything else in the process
+ * registers the project's kernels, or the "stock" column is not stock (it
+ * then throws); on webgpu the stock kernels are put back for the first pass.
  */
-export async function benchKernels(): Promise<KernelBenchRow[]> {
-  if (!(await tf.setBackend("wasm"))) throw new Error("wasm backend failed");
-  if (tf.getKernel("Conv2DBackpropFilter", "wasm") != null) {
-    throw new Error(
-      "benchKernels: the project's wasm kernels are already registered; " +
-        "run it in a fresh process to time the stock kernels",
-    );
+export async function benchKernels(
+  backend: KernelBenchBackend = "wasm",
+): Promise<KernelBench> {
+  let reason = "stock tfjs-backend-wasm vs lib/kernels";
+  if (backend === "webgpu") {
+    reason = (await initBackend("webgpu")).reason;
+    restoreStockWebGpuKernels();
+  } else {
+    if (!(await tf.setBackend("wasm"))) throw new Error("wasm backend failed");
+    if (tf.getKernel("Conv2DBackpropFilter", "wasm") != null) {
+      throw new Error(
+        "benchKernels: the project's wasm kernels are already registered; " +
+          "run it in a fresh process to time the stock kernels",
+      );
+    }
   }
-  const stock = timeAll();
-  registerWasmKernels();
-  const fast = timeAll();
-  return LAYERS.flatMap(([size, inC, outC]) =>
+  const stock = await timeAll();
+  if (backend === "webgpu") registerWebGpuKernels();
+  else registerWasmKernels();
+  const fast = await timeAll();
+  const rows = LAYERS.flatMap(([size, inC, outC]) =>
     OPS.map((op) => ({
       layer: `${size}x${size}x${inC} -> ${size / 2}x${size / 2}x${outC}`,
       op,
@@ -132,19 +167,29 @@ export async function benchKernels(): Promise<KernelBenchRow[]> {
       fastMs: fast.get(`${size},${op}`)!,
     }))
   );
+  return { backend, reason, rows };
 }
 
-if (import.meta.main) {
-  const rows = await benchKernels();
+/** The result as a markdown table with the speed-up, and a note on software adapters. */
+export function formatKernelBench(b: KernelBench): string {
   const ms = (v: number | null) => v == null ? "n/a" : v.toFixed(1);
-  console.log("| layer | op | stock wasm ms | fast kernels ms | speed-up |");
-  console.log("|---|---|---|---|---|");
-  for (const r of rows) {
-    const up = r.stockMs == null
-      ? "-"
-      : (r.stockMs / r.fastMs).toFixed(1) + "x";
-    console.log(
-      `| ${r.layer} | ${r.op} | ${ms(r.stockMs)} | ${ms(r.fastMs)} | ${up} |`,
+  const lines = [
+    `${b.backend}: ${b.reason}`,
+    "",
+    `| layer | op | stock ${b.backend} ms | ours ms | speed-up |`,
+    "|---|---|---|---|---|",
+    ...b.rows.map((r) =>
+      `| ${r.layer} | ${r.op} | ${ms(r.stockMs)} | ${ms(r.fastMs)} | ${
+        r.stockMs == null ? "-" : (r.stockMs / r.fastMs).toFixed(1) + "x"
+      } |`
+    ),
+  ];
+  if (/software/.test(b.reason)) {
+    lines.push(
+      "",
+      "A software adapter runs the shaders on the CPU: the ratios check the " +
+        "algorithms (work done, parallelism), they are not GPU figures.",
     );
   }
+  return lines.join("\n");
 }

@@ -211,13 +211,13 @@ class RssPeak {
  * in [-1, 1]), then `steps` generator forward passes. The backend must
  * already be initialised.
  */
-export function benchOurs(
+export async function benchOurs(
   size: number,
   o: Pick<
     BenchOptions,
     "ngf" | "ndf" | "backend" | "threads" | "steps" | "warmup"
   >,
-): OurTiming {
+): Promise<OurTiming> {
   const rss = new RssPeak();
   const model = Pix2Pix.create(benchConfig(size, o));
   const batch = benchPair(size);
@@ -226,7 +226,7 @@ export function benchOurs(
     for (let i = 0; i < o.warmup + o.steps; i++) {
       if (i === o.warmup) resetNativeStats();
       const t0 = performance.now();
-      model.trainStep(batch, i); // reads the losses back: the step has finished
+      await model.trainStep(batch, i); // reads the losses back: the step has finished
       const ms = performance.now() - t0;
       rss.sample();
       if (i >= o.warmup) stepMs.push(ms);
@@ -239,7 +239,7 @@ export function benchOurs(
       const out = tf.tidy(() =>
         model.G.apply(batch.input, { training: true }) as tf.Tensor
       );
-      out.dataSync();
+      await out.data();
       forwardMs.push(performance.now() - t0);
       out.dispose();
       rss.sample();
@@ -420,7 +420,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       log(
         `${size}px: ours, ${o.warmup} warm-up + ${o.steps} timed steps${of}...`,
       );
-      ours.push(benchOurs(size, o));
+      ours.push(await benchOurs(size, o));
       if (o.peer) {
         log(`${size}px: PyTorch peer${of}...`);
         peers.push(await benchPeer(size, o));

@@ -6,7 +6,7 @@
  *     [--threads 1]
  *     [--steps 5] [--rounds 2] [--warmup 1] [--ngf 64] [--ndf 64] [--peer] [--python PATH]
  *     [--peer-script PATH] [--peer-threads N] [--json]
- *   deno task bench --kernels      (wasm kernel micro-benchmark instead)
+ *   deno task bench --kernels [--backend wasm|webgpu]   (kernel micro-benchmark)
  *   deno task bench --profile      (per-kernel time of one step instead)
  *
  * @module
@@ -14,7 +14,11 @@
 import { formatBench, runBench } from "../bench/train_step.ts";
 import { enumFlag, intFlag, parseFlags, runCli } from "./common.ts";
 import { BACKENDS } from "../lib/config.ts";
-import { benchKernels } from "../bench/kernels.ts";
+import {
+  benchKernels,
+  formatKernelBench,
+  KERNEL_BENCH_BACKENDS,
+} from "../bench/kernels.ts";
 import { formatProfile, profileStep } from "../bench/profile.ts";
 import { initBackend } from "../lib/runtime/backend.ts";
 
@@ -38,7 +42,9 @@ forward time and peak RSS per size.
   --peer-script PATH  default <repo>/../shared/peer/torch_pix2pix_step.py
   --peer-threads N    PyTorch threads (default: all cores)
   --json              print one JSON object instead of a table
-  --kernels           run the wasm kernel micro-benchmark instead
+  --kernels           compare the stock and this project's conv kernels at
+                      U-Net layer shapes instead, on --backend wasm (default)
+                      or webgpu
   --profile           instead of timing, profile one step per size (after
                       --warmup steps): time per tfjs kernel, most expensive first
   --help              this text`;
@@ -68,17 +74,11 @@ await runCli(async () => {
     },
   });
   if (values.kernels) {
-    const rows = await benchKernels();
-    if (values.json) return console.log(JSON.stringify(rows));
-    console.log("| layer | op | stock wasm ms | fast kernels ms |");
-    console.log("|---|---|---|---|");
-    for (const r of rows) {
-      console.log(
-        `| ${r.layer} | ${r.op} | ${r.stockMs?.toFixed(1) ?? "n/a"} | ${
-          r.fastMs.toFixed(1)
-        } |`,
-      );
-    }
+    const backend = values.backend === "auto"
+      ? "wasm"
+      : enumFlag("backend", values.backend, KERNEL_BENCH_BACKENDS)!;
+    const b = await benchKernels(backend);
+    console.log(values.json ? JSON.stringify(b) : formatKernelBench(b));
     return;
   }
   const sizes = values.sizes.split(",").map((s) => int("sizes", s));

@@ -92,6 +92,36 @@ export interface StepLosses {
   D_fake: number;
 }
 
+/** {@link StepLosses} still on the backend: scalars (no D terms without D). */
+export type LossTensors =
+  & Record<"G_GAN" | "G_L1", tf.Scalar>
+  & Partial<Record<"D_real" | "D_fake", tf.Scalar>>;
+
+/** The order of {@link StepLosses}' fields in a batched read. */
+const LOSS_NAMES = ["G_GAN", "G_L1", "D_real", "D_fake"] as const;
+
+/**
+ * Reads the losses of many steps in one transfer (one `data()`, so one GPU
+ * round trip on WebGPU) and disposes their tensors. Terms a step lacks are 0.
+ */
+export async function readLosses(
+  steps: readonly LossTensors[],
+): Promise<StepLosses[]> {
+  const terms = steps.flatMap((s) =>
+    LOSS_NAMES.flatMap((k) => s[k] ? [s[k]] : [])
+  );
+  if (terms.length === 0) return [];
+  const all = tf.stack(terms);
+  const values = await all.data();
+  tf.dispose([all, ...terms]);
+  let i = 0;
+  return steps.map((s) => {
+    const out = { G_GAN: 0, G_L1: 0, D_real: 0, D_fake: 0 };
+    for (const k of LOSS_NAMES) if (s[k]) out[k] = values[i++];
+    return out;
+  });
+}
+
 /** The trainable variables of a tfjs-layers model. */
 function trainableVariables(model: tfl.LayersModel): tf.Variable[] {
   return model.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -202,10 +232,16 @@ export class Pix2Pix {
    * seeds the dropout masks). Runs the generator forward once, as the
    * reference does: the D step uses that output, then the G step
    * backpropagates through the same output into the updated D.
+   *
+   * Nothing is read back: the loss terms stay on the backend (the caller
+   * owns them; {@link readLosses} reads many steps' in one transfer). On
+   * WebGPU the step is only queued when this returns.
    */
-  trainStep(batch: TrainBatch, step: number): StepLosses {
+  dispatchStep(batch: TrainBatch, step: number): LossTensors {
     const dropoutSeed = deriveSeed(this.cfg.seed, step);
-    const kept: tf.Scalar[] = [];
+    let d: tf.Scalar[] = [];
+    let gan!: tf.Scalar;
+    let l1!: tf.Scalar;
     const { value, grads } = tf.variableGrads(() => {
       const fake = this.G.apply(
         batch.input,
@@ -216,10 +252,8 @@ export class Pix2Pix {
       ) as tf.Tensor4D;
       let fakeLogits: tf.Tensor | undefined;
       if (this.D) {
-        kept.push(
-          ...untaped(() =>
-            this.discriminatorStep(batch.input, batch.target, fake)
-          ),
+        d = untaped(() =>
+          this.discriminatorStep(batch.input, batch.target, fake)
         );
         fakeLogits = this.D.apply(this.dInput(batch.input, fake), {
           training: true,
@@ -233,15 +267,20 @@ export class Pix2Pix {
         lambdaL1: this.cfg.lambdaL1,
         mode: this.cfg.ganMode,
       });
-      kept.unshift(tf.keep(g.gan), tf.keep(g.l1));
+      gan = tf.keep(g.gan);
+      l1 = tf.keep(g.l1);
       return g.total;
     }, trainableVariables(this.G));
     this.optimizerG.applyGradients(grads);
-    const [G_GAN, G_L1, D_real = 0, D_fake = 0] = kept.map((t) =>
-      t.dataSync()[0]
-    );
-    tf.dispose([value, ...Object.values(grads), ...kept]);
-    return { G_GAN, G_L1, D_real, D_fake };
+    tf.dispose([value, ...Object.values(grads)]);
+    const [D_real, D_fake] = d;
+    return { G_GAN: gan, G_L1: l1, ...(this.D ? { D_real, D_fake } : {}) };
+  }
+
+  /** {@link dispatchStep}, then its losses read back (waits for the step). */
+  async trainStep(batch: TrainBatch, step: number): Promise<StepLosses> {
+    const [losses] = await readLosses([this.dispatchStep(batch, step)]);
+    return losses;
   }
 
   /** Frees the networks and optimizer state. */
@@ -253,6 +292,18 @@ export class Pix2Pix {
   }
 }
 
+/** A loss term's name in {@link StepLosses} and the log. */
+type LossName = typeof LOSS_NAMES[number];
+
+/**
+ * Steps between loss reads: 1 where tensors already live in CPU memory (a
+ * read costs nothing), 10 on WebGPU, where every read is a round trip that
+ * drains the GPU's queue. Every step is still logged, in batches.
+ */
+export function lossReadEvery(backend: string): number {
+  return backend === "webgpu" ? 10 : 1;
+}
+
 /** The names of the losses in `l` that are not finite numbers. */
 function nonFinite(l: StepLosses): (keyof StepLosses)[] {
   return (Object.keys(l) as (keyof StepLosses)[]).filter((k) =>
@@ -260,13 +311,21 @@ function nonFinite(l: StepLosses): (keyof StepLosses)[] {
   );
 }
 
-/** Whether every weight of `models` is a finite number. */
-function weightsFinite(models: (tfl.LayersModel | null)[]): boolean {
-  return tf.tidy(() =>
-    models.every((m) =>
-      !m || m.weights.every((w) => tf.all(tf.isFinite(w.read())).dataSync()[0])
-    )
+/**
+ * Whether every weight of `models` is a finite number (one asynchronous
+ * read of one flag, so it works on WebGPU).
+ */
+async function weightsFinite(
+  models: (tfl.LayersModel | null)[],
+): Promise<boolean> {
+  const weights = models.flatMap((m) => m ? m.weights : []);
+  if (weights.length === 0) return true;
+  const ok = tf.tidy(() =>
+    tf.all(tf.stack(weights.map((w) => tf.all(tf.isFinite(w.read())))))
   );
+  const [flag] = await ok.data();
+  ok.dispose();
+  return flag !== 0;
 }
 
 /** What {@link TrainOptions.onStep} gets after every training step. */
@@ -285,10 +344,11 @@ export interface StepEvent {
   seconds: number;
   /**
    * The run's fixed sample rows (input | output | target, one row per test
-   * pair) through the current generator, as 8-bit RGB. Runs G: call it only
-   * on the steps you show.
+   * pair) through the generator as it is now, as 8-bit RGB. Runs G: call it
+   * only on the steps you show. (Losses are read in batches on some
+   * backends, so G may be a few steps past `step` there.)
    */
-  samples(): RgbImage;
+  samples(): Promise<RgbImage>;
 }
 
 /** Options of {@link train} that are not part of the config. */
@@ -379,7 +439,10 @@ const RUN_OUTPUTS = [
 const SAMPLE_ROWS = 3;
 
 /** The sample grid: one row per fixed sample, columns input | G(input) | target. */
-function sampleGrid(G: tfl.LayersModel, samples: TrainBatch): RgbImage {
+async function sampleGrid(
+  G: tfl.LayersModel,
+  samples: TrainBatch,
+): Promise<RgbImage> {
   const grid = tf.tidy(() => {
     const fake = translate(G, samples.input, { dropoutSeed: 0 });
     // Grayscale (1-channel) images are shown as gray RGB in the grid.
@@ -392,7 +455,7 @@ function sampleGrid(G: tfl.LayersModel, samples: TrainBatch): RgbImage {
     return tf.reshape(rows, [-1, rows.shape[2], 3]) as tf.Tensor3D;
   });
   const [height, width] = grid.shape;
-  const rgb = { data: tensorToRgb(grid), width, height };
+  const rgb = { data: await tensorToRgb(grid), width, height };
   grid.dispose();
   return rgb;
 }
@@ -407,7 +470,7 @@ async function writeSamples(
   samples: TrainBatch,
   step: number,
 ): Promise<void> {
-  const rgb = sampleGrid(G, samples);
+  const rgb = await sampleGrid(G, samples);
   const file = `samples/step_${String(step).padStart(6, "0")}.png`;
   await writePng(`${runDir}/${file}`, rgb);
   await writeFileAtomic(
@@ -526,7 +589,7 @@ async function trainLocked(
   const startStep = pos.step;
   const t0 = performance.now();
   const seconds = () => (performance.now() - t0) / 1000;
-  let final: StepLosses | null = null;
+  let final = null as StepLosses | null;
   const status = () => {
     const rate = (pos.step - startStep) / Math.max(seconds(), 1e-9);
     const epoch = Math.min(pos.epoch + 1, epochs);
@@ -538,13 +601,13 @@ async function trainLocked(
     await runLog.page(status());
   };
   let lastSaved = cfg.resume ? startStep : null;
-  const diverged = async (what: string): Promise<never> => {
+  const diverged = async (what: string, step = pos.step): Promise<never> => {
     progress?.stop();
     const good = lastSaved === null
       ? "no checkpoint was saved before it"
       : `the last good checkpoint is ${runDir}/checkpoints (step ${lastSaved}), kept as it was`;
     const message =
-      `training diverged at step ${pos.step}: ${what}; stopped without saving, ${good}. ` +
+      `training diverged at step ${step}: ${what}; stopped without saving, ${good}. ` +
       "Lower --lr, check the data for broken images, or resume with --resume";
     await runLog.page(`stopped: ${status()}`, [message]);
     throw new TrainingDivergedError(message, { file: runDir });
@@ -558,7 +621,7 @@ async function trainLocked(
     optimizerD: model.optimizerD,
   });
   const save = async () => {
-    if (!weightsFinite([model.G, model.D])) {
+    if (!(await weightsFinite([model.G, model.D]))) {
       await diverged("a weight is not a finite number (NaN or infinite)");
     }
     await saveCheckpoint(`${runDir}/checkpoints`, checkpointState());
@@ -602,6 +665,37 @@ async function trainLocked(
     );
   };
 
+  // Steps whose losses are still on the backend, read in one batch.
+  let pending: { losses: LossTensors; record: Omit<StepRecord, LossName> }[] =
+    [];
+  const readEvery = lossReadEvery(backend.name);
+  const flush = async () => {
+    if (pending.length === 0) return;
+    const steps = pending;
+    pending = [];
+    const values = await readLosses(steps.map((p) => p.losses));
+    for (const [i, { record }] of steps.entries()) {
+      await runLog.append({ ...record, ...values[i] });
+      const bad = nonFinite(values[i]);
+      if (bad.length) {
+        await diverged(
+          bad.map((k) => `${k} = ${values[i][k]}`).join(", ") +
+            " (not a finite number)",
+          record.step,
+        );
+      }
+      await opts.onStep?.({
+        ...record,
+        lastStep,
+        losses: values[i],
+        samples: () => sampleGrid(model.G, samples),
+      });
+    }
+    final = values.at(-1)!;
+    const last = steps.at(-1)!.record;
+    progress?.update(last.step, last.epoch, final);
+  };
+
   let epoch = pos.epoch;
   while (pos.step < lastStep && epoch < epochs) {
     pos.lr = lrAt(cfg, epoch);
@@ -613,43 +707,29 @@ async function trainLocked(
         disposeBatch(batch);
         continue;
       }
-      final = model.trainStep(batch, pos.step);
+      const losses = model.dispatchStep(batch, pos.step);
       disposeBatch(batch);
       pos = { ...pos, step: pos.step + 1, epoch, batchInEpoch: b };
-      await runLog.append({
-        step: pos.step,
-        epoch,
-        lr: pos.lr,
-        ...final,
-        seconds: seconds(),
+      pending.push({
+        losses,
+        record: { step: pos.step, epoch, lr: pos.lr, seconds: seconds() },
       });
-      const bad = nonFinite(final);
-      if (bad.length) {
-        await diverged(
-          bad.map((k) => `${k} = ${final![k]}`).join(", ") +
-            " (not a finite number)",
-        );
-      }
-      progress?.update(pos.step, epoch, final);
-      await opts.onStep?.({
-        step: pos.step,
-        lastStep,
-        epoch,
-        lr: pos.lr,
-        losses: final,
-        seconds: seconds(),
-        samples: () => sampleGrid(model.G, samples),
-      });
+      if (pending.length >= readEvery) await flush();
       if (cfg.sampleEvery > 0 && pos.step % cfg.sampleEvery === 0) {
+        await flush();
         await snapshot();
       }
-      if (cfg.saveEvery > 0 && pos.step % cfg.saveEvery === 0) await save();
+      if (cfg.saveEvery > 0 && pos.step % cfg.saveEvery === 0) {
+        await flush();
+        await save();
+      }
       if (pos.step >= lastStep) {
         epochDone = b === stepsPerEpoch;
         break;
       }
     }
     if (epochDone) pos = { ...pos, epoch: ++epoch, batchInEpoch: 0 };
+    await flush();
     await save();
     if (epochDone) await validate();
   }

@@ -181,11 +181,11 @@ export async function validationScores(
     count++;
     if (segmenter) {
       const [, height, width] = fake.shape;
-      const [fakeRgb, labelRgb] = tf.tidy(() =>
-        [fake, batch.input].map((t) =>
-          tensorToRgb(tf.squeeze(t, [0]) as tf.Tensor3D)
-        )
+      const images = tf.tidy(() =>
+        [fake, batch.input].map((t) => tf.squeeze(t, [0]) as tf.Tensor3D)
       );
+      const [fakeRgb, labelRgb] = await Promise.all(images.map(tensorToRgb));
+      tf.dispose(images);
       const photo = { data: fakeRgb, width, height };
       addToConfusion(
         confusion,

@@ -1,12 +1,6 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/runtime/backend.ts";
-import {
-  caseName,
-  CONV_CASES,
-  convGradients,
-  relError,
-} from "./conv_grad_cases.ts";
+import { initBackend, tensorflowDevice } from "../lib/runtime/backend.ts";
 
 const NAMES = ["native", "wasm", "webgpu", "cpu", "tensorflow"];
 
@@ -78,47 +72,23 @@ Deno.test("initBackend('wasm', { threads: 2 }) starts threaded wasm, same result
   assert.ok(r.maxRelError < 1e-4, `relative error ${r.maxRelError}`);
 });
 
-/** Why WebGPU may legitimately be missing here, or null if it should work. */
-function webgpuMissingReason(): string | null {
-  if (Deno.build.os !== "linux") return null;
-  const icd = "/usr/share/vulkan/icd.d";
-  try {
-    for (const e of Deno.readDirSync(icd)) {
-      if (e.name.startsWith("lvp_icd")) return null;
-    }
-  } catch {
-    // no ICD folder at all
-  }
-  return `no Mesa Vulkan (lavapipe) driver in ${icd}; ` +
-    "apt-get install mesa-vulkan-drivers";
-}
-
-/** The conv cases run on WebGPU: every kernel size, stride and pad kind. */
-const GPU_CASES = CONV_CASES.filter((_, i) =>
-  [0, 2, 3, 4, 6, 8, 10, 13].includes(i)
-);
-
-Deno.test({
-  name: "webgpu (lavapipe) conv gradients match cpu",
-  // The WebGPU device lives for the whole process.
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    try {
-      await initBackend("webgpu");
-    } catch (e) {
-      const missing = webgpuMissingReason();
-      if (missing == null) throw e;
-      console.log(`skipped: ${missing} (${(e as Error).message})`);
-      return;
-    }
-    for (const c of GPU_CASES) {
-      const ref = await convGradients("cpu", c);
-      const got = await convGradients("webgpu", c);
-      for (const k of ["y", "dx", "dw"] as const) {
-        const e = relError(got[k], ref[k]);
-        assert.ok(e < 1e-4, `${k}: relative error ${e} (${caseName(c)})`);
-      }
-    }
-  },
+Deno.test("tensorflowDevice: warns when tfjs-node-gpu runs on the CPU (CUDA 11.2 + cuDNN 8.1 missing)", () => {
+  const gpu = "@tensorflow/tfjs-node-gpu";
+  const noGpu = tensorflowDevice(gpu, {
+    isGPUPackage: true,
+    isUsingGpuDevice: false,
+  });
+  assert.equal(noGpu.where, "CPU: no GPU device");
+  assert.match(noGpu.warning!, /CUDA 11\.2 and cuDNN 8\.1/);
+  assert.match(noGpu.warning!, /--backend webgpu/);
+  // An older binding without the flags: the package name decides.
+  assert.ok(tensorflowDevice(gpu, {}).warning);
+  assert.deepEqual(
+    tensorflowDevice(gpu, { isGPUPackage: true, isUsingGpuDevice: true }),
+    { where: "GPU" },
+  );
+  assert.deepEqual(
+    tensorflowDevice("@tensorflow/tfjs-node", { isGPUPackage: false }),
+    { where: "CPU" },
+  );
 });

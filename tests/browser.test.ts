@@ -74,18 +74,22 @@ const TRAIN_STEPS = 6;
  * 0.02 so that a few steps move the output (and the batch-norm moving
  * statistics that inference mode uses) well away from the initial ~0.
  */
-function trainTiny(steps: number): Pix2Pix {
+async function trainTiny(steps: number): Promise<Pix2Pix> {
   const model = Pix2Pix.create(CONFIG);
-  tf.tidy(() => {
-    const input = tf.randomUniform([1, SIZE, SIZE, 3], -1, 1, "float32", 1);
-    const target = tf.tanh(tf.mul(tf.reverse(input, 3), 2));
-    for (let step = 0; step < steps; step++) {
-      model.trainStep({
-        input: input as tf.Tensor4D,
-        target: target as tf.Tensor4D,
-      }, step);
-    }
-  });
+  const input = tf.randomUniform(
+    [1, SIZE, SIZE, 3],
+    -1,
+    1,
+    "float32",
+    1,
+  ) as tf.Tensor4D;
+  const target = tf.tidy(() =>
+    tf.tanh(tf.mul(tf.reverse(input, 3), 2))
+  ) as tf.Tensor4D;
+  for (let step = 0; step < steps; step++) {
+    await model.trainStep({ input, target }, step);
+  }
+  tf.dispose([input, target]);
   return model;
 }
 
@@ -161,15 +165,17 @@ function pixel(rgb: number[], x: number, y: number): number[] {
  * Max and mean abs difference of the page's output and G in Deno on the
  * page's input, run by lib/translate.ts in inference mode (`--eval`).
  */
-function compareWithDeno(G: tfl.LayersModel, h: Hook) {
-  const [expected, values] = tf.tidy(() => {
+async function compareWithDeno(G: tfl.LayersModel, h: Hook) {
+  const y = tf.tidy(() => {
     const x = tf.sub(
       tf.div(tf.tensor3d(h.lastInput, [SIZE, SIZE, 3], "float32"), 127.5),
       1,
     );
-    const y = translate(G, x as tf.Tensor3D, { eval: true });
-    return [tensorToRgb(y), Array.from(y.dataSync())];
+    return translate(G, x as tf.Tensor3D, { eval: true });
   });
+  const expected = await tensorToRgb(y);
+  const values = Array.from(await y.data());
+  y.dispose();
   const maxFloat = values.reduce(
     (m, v, i) => Math.max(m, Math.abs(v - h.lastOutputValues[i])),
     0,
@@ -203,7 +209,7 @@ Deno.test({
     await tf.setBackend("cpu");
     await Deno.mkdir(OUT_DIR, { recursive: true });
     const ckptDir = await Deno.makeTempDir({ prefix: "pix2pix-browser-" });
-    const model = trainTiny(TRAIN_STEPS);
+    const model = await trainTiny(TRAIN_STEPS);
     lap("trained");
     const G = model.G;
     await saveRun(ckptDir, model);
@@ -281,7 +287,7 @@ Deno.test({
           `class ${cls} at (${x}, ${y})`,
         );
       }
-      const painted = compareWithDeno(G, h);
+      const painted = await compareWithDeno(G, h);
       lap("painted");
       const screenshot = `${OUT_DIR}screenshot.png`;
       await page.screenshot({ path: screenshot });
@@ -337,7 +343,7 @@ Deno.test({
           );
         }
       }
-      const loaded = compareWithDeno(G, h);
+      const loaded = await compareWithDeno(G, h);
       console.log(
         `example, ${h.backend}: last ${
           h.lastMs.toFixed(1)
@@ -376,18 +382,18 @@ Deno.test({
       assert.deepEqual([h.lastWidth, h.lastHeight], [70, 48]);
       assert.equal(h.lastOutput.length, 70 * 48 * 3);
       assert.match(h.modeText, /inference mode.*--eval/);
-      const oddExpected = tf.tidy(() =>
-        tensorToRgb(
-          translateImage(
-            G,
-            tf.sub(
-              tf.div(tf.tensor3d(h.lastInput, [48, 70, 3], "float32"), 127.5),
-              1,
-            ) as tf.Tensor3D,
-            { eval: true },
-          ),
+      const oddImage = tf.tidy(() =>
+        translateImage(
+          G,
+          tf.sub(
+            tf.div(tf.tensor3d(h.lastInput, [48, 70, 3], "float32"), 127.5),
+            1,
+          ) as tf.Tensor3D,
+          { eval: true },
         )
       );
+      const oddExpected = await tensorToRgb(oddImage);
+      oddImage.dispose();
       const oddMax = oddExpected.reduce(
         (m, v, i) => Math.max(m, Math.abs(v - h.lastOutput[i])),
         0,
@@ -416,7 +422,7 @@ Deno.test({
         console.log(`webgpu part skipped: ${h.error}`);
       } else {
         assert.equal(h.backend, "webgpu");
-        const gpu = compareWithDeno(model.G, h);
+        const gpu = await compareWithDeno(model.G, h);
         console.log(
           `starter map, webgpu: last ${
             h.lastMs.toFixed(1)
@@ -460,7 +466,7 @@ Deno.test({
   async fn() {
     await tf.setBackend("cpu");
     const tmp = await Deno.makeTempDir({ prefix: "pix2pix-export-" });
-    const model = trainTiny(0);
+    const model = await trainTiny(0);
     try {
       const folder = await saveRun(`${tmp}/run/checkpoints`, model);
       const site = await buildDemoSite({

@@ -38,10 +38,10 @@ async function assertSameModels(actual: Pix2Pix, expected: Pix2Pix) {
   );
 }
 
-function train(model: Pix2Pix, from: number, steps: number): void {
+async function train(model: Pix2Pix, from: number, steps: number) {
   for (let s = from; s < from + steps; s++) {
     const b = randomPair(s);
-    model.trainStep(b, s);
+    await model.trainStep(b, s);
     tf.dispose([b.input, b.target]);
   }
 }
@@ -64,7 +64,7 @@ async function save(dir: string, model: Pix2Pix, step: number) {
 Deno.test("save → load restores weights, optimizer state and position exactly; resuming matches", async () => {
   const dir = await Deno.makeTempDir();
   const a = Pix2Pix.create(TINY);
-  train(a, 0, 3);
+  await train(a, 0, 3);
   await save(dir, a, 3);
   const ck = await loadCheckpoint(dir);
   assert.equal(ck.step, 3);
@@ -92,8 +92,8 @@ Deno.test("save → load restores weights, optimizer state and position exactly;
   assert.deepEqual(await powers(b.optimizerD!), await powers(a.optimizerD!));
 
   // Two more steps on both: the same data and dropout seeds give bit-identical weights.
-  train(a, 3, 2);
-  train(b, 3, 2);
+  await train(a, 3, 2);
+  await train(b, 3, 2);
   await assertSameModels(b, a);
   a.dispose();
   b.dispose();

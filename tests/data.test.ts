@@ -115,7 +115,7 @@ Deno.test("image: PNG round trip, crop/flip, hconcat, tensor conversions", async
     rgbToFloat(img, floats);
     assert.ok(floats.every((v) => v >= -1 && v <= 1));
     const t = tf.tensor3d(floats, [6, 10, 3]);
-    assertSamePixels(tensorToRgb(t), img.data);
+    assertSamePixels(await tensorToRgb(t), img.data);
     t.dispose();
     await assert.rejects(writePng(`${dir}/a.jpg`, img), ImageError);
   } finally {

@@ -4,9 +4,8 @@ import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
 import { initBackend } from "../lib/runtime/backend.ts";
 import { BLAS_ENV, loadBlas, nativeStats } from "../lib/runtime/native/mod.ts";
-import { Pix2Pix } from "../lib/train.ts";
 import { formatBench, runBench } from "../bench/train_step.ts";
-import { randomPair, TINY } from "./train_fixtures.ts";
+import { firstStepError, firstStepOn, TINY } from "./train_fixtures.ts";
 import {
   caseName,
   CONV_CASES,
@@ -199,42 +198,14 @@ Deno.test({
   name: "a whole train step on native equals the cpu backend's (1e-4 relative)",
   ignore,
   fn: async () => {
-    // unet_64 (dropout, batch norm, skips) + 70x70 PatchGAN, l1+cgan. After
-    // one step Adam's first moments are (1 - beta1) * gradient: compare
-    // those (the weights themselves move by ~lr * sign(gradient), which
-    // flips for gradients near zero).
+    // unet_64 (dropout, batch norm, skips) + 70x70 PatchGAN, l1+cgan.
     const cfg = { ...TINY, netD: "basic" as const, ngf: 8, ndf: 8, seed: 5 };
-    const run = async (backend: string) => {
-      await tf.setBackend(backend);
-      const model = Pix2Pix.create(cfg);
-      const b = randomPair(10);
-      const l = model.trainStep(b, 0);
-      tf.dispose([b.input, b.target]);
-      const moments: Float32Array[] = [];
-      for (const opt of [model.optimizerG, model.optimizerD!]) {
-        const ws = await opt.getWeights();
-        // [iterations, every m, every v]: keep the m's.
-        for (const w of ws.slice(1, 1 + (ws.length - 1) / 2)) {
-          moments.push((await w.tensor.data()) as Float32Array);
-        }
-      }
-      model.dispose();
-      return { losses: [l.G_GAN, l.G_L1, l.D_real, l.D_fake], moments };
-    };
-    const ref = await run("cpu");
-    const got = await run("wasm");
-    const e = relError(
-      new Float32Array(got.losses),
-      new Float32Array(ref.losses),
-    );
-    assert.ok(e < 1e-4, `losses: relative error ${e}`);
-    assert.equal(got.moments.length, ref.moments.length);
+    const ref = await firstStepOn("cpu", cfg);
+    const got = await firstStepOn("wasm", cfg);
     assert.ok(ref.moments.length > 20, "every G and D variable compared");
-    let worst = 0;
-    ref.moments.forEach((m, i) => {
-      worst = Math.max(worst, relError(got.moments[i], m));
-    });
-    assert.ok(worst < 1e-4, `gradients: relative error ${worst}`);
+    const e = firstStepError(got, ref);
+    assert.ok(e.losses < 1e-4, `losses: relative error ${e.losses}`);
+    assert.ok(e.moments < 1e-4, `gradients: relative error ${e.moments}`);
     const stats = nativeStats();
     for (
       const k of ["FusedConv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter"]

@@ -146,7 +146,7 @@ Deno.test("liveTraining: one display updated in place, losses drawn, samples tak
       losses: { G_GAN: 0.7, G_L1: 1 / step, D_real: 0.6, D_fake: 0.8 },
       samples: () => {
         sampled++;
-        return grey;
+        return Promise.resolve(grey);
       },
     });
   }
@@ -198,11 +198,13 @@ Deno.test("sourceOf / codeBeside: the real source of a function and of a method,
     g.text,
     lines.slice(g.line - 1, g.line - 1 + g.text.split("\n").length).join("\n"),
   );
-  const m = await sourceOf("train.ts", "trainStep");
+  const m = await sourceOf("train.ts", "dispatchStep");
   assert.match(
     m.text,
-    /^\/\*\*[\s\S]*\ntrainStep\(batch: TrainBatch[\s\S]*\n\}$/,
+    /^\/\*\*[\s\S]*\ndispatchStep\(batch: TrainBatch[\s\S]*\n\}$/,
   );
+  const a = await sourceOf("train.ts", "trainStep"); // an async method
+  assert.match(a.text, /^\/\*\*.*\*\/\nasync trainStep\([\s\S]*\n\}$/);
   await assert.rejects(
     () => sourceOf("losses.ts", "noSuchThing"),
     /lib\/losses\.ts: no declaration of noSuchThing/,

@@ -7,9 +7,9 @@ import { discriminatorLoss, generatorLoss } from "../lib/losses.ts";
 import { deriveSeed } from "../lib/util/rng.ts";
 import { lrAt, lrFactor } from "../lib/schedule.ts";
 import { FACADES_DIR, resolveDataroot } from "../lib/datasets/dataroot.ts";
-import { Pix2Pix, train } from "../lib/train.ts";
+import { lossReadEvery, Pix2Pix, readLosses, train } from "../lib/train.ts";
 import { type StepRecord, trainingSeconds } from "../lib/report/run_page.ts";
-import { randomPair, TINY } from "./train_fixtures.ts";
+import { randomPair, TINY, TINY32 } from "./train_fixtures.ts";
 
 await tf.setBackend("cpu");
 
@@ -48,7 +48,7 @@ Deno.test("trainStep with one G forward equals the reference's two-forward step"
   assert.equal(await maxDiff(vars(fast.G), vars(ref.G)), 0);
   for (let step = 0; step < 2; step++) {
     const b = randomPair(10 * step);
-    const got = fast.trainStep(b, step);
+    const got = await fast.trainStep(b, step);
     const seed = deriveSeed(cfg.seed, step);
     const dIn = (x: tf.Tensor4D, y: tf.Tensor4D) => tf.concat([x, y], 3);
     const fake = tf.tidy(() =>
@@ -105,13 +105,6 @@ Deno.test("trainStep with one G forward equals the reference's two-forward step"
 });
 
 /** 32px U-Net (no dropout block at this depth), for the fast tests. */
-const TINY32: TrainConfig = {
-  ...TINY,
-  netG: "unet_32",
-  cropSize: 32,
-  loadSize: 32,
-};
-
 function pair32(seed: number) {
   const input = tf.randomUniform(
     [1, 32, 32, 3],
@@ -123,13 +116,13 @@ function pair32(seed: number) {
   return { input, target: tf.neg(input) as tf.Tensor4D };
 }
 
-Deno.test("no tensor leaks: tensor count and bytes are flat across steps", () => {
+Deno.test("no tensor leaks: tensor count and bytes are flat across steps", async () => {
   for (const loss of ["l1+cgan", "l1", "gan"] as const) {
     const m = Pix2Pix.create({ ...TINY32, loss });
     const b = pair32(1);
-    m.trainStep(b, 0); // creates Adam's moments
+    await m.trainStep(b, 0); // creates Adam's moments
     const before = tf.memory();
-    for (let s = 1; s < 4; s++) m.trainStep(b, s);
+    for (let s = 1; s < 4; s++) await m.trainStep(b, s);
     const after = tf.memory();
     assert.equal(after.numTensors, before.numTensors, loss);
     assert.equal(after.numBytes, before.numBytes, loss);
@@ -138,12 +131,12 @@ Deno.test("no tensor leaks: tensor count and bytes are flat across steps", () =>
   }
 });
 
-Deno.test("losses fall: the L1 objective overfits one pair", () => {
+Deno.test("losses fall: the L1 objective overfits one pair", async () => {
   const m = Pix2Pix.create({ ...TINY32, loss: "l1", lr: 1e-2 });
   const b = pair32(5);
-  const first = m.trainStep(b, 0);
+  const first = await m.trainStep(b, 0);
   let last = first;
-  for (let s = 1; s < 20; s++) last = m.trainStep(b, s);
+  for (let s = 1; s < 20; s++) last = await m.trainStep(b, s);
   assert.equal(first.D_real, 0);
   // Measured on cpu: 0.506 -> 0.325 after 20 steps.
   assert.ok(last.G_L1 < 0.75 * first.G_L1, `L1 ${first.G_L1} -> ${last.G_L1}`);
@@ -173,11 +166,11 @@ Deno.test("train() on the synthetic set writes a run folder; stop + resume equal
   let grid: { width: number; height: number; bytes: number } | null = null;
   const full = await train({ ...cfg, name: "full" }, {
     quiet: true,
-    onStep: (e) => {
+    onStep: async (e) => {
       events.push({ step: e.step, G_L1: e.losses.G_L1, epoch: e.epoch });
       assert.equal(e.lastStep, 10);
       if (e.step === 4) {
-        const g = e.samples();
+        const g = await e.samples();
         grid = { width: g.width, height: g.height, bytes: g.data.length };
       }
     },
@@ -280,4 +273,23 @@ Deno.test("resolveDataroot: the config's folder, or the synthetic set with train
     assert.ok(Deno.statSync(`${synth}/${split}`).isDirectory, split);
   }
   assert.equal([...Deno.readDirSync(`${synth}/train`)].length, 4);
+});
+
+Deno.test("readLosses: many steps' terms in one read, in order, 0 for missing D terms; tensors freed", async () => {
+  const s = (...v: number[]) => v.map((x) => tf.scalar(x));
+  const [a, b, c, d] = s(1, 2, 3, 4);
+  const [e, f] = s(5, 6);
+  const before = tf.memory().numTensors;
+  const got = await readLosses([
+    { G_GAN: a, G_L1: b, D_real: c, D_fake: d },
+    { G_GAN: e, G_L1: f },
+  ]);
+  assert.deepEqual(got, [
+    { G_GAN: 1, G_L1: 2, D_real: 3, D_fake: 4 },
+    { G_GAN: 5, G_L1: 6, D_real: 0, D_fake: 0 },
+  ]);
+  assert.equal(tf.memory().numTensors, before - 6);
+  assert.deepEqual(await readLosses([]), []);
+  assert.equal(lossReadEvery("webgpu"), 10);
+  assert.equal(lossReadEvery("wasm"), 1);
 });

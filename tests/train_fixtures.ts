@@ -6,6 +6,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { DEFAULT_CONFIG, type TrainConfig } from "../lib/config.ts";
+import { Pix2Pix } from "../lib/train.ts";
+import { relError } from "./conv_grad_cases.ts";
 
 /**
  * A 64px U-Net (`unet_64`, the smallest with a dropout block) with ngf 4 and a
@@ -34,4 +36,68 @@ export function randomPair(
   const image = (s: number) =>
     tf.randomUniform([1, size, size, 3], -1, 1, "float32", s) as tf.Tensor4D;
   return { input: image(seed), target: image(seed + 1) };
+}
+
+/** {@link TINY} with the 32 px U-Net (`unet_32`). */
+export const TINY32: TrainConfig = {
+  ...TINY,
+  netG: "unet_32",
+  cropSize: 32,
+  loadSize: 32,
+};
+
+/** One first training step's results: its losses and Adam's first moments. */
+export interface FirstStep {
+  /** G_GAN, G_L1, D_real, D_fake. */
+  losses: Float32Array;
+  /** Every G and D variable's first moment, `(1 - beta1) * gradient`. */
+  moments: Float32Array[];
+}
+
+/**
+ * Switches to `backend` and takes one training step of a fresh `cfg` model
+ * on `randomPair(10, cfg.cropSize)`. The first moments are compared rather
+ * than the weights: after one step those move by ~lr * sign(gradient),
+ * which flips for gradients near zero.
+ */
+export async function firstStepOn(
+  backend: string,
+  cfg: TrainConfig,
+): Promise<FirstStep> {
+  if (!(await tf.setBackend(backend))) throw new Error(`no ${backend}`);
+  const model = Pix2Pix.create(cfg);
+  const b = randomPair(10, cfg.cropSize);
+  const l = await model.trainStep(b, 0);
+  tf.dispose([b.input, b.target]);
+  const moments: Float32Array[] = [];
+  for (const opt of [model.optimizerG, model.optimizerD!]) {
+    const ws = await opt.getWeights();
+    // [iterations, every m, every v]: keep the m's.
+    for (const w of ws.slice(1, 1 + (ws.length - 1) / 2)) {
+      moments.push((await w.tensor.data()) as Float32Array);
+    }
+  }
+  model.dispose();
+  return {
+    losses: new Float32Array([l.G_GAN, l.G_L1, l.D_real, l.D_fake]),
+    moments,
+  };
+}
+
+/**
+ * The relative errors ({@link relError}) of `got` against `ref`: of the
+ * losses, and the worst over the moments (Infinity if their counts differ).
+ */
+export function firstStepError(
+  got: FirstStep,
+  ref: FirstStep,
+): { losses: number; moments: number } {
+  let moments = got.moments.length === ref.moments.length ? 0 : Infinity;
+  ref.moments.forEach((m, i) => {
+    moments = Math.max(
+      moments,
+      relError(got.moments[i] ?? new Float32Array(), m),
+    );
+  });
+  return { losses: relError(got.losses, ref.losses), moments };
 }

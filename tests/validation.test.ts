@@ -284,8 +284,9 @@ Deno.test("validationScores: L1 and the FCN per-pixel accuracy of a segmenter ag
   });
   const labels: Uint8Array[] = [];
   for await (const b of dataset.batches(0)) {
-    const rgb = tensorToRgb(tf.squeeze(b.input, [0]) as tf.Tensor3D);
-    labels.push(rgbToClasses(rgb, 32 * 32));
+    const image = tf.squeeze(b.input, [0]) as tf.Tensor3D;
+    labels.push(rgbToClasses(await tensorToRgb(image), 32 * 32));
+    image.dispose();
     tf.dispose([b.input, b.target]);
   }
   const G = buildGenerator(generatorSpecFromConfig(CFG));

@@ -14,7 +14,7 @@ import * as tf from "@tensorflow/tfjs";
 import sharp from "sharp";
 import { escapeHtml } from "../report/run_page.ts";
 import type { RgbImage } from "../util/image.ts";
-import { readRgb, tensorToRgb } from "../util/image.ts";
+import { readRgb, valuesToRgb } from "../util/image.ts";
 import { type Batch, openAlignedDataset } from "../data.ts";
 import type { Direction } from "../config.ts";
 import { ensureSynthDataset } from "../datasets/synth.ts";
@@ -193,7 +193,7 @@ export function sliderPlot(
 /** An image in [-1, 1], shape `[h, w, 3]` or `[h, w, 1]`, as 8-bit RGB. */
 export function tensorImage(t: tf.Tensor3D): RgbImage {
   const [height, width] = t.shape;
-  return { width, height, data: tensorToRgb(t) };
+  return { width, height, data: valuesToRgb(t.dataSync(), t.shape) };
 }
 
 /** Every image of an NHWC batch in [-1, 1] as 8-bit RGB. */
@@ -633,7 +633,7 @@ export function liveTraining(opts: LiveTrainingOptions = {}): LiveTraining {
       history.push({ step: e.step, ...e.losses });
       const last = e.step >= e.lastStep;
       if (e.step % sampleEvery === 0 || last || !snapshots.length) {
-        const image = e.samples();
+        const image = await e.samples();
         snapshots.push({ step: e.step, image });
         sampleUrl = await pngDataUrl(image);
       }

@@ -50,7 +50,9 @@ export async function sourceOf(
     !new RegExp(`^${indent}\\}[;,]?\\s*$`).test(lines[end])
   ) end++;
   let first = start;
-  if (/^\s*\*\/\s*$/.test(lines[start - 1] ?? "")) {
+  if (/^\s*\/\*\*.*\*\/\s*$/.test(lines[start - 1] ?? "")) {
+    first--; // a one-line doc comment
+  } else if (/^\s*\*\/\s*$/.test(lines[start - 1] ?? "")) {
     while (first > 0 && !/^\s*\/\*\*/.test(lines[first - 1])) first--;
     first--;
   }

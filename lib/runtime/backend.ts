@@ -5,7 +5,8 @@
  *   (native TensorFlow). Not a dependency of this project: imported
  *   dynamically, so it is used only where someone installed it.
  * - `webgpu`: `@tensorflow/tfjs-backend-webgpu` on Deno's `navigator.gpu`
- *   (no flag needed in Deno 2.9). Mesa's lavapipe (a CPU Vulkan driver) makes
+ *   (no flag needed in Deno 2.9), with this project's conv-gradient kernels
+ *   (`lib/runtime/webgpu/`). Mesa's lavapipe (a CPU Vulkan driver) makes
  *   it work without a GPU: useful to test the GPU code path, not fast.
  * - `wasm`: `@tensorflow/tfjs-backend-wasm` (XNNPACK, SIMD, one thread) with
  *   this project's kernels (`lib/runtime/kernels/`): the filter gradient wasm lacks,
@@ -27,6 +28,10 @@ import type { BackendName } from "../config.ts";
 import { registerWasmKernels } from "./kernels/mod.ts";
 import { registerGradients } from "./gradients.ts";
 import { registerFusedKernels } from "./fused/mod.ts";
+import {
+  registerWebGpuKernels,
+  restoreStockWebGpuKernels,
+} from "./webgpu/mod.ts";
 import {
   type Blas,
   BlasMissingError,
@@ -182,12 +187,37 @@ async function startTensorflow(): Promise<BackendChoice> {
       "backend 'tensorflow' needs @tensorflow/tfjs-node, which is not " +
         "installed. Install it with `deno add npm:@tensorflow/tfjs-node@4.22.0` " +
         "(needs internet and downloads libtensorflow; for NVIDIA GPUs use " +
-        "`npm:@tensorflow/tfjs-node-gpu@4.22.0`, which needs CUDA 11 and " +
-        "cuDNN), or choose --backend wasm. Import errors: " + node.error,
+        "`npm:@tensorflow/tfjs-node-gpu@4.22.0`, which needs CUDA 11.2 and " +
+        "cuDNN 8.1), or choose --backend wasm or webgpu. Import errors: " +
+        node.error,
     );
   }
   await setBackendOrThrow("tensorflow");
-  return { name: "tensorflow", reason: `${node.pkg} (native TensorFlow)` };
+  const device = tensorflowDevice(node.pkg, tf.backend());
+  if (device.warning) console.warn(`warning: ${device.warning}`);
+  return {
+    name: "tensorflow",
+    reason: `${node.pkg} (native TensorFlow, ${device.where})`,
+  };
+}
+
+/** Where tfjs-node computes, and a warning when the GPU build found no GPU. */
+export function tensorflowDevice(
+  pkg: string,
+  backend: unknown,
+): { where: string; warning?: string } {
+  const b = backend as { isGPUPackage?: boolean; isUsingGpuDevice?: boolean };
+  const gpuPackage = b.isGPUPackage ?? pkg.endsWith("-gpu");
+  if (!gpuPackage) return { where: "CPU" };
+  if (b.isUsingGpuDevice) return { where: "GPU" };
+  return {
+    where: "CPU: no GPU device",
+    warning: `${pkg} found no GPU device and runs on the CPU. ` +
+      "tfjs-node-gpu 4.22 (TensorFlow 2.9) needs CUDA 11.2 and cuDNN 8.1 " +
+      "(libcudart.so.11.0, libcudnn.so.8 on the library path); with only " +
+      "CUDA 12 it quietly uses the CPU (tfjs#8269). Install CUDA 11.2 + " +
+      "cuDNN 8.1, or use --backend webgpu on the GPU.",
+  };
 }
 
 /** Looks for a WebGPU adapter and says whether it is a software one. */
@@ -225,12 +255,32 @@ async function probeWebGpu(): Promise<GpuProbe> {
 async function startWebGpu(gpu: GpuProbe): Promise<BackendChoice> {
   if ("missing" in gpu) throw new Error(`backend 'webgpu': ${gpu.missing}`);
   await import("@tensorflow/tfjs-backend-webgpu");
+  const stock = stockWebGpuKernelsAsked();
+  if (stock) restoreStockWebGpuKernels();
+  else registerWebGpuKernels();
   await setBackendOrThrow("webgpu");
   return {
     name: "webgpu",
     reason: `WebGPU adapter ${gpu.label}` +
-      (gpu.software ? " (software: runs on the CPU, for testing, slow)" : ""),
+      (gpu.software ? " (software: runs on the CPU, for testing, slow)" : "") +
+      (stock
+        ? `, tfjs's stock kernels (${WEBGPU_KERNELS_ENV}=stock)`
+        : ", with this project's conv-gradient kernels"),
   };
+}
+
+/**
+ * Environment variable that, set to `stock`, keeps tfjs's own webgpu
+ * convolution-gradient kernels (to compare whole steps against ours).
+ */
+export const WEBGPU_KERNELS_ENV = "PIX2PIX_WEBGPU_KERNELS";
+
+function stockWebGpuKernelsAsked(): boolean {
+  try {
+    return Deno.env.get(WEBGPU_KERNELS_ENV) === "stock";
+  } catch {
+    return false; // no env permission: ours
+  }
 }
 
 /** {@link loadBlas}, its error extended by what `--backend native` needs. */

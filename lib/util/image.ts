@@ -528,12 +528,12 @@ export async function writeTensorPng(
 ): Promise<void> {
   const [height, width, channels] = t.shape;
   if (channels === 3) {
-    return await writePng(path, { data: tensorToRgb(t), width, height });
+    return await writePng(path, { data: await tensorToRgb(t), width, height });
   }
   if (channels !== 1) {
     throw new ImageError(path, `cannot write ${channels} channels as a PNG`);
   }
-  const values = t.dataSync();
+  const values = await t.data();
   const data = new Uint8Array(width * height);
   for (let i = 0; i < data.length; i++) {
     const byte = Math.round((values[i] + 1) * 127.5);
@@ -552,20 +552,31 @@ export async function writeTensorPng(
 
 /**
  * Convert an image tensor in [-1, 1] to 8-bit RGB bytes (values are clamped
- * and rounded). One-channel tensors are repeated into R, G and B.
+ * and rounded). One-channel tensors are repeated into R, G and B. The read
+ * is asynchronous (`data()`), so it works on every backend, WebGPU included.
  *
  * @param t shape [height, width, 3] or [height, width, 1], values in [-1, 1]
  * @returns HWC RGB bytes, `height * width * 3` long
  * @throws RangeError for other channel counts
  */
-export function tensorToRgb(t: tf.Tensor3D): Uint8Array {
-  const [height, width, channels] = t.shape;
-  if (channels !== 3 && channels !== 1) {
-    throw new RangeError(
-      `tensorToRgb: expected 1 or 3 channels, got shape [${t.shape}]`,
-    );
-  }
-  const values = t.dataSync();
+export async function tensorToRgb(t: tf.Tensor3D): Promise<Uint8Array> {
+  checkImageShape(t.shape);
+  return valuesToRgb(await t.data(), t.shape);
+}
+
+/**
+ * {@link tensorToRgb} from values already read (`dataSync()` on a CPU
+ * backend, or `data()`).
+ *
+ * @param values HWC values in [-1, 1]
+ * @param shape [height, width, 3] or [height, width, 1]
+ */
+export function valuesToRgb(
+  values: ArrayLike<number>,
+  shape: readonly [number, number, number],
+): Uint8Array {
+  checkImageShape(shape);
+  const [height, width, channels] = shape;
   const out = new Uint8Array(height * width * 3);
   for (let p = 0; p < height * width; p++) {
     for (let c = 0; c < 3; c++) {
@@ -575,4 +586,12 @@ export function tensorToRgb(t: tf.Tensor3D): Uint8Array {
     }
   }
   return out;
+}
+
+function checkImageShape(shape: readonly number[]): void {
+  if (shape[2] !== 3 && shape[2] !== 1) {
+    throw new RangeError(
+      `tensorToRgb: expected 1 or 3 channels, got shape [${shape}]`,
+    );
+  }
 }

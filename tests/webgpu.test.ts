@@ -1,0 +1,188 @@
+/**
+ * The WebGPU backend against cpu: conv gradients, a whole train step, and a
+ * small train + translate run. On a machine without a GPU this runs on
+ * Mesa's lavapipe (a CPU Vulkan driver; CI installs mesa-vulkan-drivers):
+ * slow, so the shapes are tiny.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend, WEBGPU_KERNELS_ENV } from "../lib/runtime/backend.ts";
+import { readLossLog } from "../lib/report/run_page.ts";
+import { train } from "../lib/train.ts";
+import { translateSplit } from "../lib/translate.ts";
+import { readRgb } from "../lib/util/image.ts";
+import {
+  COL2IM_MAX_CHANNELS,
+  filterSplits,
+} from "../lib/runtime/webgpu/conv.ts";
+import {
+  WEBGPU_KERNELS,
+  webGpuKernelCalls,
+} from "../lib/runtime/webgpu/mod.ts";
+import {
+  caseName,
+  CONV_CASES,
+  type ConvCase,
+  convGradients,
+  relError,
+} from "./conv_grad_cases.ts";
+import { firstStepError, firstStepOn, TINY32 } from "./train_fixtures.ts";
+import { webgpuMissingReason } from "./gpu_fixtures.ts";
+
+/** Starts webgpu; the reason to skip, or null. Throws where it should work. */
+async function startWebGpu(): Promise<string | null> {
+  try {
+    await initBackend("webgpu");
+    return null;
+  } catch (e) {
+    const missing = webgpuMissingReason();
+    if (missing == null) throw e;
+    return `${missing} (${(e as Error).message})`;
+  }
+}
+
+const skip = await startWebGpu();
+if (skip) console.log(`webgpu tests skipped: ${skip}`);
+/** The WebGPU device lives for the whole process: no resource sanitizers. */
+const opts = {
+  ignore: skip != null,
+  sanitizeResources: false,
+  sanitizeOps: false,
+};
+
+/**
+ * The shared cases; each again with more input channels (dx then takes the
+ * per-phase GEMM path, not col2im); and one with several 64-wide tiles and a
+ * split reduction.
+ */
+const CASES: ConvCase[] = [
+  ...CONV_CASES,
+  ...CONV_CASES.map((c) => ({ ...c, inC: c.inC + COL2IM_MAX_CHANNELS + 2 })),
+  {
+    op: "conv2d",
+    batch: 2,
+    size: [36, 36],
+    inC: 8,
+    outC: 70,
+    kernel: [4, 4],
+    stride: [2, 2],
+    pad: "same",
+  },
+];
+
+for (const c of CASES) {
+  Deno.test({
+    ...opts,
+    name: `webgpu conv gradients match cpu: ${caseName(c)}`,
+    fn: async () => {
+      const ref = await convGradients("cpu", c);
+      const got = await convGradients("webgpu", c);
+      for (const k of ["y", "dx", "dw"] as const) {
+        const e = relError(got[k], ref[k]);
+        assert.ok(e < 1e-4, `${k}: relative error ${e}`);
+      }
+    },
+  });
+}
+
+Deno.test({
+  ...opts,
+  name: "webgpu runs this project's conv-gradient kernels; the big case splits",
+  fn: () => {
+    const calls = webGpuKernelCalls();
+    for (const k of WEBGPU_KERNELS) assert.ok((calls[k] ?? 0) > 0, k);
+    const [rows, cols, red] = [4 * 4 * 8, 70, 2 * 18 * 18];
+    assert.ok(filterSplits(rows, cols, red) > 1);
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "a whole train step on webgpu equals the cpu backend's (1e-4 relative)",
+  fn: async () => {
+    // unet_32 (dropout, batch norm, skips) + 1-layer PatchGAN, l1+cgan.
+    const cfg = { ...TINY32, seed: 5 };
+    const ref = await firstStepOn("cpu", cfg);
+    const got = await firstStepOn("webgpu", cfg);
+    assert.ok(ref.moments.length > 20, "every G and D variable compared");
+    const e = firstStepError(got, ref);
+    assert.ok(e.losses < 1e-4, `losses: relative error ${e.losses}`);
+    assert.ok(e.moments < 1e-4, `gradients: relative error ${e.moments}`);
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "train (12 steps, losses read in batches) and translate on webgpu",
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "pix2pix-webgpu-" });
+    try {
+      const s = await train({
+        ...TINY32,
+        backend: "webgpu",
+        dataroot: null,
+        synthCount: 12,
+        checkpointsDir: dir,
+        name: "gpu",
+        maxSteps: 12,
+        sampleEvery: 0,
+      }, { quiet: true });
+      assert.equal(tf.getBackend(), "webgpu");
+      assert.equal(s.steps, 12);
+      const log = await readLossLog(s.runDir);
+      assert.deepEqual(
+        log.map((r) => r.step),
+        [...Array(12)].map((_, i) => i + 1),
+      );
+      for (const r of log) {
+        for (const k of ["G_GAN", "G_L1", "D_real", "D_fake"] as const) {
+          assert.ok(
+            Number.isFinite(r[k]) && r[k] > 0,
+            `step ${r.step} ${k} ${r[k]}`,
+          );
+        }
+      }
+      assert.deepEqual(log.at(-1), { ...log.at(-1)!, ...s.final });
+      const t = await translateSplit({
+        checkpoint: `${s.runDir}/checkpoints`,
+        out: `${dir}/results`,
+        numTest: 2,
+      });
+      assert.equal(t.count, 2);
+      for (const e of Deno.readDirSync(`${dir}/results/images`)) {
+        if (!e.name.includes("fake_B")) continue;
+        const img = await readRgb(`${dir}/results/images/${e.name}`);
+        assert.equal(img.width, 32);
+        assert.ok(new Set(img.data).size > 8, `${e.name} is flat`);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  ...opts,
+  name:
+    `${WEBGPU_KERNELS_ENV}=stock keeps tfjs's kernels (for comparisons); unset, ours come back`,
+  fn: async () => {
+    const ran = () => WEBGPU_KERNELS.map((k) => webGpuKernelCalls()[k] ?? 0);
+    Deno.env.set(WEBGPU_KERNELS_ENV, "stock");
+    try {
+      const stock = await initBackend("webgpu");
+      assert.match(stock.reason, /stock kernels/);
+      const before = ran();
+      await convGradients("webgpu", CONV_CASES[0]);
+      assert.deepEqual(ran(), before, "our kernels ran");
+    } finally {
+      Deno.env.delete(WEBGPU_KERNELS_ENV);
+    }
+    const ours = await initBackend("webgpu");
+    assert.match(ours.reason, /this project's conv-gradient kernels/);
+    const before = ran();
+    await convGradients("webgpu", CONV_CASES[0]);
+    assert.ok(ran().every((n, i) => n > before[i]), "ours did not run");
+  },
+});
