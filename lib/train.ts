@@ -45,7 +45,12 @@ import {
 import type { TrainConfig } from "./config.ts";
 import { type Batch, openAlignedDataset } from "./data.ts";
 import { resolveDataroot } from "./datasets/dataroot.ts";
-import { imageGrid, writeTensorPng } from "./util/image.ts";
+import {
+  imageGrid,
+  type RgbImage,
+  tensorToRgb,
+  writeTensorPng,
+} from "./util/image.ts";
 import type { ApplyArgs } from "./layers.ts";
 import {
   discriminatorLoss,
@@ -332,10 +337,43 @@ async function weightsFinite(
   return flag !== 0;
 }
 
+/** What {@link TrainOptions.onStep} gets after every training step. */
+export interface StepEvent {
+  /** Global step just completed (1 after the first step). */
+  step: number;
+  /** The step the run stops at. */
+  lastStep: number;
+  /** 0-based epoch of the step. */
+  epoch: number;
+  /** Learning rate of the step. */
+  lr: number;
+  /** The step's losses. */
+  losses: StepLosses;
+  /** Seconds since this call's loop started. */
+  seconds: number;
+  /**
+   * The run's fixed sample rows (input | output | target, one row per test
+   * pair) through the generator as it is now, as 8-bit RGB (alpha left
+   * out). Runs G: call it only on the steps you show. (Losses are read in
+   * batches on some backends, so G may be a few steps past `step` there.)
+   */
+  samples(): Promise<RgbImage>;
+}
+
 /** Options of {@link train} that are not part of the config. */
 export interface TrainOptions {
   /** No progress bar or messages (tests). */
   quiet?: boolean;
+  /**
+   * Called after every step (awaited), e.g. to plot losses live in a
+   * notebook (`liveTraining` in `lib/notebook/display.ts`) or log elsewhere.
+   *
+   * @example
+   * ```ts
+   * await train(cfg, { onStep: (e) => { if (e.step % 10 === 0) console.log(e.step, e.losses.G_L1); } });
+   * ```
+   */
+  onStep?: (event: StepEvent) => void | Promise<void>;
   /** Warnings (a stale lock, a damaged checkpoint skipped); default: printed unless `quiet`. */
   onWarning?: (message: string) => void;
   /**
@@ -410,8 +448,36 @@ const RUN_OUTPUTS = [
 const SAMPLE_ROWS = 3;
 
 /**
- * Writes the sample grid `samples/step_XXXXXX.png` and `samples/latest.png`:
- * one row per fixed sample, columns input | output | target.
+ * The sample grid: one row per fixed sample, columns input | G(input) |
+ * target; gray shown as RGB, RGBA when the input or output has alpha.
+ */
+function sampleGrid(G: tfl.LayersModel, samples: TrainBatch): tf.Tensor3D {
+  return tf.tidy(() =>
+    imageGrid([
+      samples.input,
+      translate(G, samples.input, { dropoutSeed: 0 }),
+      samples.target,
+    ])
+  );
+}
+
+/** {@link sampleGrid} as 8-bit RGB (alpha left out). */
+async function sampleRgb(
+  G: tfl.LayersModel,
+  samples: TrainBatch,
+): Promise<RgbImage> {
+  const grid = tf.tidy(() =>
+    tf.slice(sampleGrid(G, samples), [0, 0, 0], [-1, -1, 3]) as tf.Tensor3D
+  );
+  const [height, width] = grid.shape;
+  const rgb = { data: await tensorToRgb(grid), width, height };
+  grid.dispose();
+  return rgb;
+}
+
+/**
+ * Writes the sample grid `samples/step_XXXXXX.png` and `samples/latest.png`
+ * (RGBA when the images have alpha).
  */
 async function writeSamples(
   runDir: string,
@@ -419,14 +485,7 @@ async function writeSamples(
   samples: TrainBatch,
   step: number,
 ): Promise<void> {
-  // Gray shown as RGB; RGBA when the input or output has alpha.
-  const grid = tf.tidy(() =>
-    imageGrid([
-      samples.input,
-      translate(G, samples.input, { dropoutSeed: 0 }),
-      samples.target,
-    ])
-  );
+  const grid = sampleGrid(G, samples);
   const file = `samples/step_${String(step).padStart(6, "0")}.png`;
   await writeTensorPng(`${runDir}/${file}`, grid);
   grid.dispose();
@@ -642,6 +701,12 @@ async function trainLocked(
           record.step,
         );
       }
+      await opts.onStep?.({
+        ...record,
+        lastStep,
+        losses: values[i],
+        samples: () => sampleRgb(model.G, samples),
+      });
     }
     final = values.at(-1)!;
     const last = steps.at(-1)!.record;

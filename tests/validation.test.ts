@@ -272,7 +272,7 @@ Deno.test("trainingWarnings: D near zero for long, G_GAN exploding, NaN; quiet o
   assert.match(nan[0], /G_L1 not a finite number .* at step 21/);
 });
 
-Deno.test("validationScores: L1 and the FCN per-pixel accuracy of a segmenter against the input labels", async () => {
+Deno.test("validationScores: L1 and the FCN-scores (per-pixel, per-class accuracy, class IoU) of a segmenter against the input labels", async () => {
   const dir = await Deno.makeTempDir();
   await writeSynthDataset(dir, {
     count: 2,
