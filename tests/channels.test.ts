@@ -10,6 +10,7 @@ import sharp from "sharp";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-cpu";
 import { toChannels } from "../lib/data.ts";
+import { checkDataset } from "../lib/datasets/check.ts";
 import { combineFolders } from "../lib/datasets/combine.ts";
 import { cropRgb, resizeRgb } from "../lib/util/image.ts";
 
@@ -121,6 +122,19 @@ Deno.test("channels: RGBA (4) and gray + alpha (2) train and translate to PNGs w
     (await sharp(`${dir}/AB/train/opaque.png`).metadata()).channels,
     3,
   );
+  // check counts the files with alpha; all RGBA: it suggests 4 channels.
+  assert.equal((await checkDataset(`${dir}/AB`)).alpha, 6);
+  await Deno.mkdir(`${dir}/rgba/train`, { recursive: true });
+  for (const i of [0, 1]) {
+    await Deno.copyFile(
+      `${dir}/AB/train/${i}.png`,
+      `${dir}/rgba/train/${i}.png`,
+    );
+  }
+  const flags = (await checkDataset(`${dir}/rgba`)).suggestion!.flags;
+  for (const f of ["--input-nc", "--output-nc"]) {
+    assert.equal(flags[flags.indexOf(f) + 1], "4", f);
+  }
   const common = [
     "--dataroot",
     `${dir}/AB`,

@@ -23,6 +23,8 @@ export interface CheckReport {
   ignored: string[];
   /** Usable files whose pixels are all gray (R = G = B), grayscale files included. */
   grayscale: number;
+  /** Usable files with an alpha channel (transparency), kept by `--input-nc 2` or `4`. */
+  alpha: number;
   /** How to train on it, from the pair count and size; null when unusable. */
   suggestion?: TrainingSuggestion | null;
 }
@@ -43,8 +45,9 @@ const CPU_PRESET_STEPS = 8000;
  * resizes, a 2-core CPU in about two hours) with epochs scaled so that the
  * run has about the preset's 8000 steps whatever the pair count; `paper`
  * (256 px) noted for halves of 256 px and more on a GPU; smaller crops for
- * halves under 64 px; `--input-nc 1 --output-nc 1` when every image is
- * gray. Null when the set has errors or no `train/` pairs.
+ * halves under 64 px; `--input-nc`/`--output-nc` 1 when every image is
+ * gray, 4 when every one has alpha, 2 for both. Null when the set has errors
+ * or no `train/` pairs.
  */
 export function suggestTraining(
   report: Omit<CheckReport, "suggestion">,
@@ -93,9 +96,20 @@ export function suggestTraining(
       : "no val/ split: 10% of train is held out for validation (--val-fraction)",
   );
   const total = Object.values(report.splits).reduce((a, b) => a + b, 0);
-  if (report.grayscale === total) {
-    flags.push("--input-nc", "1", "--output-nc", "1");
-    reasons.push("every image is gray (R = G = B): 1 channel in and out");
+  const gray = report.grayscale === total;
+  const alpha = report.alpha === total;
+  if (gray || alpha) {
+    const nc = String((gray ? 1 : 3) + (alpha ? 1 : 0));
+    flags.push("--input-nc", nc, "--output-nc", nc);
+    reasons.push(
+      `every image is ${
+        gray && alpha
+          ? "gray (R = G = B) with alpha"
+          : gray
+          ? "gray (R = G = B)"
+          : "RGBA (with alpha)"
+      }: ${nc} channel${nc === "1" ? "" : "s"} in and out`,
+    );
   }
   return { flags, reasons };
 }
@@ -121,6 +135,7 @@ export async function checkDataset(dir: string): Promise<CheckReport> {
     warnings: [],
     ignored: [],
     grayscale: 0,
+    alpha: 0,
   };
   const info = await Deno.stat(dir).catch(() => null);
   if (!info?.isDirectory) {
@@ -179,6 +194,7 @@ async function checkSplit(
       }
       if (note) report.warnings.push({ file, reason: note });
       if (isGray(data)) report.grayscale++;
+      if (result.value.hasAlpha) report.alpha++;
       const size = `${width}x${height}`;
       sizes.add(size);
       report.sizes[size] = (report.sizes[size] ?? 0) + 1;

@@ -42,6 +42,8 @@ export interface DecodedImage extends RgbImage {
    * `"RGBA: alpha channel dropped"`; absent for plain RGB files.
    */
   note?: string;
+  /** The file has an alpha channel (kept only when decoded with `alpha`). */
+  hasAlpha?: true;
 }
 
 /** File extensions (lower case, no dot) treated as images in a dataset. */
@@ -181,6 +183,7 @@ export async function decodeRgb(
       width: info.width,
       height: info.height,
       ...(alpha ? { channels: 4 as const } : {}),
+      ...(meta.hasAlpha ? { hasAlpha: true as const } : {}),
     };
     const note = conversionNote(meta, alpha);
     if (note) out.note = note;
