@@ -11,12 +11,11 @@
  */
 
 import { parseArgs } from "node:util";
-import { UserError } from "./common.ts";
+import { flagName, UserError } from "./common.ts";
 import {
   CONFIG_FIELD_HELP,
   DEFAULT_CONFIG,
   ENUMS,
-  flagName,
   type TrainConfig,
   validateConfig,
 } from "../lib/config.ts";

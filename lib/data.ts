@@ -151,16 +151,21 @@ export interface AlignedDataset {
   batches(epoch: number): AsyncIterableIterator<Batch>;
 }
 
-function requirePositiveInt(value: number, flag: string): void {
+function requirePositiveInt(value: number, field: string): void {
   if (!Number.isInteger(value) || value < 1) {
-    throw new DatasetError(`${flag} must be a positive integer, got ${value}`);
+    throw new DatasetError(
+      `${field} must be a positive integer, got ${value}`,
+      {
+        field,
+      },
+    );
   }
 }
 
 function validateOptions(opts: DatasetOptions): void {
-  requirePositiveInt(opts.batchSize, "--batch-size");
-  requirePositiveInt(opts.loadSize, "--load-size");
-  requirePositiveInt(opts.cropSize, "--crop-size");
+  requirePositiveInt(opts.batchSize, "batchSize");
+  requirePositiveInt(opts.loadSize, "loadSize");
+  requirePositiveInt(opts.cropSize, "cropSize");
   if (opts.prefetch !== undefined) {
     requirePositiveInt(opts.prefetch, "prefetch");
   }
@@ -182,29 +187,31 @@ function validateOptions(opts: DatasetOptions): void {
     const n = opts[nc] ?? 3;
     if (n !== 1 && n !== 3) {
       throw new DatasetError(
-        `--${
-          nc === "inputNc" ? "input-nc" : "output-nc"
-        } ${n}: aligned image files give 1 (grayscale) or 3 (RGB) channels`,
+        `${nc} ${n}: aligned image files give 1 (grayscale) or 3 (RGB) channels`,
+        { field: nc },
       );
     }
   }
   if (!DIRECTIONS.includes(opts.direction)) {
     throw new DatasetError(
-      `--direction must be ${DIRECTIONS.join(" or ")}, got ${opts.direction}`,
+      `direction must be ${DIRECTIONS.join(" or ")}, got ${opts.direction}`,
+      { field: "direction" },
     );
   }
   if (!PREPROCESS_MODES.includes(opts.preprocess)) {
     throw new DatasetError(
-      `--preprocess must be one of ${
+      `preprocess must be one of ${
         PREPROCESS_MODES.join(", ")
       }, got ${opts.preprocess}`,
+      { field: "preprocess" },
     );
   }
   if (
     LOAD_THEN_CROP.includes(opts.preprocess) && opts.loadSize < opts.cropSize
   ) {
     throw new DatasetError(
-      `--load-size (${opts.loadSize}) must be >= --crop-size (${opts.cropSize}) with --preprocess ${opts.preprocess}`,
+      `loadSize (${opts.loadSize}) must be >= cropSize (${opts.cropSize}) with preprocess ${opts.preprocess}`,
+      { field: "loadSize" },
     );
   }
 }
@@ -223,9 +230,10 @@ export async function listSplit(
   const rootInfo = await Deno.stat(dataroot).catch(() => null);
   if (!rootInfo?.isDirectory) {
     throw new DatasetError(
-      `--dataroot ${dataroot}: ${
+      `dataroot ${dataroot}: ${
         rootInfo ? "is not a folder" : "folder not found"
       }`,
+      { field: "dataroot", file: dataroot },
     );
   }
   const splitDir = `${dataroot.replace(/\/+$/, "")}/${phase}`;
@@ -233,9 +241,10 @@ export async function listSplit(
   if (!splitInfo?.isDirectory) {
     const { folders } = await listFolder(dataroot);
     throw new DatasetError(
-      `--dataroot ${dataroot} has no split folder "${phase}/" (found: ${
+      `dataroot ${dataroot} has no split folder "${phase}/" (found: ${
         folders.join(", ") || "no subfolders"
       })`,
+      { field: "dataroot", file: splitDir },
     );
   }
   const listing = await listFolder(splitDir);
@@ -401,7 +410,8 @@ export async function openAlignedDataset(
             (first.width !== item.width || first.height !== item.height)
           ) {
             throw new DatasetError(
-              `batch mixes image sizes: ${first.path} gives ${first.width}x${first.height}, ${item.path} gives ${item.width}x${item.height}; use --batch-size 1 or a cropping --preprocess`,
+              `batch mixes image sizes: ${first.path} gives ${first.width}x${first.height}, ${item.path} gives ${item.width}x${item.height}; use batchSize 1 or a cropping preprocess`,
+              { field: "batchSize", file: item.path },
             );
           }
           group.push(item);

@@ -364,7 +364,7 @@ export function findRun(grid: Grid, only: string): GridRun {
   if (!run) {
     throw new ConfigError(
       "only",
-      `--only ${only}: no such run; runs: segmenter, ${
+      `only ${only}: no such run; runs: segmenter, ${
         grid.runs.map((r) => r.id).join(", ")
       }`,
     );

@@ -125,7 +125,7 @@ export async function listNotebooks(
     throw new ConfigError(
       "only",
       only.length
-        ? `--only ${only.join(", ")}: no notebook in ${dir} matches`
+        ? `only ${only.join(", ")}: no notebook in ${dir} matches`
         : `no notebooks (*.ipynb) in ${dir}`,
     );
   }
