@@ -24,14 +24,14 @@ import { FACADES_DIR } from "../lib/datasets/dataroot.ts";
 import { BACKENDS, DIRECTIONS } from "../lib/config.ts";
 
 const HELP =
-  `Usage: deno task ablate --study objective|generator|discriminator|all --preset ci|cpu|paper [flags]
+  `Usage: deno task ablate --study objective|generator|discriminator|all --preset ci|cpu128|paper [flags]
 
 Trains, translates and scores the paper's ablations (Tables 1-3) and writes
 tables.md, results.csv, results.json, sample sheets and index.html into --out.
 Finished runs (done.json) are skipped; interrupted ones resume.
 
   --study NAME      objective | generator | discriminator | all (default all)
-  --preset NAME     ci (minutes, plumbing) | cpu (1.5-7.5 h on 2 cores) | paper (GPU)
+  --preset NAME     ci (minutes, plumbing) | cpu128 (1.5-7.5 h on 2 cores) | paper (GPU)
   --dataroot DIR    aligned dataset (default ../shared/datasets/facades)
   --direction D     ${
     DIRECTIONS.join(" | ")
@@ -77,7 +77,14 @@ await runCli(async () => {
     );
   }
   if (values.preset === undefined) {
-    throw new UserError("--preset is required: ci, cpu or paper");
+    throw new UserError(
+      `--preset is required: ${Object.keys(ABLATE_PRESETS).join(", ")}`,
+    );
+  }
+  if (values.preset === "cpu") {
+    throw new UserError(
+      "--preset cpu is now --preset cpu128 (the 128 px grid; its default --out is runs/ablate-cpu128, pass --out runs/ablate-cpu to continue a grid started as cpu); deno task train's 64 px preset is its --preset cpu64",
+    );
   }
   if (!(values.preset in ABLATE_PRESETS)) {
     throw new UserError(

@@ -79,7 +79,7 @@ Deno.test("grid: ids do not depend on which studies are asked for", () => {
 });
 
 Deno.test("presets: every run's config is valid at the preset's size", () => {
-  for (const name of ["ci", "cpu", "paper"] as const) {
+  for (const name of ["ci", "cpu128", "paper"] as const) {
     const p = resolvePreset(name);
     const grid = buildGrid(p.size);
     assert.equal(grid.variants.length, 13, name);
@@ -154,8 +154,8 @@ Deno.test("report: paper numbers beside ours, missing runs marked", () => {
   results.set("discriminator-d1", fakeResult("discriminator-d1", 0.4321));
   const input = {
     out: "unused",
-    presetName: "cpu",
-    preset: ABLATE_PRESETS.cpu,
+    presetName: "cpu128",
+    preset: ABLATE_PRESETS.cpu128,
     grid,
     results,
     dataroot: "facades",
@@ -477,6 +477,25 @@ Deno.test("ablate CLI: --publish with --only is refused, naming both flags", asy
   assert.equal(out.code, 1);
   assert.match(stderr, /--publish/);
   assert.match(stderr, /--only/);
+});
+
+Deno.test("ablate CLI: the old --preset cpu is refused, naming cpu128 and train's cpu64", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../cli/ablate.ts", import.meta.url).pathname,
+      "--preset",
+      "cpu",
+      "--list",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 1);
+  assert.match(stderr, /^error: --preset cpu is now --preset cpu128 /m);
+  assert.match(stderr, /--preset cpu64/);
 });
 
 Deno.test("README: the paper preset's cost per run follows from the preset and the 256 px bench row", async () => {

@@ -145,8 +145,14 @@ Deno.test("presets layer under flags; the synthetic preset applies only without 
   const smoke = parseTrainArgs(["--preset", "smoke", "--ngf", "8"]);
   assert.equal(smoke.cropSize, PRESETS.smoke.cropSize);
   assert.equal(smoke.ngf, 8);
-  const cpu = parseTrainArgs(["--preset", "cpu"]);
-  assert.equal(cpu.netG, PRESETS.cpu.netG);
+  const cpu = parseTrainArgs(["--preset", "cpu64"]);
+  assert.equal(cpu.netG, PRESETS.cpu64.netG);
+  assert.equal(cpu.cropSize, 64);
+  // The old name, shared with ablate's 128 px grid, is refused naming the new one.
+  assert.throws(
+    () => parseTrainArgs(["--preset", "cpu"]),
+    /--preset cpu is now --preset cpu64 .*ablate's 128 px grid is its --preset cpu128/,
+  );
   assert.deepEqual(parseTrainArgs(["--preset", "paper"]), DEFAULT_CONFIG);
   assert.deepEqual(parseTrainArgs([]), DEFAULT_CONFIG);
   const bare = parseTrainArgs([], { syntheticPreset: "smoke" });
