@@ -31,23 +31,27 @@ tables.md, results.csv, results.json, sample sheets and index.html into --out.
 Finished runs (done.json) are skipped; interrupted ones resume.
 
   --study NAME      objective | generator | discriminator | all (default all)
-  --preset NAME     ci (minutes, plumbing) | cpu128 (1.5-7.5 h on 2 cores) | paper (GPU)
+  --preset NAME     the grid's size (required): ci (minutes, plumbing) |
+                    cpu128 (128 px, 1.5-7.5 h on 2 cores) | paper (GPU)
   --dataroot DIR    aligned dataset (default ../shared/datasets/facades)
-  --direction D     ${
+  --direction D     input half: ${
     DIRECTIONS.join(" | ")
   } (default BtoA: facades labels -> photo)
   --out DIR         grid folder (default runs/ablate-<preset>)
-  --backend NAME    ${BACKENDS.join(" | ")} (default auto)
+  --backend NAME    tfjs backend: ${BACKENDS.join(" | ")} (default auto)
   --threads N       CPU threads per job (default 1): native BLAS threads, or
                     wasm's threaded SIMD build
   --jobs N          runs trained at once, each in its own worker (default 1;
                     on N cores, --jobs N beats --threads N)
   --only ID         run just this run (or row id, or "segmenter"); no tables
-  --merge           only build the tables from the finished runs
+                    (default: every run)
+  --merge           only build the tables from the finished runs (switch,
+                    default off)
   --publish DIR     also copy the results, sheets, first test images and the
                     charts as SVG (rendered by Chromium) into DIR, with a
                     README.md showing them: a small folder to commit
-  --list            print the runs of the grid and exit
+                    (default: none)
+  --list            print the runs of the grid and exit (switch, default off)
   --help            this text`;
 
 await runCli(async () => {

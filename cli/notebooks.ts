@@ -21,9 +21,12 @@ const HELP = `usage: deno task notebooks [options]
 
 Executes notebooks/*.ipynb with the Deno Jupyter kernel into --out-dir.
 
-  --html            also render each executed notebook to HTML
-  --full            full-size experiments (PIX2PIX_NB_SMALL=0; slow on a CPU)
-  --only TEXT       only notebooks whose file name contains TEXT (repeatable)
+  --html            also render each executed notebook to HTML (switch,
+                    default off)
+  --full            full-size experiments (PIX2PIX_NB_SMALL=0; slow on a CPU;
+                    switch, default off: small ones)
+  --only TEXT       only notebooks whose file name contains TEXT (repeatable;
+                    default: all)
   --out-dir DIR     where executed notebooks go (default runs/notebooks)
   --timeout SEC     seconds one cell may run (default 900)
   -h, --help        this text`;
