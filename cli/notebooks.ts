@@ -1,10 +1,11 @@
 /**
- * `deno task notebooks`: execute the notebooks in `notebooks/` headlessly
- * with the Deno Jupyter kernel (installed on first use) and exit non-zero
- * when any cell fails.
+ * `deno task notebooks`: execute the notebooks in `notebooks/` and the
+ * exercises' solutions in `notebooks/solutions/` headlessly with the Deno
+ * Jupyter kernel (installed on first use) and exit non-zero when any cell
+ * fails.
  *
  *   deno task notebooks [--html] [--full] [--only 03 --only 05]
- *     [--out-dir runs/notebooks] [--timeout 900]
+ *     [--no-solutions] [--out-dir runs/notebooks] [--timeout 900]
  *
  * `--html` also renders each executed notebook to HTML; `--full` turns the
  * small-size mode off (PIX2PIX_NB_SMALL=0: paper-sized, slow on a CPU).
@@ -15,18 +16,22 @@ import {
   listNotebooks,
   NOTEBOOKS_DIR,
   runNotebooks,
+  SOLUTIONS_DIR,
 } from "../lib/notebook/runner.ts";
 
 const HELP = `usage: deno task notebooks [options]
 
-Executes notebooks/*.ipynb with the Deno Jupyter kernel into --out-dir.
+Executes notebooks/*.ipynb, then the exercises' solutions in
+notebooks/solutions/, with the Deno Jupyter kernel into --out-dir.
 
   --html            also render each executed notebook to HTML (switch,
                     default off)
   --full            full-size experiments (PIX2PIX_NB_SMALL=0; slow on a CPU;
                     switch, default off: small ones)
   --only TEXT       only notebooks whose file name contains TEXT (repeatable;
-                    default: all)
+                    default: all; --only 03 runs 03_... and its solutions
+                    03_solutions)
+  --no-solutions    skip notebooks/solutions/ (switch, default off)
   --out-dir DIR     where executed notebooks go (default runs/notebooks)
   --timeout SEC     seconds one cell may run (default 900)
   -h, --help        this text`;
@@ -38,12 +43,17 @@ await runCli(async () => {
       html: { type: "boolean", default: false },
       full: { type: "boolean", default: false },
       only: { type: "string", multiple: true, default: [] },
+      "no-solutions": { type: "boolean", default: false },
       "out-dir": { type: "string", default: "runs/notebooks" },
       timeout: { type: "string", default: "900" },
     },
   });
   const timeout = intFlag("timeout", values.timeout, { min: 1, fallback: 900 });
-  const notebooks = await listNotebooks(NOTEBOOKS_DIR, values.only);
+  const notebooks = await listNotebooks(
+    NOTEBOOKS_DIR,
+    values.only,
+    values["no-solutions"] ? [] : [SOLUTIONS_DIR],
+  );
   const t0 = performance.now();
   const result = await runNotebooks({
     notebooks,

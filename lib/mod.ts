@@ -130,6 +130,7 @@ export {
 // Training and inference.
 export {
   Pix2Pix,
+  type StepEvent,
   type StepLosses,
   train,
   type TrainOptions,
@@ -177,12 +178,22 @@ export {
 } from "./eval/evaluate.ts";
 export {
   colourfulness,
+  type FloatImage,
   floatImageFromRgb8,
+  highFrequencyEnergy,
   l1,
+  meanPairwiseL1,
+  ownAndOtherL1,
   psnr,
   PSNR_MAX,
   ssim,
 } from "./eval/metrics.ts";
+export {
+  type BootstrapInterval,
+  bootstrapMean,
+  type BootstrapOptions,
+  bootstrapPairedDifference,
+} from "./eval/bootstrap.ts";
 export {
   PAPER_GROUND_TRUTH,
   PAPER_TABLE_1,
@@ -223,14 +234,26 @@ export { readRgb, type RgbImage, tensorToRgb, writePng } from "./util/image.ts";
 export {
   ablationResults,
   batchImages,
+  colourBar,
   html,
   imageRow,
+  type LiveTraining,
+  liveTraining,
   loadPairs,
   mapImage,
   notebookData,
   plot,
   plotlyLoader,
+  pngDataUrl,
   runSamples,
+  type SliderFrame,
+  sliderPlot,
   table,
   tensorImage,
 } from "./notebook/display.ts";
+export {
+  fcnVerdict,
+  intervalVerdict,
+  type Verdict,
+} from "./notebook/findings.ts";
+export { codeBeside, sourceOf } from "./notebook/source.ts";

@@ -45,7 +45,7 @@ import {
 import type { TrainConfig } from "./config.ts";
 import { type Batch, openAlignedDataset } from "./data.ts";
 import { resolveDataroot } from "./datasets/dataroot.ts";
-import { tensorToRgb, writePng } from "./util/image.ts";
+import { type RgbImage, tensorToRgb, writePng } from "./util/image.ts";
 import type { ApplyArgs } from "./layers.ts";
 import {
   discriminatorLoss,
@@ -328,10 +328,43 @@ async function weightsFinite(
   return flag !== 0;
 }
 
+/** What {@link TrainOptions.onStep} gets after every training step. */
+export interface StepEvent {
+  /** Global step just completed (1 after the first step). */
+  step: number;
+  /** The step the run stops at. */
+  lastStep: number;
+  /** 0-based epoch of the step. */
+  epoch: number;
+  /** Learning rate of the step. */
+  lr: number;
+  /** The step's losses. */
+  losses: StepLosses;
+  /** Seconds since this call's loop started. */
+  seconds: number;
+  /**
+   * The run's fixed sample rows (input | output | target, one row per test
+   * pair) through the generator as it is now, as 8-bit RGB. Runs G: call it
+   * only on the steps you show. (Losses are read in batches on some
+   * backends, so G may be a few steps past `step` there.)
+   */
+  samples(): Promise<RgbImage>;
+}
+
 /** Options of {@link train} that are not part of the config. */
 export interface TrainOptions {
   /** No progress bar or messages (tests). */
   quiet?: boolean;
+  /**
+   * Called after every step (awaited), e.g. to plot losses live in a
+   * notebook (`liveTraining` in `lib/notebook/display.ts`) or log elsewhere.
+   *
+   * @example
+   * ```ts
+   * await train(cfg, { onStep: (e) => { if (e.step % 10 === 0) console.log(e.step, e.losses.G_L1); } });
+   * ```
+   */
+  onStep?: (event: StepEvent) => void | Promise<void>;
   /** Warnings (a stale lock, a damaged checkpoint skipped); default: printed unless `quiet`. */
   onWarning?: (message: string) => void;
   /**
@@ -405,16 +438,11 @@ const RUN_OUTPUTS = [
 /** Sample grid rows kept fixed for the whole run. */
 const SAMPLE_ROWS = 3;
 
-/**
- * Writes the sample grid `samples/step_XXXXXX.png` and `samples/latest.png`:
- * one row per fixed sample, columns input | output | target.
- */
-async function writeSamples(
-  runDir: string,
+/** The sample grid: one row per fixed sample, columns input | G(input) | target. */
+async function sampleGrid(
   G: tfl.LayersModel,
   samples: TrainBatch,
-  step: number,
-): Promise<void> {
+): Promise<RgbImage> {
   const grid = tf.tidy(() => {
     const fake = translate(G, samples.input, { dropoutSeed: 0 });
     // Grayscale (1-channel) images are shown as gray RGB in the grid.
@@ -429,6 +457,20 @@ async function writeSamples(
   const [height, width] = grid.shape;
   const rgb = { data: await tensorToRgb(grid), width, height };
   grid.dispose();
+  return rgb;
+}
+
+/**
+ * Writes the sample grid `samples/step_XXXXXX.png` and `samples/latest.png`:
+ * one row per fixed sample, columns input | output | target.
+ */
+async function writeSamples(
+  runDir: string,
+  G: tfl.LayersModel,
+  samples: TrainBatch,
+  step: number,
+): Promise<void> {
+  const rgb = await sampleGrid(G, samples);
   const file = `samples/step_${String(step).padStart(6, "0")}.png`;
   await writePng(`${runDir}/${file}`, rgb);
   await writeFileAtomic(
@@ -642,6 +684,12 @@ async function trainLocked(
           record.step,
         );
       }
+      await opts.onStep?.({
+        ...record,
+        lastStep,
+        losses: values[i],
+        samples: () => sampleGrid(model.G, samples),
+      });
     }
     final = values.at(-1)!;
     const last = steps.at(-1)!.record;

@@ -4,14 +4,21 @@ import {
   colourfulness,
   type FloatImage,
   floatImageFromRgb8,
+  highFrequencyEnergy,
   l1,
+  meanPairwiseL1,
   mse,
   newConfusion,
+  ownAndOtherL1,
   psnr,
   PSNR_MAX,
   segmentationScores,
   ssim,
 } from "../lib/eval/metrics.ts";
+import {
+  bootstrapMean,
+  bootstrapPairedDifference,
+} from "../lib/eval/bootstrap.ts";
 
 /** A deterministic, textured h x w x 3 test image on [0, 1]. */
 function pattern(h: number, w: number): FloatImage {
@@ -177,4 +184,71 @@ Deno.test("confusion matrix rejects bad input", () => {
     /not below 3/,
   );
   assert.throws(() => newConfusion(0), /bad class count/);
+});
+
+Deno.test("highFrequencyEnergy: flat is 0, a checkerboard by hand, blur lowers it", () => {
+  assert.equal(highFrequencyEnergy(constant(5, 5, [0.2, 0.4, 0.6])), 0);
+  // A 0/1 grey checkerboard: an interior pixel's 3x3 box holds 5 of its own
+  // value and 4 of the other, so the residual is +-4/9 everywhere inside.
+  // Edge pixels (clamped) differ, so a large board approaches (4/9)^2.
+  const board = mapImage(constant(64, 64, [0, 0, 0]), (_, x, y) => (x + y) % 2);
+  const inner = highFrequencyEnergy(board);
+  assert.ok(
+    inner > (4 / 9) ** 2 && inner - (4 / 9) ** 2 < 0.01,
+    `energy ${inner}`,
+  );
+  const blurred = mapImage(board, (v) => 0.25 + 0.5 * v); // half the contrast
+  assert.ok(Math.abs(highFrequencyEnergy(blurred) - inner / 4) < 1e-6);
+});
+
+Deno.test("meanPairwiseL1: identical images spread 0, known spread by hand", () => {
+  const a = constant(4, 4, [0, 0, 0]);
+  assert.equal(meanPairwiseL1([a, a, a]), 0);
+  const b = constant(4, 4, [0.5, 0.5, 0.5]);
+  const c = constant(4, 4, [1, 1, 1]);
+  // pairs: |0-0.5| = 0.5, |0-1| = 1, |0.5-1| = 0.5 -> mean 2/3
+  assert.ok(Math.abs(meanPairwiseL1([a, b, c]) - 2 / 3) < 1e-6);
+  assert.throws(() => meanPairwiseL1([a]), /at least 2/);
+});
+
+Deno.test("bootstrap: constant values give a zero-width interval; intervals shrink with n", () => {
+  const flat = bootstrapMean([3, 3, 3, 3]);
+  assert.deepEqual([flat.mean, flat.low, flat.high], [3, 3, 3]);
+  const small = bootstrapMean([0, 1, 0, 1, 1, 0, 1, 0], { seed: 1 });
+  assert.equal(small.mean, 0.5);
+  assert.ok(small.low < 0.5 && small.high > 0.5);
+  const big = bootstrapMean(Array.from({ length: 800 }, (_, i) => i % 2), {
+    seed: 1,
+  });
+  // Standard error of a 0/1 mean: 0.5 / sqrt(n); the 95 % interval is about +-2 SE.
+  assert.ok(big.high - big.low < (small.high - small.low) / 4);
+  assert.ok(Math.abs(big.high - big.low - 4 * 0.5 / Math.sqrt(800)) < 0.02);
+  assert.deepEqual(
+    bootstrapMean([1, 2, 5], { seed: 7 }),
+    bootstrapMean([1, 2, 5], { seed: 7 }),
+  );
+  assert.throws(() => bootstrapMean([]), /no values/);
+});
+
+Deno.test("bootstrapPairedDifference: a constant shift is certain, a sign flip is a tie", () => {
+  const a = [0.5, 0.6, 0.7, 0.4];
+  const shifted = bootstrapPairedDifference(a.map((x) => x + 0.1), a);
+  assert.ok(
+    Math.abs(shifted.low - 0.1) < 1e-9 && Math.abs(shifted.high - 0.1) < 1e-9,
+  );
+  const tie = bootstrapPairedDifference([1, 0, 1, 0, 1, 0], [0, 1, 0, 1, 0, 1]);
+  assert.ok(tie.low < 0 && tie.high > 0);
+  assert.throws(() => bootstrapPairedDifference([1], [1, 2]), /same items/);
+});
+
+Deno.test("ownAndOtherL1: a copy of the targets follows them, a constant output does not", () => {
+  const t = [0, 0.5, 1].map((v) => constant(4, 4, [v, v, v]));
+  const copy = ownAndOtherL1(t, t);
+  assert.deepEqual(copy.own, [0, 0, 0]);
+  assert.deepEqual(copy.other, [0.75, 0.5, 0.75]); // e.g. |0-0.5| and |0-1| -> 0.75
+  const grey = t.map(() => constant(4, 4, [0.5, 0.5, 0.5]));
+  const ignore = ownAndOtherL1(grey, t);
+  assert.deepEqual(ignore.own, [0.5, 0, 0.5]);
+  assert.deepEqual(ignore.other, [0.25, 0.5, 0.25]);
+  assert.throws(() => ownAndOtherL1(t, t.slice(1)), /as many targets/);
 });

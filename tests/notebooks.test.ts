@@ -6,14 +6,23 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import sharp from "sharp";
 import {
+  colourBar,
   html,
   imageRow,
   JUPYTER_DISPLAY,
+  liveTraining,
   mapImage,
+  type MimeBundle,
   plot,
+  sliderPlot,
   table,
 } from "../lib/notebook/display.ts";
-import { listNotebooks, NOTEBOOKS_DIR } from "../lib/notebook/runner.ts";
+import { codeBeside, sourceOf } from "../lib/notebook/source.ts";
+import {
+  listNotebooks,
+  NOTEBOOKS_DIR,
+  SOLUTIONS_DIR,
+} from "../lib/notebook/runner.ts";
 
 interface Cell {
   cell_type: string;
@@ -43,6 +52,36 @@ Deno.test("notebooks: six, committed without outputs, Deno kernel, importing lib
       `${path}: no small-size switch`,
     );
   }
+});
+
+Deno.test("exercises: every notebook ends with them, and its solutions notebook runs the lib without outputs", async () => {
+  for (const path of notebooks) {
+    const nb = JSON.parse(await Deno.readTextFile(path));
+    const last = [(nb.cells as Cell[]).at(-1)!.source].flat().join("");
+    assert.match(
+      last,
+      /^## Exercises/,
+      `${path}: last cell is not the exercises`,
+    );
+    assert.match(last, /Predict/, `${path}: exercises ask for a prediction`);
+    const number = path.replace(/^.*\//, "").slice(0, 2);
+    const solution = `${SOLUTIONS_DIR}/${number}_solutions.ipynb`;
+    assert.ok(last.includes(`solutions/${number}_solutions.ipynb`), path);
+    const sol = JSON.parse(await Deno.readTextFile(solution));
+    assert.equal(sol.metadata.kernelspec.name, "deno", solution);
+    const code = (sol.cells as Cell[]).filter((c) => c.cell_type === "code");
+    for (const c of code) assert.deepEqual(c.outputs, [], solution);
+    assert.match(
+      code.map((c) => [c.source].flat().join("")).join("\n"),
+      /from "\.\.\/\.\.\/lib\/[a-z_/]+\.ts"/,
+      solution,
+    );
+  }
+  const all = await listNotebooks(NOTEBOOKS_DIR, ["03"], [SOLUTIONS_DIR]);
+  assert.deepEqual(all.map((p) => p.replace(/^.*notebooks\//, "")), [
+    "03_patchgan_receptive_field.ipynb",
+    "solutions/03_solutions.ipynb",
+  ]);
 });
 
 Deno.test("listNotebooks: --only filters by name and names a filter that matches nothing", async () => {
@@ -83,4 +122,101 @@ Deno.test("mapImage: low values dark purple, high values yellow; imageRow embeds
     .metadata();
   assert.equal(meta.format, "png");
   assert.equal(meta.width, 2);
+});
+
+Deno.test("liveTraining: one display updated in place, losses drawn, samples taken on schedule", async () => {
+  const shown: { bundle: MimeBundle; update: boolean }[] = [];
+  const live = liveTraining({
+    every: 2,
+    sampleEvery: 3,
+    show: (bundle, update) => {
+      shown.push({ bundle, update });
+      return Promise.resolve();
+    },
+  });
+  let sampled = 0;
+  const grey = { width: 2, height: 2, data: new Uint8Array(12).fill(128) };
+  for (let step = 1; step <= 7; step++) {
+    await live.onStep({
+      step,
+      lastStep: 7,
+      epoch: 0,
+      lr: 2e-4,
+      seconds: step / 10,
+      losses: { G_GAN: 0.7, G_L1: 1 / step, D_real: 0.6, D_fake: 0.8 },
+      samples: () => {
+        sampled++;
+        return Promise.resolve(grey);
+      },
+    });
+  }
+  // Shown at step 1 (first), then every 2 steps and at the last: 1, 2, 4, 6, 7.
+  assert.deepEqual(shown.map((s) => s.update), [false, true, true, true, true]);
+  // Samples at step 1 (first), every 3 steps and the last: 1, 3, 6, 7.
+  assert.deepEqual(live.snapshots.map((s) => s.step), [1, 3, 6, 7]);
+  assert.equal(sampled, 4);
+  assert.deepEqual(
+    live.history.map((r) => r.G_L1),
+    [1, 2, 3, 4, 5, 6, 7].map((s) => 1 / s),
+  );
+  const last = shown.at(-1)!.bundle;
+  assert.match(last["text/plain"], /step 7 \/ 7 .* L1 0\.1429/);
+  assert.match(last["text/html"], /<svg[\s\S]*<polyline[\s\S]*D_fake/);
+  assert.match(last["text/html"], /data:image\/png;base64,/);
+});
+
+Deno.test("sliderPlot: one frame per slider step, opening on the chosen one; colourBar labels its range", () => {
+  const p = sliderPlot(
+    [1, 2, 3].map((k) => ({ name: `k = ${k}`, traces: [{ y: [k, 2 * k] }] })),
+    { title: "T" },
+    "k",
+    1,
+  )[JUPYTER_DISPLAY]();
+  const frames = /frames: (\[.*\]), config/.exec(p["text/html"]);
+  assert.ok(frames, "no frames");
+  assert.deepEqual(JSON.parse(frames[1]).map((f: { name: string }) => f.name), [
+    "k = 1",
+    "k = 2",
+    "k = 3",
+  ]);
+  assert.match(p["text/html"], /data: \[\{"y":\[2,4\]\}\]/); // opens on frame 1
+  assert.match(p["text/html"], /"active":1/);
+  assert.match(p["text/plain"], /3 frames/);
+  assert.throws(() => sliderPlot([]), /no frames/);
+  const bar = colourBar([-1.5, 2], "logit")[JUPYTER_DISPLAY]();
+  assert.match(bar["text/html"], /-1\.50[\s\S]*logit[\s\S]*2\.00/);
+});
+
+Deno.test("sourceOf / codeBeside: the real source of a function and of a method, with doc comment and line", async () => {
+  const g = await sourceOf("losses.ts", "generatorLoss");
+  const lines = (await Deno.readTextFile("lib/losses.ts")).split("\n");
+  assert.equal(g.file, "lib/losses.ts");
+  assert.equal(lines[g.line - 1].trim(), "/**");
+  assert.match(g.text, /^\/\*\*[\s\S]*export function generatorLoss\(/);
+  assert.ok(g.text.endsWith("\n}"));
+  assert.equal(
+    g.text,
+    lines.slice(g.line - 1, g.line - 1 + g.text.split("\n").length).join("\n"),
+  );
+  const m = await sourceOf("train.ts", "dispatchStep");
+  assert.match(
+    m.text,
+    /^\/\*\*[\s\S]*\ndispatchStep\(batch: TrainBatch[\s\S]*\n\}$/,
+  );
+  const a = await sourceOf("train.ts", "trainStep"); // an async method
+  assert.match(a.text, /^\/\*\*.*\*\/\nasync trainStep\([\s\S]*\n\}$/);
+  await assert.rejects(
+    () => sourceOf("losses.ts", "noSuchThing"),
+    /lib\/losses\.ts: no declaration of noSuchThing/,
+  );
+  const md = (await codeBeside({
+    equation: "$$x$$",
+    file: "losses.ts",
+    name: "generatorLoss",
+    paper: "§3.1",
+  }))[JUPYTER_DISPLAY]()["text/markdown"];
+  assert.match(
+    md,
+    /^\$\$x\$\$[\s\S]*\(\.\.\/lib\/losses\.ts\)[\s\S]*arxiv\.org\/abs\/1611\.07004[\s\S]*```ts\n\/\*\*/,
+  );
 });

@@ -162,8 +162,27 @@ Deno.test("train() on the synthetic set writes a run folder; stop + resume equal
     sampleEvery: 4,
     saveEvery: 3,
   };
-  const full = await train({ ...cfg, name: "full" }, { quiet: true });
+  const events: { step: number; G_L1: number; epoch: number }[] = [];
+  let grid: { width: number; height: number; bytes: number } | null = null;
+  const full = await train({ ...cfg, name: "full" }, {
+    quiet: true,
+    onStep: async (e) => {
+      events.push({ step: e.step, G_L1: e.losses.G_L1, epoch: e.epoch });
+      assert.equal(e.lastStep, 10);
+      if (e.step === 4) {
+        const g = await e.samples();
+        grid = { width: g.width, height: g.height, bytes: g.data.length };
+      }
+    },
+  });
   assert.equal(full.steps, 10);
+  // onStep: once per step, with the step's losses and a 3-row sample grid.
+  assert.deepEqual(events.map((e) => e.step), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  assert.deepEqual(grid, {
+    width: 3 * cfg.cropSize,
+    height: 3 * cfg.cropSize,
+    bytes: 27 * cfg.cropSize ** 2,
+  });
   const run = `${dir}/full`;
   for (
     const f of [
@@ -186,6 +205,8 @@ Deno.test("train() on the synthetic set writes a run folder; stop + resume equal
   assert.ok(html.includes('src="plotly.min.js"') && html.includes("G_L1"));
   const log = readLog(run);
   assert.deepEqual(log.map((r) => r.step), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  assert.deepEqual(events.map((e) => e.G_L1), log.map((r) => r.G_L1));
+  assert.deepEqual(events.map((e) => e.epoch), log.map((r) => r.epoch));
   assert.equal(log[4].lr, cfg.lr);
   assert.equal(log[5].lr, cfg.lr / 2);
 

@@ -712,7 +712,7 @@ export async function saveSegmenter(
  * `perPixelAcc`, `perClassAcc`, `classIou` (cached segmenters are kept:
  * training one takes hours on a CPU).
  */
-function withFcnScores(record: SegmenterRecord): SegmenterRecord {
+export function withFcnScores(record: SegmenterRecord): SegmenterRecord {
   const OLD: Record<string, string> = {
     perPixelAcc: "per_pixel_acc",
     perClassAcc: "per_class_acc",

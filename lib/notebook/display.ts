@@ -21,6 +21,8 @@ import { ensureSynthDataset } from "../datasets/synth.ts";
 import { FACADES_DIR } from "../datasets/dataroot.ts";
 import type { ResultsJson } from "../ablation/report.ts";
 import { exists } from "../util/files.ts";
+import type { StepEvent, StepLosses } from "../train.ts";
+import { withFcnScores } from "../eval/segmenter.ts";
 
 /** The symbol Deno's Jupyter kernel looks for on a value to get its MIME bundle. */
 export const JUPYTER_DISPLAY: unique symbol = Symbol.for(
@@ -118,6 +120,76 @@ export function plot(
   );
 }
 
+/** One position of a {@link sliderPlot}: its label and the traces shown there. */
+export interface SliderFrame {
+  /** Slider label, e.g. `"λ = 10"` or `"step 200"`. */
+  name: string;
+  /** Plotly traces of this position (same number and types in every frame). */
+  traces: readonly Record<string, unknown>[];
+  /** Layout changes at this position (e.g. a title); optional. */
+  layout?: Record<string, unknown>;
+}
+
+/**
+ * A plotly.js chart with a slider over precomputed frames: interactive in
+ * the executed notebook and its HTML without a running kernel. Opens on
+ * frame `start` (default 0). Needs {@link plotlyLoader} displayed earlier.
+ *
+ * @example
+ * ```ts
+ * sliderPlot([0, 1, 10].map((lam) => ({ name: `λ = ${lam}`, traces: [{ y: curve(lam) }] })),
+ *   { title: "c during training" }, "λ");
+ * ```
+ */
+export function sliderPlot(
+  frames: readonly SliderFrame[],
+  layout: Record<string, unknown> = {},
+  label = "",
+  start = 0,
+): Displayable {
+  if (!frames.length) throw new RangeError("sliderPlot: no frames");
+  const id = `nbplot-${Date.now().toString(36)}-${plotCount++}`;
+  const first = frames[start];
+  const fullLayout = withTitleObjects({
+    height: 400,
+    margin: { l: 60, r: 70, t: 50, b: 50 },
+    ...layout,
+    ...first.layout,
+    sliders: [{
+      active: start,
+      currentvalue: { prefix: label ? `${label}: ` : "" },
+      pad: { t: 40 },
+      steps: frames.map((f) => ({
+        label: f.name,
+        method: "animate",
+        args: [[f.name], {
+          mode: "immediate",
+          frame: { duration: 0, redraw: true },
+          transition: { duration: 0 },
+        }],
+      })),
+    }],
+  });
+  const plotlyFrames = frames.map((f) => ({
+    name: f.name,
+    data: f.traces,
+    ...(f.layout ? { layout: withTitleObjects(f.layout) } : {}),
+  }));
+  const title = typeof layout.title === "string" ? layout.title : "chart";
+  return html(
+    `<div id="${id}" style="width:100%;max-width:900px"></div>
+<script>(function draw() {
+  if (!window.Plotly) return setTimeout(draw, 50);
+  Plotly.newPlot(${JSON.stringify(id)}, {data: ${
+      JSON.stringify(first.traces)
+    }, layout: ${JSON.stringify(fullLayout)}, frames: ${
+      JSON.stringify(plotlyFrames)
+    }, config: {responsive: true, displaylogo: false}});
+})();</script>`,
+    `[plotly chart with a slider over ${frames.length} frames: ${title}]`,
+  );
+}
+
 /** An image in [-1, 1], shape `[h, w, 3]` or `[h, w, 1]`, as 8-bit RGB. */
 export function tensorImage(t: tf.Tensor3D): RgbImage {
   const [height, width] = t.shape;
@@ -173,6 +245,28 @@ export function mapImage(
     }
   });
   return { width, height, data };
+}
+
+/**
+ * A horizontal viridis colour bar for maps drawn by {@link mapImage} with
+ * `range`: low on the left, high on the right, both labelled.
+ */
+export function colourBar(
+  range: readonly [number, number],
+  label = "",
+  width = 240,
+): Displayable {
+  const stops = VIRIDIS.map((c, i) =>
+    `rgb(${c.join(",")}) ${(100 * i / (VIRIDIS.length - 1)).toFixed(0)}%`
+  ).join(", ");
+  const [lo, hi] = range.map((v) => v.toPrecision(3));
+  return html(
+    `<div style="font-size:12px;margin:4px"><div style="width:${width}px;height:12px;background:linear-gradient(to right, ${stops});border:1px solid #ccc"></div>
+<div style="width:${width}px;display:flex;justify-content:space-between"><span>${lo}</span><span>${
+      escapeHtml(label)
+    }</span><span>${hi}</span></div></div>`,
+    `[colour bar ${lo} .. ${hi}${label ? `: ${label}` : ""}]`,
+  );
 }
 
 /** A PNG data URL of an RGB image. */
@@ -353,8 +447,12 @@ export async function ablationResults(
 ): Promise<AblationSource> {
   const repo = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
   const env = Deno.env.get("PIX2PIX_ABLATION_DIR");
-  const read = async (file: string) =>
-    JSON.parse(await Deno.readTextFile(file)) as AblationResults;
+  // Grids written before the segmenter's scores took snake_case spell them
+  // perPixelAcc...: read either.
+  const read = async (file: string) => {
+    const r = JSON.parse(await Deno.readTextFile(file)) as AblationResults;
+    return { ...r, segmenter: r.segmenter && withFcnScores(r.segmenter) };
+  };
   if (env) {
     return {
       dir: env,
@@ -410,4 +508,170 @@ export async function runSamples(
     ["real_A", "fake_B", "real_B"].map((k) => readRgb(`${base}_${k}.png`)),
   );
   return { input, output, target };
+}
+
+/** One line of an {@link svgChart}: points `[x, y]`. */
+export interface SvgSeries {
+  name: string;
+  points: readonly (readonly [number, number])[];
+  color: string;
+}
+
+/**
+ * A small line chart as inline SVG markup (no script: it renders wherever
+ * HTML does, and can be replaced in place while a cell runs).
+ */
+export function svgChart(
+  series: readonly SvgSeries[],
+  o: { title: string; width?: number; height?: number },
+): string {
+  const { width = 360, height = 200 } = o;
+  const pad = { l: 44, r: 8, t: 22, b: 30 };
+  const all = series.flatMap((s) => s.points);
+  const fin = (f: (p: readonly [number, number]) => number) =>
+    all.map(f).filter(Number.isFinite);
+  const xs = fin((p) => p[0]), ys = fin((p) => p[1]);
+  const [x0, x1] = xs.length ? [Math.min(...xs), Math.max(...xs)] : [0, 1];
+  const [y0, y1] = ys.length ? [Math.min(...ys), Math.max(...ys)] : [0, 1];
+  const sx = (x: number) =>
+    pad.l + (x1 > x0 ? (x - x0) / (x1 - x0) : 0.5) * (width - pad.l - pad.r);
+  const sy = (y: number) =>
+    height - pad.b -
+    (y1 > y0 ? (y - y0) / (y1 - y0) : 0.5) * (height - pad.t - pad.b);
+  const lines = series.map((s) =>
+    `<polyline fill="none" stroke="${s.color}" stroke-width="1.5" points="${
+      s.points.filter((p) => Number.isFinite(p[1])).map((p) =>
+        `${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`
+      ).join(" ")
+    }"/>`
+  ).join("");
+  const legend = series.map((s, i) =>
+    `<text x="${pad.l + 6 + i * 70}" y="${
+      pad.t + 10
+    }" font-size="10" fill="${s.color}">${escapeHtml(s.name)}</text>`
+  ).join("");
+  const g = (y: number) => y.toPrecision(3);
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" style="font-family:sans-serif">
+<text x="${width / 2}" y="14" font-size="12" text-anchor="middle">${
+    escapeHtml(o.title)
+  }</text>
+<rect x="${pad.l}" y="${pad.t}" width="${width - pad.l - pad.r}" height="${
+    height - pad.t - pad.b
+  }" fill="none" stroke="#ccc"/>
+<text x="${pad.l - 4}" y="${pad.t + 8}" font-size="10" text-anchor="end">${
+    g(y1)
+  }</text><text x="${pad.l - 4}" y="${
+    height - pad.b
+  }" font-size="10" text-anchor="end">${g(y0)}</text>
+<text x="${pad.l}" y="${
+    height - pad.b + 14
+  }" font-size="10">${x0}</text><text x="${width - pad.r}" y="${
+    height - pad.b + 14
+  }" font-size="10" text-anchor="end">${x1}</text>
+<text x="${width / 2}" y="${
+    height - 4
+  }" font-size="10" text-anchor="middle">step</text>${lines}${legend}</svg>`;
+}
+
+/** Losses of one step as {@link liveTraining} records them. */
+export type LossRecord = { step: number } & StepLosses;
+
+/** Options of {@link liveTraining}. */
+export interface LiveTrainingOptions {
+  /** Redraw every this many steps (default 5; the last step always redraws). */
+  every?: number;
+  /** Take a new sample grid every this many steps (default 20, and at the last step). */
+  sampleEvery?: number;
+  /** CSS width of the sample grid (default 240). */
+  sampleSize?: number;
+  /**
+   * Shows `bundle`, replacing the earlier one when `update` (default:
+   * `Deno.jupyter.display` with a display id; give another to use it
+   * outside a notebook).
+   */
+  show?: (bundle: MimeBundle, update: boolean) => Promise<void>;
+}
+
+/** What {@link liveTraining} returns: the callback for `train` and what it saw. */
+export interface LiveTraining {
+  /** Pass as `train(cfg, { onStep })`. */
+  onStep(event: StepEvent): Promise<void>;
+  /** Every step's losses, in order. */
+  history: LossRecord[];
+  /** The sample grids taken, with their steps. */
+  snapshots: { step: number; image: RgbImage }[];
+}
+
+/** Display ids: unique within one kernel session. */
+let liveCount = 0;
+
+/**
+ * Live training output for a notebook cell: one display, updated in place,
+ * with the losses so far (L1, and the GAN terms when there are any) and the
+ * latest sample grid (input | output | target rows).
+ *
+ * @example
+ * ```ts
+ * const live = liveTraining({ every: 5, sampleEvery: 25 });
+ * await train(cfg, { quiet: true, onStep: live.onStep });
+ * live.history.at(-1)!.G_L1; // the last step's L1
+ * ```
+ */
+export function liveTraining(opts: LiveTrainingOptions = {}): LiveTraining {
+  const { every = 5, sampleEvery = 20, sampleSize = 240 } = opts;
+  const id = `pix2pix-live-${Date.now().toString(36)}-${liveCount++}`;
+  const show = opts.show ??
+    ((bundle: MimeBundle, update: boolean) =>
+      Deno.jupyter.display(bundle, { raw: true, display_id: id, update }));
+  const history: LossRecord[] = [];
+  const snapshots: { step: number; image: RgbImage }[] = [];
+  let shown = false;
+  let sampleUrl = "";
+  return {
+    history,
+    snapshots,
+    async onStep(e) {
+      history.push({ step: e.step, ...e.losses });
+      const last = e.step >= e.lastStep;
+      if (e.step % sampleEvery === 0 || last || !snapshots.length) {
+        const image = await e.samples();
+        snapshots.push({ step: e.step, image });
+        sampleUrl = await pngDataUrl(image);
+      }
+      if (e.step % every !== 0 && !last && shown) return;
+      const pts = (k: keyof StepLosses) =>
+        history.map((r) => [r.step, r[k]] as const);
+      const gan = history.some((r) => r.D_real !== 0 || r.G_GAN !== 0);
+      const l = e.losses;
+      const status = `step ${e.step} / ${e.lastStep} · ${
+        e.seconds.toFixed(1)
+      } s · L1 ${l.G_L1.toFixed(4)}${
+        gan
+          ? ` · G_GAN ${l.G_GAN.toFixed(3)} · D_real ${
+            l.D_real.toFixed(3)
+          } · D_fake ${l.D_fake.toFixed(3)}`
+          : ""
+      }`;
+      const charts = svgChart([{
+        name: "G_L1",
+        points: pts("G_L1"),
+        color: "black",
+      }], { title: "L1 (generator vs target)" }) +
+        (gan
+          ? svgChart([
+            { name: "G_GAN", points: pts("G_GAN"), color: "#1f77b4" },
+            { name: "D_real", points: pts("D_real"), color: "#2ca02c" },
+            { name: "D_fake", points: pts("D_fake"), color: "#d62728" },
+          ], { title: "GAN terms (BCE)" })
+          : "");
+      const sample = snapshots.at(-1)!;
+      const markup = `<div><div style="font-family:monospace">${
+        escapeHtml(status)
+      }</div><div style="display:flex;flex-wrap:wrap;align-items:flex-start">${charts}
+<figure style="margin:4px;text-align:center"><img src="${sampleUrl}" width="${sampleSize}" style="image-rendering:pixelated;border:1px solid #ccc">
+<figcaption style="font-size:12px">samples at step ${sample.step}: input | output | target</figcaption></figure></div></div>`;
+      await show({ "text/html": markup, "text/plain": status }, shown);
+      shown = true;
+    },
+  };
 }

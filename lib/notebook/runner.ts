@@ -104,32 +104,43 @@ export async function ensureDenoKernel(python: string): Promise<boolean> {
   return true;
 }
 
+/** The exercises' solutions, one notebook per lesson (`01_solutions.ipynb`...). */
+export const SOLUTIONS_DIR = `${NOTEBOOKS_DIR}/solutions`;
+
 /**
- * The notebooks of `dir` (`*.ipynb`, sorted by name), or those whose names
- * contain one of `only` (e.g. `["03", "ablation"]`).
+ * The notebooks of `dir` (`*.ipynb`, sorted by name), then those of each of
+ * `more` (e.g. {@link SOLUTIONS_DIR}), keeping those whose names contain one
+ * of `only` (e.g. `["03", "ablation"]`).
  *
  * @throws ConfigError naming the filter when nothing matches
  */
 export async function listNotebooks(
   dir: string,
   only: string[] = [],
+  more: string[] = [],
 ): Promise<string[]> {
-  const names: string[] = [];
-  for await (const e of Deno.readDir(dir)) {
-    if (e.isFile && e.name.endsWith(".ipynb")) names.push(e.name);
+  const picked: string[] = [];
+  for (const d of [dir, ...more]) {
+    const names: string[] = [];
+    for await (const e of Deno.readDir(d)) {
+      if (e.isFile && e.name.endsWith(".ipynb")) names.push(e.name);
+    }
+    picked.push(
+      ...names.sort().filter((n) =>
+        only.length === 0 || only.some((o) => n.includes(o))
+      ).map((n) => `${d}/${n}`),
+    );
   }
-  const picked = names.sort().filter((n) =>
-    only.length === 0 || only.some((o) => n.includes(o))
-  );
   if (picked.length === 0) {
+    const where = [dir, ...more].join(", ");
     throw new ConfigError(
       "only",
       only.length
-        ? `only ${only.join(", ")}: no notebook in ${dir} matches`
-        : `no notebooks (*.ipynb) in ${dir}`,
+        ? `only ${only.join(", ")}: no notebook in ${where} matches`
+        : `no notebooks (*.ipynb) in ${where}`,
     );
   }
-  return picked.map((n) => `${dir}/${n}`);
+  return picked;
 }
 
 /** Runs `python args...` with inherited output; true when it exits 0. */
