@@ -70,3 +70,16 @@ Deno.test("a library ConfigError names the field; the same error printed by a CL
   );
   assert.doesNotMatch(stderr, /cropSize|loadSize/);
 });
+
+Deno.test("a DownloadError names its option as a field; the CLI prints the flag", async () => {
+  const { downloadDataset, DownloadError } = await import(
+    "../lib/datasets/download.ts"
+  );
+  await assert.rejects(
+    downloadDataset("nope", { dir: "/nonexistent" }),
+    (e: unknown) =>
+      e instanceof DownloadError && e.field === "url" &&
+      /unknown dataset "nope"; .* \(or pass url\)$/.test(e.message) &&
+      cliMessage(e).endsWith("(or pass --url)"),
+  );
+});
