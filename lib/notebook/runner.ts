@@ -4,13 +4,15 @@
  * Jupyter's Python side does the work: `notebooks/execute.py` (nbclient,
  * with a fix for the Deno kernel's late outputs) executes each notebook with
  * the Deno kernel and writes the executed copy, and `nbconvert` renders
- * HTML. This module finds a Python that has them, installs the Deno kernel
- * spec when Jupyter does not know it, and runs both.
+ * HTML (MathJax inlined by `mathjax.ts`, so maths render offline). This
+ * module finds a Python that has them, installs the Deno kernel spec when
+ * Jupyter does not know it, and runs both.
  *
  * @module
  */
 import { ConfigError, EnvironmentError } from "../errors.ts";
 import { exists } from "../util/files.ts";
+import { inlineMathJax } from "./mathjax.ts";
 
 /** What {@link runNotebooks} does. */
 export interface NotebookRunOptions {
@@ -199,6 +201,13 @@ export async function runNotebooks(
     ]);
     if (!rendered) throw new Error("nbconvert --to html failed");
     html.push(...executed.map((p) => p.replace(/\.ipynb$/, ".html")));
+    // Maths offline: MathJax inlined instead of nbconvert's CDN link.
+    for (const page of html) {
+      await Deno.writeTextFile(
+        page,
+        await inlineMathJax(await Deno.readTextFile(page)),
+      );
+    }
   }
   return { ok, executed, html };
 }
