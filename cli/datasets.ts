@@ -132,7 +132,7 @@ await runCli(async () => {
       console.log(
         values.json
           ? JSON.stringify(report, null, 2)
-          : formatCheckReport(report),
+          : formatCheckReport(report, "deno task train"),
       );
       if (report.errors.length) Deno.exit(1);
       return;

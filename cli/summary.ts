@@ -32,6 +32,7 @@ import {
 import { runCli, UserError } from "./common.ts";
 import { resolveCheckpoint } from "../lib/checkpoint.ts";
 import { findModelCard, modelCardMarkdown } from "../lib/report/model_card.ts";
+import { nextCommands, nextLines, scoresApply } from "./next_steps.ts";
 
 /**
  * Prints the model card of the run `dir` belongs to; for runs trained before
@@ -40,7 +41,11 @@ import { findModelCard, modelCardMarkdown } from "../lib/report/model_card.ts";
 async function showCheckpoint(dir: string, json: boolean): Promise<void> {
   const card = await findModelCard(dir);
   if (card) {
-    console.log(json ? JSON.stringify(card, null, 2) : modelCardMarkdown(card));
+    if (json) return console.log(JSON.stringify(card, null, 2));
+    const runDir = `${card.config.checkpointsDir}/${card.config.name}`;
+    console.log(modelCardMarkdown(card));
+    const scores = await scoresApply(card.config).catch(() => false);
+    console.log(nextLines("next:", nextCommands(runDir, { scores })));
     return;
   }
   const folder = await resolveCheckpoint(dir);

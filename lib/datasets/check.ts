@@ -203,8 +203,14 @@ function isGray(rgb: Uint8Array): boolean {
   return true;
 }
 
-/** A human-readable version of a {@link CheckReport}. */
-export function formatCheckReport(report: CheckReport): string {
+/**
+ * A human-readable version of a {@link CheckReport}; a suggestion is written
+ * as `<trainCommand> --dataroot DIR <flags>` (the CLI passes its own command).
+ */
+export function formatCheckReport(
+  report: CheckReport,
+  trainCommand = "train",
+): string {
   const lines = [`${report.dir}:`];
   for (const [split, n] of Object.entries(report.splits)) {
     lines.push(`  ${split}: ${n} pairs`);
@@ -225,7 +231,7 @@ export function formatCheckReport(report: CheckReport): string {
   if (report.suggestion) {
     lines.push(
       "suggested:",
-      `  deno task train --dataroot ${report.dir} ${
+      `  ${trainCommand} --dataroot ${report.dir} ${
         report.suggestion.flags.join(" ")
       } --direction AtoB|BtoA`,
       ...report.suggestion.reasons.map((r) => `  - ${r}`),
