@@ -24,30 +24,34 @@ import { FACADES_DIR } from "../lib/datasets/dataroot.ts";
 import { BACKENDS, DIRECTIONS } from "../lib/config.ts";
 
 const HELP =
-  `Usage: deno task ablate --study objective|generator|discriminator|all --preset ci|cpu|paper [flags]
+  `Usage: deno task ablate --study objective|generator|discriminator|all --preset ci|cpu128|paper [flags]
 
 Trains, translates and scores the paper's ablations (Tables 1-3) and writes
 tables.md, results.csv, results.json, sample sheets and index.html into --out.
 Finished runs (done.json) are skipped; interrupted ones resume.
 
   --study NAME      objective | generator | discriminator | all (default all)
-  --preset NAME     ci (minutes, plumbing) | cpu (1.5-7.5 h on 2 cores) | paper (GPU)
+  --preset NAME     the grid's size (required): ci (minutes, plumbing) |
+                    cpu128 (128 px, 1.5-7.5 h on 2 cores) | paper (GPU)
   --dataroot DIR    aligned dataset (default ../shared/datasets/facades)
-  --direction D     ${
+  --direction D     input half: ${
     DIRECTIONS.join(" | ")
   } (default BtoA: facades labels -> photo)
   --out DIR         grid folder (default runs/ablate-<preset>)
-  --backend NAME    ${BACKENDS.join(" | ")} (default auto)
+  --backend NAME    tfjs backend: ${BACKENDS.join(" | ")} (default auto)
   --threads N       CPU threads per job (default 1): native BLAS threads, or
                     wasm's threaded SIMD build
   --jobs N          runs trained at once, each in its own worker (default 1;
                     on N cores, --jobs N beats --threads N)
   --only ID         run just this run (or row id, or "segmenter"); no tables
-  --merge           only build the tables from the finished runs
+                    (default: every run)
+  --merge           only build the tables from the finished runs (switch,
+                    default off)
   --publish DIR     also copy the results, sheets, first test images and the
                     charts as SVG (rendered by Chromium) into DIR, with a
                     README.md showing them: a small folder to commit
-  --list            print the runs of the grid and exit
+                    (default: none)
+  --list            print the runs of the grid and exit (switch, default off)
   --help            this text`;
 
 await runCli(async () => {
@@ -77,7 +81,14 @@ await runCli(async () => {
     );
   }
   if (values.preset === undefined) {
-    throw new UserError("--preset is required: ci, cpu or paper");
+    throw new UserError(
+      `--preset is required: ${Object.keys(ABLATE_PRESETS).join(", ")}`,
+    );
+  }
+  if (values.preset === "cpu") {
+    throw new UserError(
+      "--preset cpu is now --preset cpu128 (the 128 px grid; its default --out is runs/ablate-cpu128, pass --out runs/ablate-cpu to continue a grid started as cpu); deno task train's 64 px preset is its --preset cpu64",
+    );
   }
   if (!(values.preset in ABLATE_PRESETS)) {
     throw new UserError(

@@ -29,7 +29,7 @@ batch 1, U-Net + 70x70 PatchGAN) after warm-up: median step time, generator
 forward time and peak RSS per size.
 
   --sizes LIST        image sizes, comma-separated (default 64,128,256)
-  --backend NAME      ${BACKENDS.join(" | ")} (default auto)
+  --backend NAME      tfjs backend: ${BACKENDS.join(" | ")} (default auto)
   --threads N         CPU threads (default 1): native BLAS threads, or wasm's
                       threaded SIMD build
   --steps N           timed steps per size and round (default 5)
@@ -38,15 +38,19 @@ forward time and peak RSS per size.
   --warmup N          untimed steps first (default 1)
   --ngf N, --ndf N    first-layer filters (default 64, the paper)
   --peer              also run the PyTorch reference step, alternating per size
+                      (switch, default off)
   --python PATH       interpreter with torch (default /usr/bin/python3)
-  --peer-script PATH  default <repo>/../shared/peer/torch_pix2pix_step.py
+  --peer-script PATH  the reference step script (default
+                      <repo>/../shared/peer/torch_pix2pix_step.py)
   --peer-threads N    PyTorch threads (default: all cores)
-  --json              print one JSON object instead of a table
+  --json              print one JSON object instead of a table (switch, default
+                      off)
   --kernels           compare the stock and this project's conv kernels at
                       U-Net layer shapes instead, on --backend wasm (default)
-                      or webgpu
+                      or webgpu (switch, default off)
   --profile           instead of timing, profile one step per size (after
-                      --warmup steps): time per tfjs kernel, most expensive first
+                      --warmup steps): time per tfjs kernel, most expensive
+                      first (switch, default off)
   --help              this text`;
 
 /** An integer flag (one value of a comma-separated list for `--sizes`). */

@@ -11,6 +11,8 @@ import {
   type ParseArgsConfig,
   type ParseArgsOptionsConfig,
 } from "node:util";
+import { Pix2PixError } from "../lib/errors.ts";
+import { DEFAULT_CONFIG } from "../lib/config.ts";
 
 /** An error caused by the user's input (flags, files): printed without a stack trace. */
 export class UserError extends Error {
@@ -86,10 +88,43 @@ export async function runCli(main: () => Promise<void> | void): Promise<void> {
   } catch (e) {
     if (e instanceof HelpRequested) return console.log(e.help);
     const err = e instanceof Error ? e : new Error(String(e));
-    console.error(`error: ${err.message}`);
+    console.error(`error: ${cliMessage(err)}`);
     if (Deno.env.get("PIX2PIX_DEBUG")) console.error(err.stack);
     Deno.exit(1);
   }
+}
+
+/** The flag of a config field, without `--`: `lambdaL1` → `lambda-l1`, `netG` → `net-g`. */
+export function flagName(field: string): string {
+  return field.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
+}
+
+/**
+ * The fields whose names the CLI rewrites to flags in library messages: the
+ * `TrainConfig` fields and the other tasks' options that library messages
+ * name beside the error's own field.
+ */
+const FLAG_FIELDS: readonly string[] = [
+  ...Object.keys(DEFAULT_CONFIG),
+  "force",
+];
+
+/**
+ * An error's message in the CLI's terms. The library names config fields
+ * (`cropSize 300 is larger than loadSize 286`); for a {@link Pix2PixError}
+ * that carries a `field`, every config field named in its message (and the
+ * error's own field) becomes its flag (`--crop-size 300 is larger than
+ * --load-size 286`). Other errors are unchanged.
+ */
+export function cliMessage(err: Error): string {
+  if (!(err instanceof Pix2PixError) || err.field === undefined) {
+    return err.message;
+  }
+  const fields = new Set([err.field, ...FLAG_FIELDS]);
+  return err.message.replace(
+    /(?<![\w./'"`-])([A-Za-z][A-Za-z0-9]*)(?![\w/'"`-])/g,
+    (word) => fields.has(word) ? `--${flagName(word)}` : word,
+  );
 }
 
 /**

@@ -12,7 +12,13 @@
  * @module
  */
 import type { ParseArgsOptionsConfig } from "node:util";
-import { intFlag, parseFlags, runCli, UserError } from "./common.ts";
+import {
+  cliMessage,
+  intFlag,
+  parseFlags,
+  runCli,
+  UserError,
+} from "./common.ts";
 import { checkDataset, formatCheckReport } from "../lib/datasets/check.ts";
 import { combineFolders } from "../lib/datasets/combine.ts";
 import {
@@ -25,15 +31,27 @@ import { writeSynthDataset } from "../lib/datasets/synth.ts";
 const HELP = `usage: deno task datasets <command> [options]
 
 commands:
-  download NAME [--dir datasets] [--url URL]
-      fetch a pix2pix dataset (${DATASET_NAMES.join(", ")}) from the
-      reference archive into DIR/NAME; an interrupted download resumes
-  combine --a DIR --b DIR --out DIR [--resize-b]
-      pair same-named images of two folders into aligned A|B images
-  check DIR [--json]
-      decode every image of every split; exit 1 on errors
-  synth --out DIR [--count 200] [--size 256] [--seed 0]
-      write the procedural facade-like dataset (direction BtoA)`;
+download NAME (${DATASET_NAMES.join(" | ")})
+  fetch a pix2pix dataset from the reference archive into DIR/NAME; an
+  interrupted download resumes
+  --dir DIR      parent folder of the dataset (default datasets)
+  --url URL      archive to fetch instead (default: the reference's)
+combine
+  pair same-named images of two folders into aligned A|B images
+  --a DIR        folder of the A images (required)
+  --b DIR        folder of the B images (required)
+  --out DIR      new folder for the A|B images (required)
+  --resize-b     resize B images to their A's size (switch, default off:
+                 differing sizes are errors)
+check DIR
+  decode every image of every split; exit 1 on errors
+  --json         print the report as JSON (switch, default off)
+synth
+  write the procedural facade-like dataset (direction BtoA)
+  --out DIR      new dataset folder (required)
+  --count N      training pairs; test gets a quarter as many (default 200)
+  --size N       side of each half in pixels, >= 16 (default 256)
+  --seed N       drawing seed (default 0)`;
 
 function required(value: string | undefined, flag: string): string {
   if (!value) throw new UserError(`${flag} is required (see --help)`);
@@ -93,7 +111,7 @@ await runCli(async () => {
         out: required(values.out, "--out"),
         resizeB: values["resize-b"],
       }).catch((err) => {
-        throw new UserError((err as Error).message);
+        throw new UserError(cliMessage(err as Error));
       });
       for (const n of report.unmatchedA) console.log(`no B for A ${n}`);
       for (const n of report.unmatchedB) console.log(`no A for B ${n}`);
@@ -114,7 +132,7 @@ await runCli(async () => {
       console.log(
         values.json
           ? JSON.stringify(report, null, 2)
-          : formatCheckReport(report),
+          : formatCheckReport(report, "deno task train"),
       );
       if (report.errors.length) Deno.exit(1);
       return;
@@ -132,7 +150,7 @@ await runCli(async () => {
         size: intFlag("size", values.size, { min: 1, fallback: 256 }),
         seed: intFlag("seed", values.seed, { min: 0, fallback: 0 }),
       }).catch((err) => {
-        throw new UserError((err as Error).message);
+        throw new UserError(cliMessage(err as Error));
       });
       console.log(
         `wrote ${

@@ -51,26 +51,36 @@ score of a dataset trains it (a progress bar shows the ETA; ~1 min for the
 embedded set, ~20-30 min for facades on 2 cores) and caches it in
 .cache/segmenter/<key>/ for every later run.
 
+  --checkpoint DIR   a trained run (or checkpoint folder) to translate and
+                     score (one of --checkpoint, --results and
+                     --train-segmenter is required)
+  --results DIR      a results folder of \`deno task translate\` to score
+                     (required unless --checkpoint or --train-segmenter)
+  --train-segmenter  only train (and cache) the segmenter and score it
+                     (switch, default off)
   --dataroot DIR     dataset root in the facades layout (photo | labels);
                      default: the run's dataset (--checkpoint), the one
                      recorded in the results folder (--results), else
                      ${FACADES_DIR}
   --segmenter DIR    a trained segmenter folder (default: the cached one of
                      the segmenter options below)
-  --json             print one JSON object instead of markdown tables
+  --json             print one JSON object instead of markdown tables (switch,
+                     default off)
   --out DIR          where --checkpoint writes its results (default: a temp folder)
   --num-test N       --checkpoint: translate only the first N test images
-  --backend NAME     ${BACKENDS.join(" | ")} (default auto)
-  --force            retrain even if a cached segmenter exists
+                     (default all)
+  --backend NAME     tfjs backend: ${BACKENDS.join(" | ")} (default auto)
+  --force            retrain even if a cached segmenter exists (switch, default
+                     off)
 segmenter options (they select the cached segmenter, too; defaults for
 facades, then for the embedded synthetic set):
   --size N           input side in pixels (default ${D.size}; ${S.size})
   --num-downs N      U-Net levels (default ${D.numDowns}; ${S.numDowns})
   --ngf N            first-layer filters (default ${D.ngf}; ${S.ngf})
-  --epochs N         (default ${D.epochs}; ${S.epochs})
-  --batch-size N     (default ${D.batchSize}; ${S.batchSize})
+  --epochs N         training epochs (default ${D.epochs}; ${S.epochs})
+  --batch-size N     images per step (default ${D.batchSize}; ${S.batchSize})
   --lr X             Adam learning rate (default ${D.lr}; ${S.lr})
-  --seed N           (default ${D.seed})
+  --seed N           data and initialisation seed (default ${D.seed})
   --max-train N      use only the first N training pairs (default all)
   --val-fraction X   share of the training pairs held out for validation,
                      picked with --seed (default ${D.valFraction}; ${S.valFraction})

@@ -21,9 +21,9 @@ Writes the browser demo for the checkpoint's generator as a static folder
 (page, bundle, wasm files, model) that any static host can serve.
 
 ${SITE_FLAGS_HELP}
-  --out DIR          output folder: new, empty, or an earlier export
+  --out DIR          output folder: new, empty, or an earlier export (required)
   --force            write into a non-empty folder that is not an export
-                     (files of the same names are replaced)
+                     (files of the same names are replaced; switch, default off)
   --help             this text`;
 
 await runCli(async () => {

@@ -24,11 +24,14 @@ const HELP = `usage: deno task notebooks [options]
 Executes notebooks/*.ipynb, then the exercises' solutions in
 notebooks/solutions/, with the Deno Jupyter kernel into --out-dir.
 
-  --html            also render each executed notebook to HTML
-  --full            full-size experiments (PIX2PIX_NB_SMALL=0; slow on a CPU)
+  --html            also render each executed notebook to HTML (switch,
+                    default off)
+  --full            full-size experiments (PIX2PIX_NB_SMALL=0; slow on a CPU;
+                    switch, default off: small ones)
   --only TEXT       only notebooks whose file name contains TEXT (repeatable;
-                    --only 03 runs 03_... and its solutions 03_solutions)
-  --no-solutions    skip notebooks/solutions/
+                    default: all; --only 03 runs 03_... and its solutions
+                    03_solutions)
+  --no-solutions    skip notebooks/solutions/ (switch, default off)
   --out-dir DIR     where executed notebooks go (default runs/notebooks)
   --timeout SEC     seconds one cell may run (default 900)
   -h, --help        this text`;

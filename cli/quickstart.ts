@@ -8,7 +8,7 @@
  * user can rerun any of them alone.
  *
  *   deno task quickstart
- *   deno task quickstart --dataroot datasets/facades --preset cpu
+ *   deno task quickstart --dataroot datasets/facades --preset cpu64
  *
  * @module
  */
@@ -38,7 +38,7 @@ where RUN is the run folder, runs/<name>.
   --help      this text; train flags: deno task train --help
 
 On real data (facades layout, labels -> photo):
-  deno task quickstart --dataroot datasets/facades --preset cpu`;
+  deno task quickstart --dataroot datasets/facades --preset cpu64`;
 
 /** Splits `--port N` / `--port=N` off the train flags. */
 function takePort(args: string[]): { port: string; rest: string[] } {

@@ -45,7 +45,8 @@ export const SITE_FLAGS = {
 
 /** The `--help` lines of {@link SITE_FLAGS}. */
 export const SITE_FLAGS_HELP =
-  `  --checkpoint DIR   checkpoint folder, a run's checkpoints/ folder or a run folder
+  `  --checkpoint DIR   checkpoint folder, a run's checkpoints/ folder or a run
+                     folder (required)
   --input-kind KIND  auto | facade-labels | image (default auto: facade labels
                      when the run's test inputs are label maps in the facades
                      colours, e.g. facades or the embedded set trained BtoA)`;

@@ -9,7 +9,13 @@
  * The reference's spellings (`--netG`, `--netD`, `--n_layers_D`) work too.
  * @module
  */
-import { parseTrainArgs } from "./train_flags.ts";
+import { parseTrainArgs, wantsHelp } from "./train_flags.ts";
+import {
+  DEFAULT_CONFIG as C,
+  DISCRIMINATOR_ARCHS,
+  NORMS,
+  OBJECTIVES,
+} from "../lib/config.ts";
 import { initBackend } from "../lib/runtime/backend.ts";
 import { buildGenerator, generatorSpecFromConfig } from "../lib/unet.ts";
 import {
@@ -26,6 +32,7 @@ import {
 import { runCli, UserError } from "./common.ts";
 import { resolveCheckpoint } from "../lib/checkpoint.ts";
 import { findModelCard, modelCardMarkdown } from "../lib/report/model_card.ts";
+import { nextCommands, nextLines, scoresApply } from "./next_steps.ts";
 
 /**
  * Prints the model card of the run `dir` belongs to; for runs trained before
@@ -34,7 +41,11 @@ import { findModelCard, modelCardMarkdown } from "../lib/report/model_card.ts";
 async function showCheckpoint(dir: string, json: boolean): Promise<void> {
   const card = await findModelCard(dir);
   if (card) {
-    console.log(json ? JSON.stringify(card, null, 2) : modelCardMarkdown(card));
+    if (json) return console.log(JSON.stringify(card, null, 2));
+    const runDir = `${card.config.checkpointsDir}/${card.config.name}`;
+    console.log(modelCardMarkdown(card));
+    const scores = await scoresApply(card.config).catch(() => false);
+    console.log(nextLines("next:", nextCommands(runDir, { scores })));
     return;
   }
   const folder = await resolveCheckpoint(dir);
@@ -47,7 +58,28 @@ async function showCheckpoint(dir: string, json: boolean): Promise<void> {
   );
 }
 
+const HELP = `Usage: deno task summary [model flags] [--json]
+       deno task summary --checkpoint DIR [--json]
+
+Prints the layer tables, parameter counts, D's output map and receptive field
+of a generator / discriminator pair, or a trained run's model card.
+
+  --checkpoint DIR   show this run's model card instead (default: none)
+  --json             print JSON instead of tables (switch, default off)
+  --size N           image side: --crop-size N and --load-size N (default ${C.cropSize})
+  --net-g NAME       unet_N | encoder_decoder_N, N a power of two (default ${C.netG})
+  --net-d NAME       ${DISCRIMINATOR_ARCHS.join(" | ")} (default ${C.netD})
+  --n-layers-d N     conv layers of n_layers D (default ${C.nLayersD})
+  --ngf N            generator's first-layer filters (default ${C.ngf})
+  --ndf N            discriminator's first-layer filters (default ${C.ndf})
+  --norm NAME        ${NORMS.join(" | ")} (default ${C.norm})
+  --loss NAME        ${OBJECTIVES.join(" | ")} (default ${C.loss})
+  --help             this text
+Any other flag of deno task train (and the reference's spellings: --netG,
+--netD, --n_layers_D) is accepted too: see deno task train --help.`;
+
 await runCli(async () => {
+  if (wantsHelp(Deno.args)) return console.log(HELP);
   const json = Deno.args.includes("--json");
   const rest = Deno.args.filter((a) => a !== "--json");
   const ck = rest.indexOf("--checkpoint");

@@ -4,7 +4,7 @@
  * `deno task train` works offline. `--help` lists every flag. It ends with
  * the commands that translate, score and demo the run (`cli/next_steps.ts`).
  *
- *   deno task train --dataroot ../shared/datasets/facades --direction BtoA --preset cpu
+ *   deno task train --dataroot ../shared/datasets/facades --direction BtoA --preset cpu64
  *   deno task train --dataroot ./datasets/facades --name facades_pix2pix --model pix2pix --direction BtoA
  *
  * @module

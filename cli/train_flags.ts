@@ -11,18 +11,17 @@
  */
 
 import { parseArgs } from "node:util";
-import { UserError } from "./common.ts";
+import { flagName, UserError } from "./common.ts";
 import {
   CONFIG_FIELD_HELP,
   DEFAULT_CONFIG,
   ENUMS,
-  flagName,
   type TrainConfig,
   validateConfig,
 } from "../lib/config.ts";
 
 /** Name of a preset (`--preset`). */
-export type PresetName = "smoke" | "cpu" | "paper";
+export type PresetName = "smoke" | "cpu64" | "paper";
 
 /**
  * Named partial configs.
@@ -34,7 +33,7 @@ export type PresetName = "smoke" | "cpu" | "paper";
  *   machine, about twice that under load).
  *   `deno task train` with no `--preset`, `--config` or `--dataroot` uses it
  *   (see {@link ParseTrainOptions.syntheticPreset}).
- * - `cpu`: a run that teaches on 2 CPU cores (wasm backend, one thread) in
+ * - `cpu64`: a 64 px run that teaches on 2 CPU cores (wasm backend, one thread) in
  *   about two hours on facades (400 pairs, labels → photo). Measured
  *   `Pix2Pix.trainStep` times, wasm, batch 1, U-Net + 70x70 PatchGAN, on the
  *   shared 2-core build machine (min-median of a few steps): 64px ngf/ndf 16
@@ -64,8 +63,8 @@ export const PRESETS: Readonly<Record<PresetName, Partial<TrainConfig>>> = {
     synthCount: 64,
     sampleEvery: 32,
   },
-  cpu: {
-    name: "cpu",
+  cpu64: {
+    name: "cpu64",
     direction: "BtoA",
     loadSize: 72,
     cropSize: 64,
@@ -147,7 +146,9 @@ export function trainHelp(): string {
     }`;
   });
   return [
-    "Usage: deno task train [--preset smoke|cpu|paper] [--config file.json] [flags]",
+    `Usage: deno task train [--preset ${
+      Object.keys(PRESETS).join("|")
+    }] [--config file.json] [flags]`,
     "",
     "Trains pix2pix (Isola et al. 2017). Without --dataroot it trains on the",
     "embedded synthetic dataset; without --preset, --config and --dataroot it",
@@ -302,6 +303,11 @@ export function parseTrainCommand(
     );
   }
   const presetName = values.preset as string | undefined;
+  if (presetName === "cpu") {
+    throw new UserError(
+      "--preset cpu is now --preset cpu64 (64 px, ngf/ndf 32); deno task ablate's 128 px grid is its --preset cpu128",
+    );
+  }
   if (presetName !== undefined && !(presetName in PRESETS)) {
     throw new UserError(
       `--preset "${presetName}" is not one of ${

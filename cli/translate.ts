@@ -26,24 +26,32 @@ import { initBackend } from "../lib/runtime/backend.ts";
 
 const HELP = `Usage: deno task translate --checkpoint DIR --out DIR [options]
 
-  --checkpoint DIR   checkpoint folder, a run's checkpoints/ folder or a run folder
-  --out DIR          output folder (images/ and index.html)
+  --checkpoint DIR   checkpoint folder, a run's checkpoints/ folder or a run
+                     folder (required)
+  --out DIR          output folder for images/ and index.html (required)
   --dataroot DIR     dataset root (default: the one the model was trained on)
-  --phase NAME       split (default test)
-  --direction D      ${DIRECTIONS.join(" | ")} (default: the checkpoint's)
+  --phase NAME       split folder under --dataroot (default test)
+  --direction D      input half: ${
+  DIRECTIONS.join(" | ")
+} (default: the checkpoint's)
   --eval             inference mode: moving batch-norm statistics, no dropout
-                     (default: the paper's test mode, batch statistics + dropout)
-  --num-test N       translate at most N images (default: all)
+                     (switch; default off: the paper's test mode, batch
+                     statistics + dropout)
+  --num-test N, --num_test N
+                     translate at most N images (default: all)
   --seed S           dropout seed in the paper's test mode (default: the run's seed)
-  --dataset-mode M   aligned: A|B pairs in DATAROOT/PHASE (default);
-                     single: every image in --dataroot, no target half
-  --preprocess P     resize (default): to the model's training size;
-                     none: keep each image's size (padded to the generator's
-                     multiple, 2^downsamplings, and cropped back)
+  --dataset-mode M, --dataset_mode M
+                     aligned | single (default aligned): aligned: A|B pairs
+                     in DATAROOT/PHASE; single: every image in --dataroot,
+                     no target half
+  --preprocess P     ${PREPROCESS_MODES.join(" | ")} (default: resize):
+                     none keeps each image's size (padded to the generator's
+                     multiple, 2^downsamplings, and cropped back); any other
+                     resizes to the model's training size
   --tile N           with --preprocess none: images larger than N px go through
                      N x N tiles with blended overlaps (default ${DEFAULT_TILE}; 0: never)
   --tile-overlap N   pixels neighbouring tiles share (default N/4)
-  --backend NAME     ${BACKENDS.join(" | ")} (default auto)
+  --backend NAME     tfjs backend: ${BACKENDS.join(" | ")} (default auto)
   --help             this text`;
 
 await runCli(async () => {

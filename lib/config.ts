@@ -289,7 +289,7 @@ export function parseNetG(
   if (!m || !Number.isInteger(numDowns) || numDowns < MIN_DOWNS) {
     throw new ConfigError(
       "netG",
-      `--net-g: '${netG}' is not a generator; use unet_N or encoder_decoder_N with N a power of two >= ${
+      `netG: '${netG}' is not a generator; use unet_N or encoder_decoder_N with N a power of two >= ${
         2 ** MIN_DOWNS
       } (e.g. unet_256, unet_128)`,
     );
@@ -305,11 +305,6 @@ export function sizeMultiple(netG: string): number {
   return 2 ** parseNetG(netG).numDowns;
 }
 
-/** The flag of a config field, without `--`: `lambdaL1` → `lambda-l1`, `netG` → `net-g`. */
-export function flagName(field: keyof TrainConfig): string {
-  return field.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
-}
-
 /**
  * Checks relations between fields; throws a `ConfigError` naming the field.
  * Exported so that configs built in code (tests, ablations) get the same
@@ -322,40 +317,40 @@ export function validateConfig(cfg: TrainConfig): TrainConfig {
   ) {
     throw new ConfigError(
       "cropSize",
-      `--crop-size ${cfg.cropSize} is larger than --load-size ${cfg.loadSize}`,
+      `cropSize ${cfg.cropSize} is larger than loadSize ${cfg.loadSize}`,
     );
   }
   const gSize = sizeMultiple(cfg.netG);
   if (cfg.cropSize % gSize !== 0) {
     throw new ConfigError(
       "cropSize",
-      `--crop-size ${cfg.cropSize} is not a multiple of ${gSize}, which --net-g ${cfg.netG} needs`,
+      `cropSize ${cfg.cropSize} is not a multiple of ${gSize}, which netG ${cfg.netG} needs`,
     );
   }
   if (cfg.lr <= 0) {
-    throw new ConfigError("lr", `--lr must be > 0, got ${cfg.lr}`);
+    throw new ConfigError("lr", `lr must be > 0, got ${cfg.lr}`);
   }
   for (const b of ["beta1", "beta2"] as const) {
     if (!(cfg[b] >= 0 && cfg[b] < 1)) {
-      throw new ConfigError(b, `--${b} must be in [0, 1), got ${cfg[b]}`);
+      throw new ConfigError(b, `${b} must be in [0, 1), got ${cfg[b]}`);
     }
   }
   if (cfg.lambdaL1 < 0) {
     throw new ConfigError(
       "lambdaL1",
-      `--lambda-l1 must be >= 0, got ${cfg.lambdaL1}`,
+      `lambdaL1 must be >= 0, got ${cfg.lambdaL1}`,
     );
   }
   if (!(cfg.valFraction >= 0 && cfg.valFraction <= 0.5)) {
     throw new ConfigError(
       "valFraction",
-      `--val-fraction must be in [0, 0.5], got ${cfg.valFraction}`,
+      `valFraction must be in [0, 0.5], got ${cfg.valFraction}`,
     );
   }
   if (cfg.epochs + cfg.epochsDecay < 1) {
     throw new ConfigError(
       "epochs",
-      "--epochs + --epochs-decay must be at least 1",
+      "epochs + epochsDecay must be at least 1",
     );
   }
   checkThreads(cfg.threads, cfg.backend);
@@ -373,13 +368,13 @@ export function checkThreads(threads: number, backend: BackendName): void {
   if (!Number.isInteger(threads) || threads < 1) {
     throw new ConfigError(
       "threads",
-      `--threads must be an integer >= 1, got ${threads}`,
+      `threads must be an integer >= 1, got ${threads}`,
     );
   }
   if (threads > 1 && !["native", "wasm", "auto"].includes(backend)) {
     throw new ConfigError(
       "threads",
-      `--threads ${threads} needs --backend native, wasm or auto (the CPU backends), got --backend ${backend}`,
+      `threads ${threads} needs backend native, wasm or auto (the CPU backends), got backend ${backend}`,
     );
   }
 }

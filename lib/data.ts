@@ -153,16 +153,21 @@ export interface AlignedDataset {
   batches(epoch: number): AsyncIterableIterator<Batch>;
 }
 
-function requirePositiveInt(value: number, flag: string): void {
+function requirePositiveInt(value: number, field: string): void {
   if (!Number.isInteger(value) || value < 1) {
-    throw new DatasetError(`${flag} must be a positive integer, got ${value}`);
+    throw new DatasetError(
+      `${field} must be a positive integer, got ${value}`,
+      {
+        field,
+      },
+    );
   }
 }
 
 function validateOptions(opts: DatasetOptions): void {
-  requirePositiveInt(opts.batchSize, "--batch-size");
-  requirePositiveInt(opts.loadSize, "--load-size");
-  requirePositiveInt(opts.cropSize, "--crop-size");
+  requirePositiveInt(opts.batchSize, "batchSize");
+  requirePositiveInt(opts.loadSize, "loadSize");
+  requirePositiveInt(opts.cropSize, "cropSize");
   if (opts.prefetch !== undefined) {
     requirePositiveInt(opts.prefetch, "prefetch");
   }
@@ -184,29 +189,31 @@ function validateOptions(opts: DatasetOptions): void {
     const n = opts[nc] ?? 3;
     if (!Number.isInteger(n) || n < 1 || n > PNG_MAX_CHANNELS) {
       throw new DatasetError(
-        `--${
-          nc === "inputNc" ? "input-nc" : "output-nc"
-        } ${n}: image files hold 1 (grayscale), 2 (grayscale + alpha), 3 (RGB) or ${PNG_MAX_CHANNELS} (RGBA) channels`,
+        `${nc} ${n}: image files hold 1 (grayscale), 2 (grayscale + alpha), 3 (RGB) or ${PNG_MAX_CHANNELS} (RGBA) channels`,
+        { field: nc },
       );
     }
   }
   if (!DIRECTIONS.includes(opts.direction)) {
     throw new DatasetError(
-      `--direction must be ${DIRECTIONS.join(" or ")}, got ${opts.direction}`,
+      `direction must be ${DIRECTIONS.join(" or ")}, got ${opts.direction}`,
+      { field: "direction" },
     );
   }
   if (!PREPROCESS_MODES.includes(opts.preprocess)) {
     throw new DatasetError(
-      `--preprocess must be one of ${
+      `preprocess must be one of ${
         PREPROCESS_MODES.join(", ")
       }, got ${opts.preprocess}`,
+      { field: "preprocess" },
     );
   }
   if (
     LOAD_THEN_CROP.includes(opts.preprocess) && opts.loadSize < opts.cropSize
   ) {
     throw new DatasetError(
-      `--load-size (${opts.loadSize}) must be >= --crop-size (${opts.cropSize}) with --preprocess ${opts.preprocess}`,
+      `loadSize (${opts.loadSize}) must be >= cropSize (${opts.cropSize}) with preprocess ${opts.preprocess}`,
+      { field: "loadSize" },
     );
   }
 }
@@ -225,9 +232,10 @@ export async function listSplit(
   const rootInfo = await Deno.stat(dataroot).catch(() => null);
   if (!rootInfo?.isDirectory) {
     throw new DatasetError(
-      `--dataroot ${dataroot}: ${
+      `dataroot ${dataroot}: ${
         rootInfo ? "is not a folder" : "folder not found"
       }`,
+      { field: "dataroot", file: dataroot },
     );
   }
   const splitDir = `${dataroot.replace(/\/+$/, "")}/${phase}`;
@@ -235,9 +243,10 @@ export async function listSplit(
   if (!splitInfo?.isDirectory) {
     const { folders } = await listFolder(dataroot);
     throw new DatasetError(
-      `--dataroot ${dataroot} has no split folder "${phase}/" (found: ${
+      `dataroot ${dataroot} has no split folder "${phase}/" (found: ${
         folders.join(", ") || "no subfolders"
       })`,
+      { field: "dataroot", file: splitDir },
     );
   }
   const listing = await listFolder(splitDir);
@@ -404,7 +413,8 @@ export async function openAlignedDataset(
             (first.width !== item.width || first.height !== item.height)
           ) {
             throw new DatasetError(
-              `batch mixes image sizes: ${first.path} gives ${first.width}x${first.height}, ${item.path} gives ${item.width}x${item.height}; use --batch-size 1 or a cropping --preprocess`,
+              `batch mixes image sizes: ${first.path} gives ${first.width}x${first.height}, ${item.path} gives ${item.width}x${item.height}; use batchSize 1 or a cropping preprocess`,
+              { field: "batchSize", file: item.path },
             );
           }
           group.push(item);

@@ -18,6 +18,7 @@
  */
 import * as tfl from "@tensorflow/tfjs-layers";
 import type { Norm, TrainConfig } from "./config.ts";
+import { ConfigError } from "./errors.ts";
 import { objectiveParts } from "./losses.ts";
 import {
   activation,
@@ -106,8 +107,9 @@ export function discriminatorLayers(spec: DiscriminatorSpec): ConvLayerSpec[] {
     ];
   }
   if (!Number.isInteger(spec.nLayers) || spec.nLayers < 0) {
-    throw new Error(
-      `--n-layers-d must be a non-negative integer, got ${spec.nLayers}`,
+    throw new ConfigError(
+      "nLayersD",
+      `nLayersD must be a non-negative integer, got ${spec.nLayers}`,
     );
   }
   const width = (n: number) => spec.ndf * Math.min(2 ** n, 8);

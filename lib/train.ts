@@ -27,7 +27,7 @@ import {
   saveCheckpoint,
   type TrainingPosition,
 } from "./checkpoint.ts";
-import { flagName, sizeMultiple } from "./config.ts";
+import { sizeMultiple } from "./config.ts";
 import {
   CheckpointError,
   ConfigError,
@@ -527,7 +527,7 @@ export async function train(
   } catch (e) {
     if (isNoSpace(e)) throw noSpace(e);
     throw new Pix2PixError(
-      `--name ${cfgIn.name}: another training run uses it: ${
+      `name ${cfgIn.name}: another training run uses it: ${
         (e as Error).message
       }`,
       { field: "name", file: `${runDir}/lock` },
@@ -831,12 +831,12 @@ async function startRun(
     }
     if (found.length > 0 && !cfgIn.overwrite) {
       const what = found.includes("checkpoints")
-        ? "pass --resume to continue it"
-        : "it stopped before its first checkpoint, so there is nothing to resume";
+        ? "pass resume to continue it"
+        : "it stopped before its first checkpoint, so there is nothing to continue";
       throw new Pix2PixError(
-        `--name ${cfgIn.name}: ${runDir} already holds a run (${
+        `name ${cfgIn.name}: ${runDir} already holds a run (${
           found.join(", ")
-        }); ${what}; another --name starts a new run, --overwrite replaces it`,
+        }); ${what}; another name starts a new run, overwrite replaces it`,
         { field: "name", file: runDir },
       );
     }
@@ -855,12 +855,12 @@ async function startRun(
   if (cfgIn.overwrite) {
     throw new ConfigError(
       "overwrite",
-      "--resume continues a run and --overwrite replaces it: pass only one",
+      "resume continues a run and overwrite replaces it: pass only one",
     );
   }
   if (!(await exists(`${ckptDir}/latest`))) {
     throw new CheckpointError(
-      `--resume: run "${cfgIn.name}" has no checkpoint (${ckptDir}/latest not found); check --name and --checkpoints-dir, or train without --resume`,
+      `resume: run "${cfgIn.name}" has no checkpoint (${ckptDir}/latest not found); check name and checkpointsDir, or train without resume`,
       { field: "resume", file: `${ckptDir}/latest` },
     );
   }
@@ -910,20 +910,20 @@ async function resumedConfig(
       changed[k] = [was, now];
       cfg[k] = now;
     } else {
-      refused.push(`--${flagName(k)} ${now} (the run has ${was})`);
+      refused.push(`${k} ${now} (the run has ${was})`);
     }
   }
   if (refused.length > 0) {
     throw new ConfigError(
       "resume",
-      `--resume: run "${cfgIn.name}" cannot continue with ${
+      `resume: run "${cfgIn.name}" cannot continue with ${
         refused.join(", ")
-      }: drop these flags to continue with the run's settings, or start a new run with another --name`,
+      }: drop these settings to continue with the run's, or start a new run with another name`,
     );
   }
   if (Object.keys(changed).length > 0) {
     const list = Object.entries(changed).map(([k, [was, now]]) =>
-      `--${flagName(k as keyof TrainConfig)} ${was} -> ${now}`
+      `${k} ${was} -> ${now}`
     ).join(", ");
     if (!opts.quiet) console.log(`resuming with changed settings: ${list}`);
     const record = { step: ckpt.step, at: new Date().toISOString(), changed };

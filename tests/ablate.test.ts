@@ -72,11 +72,14 @@ Deno.test("grid: ids do not depend on which studies are asked for", () => {
   assert.equal(findRun(all, "generator-unet-l1").id, "objective-l1");
   assert.equal(findRun(all, "objective-l1+cgan").id, "objective-l1-cgan");
   assert.equal(sanitizeId("Objective-L1+cGAN"), "objective-l1-cgan");
-  assert.throws(() => findRun(all, "objective-l2"), /--only objective-l2/);
+  assert.throws(
+    () => findRun(all, "objective-l2"),
+    /ConfigError: only objective-l2: no such run/,
+  );
 });
 
 Deno.test("presets: every run's config is valid at the preset's size", () => {
-  for (const name of ["ci", "cpu", "paper"] as const) {
+  for (const name of ["ci", "cpu128", "paper"] as const) {
     const p = resolvePreset(name);
     const grid = buildGrid(p.size);
     assert.equal(grid.variants.length, 13, name);
@@ -114,7 +117,7 @@ Deno.test("--threads goes into every run's config; more than 1 needs native, was
   assert.equal(runConfig(run, p, { ...o, threads: 2 }).threads, 2);
   assert.throws(
     () => runConfig(run, p, { ...o, backend: "cpu", threads: 2 }),
-    /--threads 2 needs --backend native, wasm or auto/,
+    /threads 2 needs backend native, wasm or auto/,
   );
 });
 
@@ -151,8 +154,8 @@ Deno.test("report: paper numbers beside ours, missing runs marked", () => {
   results.set("discriminator-d1", fakeResult("discriminator-d1", 0.4321));
   const input = {
     out: "unused",
-    presetName: "cpu",
-    preset: ABLATE_PRESETS.cpu,
+    presetName: "cpu128",
+    preset: ABLATE_PRESETS.cpu128,
     grid,
     results,
     dataroot: "facades",
@@ -474,6 +477,25 @@ Deno.test("ablate CLI: --publish with --only is refused, naming both flags", asy
   assert.equal(out.code, 1);
   assert.match(stderr, /--publish/);
   assert.match(stderr, /--only/);
+});
+
+Deno.test("ablate CLI: the old --preset cpu is refused, naming cpu128 and train's cpu64", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../cli/ablate.ts", import.meta.url).pathname,
+      "--preset",
+      "cpu",
+      "--list",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 1);
+  assert.match(stderr, /^error: --preset cpu is now --preset cpu128 /m);
+  assert.match(stderr, /--preset cpu64/);
 });
 
 Deno.test("README: the paper preset's cost per run follows from the preset and the 256 px bench row", async () => {

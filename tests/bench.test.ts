@@ -58,7 +58,7 @@ Deno.test("bench: the paper's networks at the asked size, bad sizes refused", as
   );
   await assert.rejects(
     () => runBench({ ...TINY_BENCH, threads: 2 }),
-    /--threads 2 needs --backend native, wasm or auto/,
+    /threads 2 needs backend native, wasm or auto/,
   );
 });
 

@@ -139,7 +139,7 @@ Deno.test("channels: RGBA (4) and gray + alpha (2) train and translate to PNGs w
     "--dataroot",
     `${dir}/AB`,
     "--preset",
-    "cpu",
+    "cpu64",
     "--load-size",
     "32",
     "--crop-size",

@@ -404,11 +404,11 @@ Deno.test("data: clear errors for missing/empty folders, bad options, mixed size
     );
     await assert.rejects(
       openAlignedDataset({ ...BASE, dataroot: dir, loadSize: 16 }),
-      /--load-size \(16\) must be >= --crop-size \(32\)/,
+      /loadSize \(16\) must be >= cropSize \(32\)/,
     );
     await assert.rejects(
       openAlignedDataset({ ...BASE, dataroot: dir, batchSize: 0 }),
-      /--batch-size must be a positive integer/,
+      /batchSize must be a positive integer/,
     );
     await Deno.writeFile(`${dir}/test/a.png`, await pngBytes(pattern(64, 32)));
     await Deno.writeFile(`${dir}/test/b.png`, await pngBytes(pattern(64, 48)));

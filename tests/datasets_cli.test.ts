@@ -341,7 +341,7 @@ Deno.test("combine: never writes over an input; image-named folders and same-ste
       await assert.rejects(
         combineFolders({ a: `${dir}/A`, b: `${dir}/B`, out, resizeB: false }),
         (e: Error) =>
-          e.message.startsWith(`--out ${out} is --`) &&
+          e.message.startsWith(`out ${out} is the `) &&
           /would write over the input/.test(e.message),
       );
     }

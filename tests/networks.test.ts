@@ -169,7 +169,7 @@ Deno.test("instance norm networks normalise per sample and keep their biases", (
 });
 
 Deno.test("bad generator names and too-small inputs give clear errors", () => {
-  assert.throws(() => parseNetG("resnet_9blocks"), /--net-g: 'resnet_9blocks'/);
+  assert.throws(() => parseNetG("resnet_9blocks"), /netG: 'resnet_9blocks'/);
   assert.throws(() => parseNetG("unet_100"), /power of two/);
   assert.throws(
     () => buildGenerator(gSpec({ inputSize: 200 })),

@@ -90,7 +90,7 @@ Deno.test("listNotebooks: --only filters by name and names a filter that matches
   assert.match(only[0], /03_patchgan_receptive_field\.ipynb$/);
   await assert.rejects(
     () => listNotebooks(NOTEBOOKS_DIR, ["nope"]),
-    /--only nope/,
+    /ConfigError: only nope: no notebook/,
   );
 });
 

@@ -59,7 +59,7 @@ Deno.test("own data: combine, check (suggests flags), train, translate; grayscal
   assert.deepEqual(report.splits, { test: 2, train: 10 });
   assert.equal(report.grayscale, 12);
   const flags: string[] = report.suggestion.flags;
-  assert.deepEqual(flags.slice(0, 2), ["--preset", "cpu"]);
+  assert.deepEqual(flags.slice(0, 2), ["--preset", "cpu64"]);
   for (const f of ["--input-nc", "--output-nc"]) {
     assert.equal(flags[flags.indexOf(f) + 1], "1", f);
   }
@@ -67,7 +67,7 @@ Deno.test("own data: combine, check (suggests flags), train, translate; grayscal
   const text = await task("datasets", "check", `${dir}/AB`);
   assert.match(
     text,
-    /suggested:\n {2}deno task train --dataroot .* --preset cpu/,
+    /suggested:\n {2}deno task train --dataroot .* --preset cpu64/,
   );
   // Train with the suggested flags (made tiny: 3 steps, few filters).
   await task(

@@ -3,6 +3,7 @@
  * replaced unasked, resume survives damaged files and refuses changed
  * settings, and two processes cannot share a run (issue 15).
  */
+import { cliMessage } from "../cli/common.ts";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-cpu";
@@ -46,8 +47,8 @@ Deno.test("a fresh run over an existing one is refused; --overwrite deletes only
     train(cfg, quiet),
     (e: Error) =>
       e.message.includes(`${run} already holds a run`) &&
-      /pass --resume to continue it/.test(e.message) &&
-      /--overwrite replaces it/.test(e.message),
+      /pass resume to continue it/.test(e.message) &&
+      /overwrite replaces it/.test(e.message),
   );
   // --overwrite with a dataroot that does not exist: fails, old run intact.
   await assert.rejects(
@@ -71,11 +72,11 @@ Deno.test("a fresh run over an existing one is refused; --overwrite deletes only
   Deno.writeTextFileSync(`${dir}/early/loss_log.jsonl`, '{"step": 1}\n');
   await assert.rejects(
     train({ ...cfg, name: "early" }, quiet),
-    /\(loss_log\.jsonl\); it stopped before its first checkpoint, so there is nothing to resume/,
+    /\(loss_log\.jsonl\); it stopped before its first checkpoint, so there is nothing to continue/,
   );
   await assert.rejects(
     train({ ...cfg, resume: true, overwrite: true }, quiet),
-    /--resume continues a run and --overwrite replaces it/,
+    /resume continues a run and overwrite replaces it/,
   );
   await Deno.remove(dir, { recursive: true });
 });
@@ -88,9 +89,12 @@ Deno.test("--resume refuses changed model/data flags with the list, accepts and 
   await assert.rejects(
     train({ ...resume, ngf: 8, batchSize: 2, dataroot: "/x" }, quiet),
     (e: Error) =>
-      e.message.includes("--ngf 8 (the run has 4)") &&
-      e.message.includes("--batch-size 2 (the run has 1)") &&
-      e.message.includes("--dataroot /x (the run has null)"),
+      e.message.includes("ngf 8 (the run has 4)") &&
+      e.message.includes("batchSize 2 (the run has 1)") &&
+      e.message.includes("dataroot /x (the run has null)") &&
+      // The CLI prints the fields as its flags.
+      cliMessage(e).includes("--batch-size 2 (the run has 1)") &&
+      cliMessage(e).includes("another --name"),
   );
   // Only the flags the user gave count: ngf differs but was not given.
   const s = await train({ ...resume, ngf: 8, lr: 1e-4 }, {

@@ -80,7 +80,7 @@ export interface Grid {
 }
 
 /** Name of an ablation preset (`--preset`). */
-export type AblatePresetName = "ci" | "cpu" | "paper";
+export type AblatePresetName = "ci" | "cpu128" | "paper";
 
 /** How an ablation preset trains and scores. */
 export interface AblatePreset {
@@ -110,13 +110,13 @@ export interface AblatePreset {
 }
 
 /**
- * The presets. Reasoning for `cpu` is in README.md ("Ablation presets"),
+ * The presets. Reasoning for `cpu128` is in README.md ("Ablation presets"),
  * from `deno task bench` figures on the 2-core build machine.
  *
  * - `ci`: plumbing only (20 steps per run at 64x64, ngf/ndf 8, 8 test
  *   images; at 64x64 all four discriminators differ): about a minute, the
  *   scores mean nothing.
- * - `cpu`: sized so that the whole grid (10 runs + segmenter) fits about 8
+ * - `cpu128`: 128 px, sized so that the whole grid (10 runs + segmenter) fits about 8
  *   hours on the loaded 2-core build machine (7.4 h estimated at load 6-8);
  *   measured 1.5 h wall with `jobs: 2` on a quiet one.
  * - `paper`: the paper's set-up, for a GPU: 256x256 (286 jitter), ngf/ndf
@@ -137,7 +137,7 @@ export const ABLATE_PRESETS: Readonly<Record<AblatePresetName, AblatePreset>> =
       numTest: 8,
       segmenter: { ngf: 8, epochs: 1, maxTrain: 32 },
     },
-    cpu: {
+    cpu128: {
       size: 128,
       loadSize: 143,
       ngf: 16,
@@ -364,7 +364,7 @@ export function findRun(grid: Grid, only: string): GridRun {
   if (!run) {
     throw new ConfigError(
       "only",
-      `--only ${only}: no such run; runs: segmenter, ${
+      `only ${only}: no such run; runs: segmenter, ${
         grid.runs.map((r) => r.id).join(", ")
       }`,
     );

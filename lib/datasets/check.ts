@@ -37,11 +37,11 @@ export interface TrainingSuggestion {
   reasons: string[];
 }
 
-/** Steps of the `cpu` preset on facades (400 pairs x 20 epochs), the budget the suggestion keeps. */
+/** Steps of the `cpu64` preset on facades (400 pairs x 20 epochs), the budget the suggestion keeps. */
 const CPU_PRESET_STEPS = 8000;
 
 /**
- * Flags to train on a checked dataset: the `cpu` preset (64 px crops of 72 px
+ * Flags to train on a checked dataset: the `cpu64` preset (64 px crops of 72 px
  * resizes, a 2-core CPU in about two hours) with epochs scaled so that the
  * run has about the preset's 8000 steps whatever the pair count; `paper`
  * (256 px) noted for halves of 256 px and more on a GPU; smaller crops for
@@ -54,7 +54,7 @@ export function suggestTraining(
 ): TrainingSuggestion | null {
   const pairs = report.splits.train ?? 0;
   if (report.errors.length || pairs === 0) return null;
-  const flags = ["--preset", "cpu"];
+  const flags = ["--preset", "cpu64"];
   const reasons: string[] = [];
   const halves = Object.keys(report.sizes).map((s) => {
     const [w, h] = s.split("x").map(Number);
@@ -71,7 +71,7 @@ export function suggestTraining(
     );
   } else {
     reasons.push(
-      `halves are ${side} px: the cpu preset trains on 64 px crops of 72 px resizes${
+      `halves are ${side} px: the cpu64 preset trains on 64 px crops of 72 px resizes${
         side >= 256
           ? "; with a GPU, --preset paper trains at 256 px as the paper"
           : ""
@@ -84,7 +84,7 @@ export function suggestTraining(
   reasons.push(
     `${trained} pairs trained on: ${each} + ${each} epochs is about ${
       2 * each * trained
-    } steps, the cpu preset's budget${
+    } steps, the cpu64 preset's budget${
       pairs < 100
         ? "; under 100 pairs expect overfitting (facades has 400)"
         : ""
@@ -219,8 +219,14 @@ function isGray(rgb: Uint8Array): boolean {
   return true;
 }
 
-/** A human-readable version of a {@link CheckReport}. */
-export function formatCheckReport(report: CheckReport): string {
+/**
+ * A human-readable version of a {@link CheckReport}; a suggestion is written
+ * as `<trainCommand> --dataroot DIR <flags>` (the CLI passes its own command).
+ */
+export function formatCheckReport(
+  report: CheckReport,
+  trainCommand = "train",
+): string {
   const lines = [`${report.dir}:`];
   for (const [split, n] of Object.entries(report.splits)) {
     lines.push(`  ${split}: ${n} pairs`);
@@ -241,7 +247,7 @@ export function formatCheckReport(report: CheckReport): string {
   if (report.suggestion) {
     lines.push(
       "suggested:",
-      `  deno task train --dataroot ${report.dir} ${
+      `  ${trainCommand} --dataroot ${report.dir} ${
         report.suggestion.flags.join(" ")
       } --direction AtoB|BtoA`,
       ...report.suggestion.reasons.map((r) => `  - ${r}`),

@@ -6,6 +6,7 @@
  * @module
  */
 import type { FileIssue } from "../data.ts";
+import { ConfigError } from "../errors.ts";
 import { foldersOverlap } from "../util/files.ts";
 import {
   distinctStems,
@@ -145,10 +146,11 @@ export async function combineFolders(
     unmatchedB: [],
     errors: [],
   };
-  for (const [flag, dir] of [["--a", opts.a], ["--b", opts.b]]) {
+  for (const [field, dir] of [["a", opts.a], ["b", opts.b]]) {
     if (await foldersOverlap(opts.out, dir)) {
-      throw new Error(
-        `--out ${opts.out} is ${flag} ${dir} or overlaps it: combining there would write over the input images; choose a separate --out folder`,
+      throw new ConfigError(
+        "out",
+        `out ${opts.out} is the ${field.toUpperCase()} folder ${dir} or overlaps it: combining there would write over the input images; choose a separate out folder`,
       );
     }
   }

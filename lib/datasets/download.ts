@@ -7,6 +7,7 @@
  */
 import cliProgress from "cli-progress";
 import * as tar from "tar";
+import { type ErrorSubject, Pix2PixError } from "../errors.ts";
 
 /** Dataset names of the public pix2pix archive. */
 export const DATASET_NAMES: readonly string[] = [
@@ -24,11 +25,13 @@ export function datasetUrl(name: string): string {
 }
 
 /** A download or extraction failed; the message says what to do. */
-export class DownloadError extends Error {
-  /** @param message explanation naming the URL or file */
-  constructor(message: string) {
-    super(message);
-    this.name = "DownloadError";
+export class DownloadError extends Pix2PixError {
+  /**
+   * @param message explanation naming the URL or file
+   * @param subject the option (`url`) or file at fault
+   */
+  constructor(message: string, subject: ErrorSubject = {}) {
+    super(message, subject);
   }
 }
 
@@ -95,7 +98,8 @@ async function request(url: string, offset: number): Promise<Response> {
   } catch (err) {
     throw new DownloadError(
       `cannot reach ${url} (${errorText(err)}); are you offline? ` +
-        `Run the same command again later, or pass --url with a mirror`,
+        `Run the same command again later, or pass url with a mirror`,
+      { field: "url" },
     );
   }
 }
@@ -247,7 +251,8 @@ export async function downloadDataset(
     throw new DownloadError(
       `unknown dataset "${name}"; choose one of ${
         DATASET_NAMES.join(", ")
-      } (or pass --url)`,
+      } (or pass url)`,
+      { field: "url" },
     );
   }
   if (!/^[A-Za-z0-9_.-]+$/.test(name) || name.startsWith(".")) {

@@ -193,7 +193,7 @@ export async function loadPair(
       path,
       reason: `half ${size[0]}x${
         size[1]
-      } is smaller than --crop-size ${opts.cropSize}`,
+      } is smaller than cropSize ${opts.cropSize}`,
     };
   }
   const params = drawParams(new Rng(seed), size[0], size[1], opts.cropSize);

@@ -411,7 +411,8 @@ export interface AblationSource {
 }
 
 /** Presets from the most to the least trained. */
-const PRESET_RANK = ["paper", "cpu", "ci"];
+/** Most trained first; `cpu` is `cpu128` under its name before the rename. */
+const PRESET_RANK = ["paper", "cpu128", "cpu", "ci"];
 
 /** `<root>/<child>/results.json` for every child folder of `root` whose name passes `keep`. */
 async function resultFiles(
@@ -435,7 +436,7 @@ async function resultFiles(
 
 /**
  * The ablation results to show: `$PIX2PIX_ABLATION_DIR` if set; else the
- * most trained grid (preset `paper` over `cpu` over `ci`, then the one with
+ * most trained grid (preset `paper` over `cpu128` over `ci`, then the one with
  * the most finished rows) among `docs/ablations/*` and `runs/ablate*`; else
  * a tiny grid (`ci` preset: 20 steps per run at 64x64, about a minute) run
  * now into `runs/notebooks/ablate-ci` on `data` — plumbing-sized, its scores

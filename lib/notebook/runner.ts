@@ -138,7 +138,7 @@ export async function listNotebooks(
     throw new ConfigError(
       "only",
       only.length
-        ? `--only ${only.join(", ")}: no notebook in ${where} matches`
+        ? `only ${only.join(", ")}: no notebook in ${where} matches`
         : `no notebooks (*.ipynb) in ${where}`,
     );
   }

@@ -202,11 +202,12 @@ export function modelCardMarkdown(c: ModelCard): string {
     ]),
     "",
     "## Use",
-    "```sh",
-    `deno task translate --checkpoint ${c.checkpoints.latest} --out results${
-      cfg.dataroot ? ` --dataroot ${cfg.dataroot}` : ""
-    } --phase test`,
-    `deno task translate --checkpoint ${c.checkpoints.latest} --out results --dataset-mode single --dataroot MY_IMAGES --preprocess none`,
+    "```ts",
+    'import { loadGenerator, translate } from "./lib/mod.ts";',
+    `const { G } = await loadGenerator(${
+      JSON.stringify(c.checkpoints.latest)
+    });`,
+    `const y = translate(G, x); // x: [1, H, W, ${c.model.inputNc}] in [-1, 1], H and W multiples of ${c.model.sizeMultiple}`,
     "```",
     "",
     "Test mode: `translate` defaults to the paper's test mode (batch statistics, dropout on, as Isola et al.);",

@@ -25,6 +25,7 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
 import type { BackendName } from "../config.ts";
+import { EnvironmentError } from "../errors.ts";
 import { registerWasmKernels } from "./kernels/mod.ts";
 import { registerGradients } from "./gradients.ts";
 import { registerFusedKernels } from "./fused/mod.ts";
@@ -183,13 +184,14 @@ async function importTfjsNode(): Promise<{ pkg: string } | { error: string }> {
 async function startTensorflow(): Promise<BackendChoice> {
   const node = await importTfjsNode();
   if ("error" in node) {
-    throw new Error(
+    throw new EnvironmentError(
       "backend 'tensorflow' needs @tensorflow/tfjs-node, which is not " +
         "installed. Install it with `deno add npm:@tensorflow/tfjs-node@4.22.0` " +
         "(needs internet and downloads libtensorflow; for NVIDIA GPUs use " +
         "`npm:@tensorflow/tfjs-node-gpu@4.22.0`, which needs CUDA 11.2 and " +
-        "cuDNN 8.1), or choose --backend wasm or webgpu. Import errors: " +
+        "cuDNN 8.1), or choose backend wasm or webgpu. Import errors: " +
         node.error,
+      { field: "backend" },
     );
   }
   await setBackendOrThrow("tensorflow");
@@ -289,8 +291,9 @@ function loadBlasOrExplain(): Blas {
     return loadBlas();
   } catch (e) {
     if (!(e instanceof BlasMissingError)) throw e;
-    throw new Error(
-      `backend 'native': ${e.message}; or choose --backend wasm`,
+    throw new EnvironmentError(
+      `backend 'native': ${e.message}; or choose backend wasm`,
+      { field: "backend" },
     );
   }
 }

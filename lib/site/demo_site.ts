@@ -163,7 +163,8 @@ export async function buildDemoSite(o: DemoSiteOptions): Promise<DemoSite> {
   try {
     generator = await readGeneratorFiles(o.checkpoint);
   } catch (e) {
-    throw new CheckpointError(`--checkpoint: ${(e as Error).message}`, {
+    throw new CheckpointError(`checkpoint: ${(e as Error).message}`, {
+      field: "checkpoint",
       file: o.checkpoint,
       cause: e,
     });
@@ -283,7 +284,7 @@ export async function writeDemoSite(
       entries.length > 0 && !entries.includes(EXPORT_MARKER) && !opts.force
     ) {
       throw new Pix2PixError(
-        `--out: ${outDir} is not empty and not an earlier export (no ${EXPORT_MARKER}); choose an empty folder, or pass --force to write into it (files of the same names are replaced)`,
+        `out: ${outDir} is not empty and not an earlier export (no ${EXPORT_MARKER}); choose an empty folder, or pass force to write into it (files of the same names are replaced)`,
         { field: "out", file: outDir },
       );
     }
@@ -299,7 +300,7 @@ export async function writeDemoSite(
     }
   } catch (e) {
     if (e instanceof Pix2PixError) throw e;
-    throw new Pix2PixError(`--out: ${writeFailure(outDir, e)}`, {
+    throw new Pix2PixError(`out: ${writeFailure(outDir, e)}`, {
       field: "out",
       file: outDir,
       cause: e,

@@ -1,0 +1,85 @@
+/**
+ * Library errors name config fields; the CLI (`runCli` via `cliMessage`)
+ * prints them with its flag spellings.
+ */
+import assert from "node:assert/strict";
+import { cliMessage, flagName } from "../cli/common.ts";
+import { DEFAULT_CONFIG, validateConfig } from "../lib/config.ts";
+import { ConfigError, DatasetError, Pix2PixError } from "../lib/errors.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+Deno.test("flagName: camelCase field to kebab-case flag", () => {
+  assert.equal(flagName("lambdaL1"), "lambda-l1");
+  assert.equal(flagName("netG"), "net-g");
+  assert.equal(flagName("cropSize"), "crop-size");
+  assert.equal(flagName("lr"), "lr");
+});
+
+Deno.test("cliMessage: fields named in a field error become flags; values, paths and other errors stay", () => {
+  const e = new ConfigError(
+    "cropSize",
+    "cropSize 256 is larger than loadSize 128 with preprocess crop",
+  );
+  assert.equal(
+    cliMessage(e),
+    "--crop-size 256 is larger than --load-size 128 with --preprocess crop",
+  );
+  // Quoted values, paths and longer words are not fields.
+  const d = new DatasetError(
+    `dataroot runs/name/lr: run "lr" needs backends`,
+    { field: "dataroot" },
+  );
+  assert.equal(
+    cliMessage(d),
+    `--dataroot runs/name/lr: run "lr" needs backends`,
+  );
+  // Errors without a field, and other errors, print as they are.
+  assert.equal(cliMessage(new Pix2PixError("lr is odd")), "lr is odd");
+  assert.equal(cliMessage(new Error("cropSize")), "cropSize");
+});
+
+Deno.test("a library ConfigError names the field; the same error printed by a CLI names the flag", async () => {
+  const cfg = { ...DEFAULT_CONFIG, cropSize: 256, loadSize: 128 };
+  assert.throws(
+    () => validateConfig(cfg),
+    (e: unknown) =>
+      e instanceof ConfigError && e.field === "cropSize" &&
+      e.message === "cropSize 256 is larger than loadSize 128" &&
+      !e.message.includes("--"),
+  );
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "cli/train.ts",
+      "--crop-size",
+      "256",
+      "--load-size",
+      "128",
+    ],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 1, stderr);
+  assert.match(
+    stderr,
+    /^error: --crop-size 256 is larger than --load-size 128$/m,
+  );
+  assert.doesNotMatch(stderr, /cropSize|loadSize/);
+});
+
+Deno.test("a DownloadError names its option as a field; the CLI prints the flag", async () => {
+  const { downloadDataset, DownloadError } = await import(
+    "../lib/datasets/download.ts"
+  );
+  await assert.rejects(
+    downloadDataset("nope", { dir: "/nonexistent" }),
+    (e: unknown) =>
+      e instanceof DownloadError && e.field === "url" &&
+      /unknown dataset "nope"; .* \(or pass url\)$/.test(e.message) &&
+      cliMessage(e).endsWith("(or pass --url)"),
+  );
+});
