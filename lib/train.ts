@@ -518,8 +518,8 @@ export async function train(
   await Deno.mkdir(runDir, { recursive: true });
   const noSpace = (e: unknown) =>
     new EnvironmentError(
-      `${writeFailure(runDir, e)}; then continue with --resume`,
-      { file: runDir, cause: e },
+      `${writeFailure(runDir, e)}; then continue with resume`,
+      { field: "resume", file: runDir, cause: e },
     );
   let lock;
   try {
@@ -624,9 +624,9 @@ async function trainLocked(
       : `the last good checkpoint is ${runDir}/checkpoints (step ${lastSaved}), kept as it was`;
     const message =
       `training diverged at step ${step}: ${what}; stopped without saving, ${good}. ` +
-      "Lower --lr, check the data for broken images, or resume with --resume";
+      "Lower lr, check the data for broken images, or continue with resume";
     await runLog.page(`stopped: ${status()}`, [message]);
-    throw new TrainingDivergedError(message, { file: runDir });
+    throw new TrainingDivergedError(message, { field: "lr", file: runDir });
   };
   const checkpointState = () => ({
     ...pos,
@@ -868,7 +868,8 @@ async function startRun(
   try {
     ckpt = await loadCheckpoint(ckptDir, { onFallback: opts.onWarning });
   } catch (e) {
-    throw new CheckpointError(`--resume: ${(e as Error).message}`, {
+    throw new CheckpointError(`resume: ${(e as Error).message}`, {
+      field: "resume",
       file: ckptDir,
       cause: e,
     });

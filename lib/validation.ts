@@ -144,8 +144,8 @@ export async function resolveValidation(
     dataset: null,
     trainFilter: all,
     description: cfg.valSource === "none"
-      ? "validation: off (--val-source none)"
-      : `validation: none (no ${VAL_FOLDER}/ folder, and --val-fraction ${cfg.valFraction} holds out no pair)`,
+      ? "validation: off (valSource none)"
+      : `validation: none (no ${VAL_FOLDER}/ folder, and valFraction ${cfg.valFraction} holds out no pair)`,
   };
 }
 

@@ -259,7 +259,7 @@ export function trainingWarnings(
     const from = records[longestEnd - longest + 1].step;
     const to = records[longestEnd + w - 1].step;
     out.push(
-      `D loss near zero (mean of D_real and D_fake < ${WARNING_RULES.dNearZero}) for ${stretch} steps (${from}-${to}): the discriminator wins and G's adversarial gradient vanishes; try a lower --lr for D's side, --gan-mode lsgan, or a larger --lambda-l1`,
+      `D loss near zero (mean of D_real and D_fake < ${WARNING_RULES.dNearZero}) for ${stretch} steps (${from}-${to}): the discriminator wins and G's adversarial gradient vanishes; try a lower lr, ganMode lsgan, or a larger lambdaL1`,
     );
   }
   const g = means((r) => r.G_GAN);

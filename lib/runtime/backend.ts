@@ -218,7 +218,7 @@ export function tensorflowDevice(
       "tfjs-node-gpu 4.22 (TensorFlow 2.9) needs CUDA 11.2 and cuDNN 8.1 " +
       "(libcudart.so.11.0, libcudnn.so.8 on the library path); with only " +
       "CUDA 12 it quietly uses the CPU (tfjs#8269). Install CUDA 11.2 + " +
-      "cuDNN 8.1, or use --backend webgpu on the GPU.",
+      "cuDNN 8.1, or use the webgpu backend on the GPU.",
   };
 }
 
