@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { runTask } from "./cli_fixtures.ts";
 import {
   ABLATE_PRESETS,
   buildGrid,
@@ -458,42 +459,26 @@ Deno.test({
 });
 
 Deno.test("ablate CLI: --publish with --only is refused, naming both flags", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("../cli/ablate.ts", import.meta.url).pathname,
-      "--preset",
-      "ci",
-      "--only",
-      "segmenter",
-      "--publish",
-      "/nonexistent/published",
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stderr = new TextDecoder().decode(out.stderr);
-  assert.equal(out.code, 1);
+  const { code, stderr } = await runTask("ablate", [
+    "--preset",
+    "ci",
+    "--only",
+    "segmenter",
+    "--publish",
+    "/nonexistent/published",
+  ]);
+  assert.equal(code, 1);
   assert.match(stderr, /--publish/);
   assert.match(stderr, /--only/);
 });
 
 Deno.test("ablate CLI: the old --preset cpu is refused, naming cpu128 and train's cpu64", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("../cli/ablate.ts", import.meta.url).pathname,
-      "--preset",
-      "cpu",
-      "--list",
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stderr = new TextDecoder().decode(out.stderr);
-  assert.equal(out.code, 1);
+  const { code, stderr } = await runTask("ablate", [
+    "--preset",
+    "cpu",
+    "--list",
+  ]);
+  assert.equal(code, 1);
   assert.match(stderr, /^error: --preset cpu is now --preset cpu128 /m);
   assert.match(stderr, /--preset cpu64/);
 });

@@ -6,6 +6,7 @@
  * naming the flag.
  */
 import assert from "node:assert/strict";
+import { runTask } from "./cli_fixtures.ts";
 import sharp from "sharp";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-cpu";
@@ -14,20 +15,9 @@ import { checkDataset } from "../lib/datasets/check.ts";
 import { combineFolders } from "../lib/datasets/combine.ts";
 import { cropRgb, resizeRgb } from "../lib/util/image.ts";
 
-const REPO = new URL("..", import.meta.url).pathname;
-
 async function task(cli: string, ...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `cli/${cli}.ts`, ...args],
-    cwd: REPO,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return {
-    code: out.code,
-    text: dec.decode(out.stdout) + dec.decode(out.stderr),
-  };
+  const out = await runTask(cli, args);
+  return { code: out.code, text: out.stdout + out.stderr };
 }
 
 /** A 32x32 RGBA half: colored stripes, alpha varying across (B darker). */

@@ -3,11 +3,10 @@
  * prints them with its flag spellings.
  */
 import assert from "node:assert/strict";
+import { runTask } from "./cli_fixtures.ts";
 import { cliMessage, flagName } from "../cli/common.ts";
 import { DEFAULT_CONFIG, validateConfig } from "../lib/config.ts";
 import { ConfigError, DatasetError, Pix2PixError } from "../lib/errors.ts";
-
-const ROOT = new URL("..", import.meta.url).pathname;
 
 Deno.test("flagName: camelCase field to kebab-case flag", () => {
   assert.equal(flagName("lambdaL1"), "lambda-l1");
@@ -48,21 +47,13 @@ Deno.test("a library ConfigError names the field; the same error printed by a CL
       e.message === "cropSize 256 is larger than loadSize 128" &&
       !e.message.includes("--"),
   );
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "cli/train.ts",
-      "--crop-size",
-      "256",
-      "--load-size",
-      "128",
-    ],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stderr = new TextDecoder().decode(out.stderr);
+  const out = await runTask("train", [
+    "--crop-size",
+    "256",
+    "--load-size",
+    "128",
+  ]);
+  const stderr = out.stderr;
   assert.equal(out.code, 1, stderr);
   assert.match(
     stderr,

@@ -4,6 +4,7 @@
  * combine, check, synth.
  */
 import assert from "node:assert/strict";
+import { runTask } from "./cli_fixtures.ts";
 import * as tar from "tar";
 import { combineFolders } from "../lib/datasets/combine.ts";
 import { downloadDataset, DownloadError } from "../lib/datasets/download.ts";
@@ -17,23 +18,9 @@ import {
   writeBadCorpus,
 } from "./data_fixtures.ts";
 
-const REPO = new URL("..", import.meta.url).pathname;
-const CLI = new URL("../cli/datasets.ts", import.meta.url).pathname;
-
 /** Run `deno task datasets ...` in the repository; returns exit code and output. */
-async function cli(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    cwd: REPO,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr),
-  };
+function cli(...args: string[]) {
+  return runTask("datasets", args);
 }
 
 /** A tar.gz holding `toy/train/{1,2,3}.png` and `toy/test/1.png`. */

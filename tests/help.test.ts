@@ -3,8 +3,7 @@
  * (or says it is required), and every flag the CLI accepts is listed.
  */
 import assert from "node:assert/strict";
-
-const ROOT = new URL("..", import.meta.url).pathname;
+import { REPO, runTask } from "./cli_fixtures.ts";
 
 /** The CLIs with `--help`, and the extra source files whose flags they accept. */
 const CLIS: Record<string, string[]> = {
@@ -57,7 +56,7 @@ export function helpEntries(help: string): Entry[] {
 function acceptedFlags(files: string[]): string[] {
   const names = new Set<string>();
   for (const f of files) {
-    const src = Deno.readTextFileSync(`${ROOT}/${f}`);
+    const src = Deno.readTextFileSync(`${REPO}/${f}`);
     for (const m of src.matchAll(/^\s+"?([\w-]+)"?: \{ type: "/gm)) {
       names.add(m[1]);
     }
@@ -66,15 +65,9 @@ function acceptedFlags(files: string[]): string[] {
 }
 
 async function help(cli: string): Promise<string> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `cli/${cli}.ts`, "--help"],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  return text;
+  const out = await runTask(cli, ["--help"]);
+  assert.equal(out.code, 0, out.stderr);
+  return out.stdout;
 }
 
 Deno.test("helpEntries: flags, aliases and continuation lines", () => {

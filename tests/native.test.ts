@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { runTask } from "./cli_fixtures.ts";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
@@ -240,20 +241,6 @@ Deno.test({
   },
 });
 
-/** Runs `deno task train`'s CLI in a child; returns its exit code and output. */
-async function childTrain(
-  args: string[],
-): Promise<{ code: number; out: string }> {
-  const cli = new URL("../cli/train.ts", import.meta.url).pathname;
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", cli, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: r.code, out: dec.decode(r.stdout) + dec.decode(r.stderr) };
-}
-
 Deno.test({
   name: "checkpoints resume across backends: native -> wasm -> native",
   ignore,
@@ -273,14 +260,15 @@ Deno.test({
       6,
     ]];
     for (const [i, [backend, steps]] of legs.entries()) {
-      const r = await childTrain([
+      const r = await runTask("train", [
         ...common,
         `--backend=${backend}`,
         `--max-steps=${steps}`,
         ...(i > 0 ? ["--resume"] : []),
       ]);
-      assert.equal(r.code, 0, r.out);
-      assert.match(r.out, new RegExp(`backend:? ${backend}`, "i"), r.out);
+      const out = r.stdout + r.stderr;
+      assert.equal(r.code, 0, out);
+      assert.match(out, new RegExp(`backend:? ${backend}`, "i"), out);
     }
     const log = Deno.readTextFileSync(`${dir}/x/loss_log.jsonl`).trim()
       .split("\n").map((l) => JSON.parse(l));

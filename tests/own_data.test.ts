@@ -5,21 +5,14 @@
  * → `translate`, whose images are 1-channel PNGs.
  */
 import assert from "node:assert/strict";
+import { runTask } from "./cli_fixtures.ts";
 import sharp from "sharp";
 
-const REPO = new URL("..", import.meta.url).pathname;
-
 async function task(cli: string, ...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `cli/${cli}.ts`, ...args],
-    cwd: REPO,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  const text = dec.decode(out.stdout) + dec.decode(out.stderr);
+  const out = await runTask(cli, args);
+  const text = out.stdout + out.stderr;
   assert.equal(out.code, 0, `${cli} ${args.join(" ")}:\n${text}`);
-  return dec.decode(out.stdout);
+  return out.stdout;
 }
 
 /** A 40x40 grayscale PNG: stripes whose phase depends on `seed`. */

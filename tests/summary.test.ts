@@ -1,20 +1,7 @@
 import assert from "node:assert/strict";
+import { runTask } from "./cli_fixtures.ts";
 
-const root = new URL("..", import.meta.url).pathname;
-
-async function summary(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "cli/summary.ts", ...args],
-    cwd: root,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
+const summary = (...args: string[]) => runTask("summary", args);
 
 Deno.test("summary --json reports parameters, output map and receptive field", async () => {
   const r = await summary(

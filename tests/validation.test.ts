@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { runTask } from "./cli_fixtures.ts";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-cpu";
 import { loadCheckpoint } from "../lib/checkpoint.ts";
@@ -82,20 +83,12 @@ Deno.test("train: a seeded val slice, validation L1 every epoch, checkpoints/bes
   assert.equal(card.scores.valL1, val[1].val_L1);
   assert.equal(card.model.sizeMultiple, 32);
   assert.ok(card.model.paramsG > 0 && card.model.paramsD > 0);
-  const shown = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "cli/summary.ts",
-      "--checkpoint",
-      `${run}/checkpoints/best`,
-    ],
-    cwd: new URL("..", import.meta.url),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(shown.stdout);
-  assert.equal(shown.code, 0, new TextDecoder().decode(shown.stderr));
+  const shown = await runTask("summary", [
+    "--checkpoint",
+    `${run}/checkpoints/best`,
+  ]);
+  const text = shown.stdout;
+  assert.equal(shown.code, 0, shown.stderr);
   assert.match(text, /# Model card: v/);
   assert.match(text, /18 steps, 2 epochs of 2 \(finished\)/);
   assert.match(
