@@ -9,7 +9,12 @@ import {
   type RunResult,
   sanitizeId,
 } from "../lib/ablation/grid.ts";
-import { runAblation, runConfig } from "../lib/ablation/run.ts";
+import {
+  readSegmenterRecord,
+  runAblation,
+  runConfig,
+  segmenterDir,
+} from "../lib/ablation/run.ts";
 import { train } from "../lib/train.ts";
 import {
   discriminatorOutputSize,
@@ -506,4 +511,22 @@ Deno.test("README: the paper preset's cost per run follows from the preset and t
   assert.ok(para.includes(`median ${row[1]} ms a step (min ${row[2]}`), para);
   assert.ok(para.includes(`~${hours(row[1])} h per run`), para);
   assert.ok(para.includes(`${hours(row[2])} h at the min`), para);
+});
+
+Deno.test("a grid's segmenter.json written with the old camelCase scores reads as FcnScores", async () => {
+  const out = await Deno.makeTempDir();
+  await Deno.mkdir(segmenterDir(out), { recursive: true });
+  await Deno.writeTextFile(
+    `${segmenterDir(out)}/segmenter.json`,
+    JSON.stringify({
+      test: { perPixelAcc: 0.55, perClassAcc: 0.3, classIou: 0.2 },
+    }),
+  );
+  const r = await readSegmenterRecord(out);
+  assert.deepEqual(r!.test, {
+    per_pixel_acc: 0.55,
+    per_class_acc: 0.3,
+    class_iou: 0.2,
+  });
+  await Deno.remove(out, { recursive: true });
 });

@@ -329,3 +329,19 @@ Deno.test("validationScores: L1 and the FCN-scores (per-pixel, per-class accurac
   G.dispose();
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("readValLog drops a last line cut short and names a bad line", async () => {
+  const dir = await Deno.makeTempDir();
+  const whole = JSON.stringify({ step: 6, epoch: 1, val_L1: 0.2 });
+  await Deno.writeTextFile(
+    `${dir}/val_log.jsonl`,
+    `${whole}\n{"step": 12, "ep`,
+  );
+  assert.deepEqual(await readValLog(dir), [JSON.parse(whole)]);
+  await Deno.writeTextFile(`${dir}/val_log.jsonl`, `{"step"\n${whole}\n`);
+  await assert.rejects(
+    () => readValLog(dir),
+    /val_log\.jsonl line 1 is not a step record/,
+  );
+  await Deno.remove(dir, { recursive: true });
+});

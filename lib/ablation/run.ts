@@ -54,6 +54,7 @@ import {
   type SegmenterConfig,
   type SegmenterRecord,
   trainSegmenter,
+  withFcnScores,
 } from "../eval/segmenter.ts";
 import { readLossLog, trainingSeconds } from "../report/run_page.ts";
 import { train } from "../train.ts";
@@ -166,7 +167,10 @@ export async function readSegmenterRecord(
 ): Promise<SegmenterRecord | null> {
   const path = `${segmenterDir(out)}/segmenter.json`;
   if (!(await exists(path))) return null;
-  return JSON.parse(await Deno.readTextFile(path)) as SegmenterRecord;
+  // Records written before the scores' snake_case names load too.
+  return withFcnScores(
+    JSON.parse(await Deno.readTextFile(path)) as SegmenterRecord,
+  );
 }
 
 /** A loaded segmenter that can be freed. */

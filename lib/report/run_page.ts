@@ -78,28 +78,35 @@ export function trainingSeconds(records: readonly StepRecord[]): number {
 }
 
 /**
- * A run folder's `loss_log.jsonl` records (empty when absent). A last line
- * cut short (by a kill or a full disk: no newline after it) is dropped.
+ * The records of a run's JSON-lines log `path` (empty when absent). A last
+ * line cut short (by a kill or a full disk: no newline after it) is dropped.
  *
  * @throws Error naming the file and line when another line is not a record
  */
-export async function readLossLog(runDir: string): Promise<StepRecord[]> {
-  const path = `${runDir}/loss_log.jsonl`;
+async function readStepLog<T extends { step: number }>(
+  path: string,
+  feeds: string,
+): Promise<T[]> {
   const text = await Deno.readTextFile(path).catch(() => "");
   const lines = text.split("\n");
   lines.pop(); // after the last newline: empty, or a record cut short
   return lines.flatMap((line, i) => {
     if (!line.trim()) return [];
     try {
-      const record = JSON.parse(line) as StepRecord;
+      const record = JSON.parse(line) as T;
       if (typeof record.step === "number") return [record];
     } catch { /* reported below */ }
     throw new Error(
       `${path} line ${
         i + 1
-      } is not a step record; delete that line (or the file: it only feeds the loss curves) and run again`,
+      } is not a step record; delete that line (or the file: it only feeds the ${feeds}) and run again`,
     );
   });
+}
+
+/** A run folder's `loss_log.jsonl` records (see {@link readStepLog}). */
+export function readLossLog(runDir: string): Promise<StepRecord[]> {
+  return readStepLog(`${runDir}/loss_log.jsonl`, "loss curves");
 }
 
 /** Averages `records` into at most `MAX_POINTS` buckets per loss curve. */
@@ -191,14 +198,9 @@ function valTable(val: readonly ValRecord[]): string {
   }</tr>${rows.join("")}</table>`;
 }
 
-/** A run folder's `val_log.jsonl` records (empty when absent). */
-export async function readValLog(runDir: string): Promise<ValRecord[]> {
-  const text = await Deno.readTextFile(`${runDir}/val_log.jsonl`).catch(() =>
-    ""
-  );
-  return text.split("\n").filter((l) => l.trim()).map((l) =>
-    JSON.parse(l) as ValRecord
-  );
+/** A run folder's `val_log.jsonl` records (see {@link readStepLog}). */
+export function readValLog(runDir: string): Promise<ValRecord[]> {
+  return readStepLog(`${runDir}/val_log.jsonl`, "validation curves");
 }
 
 /** Thresholds of {@link trainingWarnings}. */
