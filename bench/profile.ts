@@ -19,7 +19,12 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { Pix2Pix } from "../lib/train.ts";
-import { benchConfig, type BenchOptions, benchPair } from "./train_step.ts";
+import {
+  benchConfig,
+  type BenchOptions,
+  benchPair,
+  round1,
+} from "./train_step.ts";
 
 /** One kernel name's share of a profiled step. */
 export interface KernelCost {
@@ -76,13 +81,13 @@ export async function profileStep(
     const kernels = [...byName].map(([kernel, e]) => ({
       kernel,
       calls: e.calls,
-      ms: Math.round(e.ms * 10) / 10,
+      ms: round1(e.ms),
       share: total > 0 ? e.ms / total : 0,
     })).sort((a, b) => b.ms - a.ms);
     return {
       size,
-      step_ms: Math.round(stepMs * 10) / 10,
-      kernel_ms: Math.round(total * 10) / 10,
+      step_ms: round1(stepMs),
+      kernel_ms: round1(total),
       kernels,
     };
   } finally {
@@ -102,7 +107,7 @@ export function formatProfile(p: StepProfile, top = 15): string {
     const ms = rest.reduce((s, k) => s + k.ms, 0);
     const calls = rest.reduce((s, k) => s + k.calls, 0);
     rows.push(
-      `| ${rest.length} others | ${calls} | ${Math.round(ms * 10) / 10} | ${
+      `| ${rest.length} others | ${calls} | ${round1(ms)} | ${
         pct(p.kernel_ms > 0 ? ms / p.kernel_ms : 0)
       } |`,
     );

@@ -263,7 +263,8 @@ export async function benchOurs(
   }
 }
 
-function round1(x: number): number {
+/** `x` rounded to one decimal. */
+export function round1(x: number): number {
   return Math.round(x * 10) / 10;
 }
 

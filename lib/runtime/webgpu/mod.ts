@@ -115,8 +115,3 @@ export function restoreStockWebGpuKernels(): void {
   }
   stock.clear();
 }
-
-/** Whether this project's webgpu kernels are the registered ones. */
-export function webGpuKernelsRegistered(): boolean {
-  return stock.size > 0;
-}
