@@ -148,6 +148,14 @@ Deno.test("presets layer under flags; the synthetic preset applies only without 
   const cpu = parseTrainArgs(["--preset", "cpu64"]);
   assert.equal(cpu.netG, PRESETS.cpu64.netG);
   assert.equal(cpu.cropSize, 64);
+  // cpu256: the paper's resolution and jitter at half width, one BLAS thread;
+  // the backend flag still wins over the preset.
+  const c256 = parseTrainArgs(["--preset", "cpu256", "--backend", "wasm"]);
+  assert.deepEqual(
+    [c256.cropSize, c256.loadSize, c256.netG, c256.ngf, c256.threads],
+    [256, 286, "unet_256", 32, 1],
+  );
+  assert.equal(c256.backend, "wasm");
   // The old name, shared with ablate's 128 px grid, is refused naming the new one.
   assert.throws(
     () => parseTrainArgs(["--preset", "cpu"]),
