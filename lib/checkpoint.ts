@@ -36,13 +36,7 @@ import type { Adam, NamedTensor } from "./adam.ts";
 import type { TrainConfig } from "./config.ts";
 import { CheckpointError } from "./errors.ts";
 import { objectiveParts } from "./losses.ts";
-import {
-  exists,
-  isNoSpace,
-  readFailure,
-  readJsonFile,
-  writeFailure,
-} from "./util/files.ts";
+import { exists, isNoSpace, readFailure, writeFailure } from "./util/files.ts";
 
 /** Bytes per weight shard file, as the tfjs converter's default (4 MiB). */
 const SHARD_BYTES = 4 * 1024 * 1024;
@@ -104,28 +98,68 @@ function fileError(path: string): (reason: string) => CheckpointError {
     new CheckpointError(`checkpoint file ${path}: ${reason}`, { file: path });
 }
 
-async function readText(path: string): Promise<string> {
+/**
+ * The files of one folder, read by path relative to it (`G/model.json`):
+ * from disk, or from bytes already read and verified. Errors name
+ * `${path}/${name}`.
+ */
+interface FolderReader {
+  /** The folder, for messages. */
+  path: string;
+  read(name: string): Promise<Uint8Array<ArrayBuffer>>;
+}
+
+/** Reads the files of `folder` from disk. */
+function diskReader(folder: string): FolderReader {
+  return {
+    path: folder,
+    async read(name) {
+      try {
+        return await Deno.readFile(`${folder}/${name}`);
+      } catch (e) {
+        throw fileError(`${folder}/${name}`)(readFailure(e));
+      }
+    },
+  };
+}
+
+/** Reads the files of `folder` from `files` (as {@link verifiedFiles} returned them). */
+function bytesReader(
+  folder: string,
+  files: Map<string, Uint8Array<ArrayBuffer>>,
+): FolderReader {
+  return {
+    path: folder,
+    read(name) {
+      const data = files.get(name);
+      if (!data) throw fileError(`${folder}/${name}`)("missing");
+      return Promise.resolve(data);
+    },
+  };
+}
+
+/** Reads and parses the JSON file `name` of `from`. */
+async function readJson<T>(from: FolderReader, name: string): Promise<T> {
+  const text = new TextDecoder().decode(await from.read(name));
   try {
-    return await Deno.readTextFile(path);
+    return JSON.parse(text) as T;
   } catch (e) {
-    throw fileError(path)(readFailure(e));
+    throw fileError(`${from.path}/${name}`)(
+      `not valid JSON (${(e as Error).message})`,
+    );
   }
 }
 
-async function readJson<T>(path: string): Promise<T> {
-  return await readJsonFile<T>(path, fileError(path));
-}
-
-async function readBinary(path: string, bytes: number): Promise<ArrayBuffer> {
-  let data: Uint8Array;
-  try {
-    data = await Deno.readFile(path);
-  } catch (e) {
-    throw fileError(path)(readFailure(e));
-  }
+/** The file `name` of `from` as an ArrayBuffer, checked to hold `bytes` bytes. */
+async function readBinary(
+  from: FolderReader,
+  name: string,
+  bytes: number,
+): Promise<ArrayBuffer> {
+  const data = await from.read(name);
   if (data.byteLength !== bytes) {
-    throw new CheckpointError(
-      `checkpoint file ${path}: ${data.byteLength} bytes, expected ${bytes} (truncated or corrupt)`,
+    throw fileError(`${from.path}/${name}`)(
+      `${data.byteLength} bytes, expected ${bytes} (truncated or corrupt)`,
     );
   }
   return data.buffer.slice(
@@ -177,39 +211,48 @@ export function fileHandler(dir: string): tf.io.IOHandler {
         modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts),
       };
     },
-    async load(): Promise<tf.io.ModelArtifacts> {
-      const path = `${dir}/model.json`;
-      const json = await readJson<tf.io.ModelJSON>(path);
-      if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
-        throw new CheckpointError(
-          `checkpoint file ${path}: no modelTopology or weightsManifest`,
-        );
-      }
-      const specs = json.weightsManifest.flatMap((g) => g.weights);
-      const paths = json.weightsManifest.flatMap((g) => g.paths);
-      const total = specBytes(specs);
-      const buffers: ArrayBuffer[] = [];
-      let left = total;
-      for (const p of paths) {
-        const size = Math.min(SHARD_BYTES, left);
-        buffers.push(await readBinary(`${dir}/${p}`, size));
-        left -= size;
-      }
-      if (left !== 0) {
-        throw new CheckpointError(
-          `checkpoint file ${path}: shards hold ${
-            total - left
-          } bytes, the weights need ${total}`,
-        );
-      }
-      return {
-        modelTopology: json.modelTopology,
-        weightSpecs: specs,
-        weightData: tf.io.CompositeArrayBuffer.join(buffers),
-        format: json.format,
-        generatedBy: json.generatedBy,
-      };
-    },
+    load: () => loadArtifacts(diskReader(dir), ""),
+  };
+}
+
+/**
+ * Reads a LayersModel saved by {@link fileHandler} from the files
+ * `<prefix>model.json` and its shards of `from`, each shard checked against
+ * the sizes `model.json` declares.
+ */
+async function loadArtifacts(
+  from: FolderReader,
+  prefix: string,
+): Promise<tf.io.ModelArtifacts> {
+  const json = await readJson<tf.io.ModelJSON>(from, `${prefix}model.json`);
+  if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
+    throw new CheckpointError(
+      `checkpoint file ${from.path}/${prefix}model.json: no modelTopology or weightsManifest`,
+    );
+  }
+  const specs = json.weightsManifest.flatMap((g) => g.weights);
+  const paths = json.weightsManifest.flatMap((g) => g.paths);
+  const total = specBytes(specs);
+  const buffers: ArrayBuffer[] = [];
+  let left = total;
+  for (const p of paths) {
+    const size = Math.min(SHARD_BYTES, left);
+    buffers.push(await readBinary(from, `${prefix}${p}`, size));
+    left -= size;
+  }
+  if (left !== 0) {
+    throw new CheckpointError(
+      `checkpoint file ${from.path}/${prefix}model.json: shards hold ${
+        total - left
+      } bytes, the weights need ${total}`,
+    );
+  }
+  return {
+    modelTopology: json.modelTopology,
+    weightSpecs: specs,
+    weightData: tf.io.CompositeArrayBuffer.join(buffers),
+    format: json.format,
+    generatedBy: json.generatedBy,
   };
 }
 
@@ -253,9 +296,15 @@ async function saveOptimizer(base: string, opt: Adam): Promise<void> {
   await Deno.writeTextFile(`${base}.json`, JSON.stringify(specs));
 }
 
-async function loadOptimizer(base: string): Promise<NamedTensor[]> {
-  const specs = await readJson<tf.io.WeightsManifestEntry[]>(`${base}.json`);
-  const data = await readBinary(`${base}.bin`, specBytes(specs));
+async function loadOptimizer(
+  from: FolderReader,
+  base: string,
+): Promise<NamedTensor[]> {
+  const specs = await readJson<tf.io.WeightsManifestEntry[]>(
+    from,
+    `${base}.json`,
+  );
+  const data = await readBinary(from, `${base}.bin`, specBytes(specs));
   const map = tf.io.decodeWeights(data, specs);
   return specs.map((s) => ({ name: s.name, tensor: map[s.name] }));
 }
@@ -381,17 +430,13 @@ async function verifiedFiles(
   const legacy = !(await exists(path));
   const manifest: Record<string, Manifest[string] | null> = legacy
     ? Object.fromEntries((await listFiles(folder)).map((p) => [p, null]))
-    : await readJson<Manifest>(path);
+    : await readJson<Manifest>(diskReader(folder), MANIFEST);
   const out = new Map<string, Uint8Array<ArrayBuffer>>();
+  const disk = diskReader(folder);
   for (const [file, entry] of Object.entries(manifest)) {
     if (!want(file)) continue;
     const full = `${folder}/${file}`;
-    let data: Uint8Array<ArrayBuffer>;
-    try {
-      data = await Deno.readFile(full);
-    } catch (e) {
-      throw fileError(full)(readFailure(e));
-    }
+    const data = await disk.read(file);
     if (entry && data.byteLength !== entry.bytes) {
       throw fileError(full)(
         `${data.byteLength} bytes, the manifest says ${entry.bytes} (truncated or corrupt)`,
@@ -440,7 +485,9 @@ export async function resolveCheckpoint(dir: string): Promise<string> {
   if (await isFile(`${dir}/state.json`)) return dir;
   for (const base of [dir, `${dir}/checkpoints`]) {
     if (await isFile(`${base}/latest`)) {
-      const name = (await readText(`${base}/latest`)).trim();
+      const name = new TextDecoder().decode(
+        await diskReader(base).read("latest"),
+      ).trim();
       if (!/^step_\d+$/.test(name)) {
         throw new CheckpointError(
           `checkpoint file ${base}/latest: "${name}" is not a checkpoint name`,
@@ -461,15 +508,16 @@ export async function resolveCheckpoint(dir: string): Promise<string> {
  * @throws CheckpointError naming the folder or file
  */
 export async function readCheckpointConfig(dir: string): Promise<TrainConfig> {
-  return (await readState(await resolveCheckpoint(dir))).config;
+  return (await readState(diskReader(await resolveCheckpoint(dir)))).config;
 }
 
 /** What `state.json` holds. */
 type SavedState = TrainingPosition & { config: TrainConfig };
 
-/** Reads and checks `folder/state.json`. */
-async function readState(folder: string): Promise<SavedState> {
-  const state = await readJson<SavedState>(`${folder}/state.json`);
+/** Reads and checks the `state.json` of `from`. */
+async function readState(from: FolderReader): Promise<SavedState> {
+  const folder = from.path;
+  const state = await readJson<SavedState>(from, "state.json");
   for (const key of ["step", "epoch", "batchInEpoch", "lr"] as const) {
     if (typeof state[key] !== "number") {
       throw new CheckpointError(
@@ -582,18 +630,19 @@ export async function loadCheckpoint(
   opts: LoadOptions = {},
 ): Promise<Checkpoint> {
   return await withFallback(dir, () => true, async (folder) => {
-    await verifiedFiles(folder);
-    const state = await readState(folder);
-    const hasD = await exists(`${folder}/D`);
-    const G = await loadModel(`${folder}/G`);
-    const D = hasD ? await loadModel(`${folder}/D`) : null;
+    const files = await verifiedFiles(folder);
+    const from = bytesReader(folder, files);
+    const state = await readState(from);
+    const hasD = [...files.keys()].some((p) => p.startsWith("D/"));
+    const G = await loadModel(from, "G/");
+    const D = hasD ? await loadModel(from, "D/") : null;
     checkModels(folder, state.config, G, D);
     return {
       ...state,
       G,
       D,
-      optimizerG: await loadOptimizer(`${folder}/optimizer_G`),
-      optimizerD: hasD ? await loadOptimizer(`${folder}/optimizer_D`) : null,
+      optimizerG: await loadOptimizer(from, "optimizer_G"),
+      optimizerD: hasD ? await loadOptimizer(from, "optimizer_D") : null,
     };
   }, opts.onFallback);
 }
@@ -615,9 +664,12 @@ export interface SavedGenerator {
  */
 export async function loadGenerator(dir: string): Promise<SavedGenerator> {
   return await withFallback(dir, isGeneratorFile, async (folder) => {
-    await verifiedFiles(folder, isGeneratorFile);
-    const { step, config } = await readState(folder);
-    const G = await loadModel(`${folder}/G`);
+    const from = bytesReader(
+      folder,
+      await verifiedFiles(folder, isGeneratorFile),
+    );
+    const { step, config } = await readState(from);
+    const G = await loadModel(from, "G/");
     checkModels(folder, config, G, null);
     return { folder, step, config, G };
   });
@@ -640,8 +692,9 @@ export async function readGeneratorFiles(
 > {
   return await withFallback(dir, isGeneratorFile, async (folder) => {
     const verified = await verifiedFiles(folder, isGeneratorFile);
-    const state = await readState(folder);
-    await fileHandler(`${folder}/G`).load!();
+    const from = bytesReader(folder, verified);
+    const state = await readState(from);
+    await loadArtifacts(from, "G/");
     const files = new Map<string, Uint8Array<ArrayBuffer>>();
     for (const [path, data] of verified) {
       if (path.startsWith("G/")) files.set(path.slice(2), data);
@@ -688,13 +741,19 @@ function checkModels(
   }
 }
 
-async function loadModel(dir: string): Promise<tfl.LayersModel> {
+/** Builds the model saved as `<prefix>model.json` and its shards of `from`. */
+async function loadModel(
+  from: FolderReader,
+  prefix: string,
+): Promise<tfl.LayersModel> {
   try {
-    return await tfl.loadLayersModel(fileHandler(dir));
+    return await tfl.loadLayersModel({
+      load: () => loadArtifacts(from, prefix),
+    });
   } catch (e) {
     if (e instanceof CheckpointError) throw e;
     throw new CheckpointError(
-      `checkpoint file ${dir}/model.json: cannot build the model (${
+      `checkpoint file ${from.path}/${prefix}model.json: cannot build the model (${
         (e as Error).message
       })`,
     );
