@@ -138,6 +138,36 @@ function bytesReader(
   };
 }
 
+/** Writes files into a folder by path relative to it, creating subfolders. */
+interface FolderWriter {
+  write(name: string, data: string | Uint8Array<ArrayBuffer>): Promise<void>;
+}
+
+/**
+ * Writes files into `folder`; with `manifest`, records each file's size and
+ * SHA-256 there, hashed from the bytes written (not read back).
+ */
+function diskWriter(folder: string, manifest?: Manifest): FolderWriter {
+  return {
+    async write(name, data) {
+      const bytes = typeof data === "string"
+        ? new TextEncoder().encode(data)
+        : data;
+      const path = `${folder}/${name}`;
+      await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), {
+        recursive: true,
+      });
+      await Deno.writeFile(path, bytes);
+      if (manifest) {
+        manifest[name] = {
+          bytes: bytes.byteLength,
+          sha256: await sha256(bytes),
+        };
+      }
+    },
+  };
+}
+
 /** Reads and parses the JSON file `name` of `from`. */
 async function readJson<T>(from: FolderReader, name: string): Promise<T> {
   const text = new TextDecoder().decode(await from.read(name));
@@ -183,35 +213,44 @@ function specBytes(specs: tf.io.WeightsManifestEntry[]): number {
  */
 export function fileHandler(dir: string): tf.io.IOHandler {
   return {
-    async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
-      await Deno.mkdir(dir, { recursive: true });
-      const data = new Uint8Array(
-        tf.io.CompositeArrayBuffer.join(artifacts.weightData ?? []),
-      );
-      const n = Math.max(1, Math.ceil(data.byteLength / SHARD_BYTES));
-      const paths = Array.from(
-        { length: n },
-        (_, i) => `group1-shard${i + 1}of${n}.bin`,
-      );
-      for (let i = 0; i < n; i++) {
-        await Deno.writeFile(
-          `${dir}/${paths[i]}`,
-          data.subarray(i * SHARD_BYTES, (i + 1) * SHARD_BYTES),
-        );
-      }
-      const modelJson: tf.io.ModelJSON = {
-        modelTopology: artifacts.modelTopology!,
-        format: "layers-model",
-        generatedBy: artifacts.generatedBy,
-        convertedBy: null,
-        weightsManifest: [{ paths, weights: artifacts.weightSpecs ?? [] }],
-      };
-      await Deno.writeTextFile(`${dir}/model.json`, JSON.stringify(modelJson));
-      return {
-        modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts),
-      };
-    },
+    save: (artifacts) => saveArtifacts(diskWriter(dir), "", artifacts),
     load: () => loadArtifacts(diskReader(dir), ""),
+  };
+}
+
+/**
+ * Writes a LayersModel's artifacts into `to` as `<prefix>model.json` plus
+ * `<prefix>group1-shard{i}of{n}.bin` files of at most 4 MiB.
+ */
+async function saveArtifacts(
+  to: FolderWriter,
+  prefix: string,
+  artifacts: tf.io.ModelArtifacts,
+): Promise<tf.io.SaveResult> {
+  const data = new Uint8Array(
+    tf.io.CompositeArrayBuffer.join(artifacts.weightData ?? []),
+  );
+  const n = Math.max(1, Math.ceil(data.byteLength / SHARD_BYTES));
+  const paths = Array.from(
+    { length: n },
+    (_, i) => `group1-shard${i + 1}of${n}.bin`,
+  );
+  for (let i = 0; i < n; i++) {
+    await to.write(
+      `${prefix}${paths[i]}`,
+      data.subarray(i * SHARD_BYTES, (i + 1) * SHARD_BYTES),
+    );
+  }
+  const modelJson: tf.io.ModelJSON = {
+    modelTopology: artifacts.modelTopology!,
+    format: "layers-model",
+    generatedBy: artifacts.generatedBy,
+    convertedBy: null,
+    weightsManifest: [{ paths, weights: artifacts.weightSpecs ?? [] }],
+  };
+  await to.write(`${prefix}model.json`, JSON.stringify(modelJson));
+  return {
+    modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts),
   };
 }
 
@@ -286,14 +325,18 @@ export async function restoreOptimizer(
 }
 
 /** Writes an optimizer's state as `<base>.json` (specs) + `<base>.bin` (values). */
-async function saveOptimizer(base: string, opt: Adam): Promise<void> {
+async function saveOptimizer(
+  to: FolderWriter,
+  base: string,
+  opt: Adam,
+): Promise<void> {
   const weights = [...await opt.getWeights(), ...adamPowers(opt)];
   const { data, specs } = await tf.io.encodeWeights(weights);
-  await Deno.writeFile(
+  await to.write(
     `${base}.bin`,
     new Uint8Array(tf.io.CompositeArrayBuffer.join(data)),
   );
-  await Deno.writeTextFile(`${base}.json`, JSON.stringify(specs));
+  await to.write(`${base}.json`, JSON.stringify(specs));
 }
 
 async function loadOptimizer(
@@ -353,11 +396,16 @@ async function writeCheckpointFiles(
 ): Promise<void> {
   await Deno.remove(tmp, { recursive: true }).catch(() => {});
   await Deno.mkdir(tmp);
-  await state.G.save(fileHandler(`${tmp}/G`));
-  await saveOptimizer(`${tmp}/optimizer_G`, state.optimizerG);
+  const manifest: Manifest = {};
+  const to = diskWriter(tmp, manifest);
+  const model = (prefix: string): tf.io.IOHandler => ({
+    save: (artifacts) => saveArtifacts(to, prefix, artifacts),
+  });
+  await state.G.save(model("G/"));
+  await saveOptimizer(to, "optimizer_G", state.optimizerG);
   if (state.D && state.optimizerD) {
-    await state.D.save(fileHandler(`${tmp}/D`));
-    await saveOptimizer(`${tmp}/optimizer_D`, state.optimizerD);
+    await state.D.save(model("D/"));
+    await saveOptimizer(to, "optimizer_D", state.optimizerD);
   }
   const position: TrainingPosition & { config: TrainConfig } = {
     step: state.step,
@@ -367,11 +415,12 @@ async function writeCheckpointFiles(
     rng: state.rng,
     config: state.config,
   };
+  await to.write("state.json", JSON.stringify(position, null, 2));
+  const sorted = Object.keys(manifest).sort().map((k) => [k, manifest[k]]);
   await Deno.writeTextFile(
-    `${tmp}/state.json`,
-    JSON.stringify(position, null, 2),
+    `${tmp}/${MANIFEST}`,
+    JSON.stringify(Object.fromEntries(sorted), null, 1),
   );
-  await writeManifest(tmp);
 }
 
 /** `manifest.json`: every file of a checkpoint (path relative to it) → size and SHA-256. */
@@ -393,18 +442,6 @@ async function listFiles(folder: string, sub = ""): Promise<string[]> {
     else out.push(path);
   }
   return out.sort();
-}
-
-async function writeManifest(folder: string): Promise<void> {
-  const manifest: Manifest = {};
-  for (const path of await listFiles(folder)) {
-    const data = await Deno.readFile(`${folder}/${path}`);
-    manifest[path] = { bytes: data.byteLength, sha256: await sha256(data) };
-  }
-  await Deno.writeTextFile(
-    `${folder}/${MANIFEST}`,
-    JSON.stringify(manifest, null, 1),
-  );
 }
 
 /** Do the files of `folder` that `want` accepts match its manifest? */

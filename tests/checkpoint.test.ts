@@ -100,6 +100,37 @@ Deno.test("save → load restores weights, optimizer state and position exactly;
   await Deno.remove(dir, { recursive: true });
 });
 
+/** Paths of the files under `folder`, relative to it, sorted. */
+function filesUnder(folder: string, sub = ""): string[] {
+  return [...Deno.readDirSync(`${folder}/${sub}`)].flatMap((e) =>
+    e.isDirectory ? filesUnder(folder, `${sub}${e.name}/`) : [sub + e.name]
+  ).sort();
+}
+
+async function sha256Hex(data: Uint8Array<ArrayBuffer>): Promise<string> {
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", data));
+  return Array.from(hash, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+Deno.test("the manifest lists every other file of the checkpoint with the size and SHA-256 of its bytes on disk", async () => {
+  const dir = await Deno.makeTempDir();
+  const m = Pix2Pix.create(TINY);
+  const folder = await save(dir, m, 2);
+  const manifest = JSON.parse(Deno.readTextFileSync(`${folder}/manifest.json`));
+  const files = filesUnder(folder).filter((p) => p !== "manifest.json");
+  assert.deepEqual(Object.keys(manifest), files);
+  assert.ok(files.includes("G/model.json") && files.includes("state.json"));
+  for (const path of files) {
+    const data = Deno.readFileSync(`${folder}/${path}`);
+    assert.deepEqual(manifest[path], {
+      bytes: data.byteLength,
+      sha256: await sha256Hex(data),
+    }, path);
+  }
+  m.dispose();
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("only the newest checkpoints are kept; latest points at the newest", async () => {
   const dir = await Deno.makeTempDir();
   const m = Pix2Pix.create({ ...TINY, loss: "l1" });
