@@ -21,6 +21,9 @@
  * (mid-save included) leaves the previous checkpoint and pointer intact; a
  * save that fails (a full disk) removes its temporary folder at once.
  *
+ * {@link linkCheckpoint} makes a saved step folder a checkpoint of another
+ * folder too (a run's `checkpoints/best`) by hard-linking its files.
+ *
  * Loading checks every file against `manifest.json` and names the first that
  * differs; {@link loadCheckpoint} can then fall back to the newest intact
  * older checkpoint. Translation and export need only `state.json` and `G/`
@@ -361,8 +364,65 @@ export async function saveCheckpoint(
   dir: string,
   state: CheckpointState,
 ): Promise<string> {
+  return await commitCheckpoint(
+    dir,
+    state.step,
+    (tmp) => writeCheckpointFiles(tmp, state),
+  );
+}
+
+/**
+ * Makes the checkpoint folder `from` (a `step_*` folder that
+ * {@link saveCheckpoint} wrote) a checkpoint of `dir` as well, e.g. a run's
+ * `checkpoints/best`, without serialising the models again: its files are
+ * hard-linked (copied where the file system cannot link), atomically and
+ * with `latest` and pruning as {@link saveCheckpoint}. Checkpoint files are
+ * never changed in place, so the two folders stay independent. Returns the
+ * new folder.
+ *
+ * @example
+ * ```ts
+ * const folder = await saveCheckpoint("runs/x/checkpoints", state);
+ * await linkCheckpoint(folder, "runs/x/checkpoints/best");
+ * ```
+ */
+export async function linkCheckpoint(
+  from: string,
+  dir: string,
+): Promise<string> {
+  const name = from.slice(from.lastIndexOf("/") + 1);
+  if (!/^step_\d+$/.test(name)) {
+    throw new CheckpointError(
+      `${from}: not a checkpoint folder (expected a step_<number> folder)`,
+      { file: from },
+    );
+  }
+  return await commitCheckpoint(dir, Number(name.slice(5)), async (tmp) => {
+    await Deno.mkdir(tmp);
+    for (const path of await listFiles(from)) {
+      const target = `${tmp}/${path}`;
+      await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), {
+        recursive: true,
+      });
+      await Deno.link(`${from}/${path}`, target)
+        .catch(() => Deno.copyFile(`${from}/${path}`, target));
+    }
+  });
+}
+
+/**
+ * Creates the checkpoint of `step` in `dir`: `fill` writes its files into a
+ * temporary folder, which is then renamed into place; points `latest` at it
+ * and prunes older ones. An intact checkpoint of the same step is kept as it
+ * is; a damaged one is replaced.
+ */
+async function commitCheckpoint(
+  dir: string,
+  step: number,
+  fill: (tmp: string) => Promise<void>,
+): Promise<string> {
   await Deno.mkdir(dir, { recursive: true });
-  const name = checkpointName(state.step);
+  const name = checkpointName(step);
   const final = `${dir}/${name}`;
   if (await exists(final)) {
     // Same step, same state: never replace an intact checkpoint in place.
@@ -375,13 +435,14 @@ export async function saveCheckpoint(
   }
   const tmp = `${dir}/.tmp-${name}-${Deno.pid}`;
   try {
-    await writeCheckpointFiles(tmp, state);
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    await fill(tmp);
     await Deno.rename(tmp, final);
   } catch (e) {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
     if (!isNoSpace(e)) throw e;
     throw new CheckpointError(
-      `${writeFailure(final, e)} (saving the step ${state.step} checkpoint)`,
+      `${writeFailure(final, e)} (saving the step ${step} checkpoint)`,
     );
   }
   await pointLatest(dir, name);
@@ -394,7 +455,6 @@ async function writeCheckpointFiles(
   tmp: string,
   state: CheckpointState,
 ): Promise<void> {
-  await Deno.remove(tmp, { recursive: true }).catch(() => {});
   await Deno.mkdir(tmp);
   const manifest: Manifest = {};
   const to = diskWriter(tmp, manifest);

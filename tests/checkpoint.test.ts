@@ -6,6 +6,7 @@ import { CheckpointError } from "../lib/errors.ts";
 import {
   checkpointName,
   KEEP_CHECKPOINTS,
+  linkCheckpoint,
   loadCheckpoint,
   loadGenerator,
   readGeneratorFiles,
@@ -152,6 +153,46 @@ Deno.test("only the newest checkpoints are kept; latest points at the newest", a
   assert.equal(ck.step, 4);
   assert.equal(ck.D, null);
   ck.G.dispose();
+  m.dispose();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("linkCheckpoint hard-links a step folder's files into another checkpoints folder, with latest and pruning", async () => {
+  const dir = await Deno.makeTempDir();
+  const best = `${dir}/best`;
+  const m = Pix2Pix.create(TINY);
+  const folders = [];
+  for (const step of [1, 2, 3]) {
+    folders.push(await linkCheckpoint(await save(dir, m, step), best));
+  }
+  assert.deepEqual(
+    folders,
+    [1, 2, 3].map((s) => `${best}/${checkpointName(s)}`),
+  );
+  assert.deepEqual(
+    [...Deno.readDirSync(best)].map((e) => e.name).sort(),
+    ["latest", checkpointName(2), checkpointName(3)],
+  );
+  const files = filesUnder(folders[2]);
+  assert.deepEqual(files, filesUnder(`${dir}/${checkpointName(3)}`));
+  for (const path of files) {
+    assert.equal(
+      Deno.statSync(`${folders[2]}/${path}`).ino,
+      Deno.statSync(`${dir}/${checkpointName(3)}/${path}`).ino,
+      path,
+    );
+  }
+  const ck = await loadCheckpoint(best);
+  assert.equal(ck.step, 3);
+  const b = await Pix2Pix.fromCheckpoint(ck);
+  await assertSameModels(b, m);
+  b.dispose();
+  await assert.rejects(
+    linkCheckpoint(dir, `${dir}/other`),
+    (e: Error) =>
+      e instanceof CheckpointError && e.message.includes(dir) &&
+      /not a checkpoint folder/.test(e.message),
+  );
   m.dispose();
   await Deno.remove(dir, { recursive: true });
 });
