@@ -38,7 +38,7 @@ import "./layers.ts"; // registers the custom layers that model.json refers to
 import type { Adam, NamedTensor } from "./adam.ts";
 import type { TrainConfig } from "./config.ts";
 import { CheckpointError } from "./errors.ts";
-import { objectiveParts } from "./losses.ts";
+import { discriminatorSpecFromConfig } from "./patchgan.ts";
 import { exists, isNoSpace, readFailure, writeFailure } from "./util/files.ts";
 
 /** Bytes per weight shard file, as the tfjs converter's default (4 MiB). */
@@ -812,12 +812,10 @@ function checkModels(
   G: tfl.LayersModel,
   D: tfl.LayersModel | null,
 ): void {
-  const dIn = objectiveParts(cfg.loss).conditional
-    ? cfg.inputNc + cfg.outputNc
-    : cfg.outputNc;
+  const d = discriminatorSpecFromConfig(cfg);
   const checks: [string, tfl.LayersModel | null, number, number, string][] = [
     ["G", G, cfg.inputNc, cfg.ngf, "ngf"],
-    ["D", D, dIn, cfg.ndf, "ndf"],
+    ["D", D, d.inputNc, d.ndf, "ndf"],
   ];
   for (const [part, model, channels, filters, field] of checks) {
     const shape = model?.getWeights()[0]?.shape;
