@@ -84,6 +84,7 @@ export {
   CheckpointError,
   ConfigError,
   DatasetError,
+  DownloadError,
   EnvironmentError,
   type ErrorSubject,
   ImageError,

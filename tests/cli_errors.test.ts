@@ -7,7 +7,12 @@ import { runTask } from "./cli_fixtures.ts";
 import { cliMessage, flagName, UserError } from "../cli/common.ts";
 import { parsePort } from "../cli/site_flags.ts";
 import { DEFAULT_CONFIG, validateConfig } from "../lib/config.ts";
-import { ConfigError, DatasetError, Pix2PixError } from "../lib/errors.ts";
+import {
+  ConfigError,
+  DatasetError,
+  DownloadError,
+  Pix2PixError,
+} from "../lib/errors.ts";
 
 Deno.test("flagName: camelCase field to kebab-case flag", () => {
   assert.equal(flagName("lambdaL1"), "lambda-l1");
@@ -64,9 +69,7 @@ Deno.test("a library ConfigError names the field; the same error printed by a CL
 });
 
 Deno.test("a DownloadError names its option as a field; the CLI prints the flag", async () => {
-  const { downloadDataset, DownloadError } = await import(
-    "../lib/datasets/download.ts"
-  );
+  const { downloadDataset } = await import("../lib/datasets/download.ts");
   await assert.rejects(
     downloadDataset("nope", { dir: "/nonexistent" }),
     (e: unknown) =>

@@ -9,7 +9,8 @@ import * as tar from "tar";
 import { combineFolders } from "../lib/datasets/combine.ts";
 import { suggestTraining } from "../lib/datasets/check.ts";
 import { DEFAULT_CONFIG } from "../lib/config.ts";
-import { downloadDataset, DownloadError } from "../lib/datasets/download.ts";
+import { downloadDataset } from "../lib/datasets/download.ts";
+import { DownloadError } from "../lib/errors.ts";
 import { cropRgb, readRgb } from "../lib/util/image.ts";
 import {
   assertSamePixels,
