@@ -25,6 +25,7 @@ import {
   segmenterTrainFiles,
   splitValidation,
   trainSegmenter,
+  withFcnScores,
 } from "../lib/eval/segmenter.ts";
 
 import { FACADES_DIR } from "../lib/datasets/dataroot.ts";
@@ -213,6 +214,7 @@ const TINY: SegmenterConfig = {
   numDowns: 5,
   ngf: 4,
   epochs: 1,
+  epochsDecay: 1,
   batchSize: 2,
   lr: 1e-3,
   seed: 3,
@@ -310,6 +312,18 @@ Deno.test("segmenterSummary: the score tables' line names validation and real-te
       "real test photos (106): per-pixel acc 0.583, per-class acc 0.351, class IoU 0.243",
     ]
   ) assert.ok(line.includes(part), `${part} not in: ${line}`);
+  // A record from before the decay field reads as a constant rate.
+  const { epochsDecay: _, ...before } = record.config;
+  assert.equal(
+    withFcnScores({ ...record, config: before as SegmenterConfig }).config
+      .epochsDecay,
+    0,
+  );
+  assert.ok(
+    segmenterSummary({ ...record, validation: undefined }).includes(
+      "360 training photos, 21 epochs",
+    ),
+  );
   // A record from before validation splits: no validation part.
   const old = segmenterSummary({ ...record, validation: undefined });
   assert.ok(!old.includes("validation"), old);

@@ -38,6 +38,8 @@ import {
 } from "./metrics.ts";
 import { deriveSeed, Rng } from "../util/rng.ts";
 import { buildGenerator } from "../unet.ts";
+import { Adam } from "../adam.ts";
+import { lrAt, totalEpochs } from "../schedule.ts";
 
 /** Architecture and training schedule of a segmenter. */
 export interface SegmenterConfig {
@@ -47,8 +49,14 @@ export interface SegmenterConfig {
   numDowns: number;
   /** Filters of the first U-Net layer. */
   ngf: number;
-  /** Passes over the training photos. */
+  /** Passes over the training photos at the initial learning rate. */
   epochs: number;
+  /**
+   * Further passes with the learning rate falling linearly towards zero
+   * (pix2pix's schedule, `lib/schedule.ts`; 0 = a constant rate). Records
+   * written before this field existed read as 0.
+   */
+  epochsDecay: number;
   batchSize: number;
   /** Adam learning rate (beta1 0.9, beta2 0.999). */
   lr: number;
@@ -96,17 +104,18 @@ export function jitterLoadSize(size: number): number {
  */
 export const DEFAULT_SEGMENTER_CONFIG: Readonly<SegmenterConfig> = Object
   .freeze({
-    size: 128,
-    numDowns: 7,
+    size: 256,
+    numDowns: 8,
     ngf: 16,
-    epochs: 20,
+    epochs: 16,
+    epochsDecay: 16,
     batchSize: 4,
     lr: 1e-3,
     seed: 0,
     maxTrain: 0,
     valFraction: 0.1,
     jitter: true,
-    patience: 5,
+    patience: 0,
   });
 
 /**
@@ -123,6 +132,7 @@ export const SYNTH_SEGMENTER_CONFIG: Readonly<SegmenterConfig> = Object
     numDowns: 6,
     ngf: 16,
     epochs: 12,
+    epochsDecay: 0,
     batchSize: 4,
     lr: 2e-3,
     seed: 0,
@@ -215,7 +225,7 @@ export function segmenterSummary(r: SegmenterRecord): string {
   const v = r.validation;
   const data = v
     ? `${r.nTrain} training photos + ${v.files.length} validation (best epoch ${v.bestEpoch} of ${v.epochsRun})`
-    : `${r.nTrain} training photos, ${c.epochs} epochs`;
+    : `${r.nTrain} training photos, ${totalEpochs(c)} epochs`;
   return `segmenter: U-Net ${c.size} px, ngf ${c.ngf}, ${data}, jitter ${
     c.jitter ? "on" : "off"
   }; ` +
@@ -455,12 +465,9 @@ export function splitValidation(
   const want = config.valFraction > 0
     ? Math.min(n - 1, Math.max(1, Math.round(n * config.valFraction)))
     : 0;
-  const order = Array.from({ length: n }, (_, i) => i);
-  const rng = new Rng(deriveSeed(config.seed, VALIDATION_STREAM));
-  for (let i = n - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [order[i], order[j]] = [order[j], order[i]];
-  }
+  const order = new Rng(deriveSeed(config.seed, VALIDATION_STREAM)).shuffle(
+    Array.from({ length: n }, (_, i) => i),
+  );
   const isVal = new Set(order.slice(0, want));
   return {
     train: files.filter((_, i) => !isVal.has(i)),
@@ -553,22 +560,20 @@ export async function trainSegmenter(
   const set = await loadTrainingSet(split.train, side);
   const valSet = await loadTrainingSet(split.val, s);
   const model = buildSegmenterModel(cfg);
-  const optimizer = tf.train.adam(cfg.lr, 0.9, 0.999);
+  const optimizer = new Adam(cfg.lr, 0.9, 0.999, 1e-8);
   const rng = new Rng(cfg.seed);
   const n = split.train.length;
   const stepsPerEpoch = Math.ceil(n / cfg.batchSize);
-  const totalSteps = stepsPerEpoch * cfg.epochs;
+  const epochs = totalEpochs(cfg);
+  const totalSteps = stepsPerEpoch * epochs;
   let step = 0, finalLoss = NaN, valAcc = NaN, epochsRun = 0;
   const history: number[] = [];
   let best: { epoch: number; scores: FcnScores } | null = null;
   let bestWeights: tf.Tensor[] = [];
   const t0 = performance.now();
-  for (let epoch = 0; epoch < cfg.epochs; epoch++) {
-    const order = Array.from({ length: n }, (_, i) => i);
-    for (let i = n - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      [order[i], order[j]] = [order[j], order[i]];
-    }
+  for (let epoch = 0; epoch < epochs; epoch++) {
+    optimizer.learningRate = lrAt(cfg, epoch);
+    const order = rng.shuffle(Array.from({ length: n }, (_, i) => i));
     let epochLoss = 0;
     for (let k = 0; k < stepsPerEpoch; k++) {
       const idx = order.slice(k * cfg.batchSize, (k + 1) * cfg.batchSize);
@@ -725,6 +730,7 @@ export function withFcnScores(record: SegmenterRecord): SegmenterRecord {
     );
   return {
     ...record,
+    config: { ...record.config, epochsDecay: record.config.epochsDecay ?? 0 },
     test: renamed(record.test),
     ...(record.validation ? { validation: renamed(record.validation) } : {}),
   };
@@ -752,9 +758,10 @@ export async function loadSegmenter(
     );
   }
   const model = await tfl.loadLayersModel(fileHandler(dir));
+  record = withFcnScores(record);
   return {
     segmenter: new Segmenter(model, record.config),
-    record: withFcnScores(record),
+    record,
   };
 }
 
