@@ -36,6 +36,8 @@ import { commandsAfter, nextCommands, nextLines } from "./next_steps.ts";
 const D = DEFAULT_SEGMENTER_CONFIG;
 const S = SYNTH_SEGMENTER_CONFIG;
 
+/** The values of an on/off flag (`--jitter`). */
+const ON_OFF = ["on", "off"] as const;
 const onOff = (b: boolean) => b ? "on" : "off";
 
 const HELP = `Usage:
@@ -142,20 +144,21 @@ function segmenterConfig(
   v: Flags,
   base: Readonly<SegmenterConfig>,
 ): SegmenterConfig {
+  const jitter = enumFlag("jitter", v.jitter, ON_OFF);
   const cfg: SegmenterConfig = {
-    size: intFlag("size", v.size, { min: 0, fallback: base.size }),
+    size: intFlag("size", v.size, { min: 1, fallback: base.size }),
     numDowns: intFlag("num-downs", v["num-downs"], {
-      min: 0,
+      min: 5,
       fallback: base.numDowns,
     }),
-    ngf: intFlag("ngf", v.ngf, { min: 0, fallback: base.ngf }),
-    epochs: intFlag("epochs", v.epochs, { min: 0, fallback: base.epochs }),
+    ngf: intFlag("ngf", v.ngf, { min: 1, fallback: base.ngf }),
+    epochs: intFlag("epochs", v.epochs, { min: 1, fallback: base.epochs }),
     epochsDecay: intFlag("epochs-decay", v["epochs-decay"], {
       min: 0,
       fallback: base.epochsDecay,
     }),
     batchSize: intFlag("batch-size", v["batch-size"], {
-      min: 0,
+      min: 1,
       fallback: base.batchSize,
     }),
     lr: nonNegative("lr", v.lr, base.lr),
@@ -169,38 +172,23 @@ function segmenterConfig(
       v["val-fraction"],
       base.valFraction,
     ),
-    jitter: v.jitter === undefined ? base.jitter : v.jitter === "on",
+    jitter: jitter === undefined ? base.jitter : jitter === "on",
     patience: intFlag("patience", v.patience, {
       min: 0,
       fallback: base.patience,
     }),
   };
-  if (v.jitter !== undefined && !["on", "off"].includes(v.jitter)) {
-    throw new UserError(`--jitter: expected on or off, got "${v.jitter}"`);
-  }
   if (cfg.valFraction >= 1) {
     throw new UserError(
       `--val-fraction: expected a share below 1, got ${cfg.valFraction}`,
     );
   }
-
-  if (cfg.numDowns < 5) {
-    throw new UserError(`--num-downs: at least 5, got ${cfg.numDowns}`);
-  }
-  if (cfg.size === 0 || cfg.size % 2 ** cfg.numDowns !== 0) {
+  if (cfg.size % 2 ** cfg.numDowns !== 0) {
     throw new UserError(
       `--size ${cfg.size}: must be a positive multiple of 2^num-downs = ${
         2 ** cfg.numDowns
       }`,
     );
-  }
-  for (
-    const [flag, value] of [["ngf", cfg.ngf], ["batch-size", cfg.batchSize], [
-      "epochs",
-      cfg.epochs,
-    ]] as const
-  ) {
-    if (value === 0) throw new UserError(`--${flag}: must be at least 1`);
   }
   return cfg;
 }

@@ -152,6 +152,7 @@ export {
 } from "./validation.ts";
 export {
   type Checkpoint,
+  linkCheckpoint,
   loadCheckpoint,
   loadGenerator,
   resolveCheckpoint,

@@ -65,6 +65,13 @@ Deno.test("train: a seeded val slice, validation L1 every epoch, checkpoints/bes
   assert.deepEqual(s.best, best);
   const bestCkpt = await loadCheckpoint(`${run}/checkpoints/best`);
   assert.equal(bestCkpt.step, best.step);
+  // best/ links the step's files rather than serialising the models again.
+  const inode = (p: string) => Deno.statSync(p).ino;
+  const stepName = `step_${String(best.step).padStart(8, "0")}`;
+  assert.equal(
+    inode(`${run}/checkpoints/best/${stepName}/G/model.json`),
+    inode(`${run}/checkpoints/${stepName}/G/model.json`),
+  );
   bestCkpt.G.dispose();
   bestCkpt.D?.dispose();
   const html = Deno.readTextFileSync(`${run}/index.html`);

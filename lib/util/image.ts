@@ -13,6 +13,10 @@ import type { Metadata, Sharp } from "sharp";
 import * as tf from "@tensorflow/tfjs";
 import { ImageError } from "../errors.ts";
 import { naturalCompare } from "./files.ts";
+import { unitToByte, valuesToRgb } from "./pixels.ts";
+
+/** {@link tensorToRgb} from values already read (lib/util/pixels.ts). */
+export { valuesToRgb };
 
 /**
  * An 8-bit RGB image, HWC: `data.length === width * height * 3`; or RGBA
@@ -633,12 +637,7 @@ export async function writeTensorPng(
       `cannot write ${channels} channels as a PNG (1 to ${PNG_MAX_CHANNELS})`,
     );
   }
-  const values = await t.data();
-  const data = new Uint8Array(values.length);
-  for (let i = 0; i < data.length; i++) {
-    const byte = Math.round((values[i] + 1) * 127.5);
-    data[i] = byte < 0 ? 0 : byte > 255 ? 255 : byte;
-  }
+  const data = Uint8Array.from(await t.data(), unitToByte);
   await Deno.mkdir(path.replace(/\/[^/]*$/, "") || ".", { recursive: true });
   try {
     await sharp(data, {
@@ -690,30 +689,6 @@ export function imageGrid(columns: readonly tf.Tensor4D[]): tf.Tensor3D {
 export async function tensorToRgb(t: tf.Tensor3D): Promise<Uint8Array> {
   checkImageShape(t.shape);
   return valuesToRgb(await t.data(), t.shape);
-}
-
-/**
- * {@link tensorToRgb} from values already read (`dataSync()` on a CPU
- * backend, or `data()`).
- *
- * @param values HWC values in [-1, 1]
- * @param shape [height, width, 3] or [height, width, 1]
- */
-export function valuesToRgb(
-  values: ArrayLike<number>,
-  shape: readonly [number, number, number],
-): Uint8Array {
-  checkImageShape(shape);
-  const [height, width, channels] = shape;
-  const out = new Uint8Array(height * width * 3);
-  for (let p = 0; p < height * width; p++) {
-    for (let c = 0; c < 3; c++) {
-      const v = values[p * channels + (channels === 1 ? 0 : c)];
-      const byte = Math.round((v + 1) * 127.5);
-      out[p * 3 + c] = byte < 0 ? 0 : byte > 255 ? 255 : byte;
-    }
-  }
-  return out;
 }
 
 function checkImageShape(shape: readonly number[]): void {
