@@ -94,12 +94,12 @@ export interface TranslateImageOptions extends TranslateOptions {
  * mirror-padded and cropped back, images larger than `tile` go through
  * overlapping tiles with blended seams.
  */
-export function translateImage(
+export async function translateImage(
   model: tfl.LayersModel,
   image: tf.Tensor3D,
   opts: TranslateImageOptions = {},
-): tf.Tensor3D {
-  return runAnySize((x) => translate(model, x, opts), image, {
+): Promise<tf.Tensor3D> {
+  return await runAnySize((x) => translate(model, x, opts), image, {
     multiple: modelSizeMultiple(model),
     tile: opts.tile ?? 0,
     ...(opts.tileOverlap !== undefined ? { overlap: opts.tileOverlap } : {}),
@@ -323,7 +323,7 @@ export async function translateSplit(
   let index = 0;
   for await (const item of items) {
     const name = item.name;
-    const fake = translateImage(ckpt.G, item.input, {
+    const fake = await translateImage(ckpt.G, item.input, {
       eval: o.eval,
       dropoutSeed: deriveSeed(o.seed ?? config.seed, index++),
       tile,
