@@ -172,6 +172,20 @@ Deno.test("evaluateResults: hand-computed scores with an oracle segmenter", asyn
     assert.equal(JSON.parse(JSON.stringify(r)).psnr, r.psnr);
     assert.ok(r.ssim < 1 && r.ssim > 0);
     assert.ok(r.colourfulness > 0);
+    assert.equal(r.per_image, undefined);
+    // Per-image records: image 1's class counts, and the same report beside them.
+    const { per_image: images, ...same } = await evaluateResults(dir, {
+      segmenter: oracle,
+      perImage: true,
+    });
+    assert.deepEqual(same, r);
+    assert.deepEqual(images!.map((x) => x.name), ["1", "2"]);
+    const one = images![0];
+    assert.deepEqual([one.label[11], one.hit[11], one.pred[11]], [64, 0, 0]);
+    assert.deepEqual([one.label[2], one.hit[2], one.pred[2]], [64, 64, 128]);
+    assert.deepEqual([one.real_hit[11], one.real_pred[2]], [64, 64]);
+    assert.equal(images![1].l1, 0);
+    assert.ok(Math.abs((one.l1 + images![1].l1) / 2 - r.l1) < 1e-15);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
