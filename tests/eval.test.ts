@@ -364,8 +364,9 @@ Deno.test({
       });
       // The record names the backend it was given (native reports "wasm" to tfjs).
       assert.equal(record.backend, "cpu (as initBackend chose)");
-      // 5 pairs: 1 held out for validation, 4 trained on in 2 batches of 2.
-      assert.deepEqual(steps, [1, 2]);
+      // 5 pairs: 1 held out for validation, 4 trained on in 2 batches of 2,
+      // for 1 epoch at the initial rate and 1 of decay.
+      assert.deepEqual(steps, [1, 2, 3, 4]);
       assert.equal(record.nTrain, 4);
       const files = await segmenterTrainFiles(FACADES, TINY);
       const { val } = splitValidation(files, TINY);
@@ -373,8 +374,8 @@ Deno.test({
         record.validation?.files,
         val.map((f) => f.slice(f.lastIndexOf("/") + 1)),
       );
-      assert.equal(record.validation!.bestEpoch, 1);
-      assert.equal(record.validation!.epochsRun, 1);
+      assert.ok([1, 2].includes(record.validation!.bestEpoch));
+      assert.equal(record.validation!.epochsRun, 2);
       const v = record.validation!.per_pixel_acc;
       assert.ok(v >= 0 && v <= 1, `validation acc ${v}`);
       assert.equal(record.test.nImages, 2);
