@@ -52,7 +52,7 @@ const HELP = `Usage:
 
 Scores need a segmenter trained on the dataset's real photos: the first
 score of a dataset trains it (a progress bar shows the ETA; ~1 min for the
-embedded set, ~20-30 min for facades on 2 cores) and caches it in
+embedded set, ~26 min for facades on one core) and caches it in
 .cache/segmenter/<key>/ for every later run.
 
   --checkpoint DIR   a trained run (or checkpoint folder) to translate and
