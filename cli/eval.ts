@@ -29,6 +29,8 @@ import {
   trainSegmenter,
 } from "../lib/eval/segmenter.ts";
 import { readResultsInfo, translateSplit } from "../lib/translate.ts";
+import { recordTestScores } from "../lib/report/model_card.ts";
+import { totalEpochs } from "../lib/schedule.ts";
 import { commandsAfter, nextCommands, nextLines } from "./next_steps.ts";
 
 const D = DEFAULT_SEGMENTER_CONFIG;
@@ -50,7 +52,7 @@ const HELP = `Usage:
 
 Scores need a segmenter trained on the dataset's real photos: the first
 score of a dataset trains it (a progress bar shows the ETA; ~1 min for the
-embedded set, ~20-30 min for facades on 2 cores) and caches it in
+embedded set, ~26 min for facades on one core) and caches it in
 .cache/segmenter/<key>/ for every later run.
 
   --checkpoint DIR   a trained run (or checkpoint folder) to translate and
@@ -79,7 +81,10 @@ facades, then for the embedded synthetic set):
   --size N           input side in pixels (default ${D.size}; ${S.size})
   --num-downs N      U-Net levels (default ${D.numDowns}; ${S.numDowns})
   --ngf N            first-layer filters (default ${D.ngf}; ${S.ngf})
-  --epochs N         training epochs (default ${D.epochs}; ${S.epochs})
+  --epochs N         training epochs at the initial learning rate (default
+                     ${D.epochs}; ${S.epochs})
+  --epochs-decay N   then epochs of linear decay to zero (default
+                     ${D.epochsDecay}; ${S.epochsDecay})
   --batch-size N     images per step (default ${D.batchSize}; ${S.batchSize})
   --lr X             Adam learning rate (default ${D.lr}; ${S.lr})
   --seed N           data and initialisation seed (default ${D.seed})
@@ -110,6 +115,7 @@ function parse() {
       "num-downs": { type: "string" },
       ngf: { type: "string" },
       epochs: { type: "string" },
+      "epochs-decay": { type: "string" },
       "batch-size": { type: "string" },
       lr: { type: "string" },
       seed: { type: "string" },
@@ -147,6 +153,10 @@ function segmenterConfig(
     }),
     ngf: intFlag("ngf", v.ngf, { min: 1, fallback: base.ngf }),
     epochs: intFlag("epochs", v.epochs, { min: 1, fallback: base.epochs }),
+    epochsDecay: intFlag("epochs-decay", v["epochs-decay"], {
+      min: 0,
+      fallback: base.epochsDecay,
+    }),
     batchSize: intFlag("batch-size", v["batch-size"], {
       min: 1,
       fallback: base.batchSize,
@@ -221,7 +231,9 @@ async function segmenterFor(
     if (cached) return { ...cached, dir, cached: true };
   }
   log(
-    `training the segmenter of ${dataroot} (${cfg.epochs} epochs at ${cfg.size}px; once, cached in ${dir})`,
+    `training the segmenter of ${dataroot} (${
+      totalEpochs(cfg)
+    } epochs at ${cfg.size}px; once, cached in ${dir})`,
   );
   const bar = new cliProgress.SingleBar({
     format:
@@ -231,7 +243,7 @@ async function segmenterFor(
     notTTYSchedule: 10_000,
     etaBuffer: 50,
   });
-  bar.start(1, 0, { epoch: 1, epochs: cfg.epochs, loss: "-", val: "-" });
+  bar.start(1, 0, { epoch: 1, epochs: totalEpochs(cfg), loss: "-", val: "-" });
   const { segmenter, record } = await trainSegmenter({
     dataroot,
     config: cfg,
@@ -299,9 +311,18 @@ async function score(
     console.log(reportToMarkdown(report, results));
     console.log(`\n${segmenterSummary(record)}`);
   }
-  const checkpoint = v.checkpoint ?? (await readResultsInfo(results!))
-    ?.checkpoint;
+  // The run's model card records these scores (its translate.json names the
+  // run when --results came from `deno task translate`).
+  const info = await readResultsInfo(results!);
+  const checkpoint = v.checkpoint ?? info?.checkpoint;
   if (checkpoint) {
+    const card = await recordTestScores(checkpoint, {
+      evaluated: new Date().toISOString(),
+      mode: info?.eval ? "eval" : "paper",
+      report,
+      segmenter: segmenterSummary(record),
+    });
+    if (card) log(`test scores recorded on the model card in ${card}`);
     const next = nextCommands(checkpoint, { scores: true });
     log(nextLines("next:", commandsAfter("eval", next)));
   }

@@ -384,18 +384,15 @@ Deno.test({
       assert.deepEqual([h.lastWidth, h.lastHeight], [70, 48]);
       assert.equal(h.lastOutput.length, 70 * 48 * 3);
       assert.match(h.modeText, /inference mode.*--eval/);
-      const oddImage = tf.tidy(() =>
-        translateImage(
-          G,
-          tf.sub(
-            tf.div(tf.tensor3d(h.lastInput, [48, 70, 3], "float32"), 127.5),
-            1,
-          ) as tf.Tensor3D,
-          { eval: true },
-        )
+      const oddInput = tf.tidy(() =>
+        tf.sub(
+          tf.div(tf.tensor3d(h.lastInput, [48, 70, 3], "float32"), 127.5),
+          1,
+        ) as tf.Tensor3D
       );
+      const oddImage = await translateImage(G, oddInput, { eval: true });
       const oddExpected = await tensorToRgb(oddImage);
-      oddImage.dispose();
+      tf.dispose([oddInput, oddImage]);
       const oddMax = oddExpected.reduce(
         (m, v, i) => Math.max(m, Math.abs(v - h.lastOutput[i])),
         0,

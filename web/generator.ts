@@ -106,7 +106,7 @@ export async function runGenerator(
       ) as tf.Tensor3D
       : color;
   });
-  const out = runAnySize(run, x, { multiple: gen.multiple, tile: TILE });
+  const out = await runAnySize(run, x, { multiple: gen.multiple, tile: TILE });
   x.dispose();
   const values = await out.data() as Float32Array;
   const channels = out.shape[2];

@@ -515,36 +515,71 @@ export function cropRgb(
 }
 
 /**
- * Put two images of the same height and channels side by side (`a` left,
- * `b` right), the aligned pix2pix layout.
+ * Put images of the same height and channels side by side, left to right
+ * (two of them: the aligned pix2pix layout).
  *
+ * @example
+ * ```ts
+ * const pair = hconcat(photo, labels); // A|B, twice as wide
+ * ```
  * @throws RangeError when the heights or channels differ
  */
-export function hconcat(a: RgbImage, b: RgbImage): RgbImage {
-  if (a.height !== b.height) {
-    throw new RangeError(
-      `hconcat: heights differ (${a.height} vs ${b.height})`,
-    );
+export function hconcat(...images: RgbImage[]): RgbImage {
+  const { height } = images[0];
+  const nc = channelsOf(images[0]);
+  for (const im of images) {
+    if (im.height !== height) {
+      throw new RangeError(
+        `hconcat: heights differ (${height} vs ${im.height})`,
+      );
+    }
+    if (channelsOf(im) !== nc) {
+      throw new RangeError(
+        `hconcat: channels differ (${nc} vs ${channelsOf(im)})`,
+      );
+    }
   }
-  const nc = channelsOf(a);
-  if (channelsOf(b) !== nc) {
-    throw new RangeError(
-      `hconcat: channels differ (${nc} vs ${channelsOf(b)})`,
-    );
+  const width = images.reduce((w, im) => w + im.width, 0);
+  const out = new Uint8Array(width * height * nc);
+  for (let row = 0; row < height; row++) {
+    let x0 = 0;
+    for (const im of images) {
+      const rowBytes = im.width * nc;
+      out.set(
+        im.data.subarray(row * rowBytes, (row + 1) * rowBytes),
+        (row * width + x0) * nc,
+      );
+      x0 += im.width;
+    }
   }
-  const width = a.width + b.width;
-  const out = new Uint8Array(width * a.height * nc);
-  for (let row = 0; row < a.height; row++) {
-    out.set(
-      a.data.subarray(row * a.width * nc, (row + 1) * a.width * nc),
-      row * width * nc,
-    );
-    out.set(
-      b.data.subarray(row * b.width * nc, (row + 1) * b.width * nc),
-      (row * width + a.width) * nc,
-    );
+  return { data: out, width, height, ...channelField(nc) };
+}
+
+/**
+ * Stack images of the same width and channels top to bottom.
+ *
+ * @throws RangeError when the widths or channels differ
+ */
+export function vconcat(images: readonly RgbImage[]): RgbImage {
+  const { width } = images[0];
+  const nc = channelsOf(images[0]);
+  for (const im of images) {
+    if (im.width !== width || channelsOf(im) !== nc) {
+      throw new RangeError(
+        `vconcat: widths or channels differ (${width} x ${nc} vs ${im.width} x ${
+          channelsOf(im)
+        })`,
+      );
+    }
   }
-  return { data: out, width, height: a.height, ...channelField(nc) };
+  const height = images.reduce((h, im) => h + im.height, 0);
+  const out = new Uint8Array(width * height * nc);
+  let offset = 0;
+  for (const im of images) {
+    out.set(im.data, offset);
+    offset += im.data.length;
+  }
+  return { data: out, width, height, ...channelField(nc) };
 }
 
 /**
