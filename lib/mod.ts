@@ -84,6 +84,7 @@ export {
   CheckpointError,
   ConfigError,
   DatasetError,
+  DownloadError,
   EnvironmentError,
   type ErrorSubject,
   ImageError,
@@ -152,6 +153,7 @@ export {
 } from "./validation.ts";
 export {
   type Checkpoint,
+  linkCheckpoint,
   loadCheckpoint,
   loadGenerator,
   resolveCheckpoint,
@@ -267,3 +269,5 @@ export {
   type Verdict,
 } from "./notebook/findings.ts";
 export { codeBeside, sourceOf } from "./notebook/source.ts";
+export { NOTEBOOK_BACKEND_ENV, notebookBackend } from "./notebook/backend.ts";
+export { scalarOf, valuesOf } from "./notebook/read.ts";

@@ -25,6 +25,7 @@ import {
   segmenterTrainFiles,
   splitValidation,
   trainSegmenter,
+  withFcnScores,
 } from "../lib/eval/segmenter.ts";
 
 import { FACADES_DIR } from "../lib/datasets/dataroot.ts";
@@ -227,6 +228,7 @@ const TINY: SegmenterConfig = {
   numDowns: 5,
   ngf: 4,
   epochs: 1,
+  epochsDecay: 1,
   batchSize: 2,
   lr: 1e-3,
   seed: 3,
@@ -324,6 +326,18 @@ Deno.test("segmenterSummary: the score tables' line names validation and real-te
       "real test photos (106): per-pixel acc 0.583, per-class acc 0.351, class IoU 0.243",
     ]
   ) assert.ok(line.includes(part), `${part} not in: ${line}`);
+  // A record from before the decay field reads as a constant rate.
+  const { epochsDecay: _, ...before } = record.config;
+  assert.equal(
+    withFcnScores({ ...record, config: before as SegmenterConfig }).config
+      .epochsDecay,
+    0,
+  );
+  assert.ok(
+    segmenterSummary({ ...record, validation: undefined }).includes(
+      "360 training photos, 21 epochs",
+    ),
+  );
   // A record from before validation splits: no validation part.
   const old = segmenterSummary({ ...record, validation: undefined });
   assert.ok(!old.includes("validation"), old);
@@ -350,8 +364,9 @@ Deno.test({
       });
       // The record names the backend it was given (native reports "wasm" to tfjs).
       assert.equal(record.backend, "cpu (as initBackend chose)");
-      // 5 pairs: 1 held out for validation, 4 trained on in 2 batches of 2.
-      assert.deepEqual(steps, [1, 2]);
+      // 5 pairs: 1 held out for validation, 4 trained on in 2 batches of 2,
+      // for 1 epoch at the initial rate and 1 of decay.
+      assert.deepEqual(steps, [1, 2, 3, 4]);
       assert.equal(record.nTrain, 4);
       const files = await segmenterTrainFiles(FACADES, TINY);
       const { val } = splitValidation(files, TINY);
@@ -359,8 +374,8 @@ Deno.test({
         record.validation?.files,
         val.map((f) => f.slice(f.lastIndexOf("/") + 1)),
       );
-      assert.equal(record.validation!.bestEpoch, 1);
-      assert.equal(record.validation!.epochsRun, 1);
+      assert.ok([1, 2].includes(record.validation!.bestEpoch));
+      assert.equal(record.validation!.epochsRun, 2);
       const v = record.validation!.per_pixel_acc;
       assert.ok(v >= 0 && v <= 1, `validation acc ${v}`);
       assert.equal(record.test.nImages, 2);

@@ -37,7 +37,13 @@ import {
   type SpreadMetric,
   verdictCounts,
 } from "./spread.ts";
-import { readRgb, type RgbImage, writePng } from "../util/image.ts";
+import {
+  hconcat,
+  readRgb,
+  type RgbImage,
+  vconcat,
+  writePng,
+} from "../util/image.ts";
 import {
   PAPER_GROUND_TRUTH,
   PAPER_TABLES,
@@ -427,37 +433,6 @@ export async function testNames(dir: string): Promise<string[]> {
   return names.sort(naturalCompare);
 }
 
-/** Stacks equal-width images vertically. */
-function vconcat(images: RgbImage[]): RgbImage {
-  const width = images[0].width;
-  const height = images.reduce((s, i) => s + i.height, 0);
-  const data = new Uint8Array(width * height * 3);
-  let offset = 0;
-  for (const im of images) {
-    data.set(im.data, offset);
-    offset += im.data.length;
-  }
-  return { data, width, height };
-}
-
-/** Places equal-height images side by side. */
-function hconcatAll(images: RgbImage[]): RgbImage {
-  const height = images[0].height;
-  const width = images.reduce((s, i) => s + i.width, 0);
-  const data = new Uint8Array(width * height * 3);
-  for (let y = 0; y < height; y++) {
-    let x0 = 0;
-    for (const im of images) {
-      data.set(
-        im.data.subarray(y * im.width * 3, (y + 1) * im.width * 3),
-        (y * width + x0) * 3,
-      );
-      x0 += im.width;
-    }
-  }
-  return { data, width, height };
-}
-
 /** A written sample sheet: file name, column labels, width in pixels. */
 export interface Sheet {
   file: string;
@@ -495,7 +470,7 @@ export async function writeSheet(
       cells.push(await readRgb(`${dir}/test/images/${name}_fake_B.png`));
     }
     cells.push(await readRgb(`${first}_real_B.png`));
-    rows.push(hconcatAll(cells));
+    rows.push(hconcat(...cells));
   }
   const file = `sheet-${study}.png`;
   const sheet = vconcat(rows);

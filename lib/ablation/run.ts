@@ -50,6 +50,7 @@ import {
 import { initBackend } from "../runtime/backend.ts";
 import { evaluateResults } from "../eval/evaluate.ts";
 import { exists, jsonText } from "../util/files.ts";
+import { totalEpochs } from "../schedule.ts";
 import {
   DEFAULT_SEGMENTER_CONFIG,
   loadSegmenter,
@@ -204,7 +205,9 @@ async function ensureSegmenter(
   const log = o.log ?? console.log;
   const config = segmenterConfig(p);
   log(
-    `segmenter: training at ${p.size}x${p.size}, ngf ${config.ngf}, ${config.epochs} epochs`,
+    `segmenter: training at ${p.size}x${p.size}, ngf ${config.ngf}, ${
+      totalEpochs(config)
+    } epochs`,
   );
   const { segmenter, record } = await trainSegmenter({
     dataroot: o.dataroot,
