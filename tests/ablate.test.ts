@@ -289,7 +289,7 @@ function tinyDiscriminatorGrid(out: string) {
       loadSize: 36,
       maxSteps: 2,
       numTest: 2,
-      segmenter: { ngf: 4, epochs: 1, maxTrain: 4 },
+      segmenter: { ngf: 4, epochs: 1, epochsDecay: 0, maxTrain: 4 },
     },
     log: () => {},
   };
