@@ -132,7 +132,7 @@ export interface AblatePreset {
  * - `cpu256`: the paper's 256 px with half its widths (ngf/ndf 32), 6 + 6
  *   epochs, 2 seeds: 20 runs of 4800 steps. At the measured 489 ms a step
  *   (native, 1 thread, quiet 2-core machine) that is 13 h of training, ~6.5 h
- *   wall with `jobs: 2`, plus the segmenter and scoring: ~7 h (README,
+ *   wall with `jobs: 2`, plus the segmenter and scoring: ~7.5 h (README,
  *   "Ablation presets").
  * - `paper`: the paper's set-up, for a GPU: 256x256 (286 jitter), ngf/ndf
  *   64, 100 + 100 epochs, batch 1.
