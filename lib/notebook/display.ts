@@ -430,9 +430,8 @@ export interface AblationSource {
   origin: string;
 }
 
-/** Presets from the most to the least trained. */
-/** Most trained first; `cpu` is `cpu128` under its name before the rename. */
-const PRESET_RANK = ["paper", "cpu128", "cpu", "ci"];
+/** Presets, most trained first; `cpu` is `cpu128` under its name before the rename. */
+const PRESET_RANK = ["paper", "cpu256", "cpu128", "cpu", "ci"];
 
 /** `<root>/<child>/results.json` for every child folder of `root` whose name passes `keep`. */
 async function resultFiles(
