@@ -14,7 +14,7 @@
  * @example
  * ```ts
  * const run = (x: tf.Tensor4D) => G.apply(x, { training: false }) as tf.Tensor4D;
- * const y = runAnySize(run, image, { multiple: modelSizeMultiple(G), tile: 1024 });
+ * const y = await runAnySize(run, image, { multiple: modelSizeMultiple(G), tile: 1024 });
  * // y: [h, w, outputNc] for image [h, w, inputNc]
  * ```
  *
@@ -149,11 +149,11 @@ function checkOptions(o: AnySizeOptions): void {
  * @param image input in [-1, 1]
  * @param o size multiple and tiling
  */
-export function runAnySize(
+export async function runAnySize(
   run: RunGenerator,
   image: tf.Tensor3D,
   o: AnySizeOptions,
-): tf.Tensor3D {
+): Promise<tf.Tensor3D> {
   checkOptions(o);
   const [h, w] = image.shape;
   const ph = roundUp(h, o.multiple);
@@ -170,17 +170,28 @@ export function runAnySize(
       );
     });
   }
-  return runTiled(run, image, tile, o.overlap ?? Math.floor(tile / 4), ph, pw);
+  return await runTiled(
+    run,
+    image,
+    tile,
+    o.overlap ?? Math.floor(tile / 4),
+    ph,
+    pw,
+  );
 }
 
-function runTiled(
+/**
+ * The tiles' outputs are blended on the CPU, each read back asynchronously
+ * (`data()`, so WebGPU works) while the next tile already runs.
+ */
+async function runTiled(
   run: RunGenerator,
   image: tf.Tensor3D,
   tile: number,
   overlap: number,
   ph: number,
   pw: number,
-): tf.Tensor3D {
+): Promise<tf.Tensor3D> {
   const [h, w] = image.shape;
   // Each side is padded only to a multiple when it fits in one tile.
   const th = Math.min(tile, ph);
@@ -190,32 +201,35 @@ function runTiled(
   const { padded, top, left } = padTo(image, height, width);
   const ys = tileStarts(height, th, overlap);
   const xs = tileStarts(width, tw, overlap);
+  const starts = ys.flatMap((y0) => xs.map((x0) => [y0, x0] as const));
+  const launch = ([y0, x0]: readonly [number, number]) =>
+    tf.tidy(() =>
+      run(tf.expandDims(tf.slice(padded, [y0, x0, 0], [th, tw, -1]), 0))
+    );
   let acc: Float32Array | null = null;
   let channels = 0;
   const weight = new Float32Array(height * width);
-  for (const y0 of ys) {
+  let out = launch(starts[0]);
+  for (const [i, [y0, x0]] of starts.entries()) {
+    const next = i + 1 < starts.length ? launch(starts[i + 1]) : null;
+    channels = out.shape[3];
+    const values = await out.data();
+    out.dispose();
     const wy = blendWindow(th, overlap, y0 > 0, y0 + th < height);
-    for (const x0 of xs) {
-      const wx = blendWindow(tw, overlap, x0 > 0, x0 + tw < width);
-      const out = tf.tidy(() =>
-        run(tf.expandDims(tf.slice(padded, [y0, x0, 0], [th, tw, -1]), 0))
-      );
-      channels = out.shape[3];
-      const values = out.dataSync();
-      out.dispose();
-      acc ??= new Float32Array(height * width * channels);
-      for (let y = 0; y < th; y++) {
-        for (let x = 0; x < tw; x++) {
-          const k = wy[y] * wx[x];
-          const p = (y0 + y) * width + x0 + x;
-          weight[p] += k;
-          const src = (y * tw + x) * channels;
-          for (let c = 0; c < channels; c++) {
-            acc[p * channels + c] += k * values[src + c];
-          }
+    const wx = blendWindow(tw, overlap, x0 > 0, x0 + tw < width);
+    acc ??= new Float32Array(height * width * channels);
+    for (let y = 0; y < th; y++) {
+      for (let x = 0; x < tw; x++) {
+        const k = wy[y] * wx[x];
+        const p = (y0 + y) * width + x0 + x;
+        weight[p] += k;
+        const src = (y * tw + x) * channels;
+        for (let c = 0; c < channels; c++) {
+          acc[p * channels + c] += k * values[src + c];
         }
       }
     }
+    if (next) out = next;
   }
   padded.dispose();
   const sum = acc!;

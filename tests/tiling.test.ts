@@ -26,7 +26,7 @@ const CFG: TrainConfig = {
   backend: "cpu",
 };
 
-Deno.test("tiling: a 256-trained U-Net translates a 512x384 image to 512x384", () => {
+Deno.test("tiling: a 256-trained U-Net translates a 512x384 image to 512x384", async () => {
   const G = buildGenerator(
     generatorSpecFromConfig({
       ...CFG,
@@ -39,7 +39,7 @@ Deno.test("tiling: a 256-trained U-Net translates a 512x384 image to 512x384", (
   assert.equal(modelSizeMultiple(G), 256);
   const x = tf.randomUniform([384, 512, 3], -1, 1, "float32", 3) as tf.Tensor3D;
   for (const opts of [{ eval: true }, { dropoutSeed: 1 }]) {
-    const y = translateImage(G, x, opts);
+    const y = await translateImage(G, x, opts);
     assert.deepEqual(y.shape, [384, 512, 3]);
     const v = y.dataSync();
     assert.ok(v.every((a) => a >= -1 && a <= 1 && Number.isFinite(a)));
@@ -50,13 +50,13 @@ Deno.test("tiling: a 256-trained U-Net translates a 512x384 image to 512x384", (
   const direct = G.apply(tf.expandDims(sq, 0), {
     training: false,
   }) as tf.Tensor;
-  const any = translateImage(G, sq, { eval: true });
+  const any = await translateImage(G, sq, { eval: true });
   assert.deepEqual(any.dataSync(), direct.dataSync());
   tf.dispose([x, sq, direct, any]);
   G.dispose();
 });
 
-Deno.test("tiling: padding, tile starts and blend windows", () => {
+Deno.test("tiling: padding, tile starts and blend windows", async () => {
   const x = tf.tensor3d([1, 2, 3, 4, 5, 6], [2, 3, 1]);
   const { padded, top, left } = padTo(x, 5, 8);
   assert.deepEqual(padded.shape, [5, 8, 1]);
@@ -72,8 +72,8 @@ Deno.test("tiling: padding, tile starts and blend windows", () => {
   assert.throws(() => tileStarts(300, 64, 64), /overlap 64 is not below/);
   const w = blendWindow(8, 3, true, false);
   assert.deepEqual(Array.from(w), [0.25, 0.5, 0.75, 1, 1, 1, 1, 1]);
-  assert.throws(
-    () => runAnySize((t) => t, tf.zeros([8, 8, 3]), { multiple: 4, tile: 6 }),
+  await assert.rejects(
+    runAnySize((t) => t, tf.zeros([8, 8, 3]), { multiple: 4, tile: 6 }),
     /tile 6 is not a multiple of 4/,
   );
 });
@@ -114,16 +114,20 @@ function seamExcess(tiled: tf.Tensor3D, whole: tf.Tensor3D): number {
   return Math.max(...t.map((s, i) => s - w[i])) / Math.max(median, 1e-6);
 }
 
-Deno.test("tiling: blended tiles leave no seam on a constant input; hard tiles do", () => {
+Deno.test("tiling: blended tiles leave no seam on a constant input; hard tiles do", async () => {
   const G = buildGenerator(generatorSpecFromConfig(CFG));
   const x = tf.fill([320, 320, 3], 0.3) as tf.Tensor3D;
-  const whole = translateImage(G, x, { eval: true });
-  const blended = translateImage(G, x, {
+  const whole = await translateImage(G, x, { eval: true });
+  const blended = await translateImage(G, x, {
     eval: true,
     tile: 128,
     tileOverlap: 48,
   });
-  const hard = translateImage(G, x, { eval: true, tile: 128, tileOverlap: 0 });
+  const hard = await translateImage(G, x, {
+    eval: true,
+    tile: 128,
+    tileOverlap: 0,
+  });
   assert.deepEqual(blended.shape, [320, 320, 3]);
   const [eBlend, eHard] = [blended, hard].map((t) => seamExcess(t, whole));
   console.log(

@@ -33,6 +33,15 @@ import {
 } from "./conv_grad_cases.ts";
 import { firstStepError, firstStepOn, TINY32 } from "./train_fixtures.ts";
 import { webgpuMissingReason } from "./gpu_fixtures.ts";
+import { runTask } from "./cli_fixtures.ts";
+import { translateImage } from "../lib/translate.ts";
+import { buildGenerator, generatorSpecFromConfig } from "../lib/unet.ts";
+import { ensureSynthDataset } from "../lib/datasets/synth.ts";
+import {
+  saveSegmenter,
+  type SegmenterConfig,
+  trainSegmenter,
+} from "../lib/eval/segmenter.ts";
 
 /** Starts webgpu; the reason to skip, or null. Throws where it should work. */
 async function startWebGpu(): Promise<string | null> {
@@ -260,5 +269,115 @@ Deno.test({
     const before = ran();
     await everyKernel();
     assert.ok(ran().every((n, i) => n > before[i]), "ours did not run");
+  },
+});
+
+Deno.test({
+  ...opts,
+  name:
+    "translate in tiles on webgpu (each tile read back asynchronously) equals the cpu backend's",
+  fn: async () => {
+    await tf.setBackend("cpu");
+    // Built on cpu: its weights move to webgpu on first use there.
+    const G = buildGenerator(generatorSpecFromConfig({ ...TINY32, seed: 2 }));
+    const x = tf.randomUniform([72, 88, 3], -1, 1, "float32", 4) as tf.Tensor3D;
+    // 32 px tiles, 8 px overlap: 3 x 4 tiles, blended.
+    const o = { eval: true, tile: 32, tileOverlap: 8 };
+    const ref = await translateImage(G, x, o);
+    const want = (await ref.data()) as Float32Array;
+    await tf.setBackend("webgpu");
+    const got = await translateImage(G, x, o);
+    assert.equal(tf.getBackend(), "webgpu");
+    assert.deepEqual(got.shape, [72, 88, 3]);
+    const e = relError((await got.data()) as Float32Array, want);
+    assert.ok(e < 1e-4, `relative error ${e}`);
+    tf.dispose([x, ref, got]);
+    G.dispose();
+  },
+});
+
+Deno.test({
+  ...opts,
+  name:
+    "eval on webgpu: a segmenter trains, the CLI translates and scores a checkpoint, and cpu scores its results the same",
+  fn: async () => {
+    await tf.setBackend("webgpu");
+    const dir = await Deno.makeTempDir({ prefix: "pix2pix-webgpu-eval-" });
+    try {
+      const dataroot = await ensureSynthDataset({
+        count: 8,
+        size: 32,
+        seed: 0,
+      });
+      const config: SegmenterConfig = {
+        size: 32,
+        numDowns: 5,
+        ngf: 4,
+        epochs: 1,
+        epochsDecay: 0,
+        batchSize: 2,
+        lr: 1e-3,
+        seed: 3,
+        maxTrain: 4,
+        valFraction: 0,
+        jitter: false,
+        patience: 0,
+      };
+      const seg = await trainSegmenter({ dataroot, config, maxTest: 2 });
+      assert.equal(seg.record.backend, "webgpu");
+      assert.ok(Number.isFinite(seg.record.finalLoss));
+      const acc = seg.record.test.per_pixel_acc;
+      assert.ok(acc >= 0 && acc <= 1, `segmenter test acc ${acc}`);
+      await saveSegmenter(`${dir}/seg`, seg.segmenter, seg.record);
+      seg.segmenter.dispose();
+      const s = await train({
+        ...TINY32,
+        backend: "webgpu",
+        dataroot,
+        checkpointsDir: dir,
+        name: "g",
+        maxSteps: 2,
+        sampleEvery: 0,
+      }, { quiet: true });
+      const score = async (args: string[], backend: string) => {
+        const r = await runTask("eval", [
+          ...args,
+          "--segmenter",
+          `${dir}/seg`,
+          "--json",
+          "--backend",
+          backend,
+        ]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stderr, new RegExp(`backend: ${backend}`));
+        return JSON.parse(r.stdout);
+      };
+      const results = `${dir}/results`;
+      const gpu = await score([
+        "--checkpoint",
+        s.runDir,
+        "--num-test",
+        "2",
+        "--out",
+        results,
+      ], "webgpu");
+      assert.equal(gpu.n_images, 2);
+      const cpu = await score(["--results", results], "cpu");
+      for (const k of ["per_pixel_acc", "per_class_acc", "class_iou"]) {
+        assert.ok(gpu[k] >= 0 && gpu[k] <= 1, `${k} ${gpu[k]}`);
+        assert.ok(
+          Math.abs(gpu[k] - cpu[k]) < 0.02,
+          `${k}: ${gpu[k]} vs ${cpu[k]}`,
+        );
+        assert.ok(
+          Math.abs(gpu.ground_truth[k] - cpu.ground_truth[k]) < 0.02,
+          `ground truth ${k}`,
+        );
+      }
+      // Image metrics read the same PNG files on either backend.
+      for (const k of ["l1", "psnr", "ssim"]) assert.equal(gpu[k], cpu[k], k);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });
