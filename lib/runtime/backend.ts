@@ -273,7 +273,7 @@ async function startWebGpu(gpu: GpuProbe): Promise<BackendChoice> {
 
 /**
  * Environment variable that, set to `stock`, keeps tfjs's own webgpu
- * convolution-gradient kernels (to compare whole steps against ours).
+ * convolution kernels (to compare whole steps against ours).
  */
 export const WEBGPU_KERNELS_ENV = "PIX2PIX_WEBGPU_KERNELS";
 
