@@ -119,10 +119,12 @@ async function bestOf(f: () => tf.Tensor, reps = 3): Promise<number> {
   return best;
 }
 
-/** Times every op of every layer with whatever kernels are registered now. */
-async function timeAll(): Promise<Map<string, number | null>> {
+/** Times every op of `layers` with whatever kernels are registered now. */
+async function timeLayers(
+  layers: typeof LAYERS,
+): Promise<Map<string, number | null>> {
   const out = new Map<string, number | null>();
-  for (const [size, inC, outC] of LAYERS) {
+  for (const [size, inC, outC] of layers) {
     const ops = layerOps(size, inC, outC);
     for (const op of OPS) {
       const f = ops[op];
@@ -134,10 +136,12 @@ async function timeAll(): Promise<Map<string, number | null>> {
 }
 
 /**
- * Runs the benchmark on `backend`: first with the stock kernels, then with
- * this project's. On wasm it must run before anything else in the process
- * registers the project's kernels, or the "stock" column is not stock (it
- * then throws); on webgpu the stock kernels are put back for the first pass.
+ * Runs the benchmark on `backend`, stock kernels then this project's. On
+ * webgpu the two alternate layer by layer (the stock kernels are put back
+ * for each), so that a shared machine's load drifts less between the two
+ * columns. On wasm registering is one-way: all stock, then all ours; it
+ * must run before anything else in the process registers the project's
+ * kernels, or the "stock" column is not stock (it then throws).
  */
 export async function benchKernels(
   backend: KernelBenchBackend = "wasm",
@@ -145,7 +149,6 @@ export async function benchKernels(
   let reason = "stock tfjs-backend-wasm vs lib/kernels";
   if (backend === "webgpu") {
     reason = (await initBackend("webgpu")).reason;
-    restoreStockWebGpuKernels();
   } else {
     if (!(await tf.setBackend("wasm"))) throw new Error("wasm backend failed");
     if (tf.getKernel("Conv2DBackpropFilter", "wasm") != null) {
@@ -155,10 +158,16 @@ export async function benchKernels(
       );
     }
   }
-  const stock = await timeAll();
-  if (backend === "webgpu") registerWebGpuKernels();
-  else registerWasmKernels();
-  const fast = await timeAll();
+  const groups = backend === "webgpu" ? LAYERS.map((l) => [l]) : [LAYERS];
+  const stock = new Map<string, number | null>();
+  const fast = new Map<string, number | null>();
+  for (const group of groups) {
+    if (backend === "webgpu") restoreStockWebGpuKernels();
+    for (const [k, v] of await timeLayers(group)) stock.set(k, v);
+    if (backend === "webgpu") registerWebGpuKernels();
+    else registerWasmKernels();
+    for (const [k, v] of await timeLayers(group)) fast.set(k, v);
+  }
   const rows = LAYERS.flatMap(([size, inC, outC]) =>
     OPS.map((op) => ({
       layer: `${size}x${size}x${inC} -> ${size / 2}x${size / 2}x${outC}`,

@@ -1,6 +1,6 @@
 /**
- * The WebGPU backend against cpu: conv gradients, a whole train step, and a
- * small train + translate run. On a machine without a GPU this runs on
+ * The WebGPU backend against cpu: conv forward (bias, fused activations)
+ * and gradients, a whole train step, and a small train + translate run. On a machine without a GPU this runs on
  * Mesa's lavapipe (a CPU Vulkan driver; CI installs mesa-vulkan-drivers):
  * slow, so the shapes are tiny.
  *
@@ -16,6 +16,8 @@ import { readRgb } from "../lib/util/image.ts";
 import {
   COL2IM_MAX_CHANNELS,
   filterSplits,
+  FUSED_ACTIVATIONS,
+  type FusedActivation,
 } from "../lib/runtime/webgpu/conv.ts";
 import {
   WEBGPU_KERNELS,
@@ -27,6 +29,7 @@ import {
   type ConvCase,
   convGradients,
   relError,
+  seededValues,
 } from "./conv_grad_cases.ts";
 import { firstStepError, firstStepOn, TINY32 } from "./train_fixtures.ts";
 import { webgpuMissingReason } from "./gpu_fixtures.ts";
@@ -96,9 +99,78 @@ for (const c of CASES) {
   });
 }
 
+/** A fused conv2d forward: its conv case, bias or not, activation. */
+interface FusedCase {
+  c: ConvCase;
+  bias: boolean;
+  activation: FusedActivation;
+}
+
+/** `tf.fused.conv2d` of `f` on `backend` (FusedConv2D outside a tape). */
+async function fusedForward(
+  backend: string,
+  f: FusedCase,
+): Promise<Float32Array> {
+  if (!(await tf.setBackend(backend))) throw new Error(`no ${backend}`);
+  const { c } = f;
+  const xShape = [c.batch, ...c.size, c.inC] as const;
+  const wShape = [...c.kernel, c.inC, c.outC] as const;
+  const n = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+  const x = tf.tensor4d(seededValues(n(xShape), 4), [...xShape]);
+  const w = tf.tensor4d(seededValues(n(wShape), 5), [...wShape]);
+  const bias = f.bias ? tf.tensor1d(seededValues(c.outC, 6)) : undefined;
+  const y = tf.fused.conv2d({
+    x,
+    filter: w,
+    strides: c.stride,
+    pad: c.pad as "same",
+    bias,
+    activation: f.activation,
+    leakyreluAlpha: 0.3,
+  });
+  const out = (await y.data()) as Float32Array;
+  tf.dispose([x, w, y, ...(bias ? [bias] : [])]);
+  return out;
+}
+
+/**
+ * Odd sizes, stride 2 'same', batch 2 (CONV_CASES[1]) with every fused
+ * activation, with and without bias; then wider layers (several tiles of
+ * columns, a long reduction) and numeric, 'valid' and explicit pads.
+ */
+const FUSED_CASES: FusedCase[] = [
+  ...Object.keys(FUSED_ACTIVATIONS).flatMap((activation) =>
+    [false, true].map((bias) => ({
+      c: CONV_CASES[1],
+      bias,
+      activation: activation as FusedActivation,
+    }))
+  ),
+  ...[CASES.at(-1)!, CONV_CASES[4], CONV_CASES[5], CONV_CASES[10]].map((c) => ({
+    c: { ...c, inC: c.inC + 9, outC: c.outC + 67 },
+    bias: true,
+    activation: "leakyrelu" as const,
+  })),
+];
+
+for (const f of FUSED_CASES) {
+  Deno.test({
+    ...opts,
+    name: `webgpu fused conv2d forward matches cpu: ${caseName(f.c)}, ${
+      f.bias ? "bias" : "no bias"
+    }, ${f.activation}`,
+    fn: async () => {
+      const ref = await fusedForward("cpu", f);
+      const got = await fusedForward("webgpu", f);
+      const e = relError(got, ref);
+      assert.ok(e < 1e-4, `relative error ${e}`);
+    },
+  });
+}
+
 Deno.test({
   ...opts,
-  name: "webgpu runs this project's conv-gradient kernels; the big case splits",
+  name: "webgpu runs this project's conv kernels; the big case splits",
   fn: () => {
     const calls = webGpuKernelCalls();
     for (const k of WEBGPU_KERNELS) assert.ok((calls[k] ?? 0) > 0, k);
@@ -178,20 +250,24 @@ Deno.test({
     `${WEBGPU_KERNELS_ENV}=stock keeps tfjs's kernels (for comparisons); unset, ours come back`,
   fn: async () => {
     const ran = () => WEBGPU_KERNELS.map((k) => webGpuKernelCalls()[k] ?? 0);
+    const everyKernel = async () => {
+      await convGradients("webgpu", CONV_CASES[0]);
+      await fusedForward("webgpu", FUSED_CASES[0]);
+    };
     Deno.env.set(WEBGPU_KERNELS_ENV, "stock");
     try {
       const stock = await initBackend("webgpu");
       assert.match(stock.reason, /stock kernels/);
       const before = ran();
-      await convGradients("webgpu", CONV_CASES[0]);
+      await everyKernel();
       assert.deepEqual(ran(), before, "our kernels ran");
     } finally {
       Deno.env.delete(WEBGPU_KERNELS_ENV);
     }
     const ours = await initBackend("webgpu");
-    assert.match(ours.reason, /this project's conv-gradient kernels/);
+    assert.match(ours.reason, /this project's conv kernels/);
     const before = ran();
-    await convGradients("webgpu", CONV_CASES[0]);
+    await everyKernel();
     assert.ok(ran().every((n, i) => n > before[i]), "ours did not run");
   },
 });

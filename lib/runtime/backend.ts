@@ -5,7 +5,7 @@
  *   (native TensorFlow). Not a dependency of this project: imported
  *   dynamically, so it is used only where someone installed it.
  * - `webgpu`: `@tensorflow/tfjs-backend-webgpu` on Deno's `navigator.gpu`
- *   (no flag needed in Deno 2.9), with this project's conv-gradient kernels
+ *   (no flag needed in Deno 2.9), with this project's conv kernels
  *   (`lib/runtime/webgpu/`). Mesa's lavapipe (a CPU Vulkan driver) makes
  *   it work without a GPU: useful to test the GPU code path, not fast.
  * - `wasm`: `@tensorflow/tfjs-backend-wasm` (XNNPACK, SIMD, one thread) with
@@ -267,13 +267,13 @@ async function startWebGpu(gpu: GpuProbe): Promise<BackendChoice> {
       (gpu.software ? " (software: runs on the CPU, for testing, slow)" : "") +
       (stock
         ? `, tfjs's stock kernels (${WEBGPU_KERNELS_ENV}=stock)`
-        : ", with this project's conv-gradient kernels"),
+        : ", with this project's conv kernels"),
   };
 }
 
 /**
  * Environment variable that, set to `stock`, keeps tfjs's own webgpu
- * convolution-gradient kernels (to compare whole steps against ours).
+ * convolution kernels (to compare whole steps against ours).
  */
 export const WEBGPU_KERNELS_ENV = "PIX2PIX_WEBGPU_KERNELS";
 

@@ -109,3 +109,16 @@ export function convGeometry(
     },
   };
 }
+
+/** The NHWC shapes of a conv2d's input, filter and output. */
+export function convShapes(g: ConvGeometry): {
+  x: [number, number, number, number];
+  filter: [number, number, number, number];
+  y: [number, number, number, number];
+} {
+  return {
+    x: [g.batch, g.h.size, g.w.size, g.inChannels],
+    filter: [g.h.kernel, g.w.kernel, g.inChannels, g.outChannels],
+    y: [g.batch, g.h.out, g.w.out, g.outChannels],
+  };
+}

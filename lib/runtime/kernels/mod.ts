@@ -16,13 +16,9 @@
  *
  * @module
  */
-import {
-  getKernel,
-  type KernelConfig,
-  registerKernel,
-  unregisterKernel,
-} from "@tensorflow/tfjs";
+import { getKernel, registerKernel } from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
+import { replaceKernel } from "../kernel_registry.ts";
 import { makeConv2DBackpropFilterConfig } from "./conv2d_backprop_filter.ts";
 import { makeConv2DBackpropInputConfig } from "./conv2d_backprop_input.ts";
 import { makeSliceConfig } from "./slice.ts";
@@ -32,20 +28,6 @@ import { makeConv2DConfig, makeFusedConv2DConfig } from "./conv2d.ts";
 let registered = false;
 
 /**
- * Replaces one wasm kernel, passing the one registered now to `make` (which
- * may fall back to it).
- */
-export function replaceWasmKernel(
-  name: string,
-  make: (original: KernelConfig) => KernelConfig,
-): void {
-  const original = getKernel(name, "wasm");
-  if (original == null) throw new Error(`stock wasm kernel ${name} not found`);
-  unregisterKernel(name, "wasm");
-  registerKernel(make(original));
-}
-
-/**
  * Registers this project's wasm kernels with tfjs (idempotent). Call it
  * before or after `tf.setBackend("wasm")`; the replaced kernels keep the
  * stock ones' set-up so either order works. Other backends are untouched.
@@ -53,11 +35,11 @@ export function replaceWasmKernel(
 export function registerWasmKernels(): void {
   if (registered) return;
   registered = true;
-  replaceWasmKernel("Slice", makeSliceConfig);
-  replaceWasmKernel("Identity", makeIdentityConfig);
-  replaceWasmKernel("Conv2DBackpropInput", makeConv2DBackpropInputConfig);
-  replaceWasmKernel("Conv2D", makeConv2DConfig);
-  replaceWasmKernel("FusedConv2D", makeFusedConv2DConfig);
+  replaceKernel("wasm", "Slice", makeSliceConfig);
+  replaceKernel("wasm", "Identity", makeIdentityConfig);
+  replaceKernel("wasm", "Conv2DBackpropInput", makeConv2DBackpropInputConfig);
+  replaceKernel("wasm", "Conv2D", makeConv2DConfig);
+  replaceKernel("wasm", "FusedConv2D", makeFusedConv2DConfig);
   if (getKernel("Conv2DBackpropFilter", "wasm") == null) {
     registerKernel(makeConv2DBackpropFilterConfig());
   }

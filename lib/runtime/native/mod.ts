@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { replaceWasmKernel } from "../kernels/mod.ts";
+import { replaceKernel } from "../kernel_registry.ts";
 import type { Blas } from "./blas.ts";
 import { NATIVE_KERNELS } from "./kernels.ts";
 
@@ -42,7 +42,7 @@ export function registerNativeKernels(blas: Blas): void {
   }
   registeredWith = blas;
   for (const [name, make] of Object.entries(NATIVE_KERNELS)) {
-    replaceWasmKernel(name, (original) => make(blas, original));
+    replaceKernel("wasm", name, (original) => make(blas, original));
   }
 }
 

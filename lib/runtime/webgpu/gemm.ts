@@ -20,7 +20,10 @@ export const TILE_RED = 16;
 export interface GemmTiling {
   /** Threads along cols and rows (x * y = 256). */
   threads: [x: number, y: number];
-  /** Values of C per thread along rows and cols. */
+  /**
+   * Values of C per thread along rows (`threads[1]` apart) and cols
+   * (adjacent, 1-4: one WGSL vector).
+   */
   perThread: [rows: number, cols: number];
 }
 
@@ -49,10 +52,11 @@ export function tilingKey(t: GemmTiling): string {
 export interface GemmOptions {
   tiling: GemmTiling;
   /**
-   * WGSL expression, uniform across the workgroup (built from `uniforms`
-   * only): how many {@link TILE_RED}-step passes the reduction takes. WGSL
-   * allows barriers only in uniform control flow, so per-workgroup ranges
-   * are expressed by `readA`/`readB` returning 0 past their end.
+   * WGSL expression, uniform across the workgroup (built from constants
+   * or uniforms only): how many {@link TILE_RED}-step passes the reduction
+   * takes. WGSL allows barriers only in uniform control flow, so
+   * per-workgroup ranges are expressed by `readA`/`readB` returning 0 past
+   * their end.
    */
   passes: string;
   /**
@@ -84,11 +88,13 @@ export function gemmSource(o: GemmOptions): string {
   const [rm, rn] = o.tiling.perThread;
   const [tm, tn] = tileOf(o.tiling);
   const threads = wx * wy;
+  // A thread's rn columns are adjacent: one vecN of B per step, vecN FMAs.
+  const vec = rn === 1 ? "f32" : `vec${rn}<f32>`;
   const load = (
-    tile: string,
     read: string,
     size: number,
     contiguousRed: boolean,
+    store: (at: string) => string,
   ) => {
     const [r, other] = contiguousRed
       ? [`e % ${TILE_RED}`, `e / ${TILE_RED}`]
@@ -96,12 +102,12 @@ export function gemmSource(o: GemmOptions): string {
     return `for (var e = tid; e < ${size * TILE_RED}; e += ${threads}) {
       let r = ${r};
       let o = ${other};
-      ${tile}[r * ${size} + o] = ${read};
+      ${store(`r * ${size} + o`)} = ${read};
     }`;
   };
   return `
 var<workgroup> tileA: array<f32, ${tm * TILE_RED}>;
-var<workgroup> tileB: array<f32, ${tn * TILE_RED}>;
+var<workgroup> tileB: array<${vec}, ${(tn / rn) * TILE_RED}>;
 
 fn main() {
   let tx = i32(localId.x);
@@ -111,30 +117,39 @@ fn main() {
   let col0 = i32(workgroupId.x) * ${tn};
   let z = i32(workgroupId.z);
   let start = redStart(z);
-  var acc: array<f32, ${rm * rn}>;
-  let passes = ${o.passes};
-  for (var p = 0; p < passes; p++) {
+  var acc: array<${vec}, ${rm}>;
+  for (var p = 0; p < ${o.passes}; p++) {
     let red0 = start + p * ${TILE_RED};
-    ${load("tileA", "readA(z, row0 + o, red0 + r)", tm, o.aRedContiguous)}
-    ${load("tileB", "readB(z, red0 + r, col0 + o)", tn, o.bRedContiguous)}
+    ${
+    load(
+      "readA(z, row0 + o, red0 + r)",
+      tm,
+      o.aRedContiguous,
+      (at) => `tileA[${at}]`,
+    )
+  }
+    ${
+    load(
+      "readB(z, red0 + r, col0 + o)",
+      tn,
+      o.bRedContiguous,
+      (at) => rn === 1 ? `tileB[${at}]` : `tileB[(${at}) / ${rn}][o % ${rn}]`,
+    )
+  }
     workgroupBarrier();
     for (var k = 0; k < ${TILE_RED}; k++) {
-      var b: array<f32, ${rn}>;
-      for (var j = 0; j < ${rn}; j++) {
-        b[j] = tileB[k * ${tn} + tx + ${wx} * j];
-      }
+      let b = tileB[k * ${tn / rn} + tx];
       for (var i = 0; i < ${rm}; i++) {
-        let a = tileA[k * ${tm} + ty + ${wy} * i];
-        for (var j = 0; j < ${rn}; j++) {
-          acc[i * ${rn} + j] = fma(a, b[j], acc[i * ${rn} + j]);
-        }
+        acc[i] = fma(${vec}(tileA[k * ${tm} + ty + ${wy} * i]), b, acc[i]);
       }
     }
     workgroupBarrier();
   }
   for (var i = 0; i < ${rm}; i++) {
     for (var j = 0; j < ${rn}; j++) {
-      writeC(z, row0 + ty + ${wy} * i, col0 + tx + ${wx} * j, acc[i * ${rn} + j]);
+      writeC(z, row0 + ty + ${wy} * i, col0 + tx * ${rn} + j, acc[i]${
+    rn === 1 ? "" : "[j]"
+  });
     }
   }
 }

@@ -1,7 +1,7 @@
 /**
- * This project's kernels for tfjs-backend-webgpu 4.22 (`conv.ts`), and the
- * switch between them and the stock ones (the bench compares both in one
- * process).
+ * This project's convolution kernels for tfjs-backend-webgpu 4.22
+ * (`conv.ts`), and the switch between them and the stock ones (the bench
+ * compares both in one process).
  *
  * @example
  * ```ts
@@ -11,63 +11,77 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
+import type * as tf from "@tensorflow/tfjs";
 import type { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
-import { conv2DBackpropFilter, conv2DBackpropInput } from "./conv.ts";
+import { attrsGeometry, type ConvAttrs } from "../kernels/conv_geometry.ts";
+import { replaceKernel } from "../kernel_registry.ts";
+import {
+  conv2D,
+  conv2DBackpropFilter,
+  conv2DBackpropInput,
+  isFusedActivation,
+} from "./conv.ts";
 
-type ConvAttrs = {
-  strides: [number, number] | number;
-  pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
-  dataFormat: "NHWC" | "NCHW";
-  dimRoundingMode?: "floor" | "round" | "ceil";
-};
-
-/** tfjs's geometry of a 2-D convolution from a kernel's attributes. */
-function convInfo(
-  inShape: number[],
-  filterShape: number[],
-  a: ConvAttrs,
-) {
-  return tf.backend_util.computeConv2DInfo(
-    inShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    a.strides,
-    1,
-    a.pad,
-    a.dimRoundingMode,
-    false,
-    tf.backend_util.convertConv2DDataFormat(a.dataFormat),
-  );
+/** The attributes of the four conv kernels (each has some of the optional). */
+interface ConvKernelAttrs extends ConvAttrs {
+  /** Conv2D, FusedConv2D. */
+  dilations?: number | [number, number];
+  /** FusedConv2D. */
+  activation?: string;
+  leakyreluAlpha?: number;
+  /** Conv2DBackpropFilter. */
+  filterShape?: number[];
+  /** Conv2DBackpropInput. */
+  inputShape?: number[];
 }
 
-/** Our kernels; each falls back to the stock one for NCHW. */
-const OURS: Record<
-  string,
-  (stock: tf.KernelConfig) => tf.KernelFunc
-> = {
-  Conv2DBackpropFilter: (stock) => (args) => {
-    const { x, dy } = args.inputs as Record<string, tf.TensorInfo>;
-    const a = args.attrs as unknown as ConvAttrs & { filterShape: number[] };
-    if (a.dataFormat === "NCHW") return stock.kernelFunc(args);
-    return conv2DBackpropFilter(
-      args.backend as WebGPUBackend,
+/** One of our kernels on an NHWC, float32, dilation-1 call; null: stock's. */
+type OurKernel = (
+  backend: WebGPUBackend,
+  inputs: Record<string, tf.TensorInfo>,
+  a: ConvKernelAttrs,
+) => tf.TensorInfo | null;
+
+/** Our kernels by name. */
+const OURS: Record<string, OurKernel> = {
+  Conv2D: (backend, { x, filter }, a) =>
+    conv2D(backend, x, filter, attrsGeometry(x.shape, filter.shape, a)),
+  FusedConv2D: (backend, { x, filter, bias, preluActivationWeights }, a) =>
+    preluActivationWeights != null || !isFusedActivation(a.activation)
+      ? null
+      : conv2D(backend, x, filter, attrsGeometry(x.shape, filter.shape, a), {
+        bias,
+        activation: a.activation,
+        alpha: a.leakyreluAlpha,
+      }),
+  Conv2DBackpropFilter: (backend, { x, dy }, a) =>
+    conv2DBackpropFilter(
+      backend,
       x,
       dy,
-      convInfo(x.shape, a.filterShape, a),
-    );
-  },
-  Conv2DBackpropInput: (stock) => (args) => {
-    const { dy, filter } = args.inputs as Record<string, tf.TensorInfo>;
-    const a = args.attrs as unknown as ConvAttrs & { inputShape: number[] };
-    if (a.dataFormat === "NCHW") return stock.kernelFunc(args);
-    return conv2DBackpropInput(
-      args.backend as WebGPUBackend,
+      attrsGeometry(x.shape, a.filterShape!, a),
+    ),
+  Conv2DBackpropInput: (backend, { dy, filter }, a) =>
+    conv2DBackpropInput(
+      backend,
       dy,
       filter,
-      convInfo(a.inputShape, filter.shape, a),
-    );
-  },
+      attrsGeometry(a.inputShape!, filter.shape, a),
+    ),
 };
+
+/** The names of the kernels this module replaces. */
+export const WEBGPU_KERNELS: readonly string[] = Object.keys(OURS);
+
+/** Whether our kernels handle a call: NHWC, float32, dilation 1. */
+function handled(
+  inputs: Record<string, tf.TensorInfo>,
+  a: ConvKernelAttrs,
+): boolean {
+  const dilations = [a.dilations ?? 1].flat();
+  return a.dataFormat !== "NCHW" && dilations.every((d) => d === 1) &&
+    Object.values(inputs).every((t) => t == null || t.dtype === "float32");
+}
 
 /** Calls of our kernels per name (the tests check that they ran). */
 const calls: Record<string, number> = {};
@@ -77,41 +91,52 @@ export function webGpuKernelCalls(): Readonly<Record<string, number>> {
   return calls;
 }
 
+/** `run` as kernel `name`, falling back to `stock` where it does not apply. */
+function withFallback(
+  name: string,
+  stock: tf.KernelConfig,
+  run: OurKernel,
+): tf.KernelConfig {
+  return {
+    ...stock,
+    kernelFunc: (args) => {
+      const inputs = args.inputs as Record<string, tf.TensorInfo>;
+      const a = args.attrs as unknown as ConvKernelAttrs;
+      const out = handled(inputs, a)
+        ? run(args.backend as WebGPUBackend, inputs, a)
+        : null;
+      if (out == null) return stock.kernelFunc(args);
+      calls[name] = (calls[name] ?? 0) + 1;
+      return out;
+    },
+  };
+}
+
 /** The stock configs, saved when ours replace them. */
 const stock = new Map<string, tf.KernelConfig>();
-
-/** The names of the kernels this module replaces. */
-export const WEBGPU_KERNELS = Object.keys(OURS);
 
 /**
  * Registers this project's webgpu kernels in place of the stock ones
  * (idempotent). Needs `@tensorflow/tfjs-backend-webgpu` imported first.
  */
 export function registerWebGpuKernels(): void {
-  for (const [name, make] of Object.entries(OURS)) {
+  for (const [name, run] of Object.entries(OURS)) {
     if (stock.has(name)) continue;
-    const original = tf.getKernel(name, "webgpu");
-    if (original == null) {
-      throw new Error(`stock webgpu kernel ${name} not found`);
-    }
-    stock.set(name, original);
-    tf.unregisterKernel(name, "webgpu");
-    const ours = make(original);
-    tf.registerKernel({
-      ...original,
-      kernelFunc: (args) => {
-        calls[name] = (calls[name] ?? 0) + 1;
-        return ours(args);
-      },
-    });
+    stock.set(
+      name,
+      replaceKernel(
+        "webgpu",
+        name,
+        (original) => withFallback(name, original, run),
+      ),
+    );
   }
 }
 
 /** Puts the stock kernels back (the bench's comparison). */
 export function restoreStockWebGpuKernels(): void {
   for (const [name, original] of stock) {
-    tf.unregisterKernel(name, "webgpu");
-    tf.registerKernel(original);
+    replaceKernel("webgpu", name, () => original);
   }
   stock.clear();
 }
