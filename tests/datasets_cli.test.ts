@@ -309,13 +309,28 @@ Deno.test("combine: pairs same-named files, reports unmatched and size mismatche
     assert.equal(strict.errors.length, 1);
     assert.match(
       strict.errors[0].reason,
-      /size 16x12 differs from A's 32x24 \(pass --resize-b\)/,
+      /size 16x12 differs from A's 32x24 \(resizeB resizes it\)$/,
     );
     const pair = await readRgb(`${dir}/AB/train/x.png`);
     assert.deepEqual([pair.width, pair.height], [64, 24]);
     assertSamePixels(cropRgb(pair, 0, 0, 32, 24).data, a.data, "A");
     assertSamePixels(cropRgb(pair, 32, 0, 32, 24).data, b.data, "B");
 
+    // The CLI names the flag where the library names the option.
+    const strictCli = await cli(
+      "combine",
+      "--a",
+      `${dir}/A`,
+      "--b",
+      `${dir}/B`,
+      "--out",
+      `${dir}/AB3`,
+    );
+    assert.equal(strictCli.code, 1, strictCli.stdout + strictCli.stderr);
+    assert.match(
+      strictCli.stdout,
+      /error: .*y\.jpg: size 16x12 differs from A's 32x24 \(--resize-b resizes it\)$/m,
+    );
     const viaCli = await cli(
       "combine",
       "--a",
