@@ -5,13 +5,16 @@
  * fails.
  *
  *   deno task notebooks [--html] [--full] [--only 03 --only 05]
- *     [--no-solutions] [--out-dir runs/notebooks] [--timeout 900]
+ *     [--no-solutions] [--backend webgpu] [--out-dir runs/notebooks]
+ *     [--timeout 900]
  *
  * `--html` also renders each executed notebook to HTML; `--full` turns the
- * small-size mode off (PIX2PIX_NB_SMALL=0: paper-sized, slow on a CPU).
+ * small-size mode off (PIX2PIX_NB_SMALL=0: paper-sized, slow on a CPU);
+ * `--backend` runs every notebook on that backend (PIX2PIX_NB_BACKEND).
  * @module
  */
-import { intFlag, parseFlags, runCli } from "./common.ts";
+import { enumFlag, intFlag, parseFlags, runCli } from "./common.ts";
+import { BACKENDS } from "../lib/config.ts";
 import {
   listNotebooks,
   NOTEBOOKS_DIR,
@@ -32,6 +35,8 @@ notebooks/solutions/, with the Deno Jupyter kernel into --out-dir.
                     default: all; --only 03 runs 03_... and its solutions
                     03_solutions)
   --no-solutions    skip notebooks/solutions/ (switch, default off)
+  --backend NAME    every notebook on this tfjs backend: ${BACKENDS.join(" | ")}
+                    (default: each notebook's own choice)
   --out-dir DIR     where executed notebooks go (default runs/notebooks)
   --timeout SEC     seconds one cell may run (default 900)
   -h, --help        this text`;
@@ -44,6 +49,7 @@ await runCli(async () => {
       full: { type: "boolean", default: false },
       only: { type: "string", multiple: true, default: [] },
       "no-solutions": { type: "boolean", default: false },
+      backend: { type: "string" },
       "out-dir": { type: "string", default: "runs/notebooks" },
       timeout: { type: "string", default: "900" },
     },
@@ -61,6 +67,7 @@ await runCli(async () => {
     cellTimeoutS: timeout,
     small: !values.full,
     html: values.html,
+    backend: enumFlag("backend", values.backend, BACKENDS),
   });
   const seconds = ((performance.now() - t0) / 1000).toFixed(0);
   for (const f of [...result.executed, ...result.html]) {

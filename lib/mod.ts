@@ -269,3 +269,5 @@ export {
   type Verdict,
 } from "./notebook/findings.ts";
 export { codeBeside, sourceOf } from "./notebook/source.ts";
+export { NOTEBOOK_BACKEND_ENV, notebookBackend } from "./notebook/backend.ts";
+export { scalarOf, valuesOf } from "./notebook/read.ts";

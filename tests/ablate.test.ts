@@ -289,7 +289,7 @@ function tinyDiscriminatorGrid(out: string) {
       loadSize: 36,
       maxSteps: 2,
       numTest: 2,
-      segmenter: { ngf: 4, epochs: 1, maxTrain: 4 },
+      segmenter: { ngf: 4, epochs: 1, epochsDecay: 0, maxTrain: 4 },
     },
     log: () => {},
   };
@@ -504,6 +504,24 @@ Deno.test({
         /\*\*Verdicts\.\*\* A paper ordering "A > B" \*\*holds\*\*/,
       );
       for (const x of o) assert.ok(md.includes(orderingLine(x)), x.id);
+      // A run scored before per-image records is scored again, not retrained.
+      const { per_image: _, ...before } = s0.scores;
+      await Deno.writeTextFile(
+        `${out}/discriminator-d16/done.json`,
+        JSON.stringify({ ...s0, scores: before }),
+      );
+      const log = await Deno.readTextFile(
+        `${out}/discriminator-d16/loss_log.jsonl`,
+      );
+      const again = await runAblation(base);
+      assert.deepEqual(again.ran, ["discriminator-d16"]);
+      assert.equal(again.skipped.length, 5);
+      const rescored = await done("discriminator-d16");
+      assert.deepEqual(rescored.scores, s0.scores);
+      assert.equal(
+        await Deno.readTextFile(`${out}/discriminator-d16/loss_log.jsonl`),
+        log,
+      );
       const csv = (await Deno.readTextFile(`${out}/results.csv`)).split("\n");
       assert.match(csv[0], /,n_seeds,per_pixel_acc_low,per_pixel_acc_high,/);
       assert.match(
@@ -733,6 +751,34 @@ Deno.test("README: the paper preset's cost per run follows from the preset and t
   assert.ok(para.includes(`median ${row[1]} ms a step (min ${row[2]}`), para);
   assert.ok(para.includes(`~${hours(row[1])} h per run`), para);
   assert.ok(para.includes(`${hours(row[2])} h at the min`), para);
+});
+
+Deno.test("README: the cpu256 estimate follows from the preset, its runs and seeds, and the measured step", async () => {
+  const readme = await Deno.readTextFile(
+    new URL("../README.md", import.meta.url),
+  );
+  const p = ABLATE_PRESETS.cpu256;
+  const runs = buildGrid(p.size).runs.length * p.seeds;
+  const steps = 400 * (p.epochs + p.epochsDecay); // facades: 400 training pairs
+  const start = readme.indexOf("**Why `cpu256` is");
+  assert.ok(start > 0, "README has no cpu256 paragraph");
+  const text = readme.slice(start, readme.indexOf("\n## ", start));
+  assert.ok(
+    text.startsWith(
+      `**Why \`cpu256\` is ${p.size} px, ngf/ndf ${p.ngf}, ${p.epochs} + ${p.epochsDecay} epochs, ${p.seeds} seeds`,
+    ),
+    text.slice(0, 120),
+  );
+  const flat = text.replace(/\s+/g, " ");
+  assert.ok(flat.includes(`for the ${runs} runs`), "run count");
+  assert.ok(flat.includes(`of ${steps} steps`), "steps per run");
+  const row = text.match(
+    /^\| \*\*256 px, ngf\/ndf 32\*\* +\| (\d+) ms, 1 thread +\| ([\d.]+) h +\| \*\*~([\d.]+) h\*\*/m,
+  );
+  assert.ok(row, "no cpu256 row in the estimate table");
+  const hours = runs * steps * Number(row[1]) / 3.6e6;
+  assert.equal(row[2], hours.toFixed(1));
+  assert.equal(row[3], (hours / 2).toFixed(1)); // --jobs 2 on 2 cores
 });
 
 Deno.test("a grid's segmenter.json written with the old camelCase scores reads as FcnScores", async () => {

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import sharp from "sharp";
 import {
+  batchImages,
   colourBar,
   html,
   imageRow,
@@ -16,8 +17,14 @@ import {
   plot,
   sliderPlot,
   table,
+  tensorImage,
 } from "../lib/notebook/display.ts";
 import { codeBeside, sourceOf } from "../lib/notebook/source.ts";
+import {
+  NOTEBOOK_BACKEND_ENV,
+  notebookBackend,
+} from "../lib/notebook/backend.ts";
+import { ConfigError } from "../lib/errors.ts";
 import {
   listNotebooks,
   NOTEBOOKS_DIR,
@@ -109,7 +116,7 @@ Deno.test("display helpers: MIME bundles, escaping, plotly title objects", () =>
 
 Deno.test("mapImage: low values dark purple, high values yellow; imageRow embeds a decodable PNG", async () => {
   const map = tf.tensor2d([[0, 1], [0.5, 1]]);
-  const img = mapImage(map);
+  const img = await mapImage(map);
   map.dispose();
   assert.deepEqual([...img.data.slice(0, 3)], [68, 1, 84]);
   assert.deepEqual([...img.data.slice(3, 6)], [253, 231, 37]);
@@ -122,6 +129,66 @@ Deno.test("mapImage: low values dark purple, high values yellow; imageRow embeds
     .metadata();
   assert.equal(meta.format, "png");
   assert.equal(meta.width, 2);
+});
+
+Deno.test("batchImages: one read, each image of the batch as tensorImage draws it (RGB and gray)", async () => {
+  for (const channels of [3, 1]) {
+    const batch = tf.randomUniform([3, 4, 5, channels], -1, 1, "float32", 7);
+    const images = await batchImages(batch as tf.Tensor4D);
+    assert.equal(images.length, 3);
+    for (const [i, img] of images.entries()) {
+      const one = tf.squeeze(tf.slice(batch, [i, 0, 0, 0], [1, -1, -1, -1]), [
+        0,
+      ]) as tf.Tensor3D;
+      const expected = await tensorImage(one);
+      one.dispose();
+      assert.deepEqual([img.width, img.height], [5, 4]);
+      assert.equal(img.data.length, 4 * 5 * 3);
+      assert.deepEqual(img.data, expected.data, `image ${i}, ${channels} ch`);
+    }
+    assert.notDeepEqual(images[0].data, images[1].data);
+    batch.dispose();
+  }
+});
+
+Deno.test("notebookBackend: the notebook's own choice unless PIX2PIX_NB_BACKEND names another; a bad name is an error naming it", () => {
+  const saved = Deno.env.get(NOTEBOOK_BACKEND_ENV);
+  try {
+    Deno.env.delete(NOTEBOOK_BACKEND_ENV);
+    assert.equal(notebookBackend("cpu"), "cpu");
+    Deno.env.set(NOTEBOOK_BACKEND_ENV, "webgpu");
+    assert.equal(notebookBackend("cpu"), "webgpu");
+    Deno.env.set(NOTEBOOK_BACKEND_ENV, "gpu");
+    assert.throws(
+      () => notebookBackend("auto"),
+      (e: unknown) =>
+        e instanceof ConfigError && e.field === "backend" &&
+        /PIX2PIX_NB_BACKEND="gpu" is not one of auto, native/.test(e.message),
+    );
+  } finally {
+    if (saved === undefined) Deno.env.delete(NOTEBOOK_BACKEND_ENV);
+    else Deno.env.set(NOTEBOOK_BACKEND_ENV, saved);
+  }
+});
+
+Deno.test("notebooks and solutions run on every backend: backends through notebookBackend, no synchronous reads", async () => {
+  const all = await listNotebooks(NOTEBOOKS_DIR, [], [SOLUTIONS_DIR]);
+  let started = 0;
+  for (const path of all) {
+    const nb = JSON.parse(await Deno.readTextFile(path));
+    const code = (nb.cells as Cell[]).filter((c) => c.cell_type === "code")
+      .map((c) => [c.source].flat().join("")).join("\n");
+    // WebGPU's sync reads need an OffscreenCanvas, which Deno lacks.
+    assert.doesNotMatch(code, /\b(dataSync|arraySync|bufferSync)\(/, path);
+    for (const m of code.matchAll(/initBackend\(([^)]*\)?)\)/g)) {
+      assert.match(m[1], /^notebookBackend\("\w+"\)$/, path);
+      started++;
+    }
+    for (const m of code.matchAll(/\bbackend: ([^,\n]+)/g)) {
+      assert.match(m[1], /^notebookBackend\("\w+"\)$/, path);
+    }
+  }
+  assert.ok(started >= 9, `only ${started} notebooks start a backend`);
 });
 
 Deno.test("liveTraining: one display updated in place, losses drawn, samples taken on schedule", async () => {

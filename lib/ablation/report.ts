@@ -23,8 +23,7 @@ import {
   type StudyName,
   type Variant,
 } from "./grid.ts";
-import type { EvalReport } from "../eval/evaluate.ts";
-import { type BootstrapInterval } from "../eval/bootstrap.ts";
+import type { BootstrapInterval } from "../eval/bootstrap.ts";
 import {
   cellSpreads,
   groundTruthSpread,
@@ -134,7 +133,7 @@ export function resultFolder(r: RunResult): string {
 export function reportRows(input: ReportInput): ReportRow[] {
   return input.grid.variants.map((v) => {
     const rs = finished(input, v.runId);
-    const mean = (k: keyof EvalReport & SpreadMetric | "colourfulness") =>
+    const mean = (k: SpreadMetric | "colourfulness") =>
       rs.length ? rs.reduce((s, r) => s + r.scores[k], 0) / rs.length : null;
     const sum = (k: "train_seconds" | "eval_seconds") =>
       rs.length ? Math.round(rs.reduce((s, r) => s + r[k], 0) * 10) / 10 : null;
@@ -323,12 +322,7 @@ const CSV_FIELDS: (keyof ReportRow)[] = [
   "label",
   "run_id",
   "status",
-  "per_pixel_acc",
-  "per_class_acc",
-  "class_iou",
-  "l1",
-  "psnr",
-  "ssim",
+  ...SPREAD_METRICS,
   "colourfulness",
   "n_images",
   "paper_per_pixel_acc",

@@ -227,11 +227,18 @@ async function ensureSegmenter(
   return segmenter;
 }
 
+/** Whether a finished run kept every test image's scores (runs from before `--seeds` did not). */
+function scoredPerImage(r: RunResult | null): boolean {
+  return r?.scores.per_image !== undefined;
+}
+
 /**
  * Trains (or resumes), translates and scores one seed of one run with
  * `segmenter` (called once the run is trained), then writes its `done.json`
  * with every test image's scores. A run that already has `done.json` is
- * returned as it is.
+ * returned as it is, but for one scored without per-image records, whose
+ * translated test images are scored again (nothing is retrained) so that
+ * its cells get a spread.
  */
 export async function runOne(
   unit: SeededRun,
@@ -241,9 +248,24 @@ export async function runOne(
 ): Promise<RunResult> {
   const { run, folder } = unit;
   const done = await readRunResult(o.out, folder);
-  if (done) return done;
+  if (done && scoredPerImage(done)) return done;
   const log = o.log ?? console.log;
   const dir = `${o.out}/${folder}`;
+  if (done) {
+    const scores = await evaluateResults(`${dir}/test`, {
+      segmenter: await segmenter(),
+      perImage: true,
+    });
+    if (scores.n_images !== done.scores.n_images) {
+      log(
+        `${folder}: ${scores.n_images} test images left of the ${done.scores.n_images} scored; kept without per-image scores`,
+      );
+      return done;
+    }
+    await Deno.writeTextFile(`${dir}/done.json`, jsonText({ ...done, scores }));
+    log(`${folder}: scored again with per-image records`);
+    return { ...done, scores };
+  }
   const cfg = runConfig(run, p, o, unit.seed);
   const resume = await exists(`${dir}/checkpoints/latest`);
   log(
@@ -331,7 +353,8 @@ async function runInWorkers(
   const skipped: string[] = [];
   const queue: SeededRun[] = [];
   for (const unit of units) {
-    if (await readRunResult(o.out, unit.folder)) skipped.push(unit.folder);
+    const done = await readRunResult(o.out, unit.folder);
+    if (scoredPerImage(done)) skipped.push(unit.folder);
     else queue.push(unit);
   }
   const l1Only = (u: SeededRun) => u.run.spec.loss === "l1" ? 1 : 0;
@@ -356,9 +379,9 @@ async function runInWorkers(
 
 /** What {@link runAblation} did. */
 export interface AblateSummary {
-  /** Runs trained or finished by this call (their folders, `runFolder`). */
+  /** Runs trained, finished or scored again by this call (their folders, `runFolder`). */
   ran: string[];
-  /** Runs skipped because `done.json` was already there (folders). */
+  /** Runs skipped because `done.json`, with per-image scores, was already there (folders). */
   skipped: string[];
   /** The report's rows (absent with `--only`, which builds no tables). */
   rows?: ReportRow[];
@@ -405,7 +428,7 @@ export async function runAblation(o: AblateOptions): Promise<AblateSummary> {
       for (const unit of todo) {
         const before = await readRunResult(o.out, unit.folder);
         await runOne(unit, o, p, segmenter);
-        (before ? skipped : ran).push(unit.folder);
+        (scoredPerImage(before) ? skipped : ran).push(unit.folder);
       }
     } finally {
       await (loaded as Promise<LoadedSegmenter> | null)?.then(

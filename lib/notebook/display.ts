@@ -14,7 +14,7 @@ import * as tf from "@tensorflow/tfjs";
 import sharp from "sharp";
 import { escapeHtml } from "../report/run_page.ts";
 import type { RgbImage } from "../util/image.ts";
-import { readRgb, valuesToRgb } from "../util/image.ts";
+import { readRgb, tensorToRgb, valuesToRgb } from "../util/image.ts";
 import { type Batch, openAlignedDataset } from "../data.ts";
 import type { Direction } from "../config.ts";
 import { ensureSynthDataset } from "../datasets/synth.ts";
@@ -23,6 +23,7 @@ import type { ResultsJson } from "../ablation/report.ts";
 import { exists } from "../util/files.ts";
 import type { StepEvent, StepLosses } from "../train.ts";
 import { withFcnScores } from "../eval/segmenter.ts";
+import { notebookBackend } from "./backend.ts";
 
 /** The symbol Deno's Jupyter kernel looks for on a value to get its MIME bundle. */
 export const JUPYTER_DISPLAY: unique symbol = Symbol.for(
@@ -190,19 +191,37 @@ export function sliderPlot(
   );
 }
 
-/** An image in [-1, 1], shape `[h, w, 3]` or `[h, w, 1]`, as 8-bit RGB. */
-export function tensorImage(t: tf.Tensor3D): RgbImage {
+/**
+ * An image in [-1, 1], shape `[h, w, 3]` or `[h, w, 1]`, as 8-bit RGB. The
+ * read is asynchronous (`data()`), so it works on every backend, WebGPU
+ * included.
+ */
+export async function tensorImage(t: tf.Tensor3D): Promise<RgbImage> {
   const [height, width] = t.shape;
-  return { width, height, data: valuesToRgb(t.dataSync(), t.shape) };
+  return { width, height, data: await tensorToRgb(t) };
 }
 
-/** Every image of an NHWC batch in [-1, 1] as 8-bit RGB. */
-export function batchImages(t: tf.Tensor4D): RgbImage[] {
-  return tf.unstack(t).map((img) => {
-    const rgb = tensorImage(img as tf.Tensor3D);
-    img.dispose();
-    return rgb;
-  });
+/**
+ * Every image of an NHWC batch in [-1, 1] as 8-bit RGB, read back in one
+ * asynchronous read (`data()`).
+ *
+ * @example
+ * ```ts
+ * const [first] = await batchImages(batch.input);
+ * ```
+ */
+export async function batchImages(t: tf.Tensor4D): Promise<RgbImage[]> {
+  const [n, height, width, channels] = t.shape;
+  const values = await t.data();
+  const size = height * width * channels;
+  return Array.from({ length: n }, (_, i) => ({
+    width,
+    height,
+    data: valuesToRgb(
+      values.subarray(i * size, (i + 1) * size),
+      [height, width, channels],
+    ),
+  }));
 }
 
 /** Stops of the viridis colour map, RGB 0-255, from low to high. */
@@ -217,14 +236,15 @@ const VIRIDIS = [
 /**
  * A 2-D map (e.g. a feature map or the discriminator's logits), shape
  * `[h, w]`, as a viridis-coloured image, low values dark. Values are scaled
- * from `range` (default: the map's own min and max) to the colour map.
+ * from `range` (default: the map's own min and max) to the colour map. The
+ * read is asynchronous (`data()`), so it works on every backend.
  */
-export function mapImage(
+export async function mapImage(
   t: tf.Tensor2D,
   range?: readonly [number, number],
-): RgbImage {
+): Promise<RgbImage> {
   const [height, width] = t.shape;
-  const v = t.dataSync();
+  const v = await t.data();
   let [lo, hi] = range ?? [Infinity, -Infinity];
   if (!range) {
     for (const x of v) {
@@ -410,9 +430,8 @@ export interface AblationSource {
   origin: string;
 }
 
-/** Presets from the most to the least trained. */
-/** Most trained first; `cpu` is `cpu128` under its name before the rename. */
-const PRESET_RANK = ["paper", "cpu128", "cpu", "ci"];
+/** Presets, most trained first; `cpu` is `cpu128` under its name before the rename. */
+const PRESET_RANK = ["paper", "cpu256", "cpu128", "cpu", "ci"];
 
 /** `<root>/<child>/results.json` for every child folder of `root` whose name passes `keep`. */
 async function resultFiles(
@@ -484,7 +503,7 @@ export async function ablationResults(
     dataroot: data.root,
     direction: "BtoA",
     out,
-    backend: "auto",
+    backend: notebookBackend("auto"),
     log: () => {},
   });
   return {

@@ -13,6 +13,8 @@
 import { ConfigError, EnvironmentError } from "../errors.ts";
 import { exists } from "../util/files.ts";
 import { inlineMathJax } from "./mathjax.ts";
+import { NOTEBOOK_BACKEND_ENV } from "./backend.ts";
+import type { BackendName } from "../config.ts";
 
 /** What {@link runNotebooks} does. */
 export interface NotebookRunOptions {
@@ -26,6 +28,11 @@ export interface NotebookRunOptions {
   small: boolean;
   /** Also render each executed notebook to HTML in `outDir`. */
   html: boolean;
+  /**
+   * The backend every notebook uses (sets {@link NOTEBOOK_BACKEND_ENV} for
+   * the kernels); unset: each notebook's own choice.
+   */
+  backend?: BackendName;
 }
 
 /** What {@link runNotebooks} did. */
@@ -180,7 +187,10 @@ export async function runNotebooks(
     "--timeout",
     String(o.cellTimeoutS),
     ...o.notebooks,
-  ], { PIX2PIX_NB_SMALL: o.small ? "1" : "0" });
+  ], {
+    PIX2PIX_NB_SMALL: o.small ? "1" : "0",
+    ...(o.backend ? { [NOTEBOOK_BACKEND_ENV]: o.backend } : {}),
+  });
   const executed: string[] = [];
   for (const nb of o.notebooks) {
     const out = `${o.outDir}/${nb.slice(nb.lastIndexOf("/") + 1)}`;
