@@ -18,13 +18,9 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { randomPair } from "../lib/data.ts";
 import { Pix2Pix } from "../lib/train.ts";
-import {
-  benchConfig,
-  type BenchOptions,
-  benchPair,
-  round1,
-} from "./train_step.ts";
+import { benchConfig, type BenchOptions, round1 } from "./train_step.ts";
 
 /** One kernel name's share of a profiled step. */
 export interface KernelCost {
@@ -59,7 +55,7 @@ export async function profileStep(
   o: Pick<BenchOptions, "ngf" | "ndf" | "backend" | "threads" | "warmup">,
 ): Promise<StepProfile> {
   const model = Pix2Pix.create(benchConfig(size, o));
-  const batch = benchPair(size);
+  const batch = randomPair(1, size);
   try {
     for (let i = 0; i < o.warmup; i++) await model.trainStep(batch, i);
     const t0 = performance.now();

@@ -32,6 +32,7 @@ import {
   DEFAULT_CONFIG,
   type TrainConfig,
 } from "../lib/config.ts";
+import { randomPair } from "../lib/data.ts";
 import { Pix2Pix } from "../lib/train.ts";
 
 /** Options of {@link runBench}. */
@@ -154,18 +155,6 @@ export function benchConfig(
   };
 }
 
-/**
- * The fixed pair every benchmark step trains on: NHWC `[1, size, size, 3]`
- * uniform in [-1, 1], seeds 1 (input) and 2 (target).
- */
-export function benchPair(
-  size: number,
-): { input: tf.Tensor4D; target: tf.Tensor4D } {
-  const image = (seed: number) =>
-    tf.randomUniform([1, size, size, 3], -1, 1, "float32", seed) as tf.Tensor4D;
-  return { input: image(1), target: image(2) };
-}
-
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
@@ -220,7 +209,7 @@ export async function benchOurs(
 ): Promise<OurTiming> {
   const rss = new RssPeak();
   const model = Pix2Pix.create(benchConfig(size, o));
-  const batch = benchPair(size);
+  const batch = randomPair(1, size); // the fixed pair every step trains on
   try {
     const stepMs: number[] = [];
     for (let i = 0; i < o.warmup + o.steps; i++) {

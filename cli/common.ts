@@ -120,10 +120,24 @@ export function cliMessage(err: Error): string {
   if (!(err instanceof Pix2PixError) || err.field === undefined) {
     return err.message;
   }
-  const fields = new Set([err.field, ...FLAG_FIELDS]);
-  return err.message.replace(
+  return inFlagTerms(err.message, [err.field, ...FLAG_FIELDS]);
+}
+
+/**
+ * `text` with every word that is one of `fields` written as its flag
+ * (`resizeB` → `--resize-b`); quoted words, paths and values stay.
+ *
+ * @example
+ * ```ts
+ * inFlagTerms("size differs (resizeB resizes it)", ["resizeB"]);
+ * // → "size differs (--resize-b resizes it)"
+ * ```
+ */
+export function inFlagTerms(text: string, fields: Iterable<string>): string {
+  const names = new Set(fields);
+  return text.replace(
     /(?<![\w./'"`-])([A-Za-z][A-Za-z0-9]*)(?![\w/'"`-])/g,
-    (word) => fields.has(word) ? `--${flagName(word)}` : word,
+    (word) => names.has(word) ? `--${flagName(word)}` : word,
   );
 }
 

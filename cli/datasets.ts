@@ -14,6 +14,7 @@
 import type { ParseArgsOptionsConfig } from "node:util";
 import {
   cliMessage,
+  inFlagTerms,
   intFlag,
   parseFlags,
   runCli,
@@ -116,7 +117,7 @@ await runCli(async () => {
       for (const n of report.unmatchedA) console.log(`no B for A ${n}`);
       for (const n of report.unmatchedB) console.log(`no A for B ${n}`);
       for (const e of report.errors) {
-        console.log(`error: ${e.file}: ${e.reason}`);
+        console.log(`error: ${e.file}: ${inFlagTerms(e.reason, ["resizeB"])}`);
       }
       console.log(
         `wrote ${report.written} pairs to ${values.out}; unmatched: ${report.unmatchedA.length} A, ${report.unmatchedB.length} B; ${report.errors.length} error(s)`,

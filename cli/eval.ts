@@ -28,7 +28,11 @@ import {
   type TrainedSegmenter,
   trainSegmenter,
 } from "../lib/eval/segmenter.ts";
-import { readResultsInfo, translateSplit } from "../lib/translate.ts";
+import {
+  readResultsInfo,
+  type ResultsInfo,
+  translateSplit,
+} from "../lib/translate.ts";
 import { recordTestScores } from "../lib/report/model_card.ts";
 import { totalEpochs } from "../lib/schedule.ts";
 import { commandsAfter, nextCommands, nextLines } from "./next_steps.ts";
@@ -262,23 +266,28 @@ async function segmenterFor(
   return { segmenter, record, dir, cached: false };
 }
 
-/** `--dataroot`, else the dataset the checkpoint or results came from, else facades. */
-async function datarootOf(v: Flags): Promise<string> {
+/**
+ * `--dataroot`, else the dataset the checkpoint or the results (`info`, the
+ * `--results` folder's translate.json) came from, else facades.
+ */
+async function datarootOf(
+  v: Flags,
+  info: ResultsInfo | null,
+): Promise<string> {
   if (v.dataroot) return v.dataroot;
   if (v.checkpoint) {
     return await resolveDataroot(await readCheckpointConfig(v.checkpoint));
   }
-  if (v.results) {
-    return (await readResultsInfo(v.results))?.dataroot ?? FACADES_DIR;
-  }
-  return FACADES_DIR;
+  return info?.dataroot ?? FACADES_DIR;
 }
 
+/** Scores `--results` (its translate.json: `info`), or `--checkpoint` translated first. */
 async function score(
   v: Flags,
   dataroot: string,
   backend: string,
   log: Log,
+  info: ResultsInfo | null,
 ): Promise<void> {
   let results = v.results;
   if (v.checkpoint) {
@@ -313,7 +322,7 @@ async function score(
   }
   // The run's model card records these scores (its translate.json names the
   // run when --results came from `deno task translate`).
-  const info = await readResultsInfo(results!);
+  if (v.checkpoint) info = await readResultsInfo(results!);
   const checkpoint = v.checkpoint ?? info?.checkpoint;
   if (checkpoint) {
     const card = await recordTestScores(checkpoint, {
@@ -343,7 +352,8 @@ await runCli(async () => {
     enumFlag("backend", v.backend, BACKENDS) ?? "auto",
   );
   log(`backend: ${backend.name} (${backend.reason})`);
-  const dataroot = await datarootOf(v);
+  const info = v.results ? await readResultsInfo(v.results) : null;
+  const dataroot = await datarootOf(v, info);
   if (v["train-segmenter"]) {
     const { segmenter, record, dir, cached } = await segmenterFor(
       v,
@@ -354,6 +364,6 @@ await runCli(async () => {
     if (cached) log("already trained (use --force to retrain)");
     printRecord(log, dir, record);
     segmenter.dispose();
-  } else await score(v, dataroot, backend.name, log);
+  } else await score(v, dataroot, backend.name, log, info);
   Deno.exit(0);
 });

@@ -17,12 +17,7 @@ import { parseTrainArgs, wantsHelp } from "./train_flags.ts";
 import { runCli, UserError } from "./common.ts";
 import { buildDemoSite, serveDemoSite } from "../lib/site/demo_site.ts";
 import { parsePort } from "./site_flags.ts";
-import {
-  formatCommand,
-  nextCommands,
-  scoresApply,
-  type TaskCommand,
-} from "./next_steps.ts";
+import { formatCommand, nextCommands, type TaskCommand } from "./next_steps.ts";
 
 const HELP = `Usage: deno task quickstart [train flags] [--port N]
 
@@ -103,7 +98,10 @@ await runCli(async () => {
   }
   const trainArgs = again ? [...rest, "--resume"] : rest;
   await run({ task: "train", args: trainArgs, what: "" }, 1);
-  const scores = await scoresApply(cfg);
+  // Built now (it holds the model in memory): its input kind says whether
+  // FCN-scores apply, from the test examples it read once.
+  const site = await buildDemoSite({ checkpoint: runDir });
+  const scores = site.info.inputKind === "facade-labels";
   const [translate, ...more] = nextCommands(runDir, { scores });
   await run(translate, 2);
   if (scores) await run(more[0], 3);
@@ -114,7 +112,6 @@ await runCli(async () => {
   }
   const demo = more.at(-1)!;
   console.log(`\n[4/4] ${formatCommand(demo)}`);
-  const site = await buildDemoSite({ checkpoint: runDir });
   const seconds = (performance.now() - t0) / 1000;
   console.log(
     `quickstart: ${seconds.toFixed(0)} s to the demo (${times.join(", ")})`,

@@ -219,6 +219,26 @@ function validateOptions(opts: DatasetOptions): void {
 }
 
 /**
+ * A seeded random batch of one `size` x `size` RGB pair, NHWC
+ * `[1, size, size, 3]`, values uniform in [-1, 1]: `input` from `seed`,
+ * `target` from `seed + 1`. For benchmarks and tests that train on
+ * stand-in data (`bench/`, `tests/`).
+ *
+ * @example
+ * ```ts
+ * const { input, target } = randomPair(1, 64);
+ * ```
+ */
+export function randomPair(
+  seed: number,
+  size: number,
+): { input: tf.Tensor4D; target: tf.Tensor4D } {
+  const image = (s: number) =>
+    tf.randomUniform([1, size, size, 3], -1, 1, "float32", s) as tf.Tensor4D;
+  return { input: image(seed), target: image(seed + 1) };
+}
+
+/**
  * The image files of `dataroot/phase` in natural order (`2.jpg` before
  * `10.jpg`), and the other files found there.
  *

@@ -355,8 +355,8 @@ export async function translateSplit(
     await writePng(`${o.out}/${SHEET_FILE}`, vconcat(sheet));
   }
   const mode = o.eval
-    ? "eval mode (--eval: moving batch-norm statistics, no dropout)"
-    : "paper test mode (no --eval: batch statistics, dropout on)";
+    ? "eval mode (eval on: moving batch-norm statistics, no dropout)"
+    : "paper test mode (eval off: batch statistics, dropout on)";
   await writeGallery(
     o.out,
     `${config.name}: ${config.phase}, ${config.direction}, ${mode}`,

@@ -368,6 +368,13 @@ Deno.test({
       await page.click('[data-mode="upload"]');
       h = await settled(page, h.translations); // the upload tab's example
       await page.check("#keep-size");
+      assert.equal(
+        await page.evaluate(() =>
+          (globalThis as unknown as { __pix2pix: Hook }).__pix2pix.keepSize
+        ),
+        true,
+        "the hook follows the option before any upload",
+      );
       const odd = new Uint8Array(70 * 48 * 3).map((_, i) => (i * 37) % 251);
       const oddFile = `${OUT_DIR}odd_70x48.png`;
       await writePng(oddFile, { data: odd, width: 70, height: 48 });

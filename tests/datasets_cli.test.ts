@@ -309,23 +309,32 @@ Deno.test("combine: pairs same-named files, reports unmatched and size mismatche
     assert.equal(strict.errors.length, 1);
     assert.match(
       strict.errors[0].reason,
-      /size 16x12 differs from A's 32x24 \(pass --resize-b\)/,
+      /size 16x12 differs from A's 32x24 \(resizeB resizes it\)$/,
     );
     const pair = await readRgb(`${dir}/AB/train/x.png`);
     assert.deepEqual([pair.width, pair.height], [64, 24]);
     assertSamePixels(cropRgb(pair, 0, 0, 32, 24).data, a.data, "A");
     assertSamePixels(cropRgb(pair, 32, 0, 32, 24).data, b.data, "B");
 
-    const viaCli = await cli(
-      "combine",
-      "--a",
-      `${dir}/A`,
-      "--b",
-      `${dir}/B`,
-      "--out",
-      `${dir}/AB2`,
-      "--resize-b",
+    const combineCli = (out: string, ...more: string[]) =>
+      cli(
+        "combine",
+        "--a",
+        `${dir}/A`,
+        "--b",
+        `${dir}/B`,
+        "--out",
+        out,
+        ...more,
+      );
+    // The CLI names the flag where the library names the option.
+    const strictCli = await combineCli(`${dir}/AB3`);
+    assert.equal(strictCli.code, 1, strictCli.stdout + strictCli.stderr);
+    assert.match(
+      strictCli.stdout,
+      /error: .*y\.jpg: size 16x12 differs from A's 32x24 \(--resize-b resizes it\)$/m,
     );
+    const viaCli = await combineCli(`${dir}/AB2`, "--resize-b");
     assert.equal(viaCli.code, 0, viaCli.stdout + viaCli.stderr);
     assert.match(viaCli.stdout, /wrote 2 pairs .*unmatched: 1 A, 1 B; 0 error/);
     assert.match(viaCli.stdout, /no B for A train\/z\.png/);

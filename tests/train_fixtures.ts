@@ -6,6 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { DEFAULT_CONFIG, type TrainConfig } from "../lib/config.ts";
+import { randomPair as libRandomPair } from "../lib/data.ts";
 import { Pix2Pix } from "../lib/train.ts";
 import { relError } from "./conv_grad_cases.ts";
 
@@ -25,17 +26,12 @@ export const TINY: TrainConfig = {
   backend: "cpu",
 };
 
-/**
- * A seeded random batch of one `size` x `size` RGB pair, NHWC [1, size, size, 3],
- * values uniform in [-1, 1]: `input` from `seed`, `target` from `seed + 1`.
- */
+/** {@link libRandomPair} at {@link TINY}'s crop size unless told. */
 export function randomPair(
   seed: number,
   size = TINY.cropSize,
 ): { input: tf.Tensor4D; target: tf.Tensor4D } {
-  const image = (s: number) =>
-    tf.randomUniform([1, size, size, 3], -1, 1, "float32", s) as tf.Tensor4D;
-  return { input: image(seed), target: image(seed + 1) };
+  return libRandomPair(seed, size);
 }
 
 /** {@link TINY} with the 32 px U-Net (`unet_32`). */

@@ -103,7 +103,7 @@ Deno.test("train: a seeded val slice, validation L1 every epoch, checkpoints/bes
     text,
     /validation: 1 pairs \(a seeded 10% slice held out of train\)/,
   );
-  assert.match(text, /--eval/);
+  assert.match(text, /its `eval` option uses the moving statistics/);
   // The card as written by the library, then the CLI's commands for the run.
   const cardMd = Deno.readTextFileSync(`${run}/MODEL_CARD.md`).trim();
   assert.ok(text.startsWith(cardMd), text);

@@ -25,7 +25,7 @@ import {
   type Picture,
   runGenerator,
 } from "./generator.ts";
-import { fileToRgb, showRgb } from "./images.ts";
+import { bitmapToRgb, decodeImage, showRgb } from "./images.ts";
 import { LabelCanvas, PAINT_SIZE, type Tool } from "./label_canvas.ts";
 
 /** Input modes: painting a label map, or an uploaded image. */
@@ -261,9 +261,9 @@ async function main(): Promise<void> {
     const file = (e.target as HTMLInputElement).files?.[0];
     if (!file) return;
     try {
-      labels.load(
-        (await fileToRgb(file, PAINT_SIZE, info.direction, false)).rgb,
-      );
+      const bitmap = await decodeImage(file);
+      labels.load(bitmapToRgb(bitmap, PAINT_SIZE, info.direction, false).rgb);
+      bitmap.close();
       hook.example = null;
       setStatus(`label map from ${file.name}`);
     } catch (err) {
@@ -271,9 +271,10 @@ async function main(): Promise<void> {
     }
   });
 
-  // Upload mode.
+  // Upload mode: the image shown is decoded once and redrawn when the size
+  // option changes.
   let uploaded: Picture | null = null;
-  let uploadedFile: File | undefined;
+  let source: ImageBitmap | null = null;
   const upload = new Translator(
     gen,
     () => uploaded,
@@ -284,18 +285,23 @@ async function main(): Promise<void> {
   );
   const keepSize = el<HTMLInputElement>("keep-size");
   keepSize.checked = params.get("keepSize") === "1";
+  hook.keepSize = keepSize.checked;
   el("multiple").textContent = String(gen.multiple);
+  /** Makes `bitmap` the upload input, drawn at the size the option asks. */
+  const setSource = (bitmap: ImageBitmap) => {
+    if (source !== bitmap) source?.close();
+    source = bitmap;
+    uploaded = bitmapToRgb(
+      bitmap,
+      keepSize.checked ? null : gen.size,
+      info.direction,
+      true,
+    );
+  };
   const takeFile = async (file: File | undefined) => {
     if (!file) return;
-    uploadedFile = file;
-    hook.keepSize = keepSize.checked;
     try {
-      uploaded = await fileToRgb(
-        file,
-        keepSize.checked ? null : gen.size,
-        info.direction,
-        true,
-      );
+      setSource(await decodeImage(file));
       hook.example = null;
       setStatus(`translating ${file.name}`);
       upload.schedule();
@@ -303,7 +309,13 @@ async function main(): Promise<void> {
       setStatus((err as Error).message, true);
     }
   };
-  keepSize.addEventListener("change", () => takeFile(uploadedFile));
+  keepSize.addEventListener("change", () => {
+    hook.keepSize = keepSize.checked;
+    if (!source) return;
+    setSource(source);
+    showRgb(el("upload-input"), uploaded!);
+    upload.schedule();
+  });
   el<HTMLInputElement>("upload").addEventListener(
     "change",
     (e) => takeFile((e.target as HTMLInputElement).files?.[0]),
@@ -331,19 +343,12 @@ async function main(): Promise<void> {
     const path = examples[exampleIndex];
     const res = await fetch(path);
     if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
-    const blob = await res.blob();
+    const bitmap = await decodeImage(await res.blob());
     if (labelInput) {
-      labels.load(
-        (await fileToRgb(blob, PAINT_SIZE, info.direction, false)).rgb,
-      );
+      labels.load(bitmapToRgb(bitmap, PAINT_SIZE, info.direction, false).rgb);
     }
-    uploaded = await fileToRgb(
-      blob,
-      keepSize.checked ? null : gen.size,
-      info.direction,
-      true,
-    );
-    showRgb(el("upload-input"), uploaded);
+    setSource(bitmap);
+    showRgb(el("upload-input"), uploaded!);
     hook.example = path;
     nextExample.textContent = `Next example (${
       (exampleIndex + 1) % examples.length + 1

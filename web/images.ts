@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 /**
- * Image files and canvases in the page: decoding a dropped or chosen file to
- * 8-bit RGB at a given size (taking one half of an aligned A|B pair), and
+ * Image files and canvases in the page: decoding a dropped or chosen file
+ * once and drawing it as 8-bit RGB at a given size (taking one half of an aligned A|B pair), and
  * drawing RGB pixels.
  *
  * @module
@@ -14,30 +14,40 @@ import type { Picture } from "./generator.ts";
 export const MAX_SIDE = 2048;
 
 /**
- * Decodes an image file to 8-bit RGB, `size x size` (resized without keeping
- * the aspect ratio), or at its own size with `size` null (scaled down to
- * {@link MAX_SIDE} when larger).
+ * Decodes an image file once; draw it at any size with {@link bitmapToRgb}
+ * (call `close()` when done).
  *
  * @param file the image file (any format the browser decodes)
- * @param size output height and width, pixels, or null for the file's size
- * @param direction picks the half of an A|B pair (see {@link inputRegion})
- * @param smooth bilinear resizing (photos) or nearest (label maps)
  * @throws Error naming the file when the browser cannot decode it
  */
-export async function fileToRgb(
+export async function decodeImage(
   file: Blob & { name?: string },
-  size: number | null,
-  direction: Direction,
-  smooth: boolean,
-): Promise<Picture> {
-  let bitmap: ImageBitmap;
+): Promise<ImageBitmap> {
   try {
-    bitmap = await createImageBitmap(file);
+    return await createImageBitmap(file);
   } catch {
     throw new Error(
       `${file.name ?? "file"}: not an image this browser can decode`,
     );
   }
+}
+
+/**
+ * A decoded image as 8-bit RGB, `size x size` (resized without keeping the
+ * aspect ratio), or at its own size with `size` null (scaled down to
+ * {@link MAX_SIDE} when larger).
+ *
+ * @param bitmap the image, from {@link decodeImage}
+ * @param size output height and width, pixels, or null for the image's size
+ * @param direction picks the half of an A|B pair (see {@link inputRegion})
+ * @param smooth bilinear resizing (photos) or nearest (label maps)
+ */
+export function bitmapToRgb(
+  bitmap: ImageBitmap,
+  size: number | null,
+  direction: Direction,
+  smooth: boolean,
+): Picture {
   const region = inputRegion(bitmap.width, bitmap.height, direction);
   const scale = Math.min(1, MAX_SIDE / Math.max(region.width, bitmap.height));
   const width = size ?? Math.max(1, Math.round(region.width * scale));
@@ -56,7 +66,6 @@ export async function fileToRgb(
     width,
     height,
   );
-  bitmap.close();
   const rgb = rgbaToRgb(ctx.getImageData(0, 0, width, height).data);
   return { rgb, width, height };
 }

@@ -113,7 +113,7 @@ async function combineFlat(
         report.errors.push({
           file: `${b}/${nameB}`,
           reason:
-            `size ${imgB.width}x${imgB.height} differs from A's ${imgA.width}x${imgA.height} (pass --resize-b)`,
+            `size ${imgB.width}x${imgB.height} differs from A's ${imgA.width}x${imgA.height} (resizeB resizes it)`,
         });
         continue;
       }

@@ -252,7 +252,7 @@ export function modelCardMarkdown(c: ModelCard): string {
     "```",
     "",
     "Test mode: `translate` defaults to the paper's test mode (batch statistics, dropout on, as Isola et al.);",
-    "`--eval` uses the moving statistics and no dropout (deterministic). The demo defaults to `--eval`'s mode.",
+    "its `eval` option uses the moving statistics and no dropout (deterministic). The demo defaults to the `eval` mode.",
     "",
   ];
   return lines.join("\n");
