@@ -15,9 +15,6 @@ import { ImageError } from "../errors.ts";
 import { naturalCompare } from "./files.ts";
 import { unitToByte, valuesToRgb } from "./pixels.ts";
 
-/** {@link tensorToRgb} from values already read (lib/util/pixels.ts). */
-export { valuesToRgb };
-
 /**
  * An 8-bit RGB image, HWC: `data.length === width * height * 3`; or RGBA
  * (`channels: 4`, 4 bytes a pixel), as decoded with `alpha` for 2- and
