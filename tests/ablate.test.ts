@@ -235,7 +235,7 @@ Deno.test("report: paper numbers beside ours, missing runs marked", () => {
   const withSegmenter = tablesMarkdown({
     ...input,
     segmenter: {
-      config: { ...DEFAULT_SEGMENTER_CONFIG },
+      config: { ...DEFAULT_SEGMENTER_CONFIG, size: 128 },
       dataroot: "facades",
       nTrain: 360,
       validation: {

@@ -733,7 +733,14 @@ export function withFcnScores(record: SegmenterRecord): SegmenterRecord {
     );
   return {
     ...record,
-    config: { ...record.config, epochsDecay: record.config.epochsDecay ?? 0 },
+    ...(record.config
+      ? {
+        config: {
+          ...record.config,
+          epochsDecay: record.config.epochsDecay ?? 0,
+        },
+      }
+      : {}),
     test: renamed(record.test),
     ...(record.validation ? { validation: renamed(record.validation) } : {}),
   };
