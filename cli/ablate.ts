@@ -4,9 +4,9 @@
  * (see `lib/ablation/run.ts`).
  *
  *   deno task ablate --study objective|generator|discriminator|all
- *     --preset ci|cpu|paper [--dataroot DIR] [--direction BtoA] [--out DIR]
- *     [--backend auto|native|wasm|webgpu|cpu|tensorflow] [--threads 1] [--jobs 1] [--only ID]
- *     [--merge] [--publish DIR] [--list]
+ *     --preset ci|cpu128|cpu256|paper [--seeds N] [--dataroot DIR] [--direction BtoA]
+ *     [--out DIR] [--backend auto|native|wasm|webgpu|cpu|tensorflow] [--threads 1]
+ *     [--jobs 1] [--only ID] [--merge] [--publish DIR] [--list]
  *
  * @module
  */
@@ -15,6 +15,7 @@ import {
   type AblatePresetName,
   buildGrid,
   resolvePreset,
+  seededRuns,
   STUDIES,
   type StudyName,
 } from "../lib/ablation/grid.ts";
@@ -24,15 +25,25 @@ import { FACADES_DIR } from "../lib/datasets/dataroot.ts";
 import { BACKENDS, DIRECTIONS } from "../lib/config.ts";
 
 const HELP =
-  `Usage: deno task ablate --study objective|generator|discriminator|all --preset ci|cpu128|paper [flags]
+  `Usage: deno task ablate --study objective|generator|discriminator|all --preset ci|cpu128|cpu256|paper [flags]
 
 Trains, translates and scores the paper's ablations (Tables 1-3) and writes
 tables.md, results.csv, results.json, sample sheets and index.html into --out.
-Finished runs (done.json) are skipped; interrupted ones resume.
+Every run trains --seeds times (seed 0 in <out>/<id>, seed k in <out>/<id>-seedK);
+each cell carries its spread over seeds and test images, and each of the
+paper's orderings reads holds / tie / does not hold. Finished runs (done.json)
+are skipped; interrupted ones resume.
 
   --study NAME      objective | generator | discriminator | all (default all)
   --preset NAME     the grid's size (required): ci (minutes, plumbing) |
-                    cpu128 (128 px, 1.5-7.5 h on 2 cores) | paper (GPU)
+                    cpu128 (128 px, ngf 16, 2 seeds: ~3 h on 2 cores) |
+                    cpu256 (256 px, ngf 32, 2 seeds: ~7 h) | paper (GPU)
+  --seeds N         training seeds per run, N >= 1 (default: the preset's:
+                    ${
+    Object.entries(ABLATE_PRESETS).map(([k, p]) => `${k} ${p.seeds}`).join(
+      ", ",
+    )
+  })
   --dataroot DIR    aligned dataset (default ../shared/datasets/facades)
   --direction D     input half: ${
     DIRECTIONS.join(" | ")
@@ -43,15 +54,16 @@ Finished runs (done.json) are skipped; interrupted ones resume.
                     wasm's threaded SIMD build
   --jobs N          runs trained at once, each in its own worker (default 1;
                     on N cores, --jobs N beats --threads N)
-  --only ID         run just this run (or row id, or "segmenter"); no tables
-                    (default: every run)
+  --only ID         run just this run, every seed (or a row id, one seed as
+                    ID-seedK, or "segmenter"); no tables (default: every run)
   --merge           only build the tables from the finished runs (switch,
                     default off)
   --publish DIR     also copy the results, sheets, first test images and the
                     charts as SVG (rendered by Chromium) into DIR, with a
                     README.md showing them: a small folder to commit
                     (default: none)
-  --list            print the runs of the grid and exit (switch, default off)
+  --list            print the runs of the grid, one line per seed (its --only
+                    value, folder and rows), and exit (switch, default off)
   --help            this text`;
 
 await runCli(async () => {
@@ -60,6 +72,7 @@ await runCli(async () => {
     options: {
       study: { type: "string", default: "all" },
       preset: { type: "string" },
+      seeds: { type: "string" },
       dataroot: { type: "string" },
       direction: { type: "string", default: "BtoA" },
       out: { type: "string" },
@@ -103,12 +116,15 @@ await runCli(async () => {
       "--publish needs the tables, which --only does not build: publish with --merge",
     );
   }
+  const seeds = intFlag("seeds", values.seeds, { min: 1 });
   if (values.list) {
-    const grid = buildGrid(resolvePreset(preset).size, studies);
-    for (const run of grid.runs) {
-      console.log(`${run.id}\t${run.rows.join(", ")}`);
+    const p = resolvePreset(preset, seeds ? { seeds } : {});
+    for (const u of seededRuns(buildGrid(p.size, studies), p.seeds)) {
+      console.log(
+        `${u.run.id}-seed${u.seed}\t${u.folder}/\t${u.run.rows.join(", ")}`,
+      );
     }
-    return console.log("segmenter\t(trained once per grid)");
+    return console.log("segmenter\tsegmenter/\t(trained once per grid)");
   }
   const direction = enumFlag("direction", values.direction, DIRECTIONS)!;
   const backend = enumFlag("backend", values.backend, BACKENDS)!;
@@ -129,6 +145,7 @@ await runCli(async () => {
   const summary = await runAblation({
     studies,
     preset,
+    seeds,
     dataroot,
     direction,
     out: values.out ?? `runs/ablate-${preset}`,

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { enumFlag, UserError } from "./common.ts";
+import { enumFlag, intFlag, UserError } from "./common.ts";
 import {
   buildDemoSite,
   type DemoSite,
@@ -26,12 +26,8 @@ export function parseInputKind(value: string | undefined): InputKind | "auto" {
  *
  * @throws UserError naming the flag otherwise
  */
-export function parsePort(value: string | undefined): number {
-  const port = Number(value);
-  if (!/^\d+$/.test(value ?? "") || port > 65535) {
-    throw new UserError(`--port: '${value}' is not a port number (0-65535)`);
-  }
-  return port;
+export function parsePort(value: string): number {
+  return intFlag("port", value, { min: 0, max: 65535 })!;
 }
 
 /**

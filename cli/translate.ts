@@ -6,6 +6,7 @@
  *   deno task translate --checkpoint runs/facades --out results/facades \
  *     [--dataroot DIR] [--phase test] [--direction BtoA] [--eval] [--num-test N] [--seed S]
  *     [--dataset-mode aligned|single] [--preprocess none] [--tile N] [--tile-overlap N]
+ *     [--sheet N]
  *
  * @module
  */
@@ -51,6 +52,8 @@ const HELP = `Usage: deno task translate --checkpoint DIR --out DIR [options]
   --tile N           with --preprocess none: images larger than N px go through
                      N x N tiles with blended overlaps (default ${DEFAULT_TILE}; 0: never)
   --tile-overlap N   pixels neighbouring tiles share (default N/4)
+  --sheet N          also write sheet.png: the first N images as rows of
+                     input | output | target at full size (default 0: none)
   --backend NAME     tfjs backend: ${BACKENDS.join(" | ")} (default auto)
   --help             this text`;
 
@@ -72,6 +75,7 @@ await runCli(async () => {
       preprocess: { type: "string" },
       tile: { type: "string" },
       "tile-overlap": { type: "string" },
+      sheet: { type: "string" },
       backend: { type: "string" },
     },
   });
@@ -109,6 +113,7 @@ await runCli(async () => {
     preprocess,
     tile: intFlag("tile", values.tile, { min: 0 }),
     tileOverlap: intFlag("tile-overlap", values["tile-overlap"], { min: 0 }),
+    sheet: intFlag("sheet", values.sheet, { min: 0 }),
   });
   const what = datasetMode === "single"
     ? `from ${values.dataroot}`

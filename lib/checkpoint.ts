@@ -21,6 +21,9 @@
  * (mid-save included) leaves the previous checkpoint and pointer intact; a
  * save that fails (a full disk) removes its temporary folder at once.
  *
+ * {@link linkCheckpoint} makes a saved step folder a checkpoint of another
+ * folder too (a run's `checkpoints/best`) by hard-linking its files.
+ *
  * Loading checks every file against `manifest.json` and names the first that
  * differs; {@link loadCheckpoint} can then fall back to the newest intact
  * older checkpoint. Translation and export need only `state.json` and `G/`
@@ -35,14 +38,8 @@ import "./layers.ts"; // registers the custom layers that model.json refers to
 import type { Adam, NamedTensor } from "./adam.ts";
 import type { TrainConfig } from "./config.ts";
 import { CheckpointError } from "./errors.ts";
-import { objectiveParts } from "./losses.ts";
-import {
-  exists,
-  isNoSpace,
-  readFailure,
-  readJsonFile,
-  writeFailure,
-} from "./util/files.ts";
+import { discriminatorSpecFromConfig } from "./patchgan.ts";
+import { exists, isNoSpace, readFailure, writeFailure } from "./util/files.ts";
 
 /** Bytes per weight shard file, as the tfjs converter's default (4 MiB). */
 const SHARD_BYTES = 4 * 1024 * 1024;
@@ -104,28 +101,98 @@ function fileError(path: string): (reason: string) => CheckpointError {
     new CheckpointError(`checkpoint file ${path}: ${reason}`, { file: path });
 }
 
-async function readText(path: string): Promise<string> {
+/**
+ * The files of one folder, read by path relative to it (`G/model.json`):
+ * from disk, or from bytes already read and verified. Errors name
+ * `${path}/${name}`.
+ */
+interface FolderReader {
+  /** The folder, for messages. */
+  path: string;
+  read(name: string): Promise<Uint8Array<ArrayBuffer>>;
+}
+
+/** Reads the files of `folder` from disk. */
+function diskReader(folder: string): FolderReader {
+  return {
+    path: folder,
+    async read(name) {
+      try {
+        return await Deno.readFile(`${folder}/${name}`);
+      } catch (e) {
+        throw fileError(`${folder}/${name}`)(readFailure(e));
+      }
+    },
+  };
+}
+
+/** Reads the files of `folder` from `files` (as {@link verifiedFiles} returned them). */
+function bytesReader(
+  folder: string,
+  files: Map<string, Uint8Array<ArrayBuffer>>,
+): FolderReader {
+  return {
+    path: folder,
+    read(name) {
+      const data = files.get(name);
+      if (!data) throw fileError(`${folder}/${name}`)("missing");
+      return Promise.resolve(data);
+    },
+  };
+}
+
+/** Writes files into a folder by path relative to it, creating subfolders. */
+interface FolderWriter {
+  write(name: string, data: string | Uint8Array<ArrayBuffer>): Promise<void>;
+}
+
+/**
+ * Writes files into `folder`; with `manifest`, records each file's size and
+ * SHA-256 there, hashed from the bytes written (not read back).
+ */
+function diskWriter(folder: string, manifest?: Manifest): FolderWriter {
+  return {
+    async write(name, data) {
+      const bytes = typeof data === "string"
+        ? new TextEncoder().encode(data)
+        : data;
+      const path = `${folder}/${name}`;
+      await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), {
+        recursive: true,
+      });
+      await Deno.writeFile(path, bytes);
+      if (manifest) {
+        manifest[name] = {
+          bytes: bytes.byteLength,
+          sha256: await sha256(bytes),
+        };
+      }
+    },
+  };
+}
+
+/** Reads and parses the JSON file `name` of `from`. */
+async function readJson<T>(from: FolderReader, name: string): Promise<T> {
+  const text = new TextDecoder().decode(await from.read(name));
   try {
-    return await Deno.readTextFile(path);
+    return JSON.parse(text) as T;
   } catch (e) {
-    throw fileError(path)(readFailure(e));
+    throw fileError(`${from.path}/${name}`)(
+      `not valid JSON (${(e as Error).message})`,
+    );
   }
 }
 
-async function readJson<T>(path: string): Promise<T> {
-  return await readJsonFile<T>(path, fileError(path));
-}
-
-async function readBinary(path: string, bytes: number): Promise<ArrayBuffer> {
-  let data: Uint8Array;
-  try {
-    data = await Deno.readFile(path);
-  } catch (e) {
-    throw fileError(path)(readFailure(e));
-  }
+/** The file `name` of `from` as an ArrayBuffer, checked to hold `bytes` bytes. */
+async function readBinary(
+  from: FolderReader,
+  name: string,
+  bytes: number,
+): Promise<ArrayBuffer> {
+  const data = await from.read(name);
   if (data.byteLength !== bytes) {
-    throw new CheckpointError(
-      `checkpoint file ${path}: ${data.byteLength} bytes, expected ${bytes} (truncated or corrupt)`,
+    throw fileError(`${from.path}/${name}`)(
+      `${data.byteLength} bytes, expected ${bytes} (truncated or corrupt)`,
     );
   }
   return data.buffer.slice(
@@ -149,67 +216,85 @@ function specBytes(specs: tf.io.WeightsManifestEntry[]): number {
  */
 export function fileHandler(dir: string): tf.io.IOHandler {
   return {
-    async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
-      await Deno.mkdir(dir, { recursive: true });
-      const data = new Uint8Array(
-        tf.io.CompositeArrayBuffer.join(artifacts.weightData ?? []),
-      );
-      const n = Math.max(1, Math.ceil(data.byteLength / SHARD_BYTES));
-      const paths = Array.from(
-        { length: n },
-        (_, i) => `group1-shard${i + 1}of${n}.bin`,
-      );
-      for (let i = 0; i < n; i++) {
-        await Deno.writeFile(
-          `${dir}/${paths[i]}`,
-          data.subarray(i * SHARD_BYTES, (i + 1) * SHARD_BYTES),
-        );
-      }
-      const modelJson: tf.io.ModelJSON = {
-        modelTopology: artifacts.modelTopology!,
-        format: "layers-model",
-        generatedBy: artifacts.generatedBy,
-        convertedBy: null,
-        weightsManifest: [{ paths, weights: artifacts.weightSpecs ?? [] }],
-      };
-      await Deno.writeTextFile(`${dir}/model.json`, JSON.stringify(modelJson));
-      return {
-        modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts),
-      };
-    },
-    async load(): Promise<tf.io.ModelArtifacts> {
-      const path = `${dir}/model.json`;
-      const json = await readJson<tf.io.ModelJSON>(path);
-      if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
-        throw new CheckpointError(
-          `checkpoint file ${path}: no modelTopology or weightsManifest`,
-        );
-      }
-      const specs = json.weightsManifest.flatMap((g) => g.weights);
-      const paths = json.weightsManifest.flatMap((g) => g.paths);
-      const total = specBytes(specs);
-      const buffers: ArrayBuffer[] = [];
-      let left = total;
-      for (const p of paths) {
-        const size = Math.min(SHARD_BYTES, left);
-        buffers.push(await readBinary(`${dir}/${p}`, size));
-        left -= size;
-      }
-      if (left !== 0) {
-        throw new CheckpointError(
-          `checkpoint file ${path}: shards hold ${
-            total - left
-          } bytes, the weights need ${total}`,
-        );
-      }
-      return {
-        modelTopology: json.modelTopology,
-        weightSpecs: specs,
-        weightData: tf.io.CompositeArrayBuffer.join(buffers),
-        format: json.format,
-        generatedBy: json.generatedBy,
-      };
-    },
+    save: (artifacts) => saveArtifacts(diskWriter(dir), "", artifacts),
+    load: () => loadArtifacts(diskReader(dir), ""),
+  };
+}
+
+/**
+ * Writes a LayersModel's artifacts into `to` as `<prefix>model.json` plus
+ * `<prefix>group1-shard{i}of{n}.bin` files of at most 4 MiB.
+ */
+async function saveArtifacts(
+  to: FolderWriter,
+  prefix: string,
+  artifacts: tf.io.ModelArtifacts,
+): Promise<tf.io.SaveResult> {
+  const data = new Uint8Array(
+    tf.io.CompositeArrayBuffer.join(artifacts.weightData ?? []),
+  );
+  const n = Math.max(1, Math.ceil(data.byteLength / SHARD_BYTES));
+  const paths = Array.from(
+    { length: n },
+    (_, i) => `group1-shard${i + 1}of${n}.bin`,
+  );
+  for (let i = 0; i < n; i++) {
+    await to.write(
+      `${prefix}${paths[i]}`,
+      data.subarray(i * SHARD_BYTES, (i + 1) * SHARD_BYTES),
+    );
+  }
+  const modelJson: tf.io.ModelJSON = {
+    modelTopology: artifacts.modelTopology!,
+    format: "layers-model",
+    generatedBy: artifacts.generatedBy,
+    convertedBy: null,
+    weightsManifest: [{ paths, weights: artifacts.weightSpecs ?? [] }],
+  };
+  await to.write(`${prefix}model.json`, JSON.stringify(modelJson));
+  return {
+    modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts),
+  };
+}
+
+/**
+ * Reads a LayersModel saved by {@link fileHandler} from the files
+ * `<prefix>model.json` and its shards of `from`, each shard checked against
+ * the sizes `model.json` declares.
+ */
+async function loadArtifacts(
+  from: FolderReader,
+  prefix: string,
+): Promise<tf.io.ModelArtifacts> {
+  const json = await readJson<tf.io.ModelJSON>(from, `${prefix}model.json`);
+  if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
+    throw new CheckpointError(
+      `checkpoint file ${from.path}/${prefix}model.json: no modelTopology or weightsManifest`,
+    );
+  }
+  const specs = json.weightsManifest.flatMap((g) => g.weights);
+  const paths = json.weightsManifest.flatMap((g) => g.paths);
+  const total = specBytes(specs);
+  const buffers: ArrayBuffer[] = [];
+  let left = total;
+  for (const p of paths) {
+    const size = Math.min(SHARD_BYTES, left);
+    buffers.push(await readBinary(from, `${prefix}${p}`, size));
+    left -= size;
+  }
+  if (left !== 0) {
+    throw new CheckpointError(
+      `checkpoint file ${from.path}/${prefix}model.json: shards hold ${
+        total - left
+      } bytes, the weights need ${total}`,
+    );
+  }
+  return {
+    modelTopology: json.modelTopology,
+    weightSpecs: specs,
+    weightData: tf.io.CompositeArrayBuffer.join(buffers),
+    format: json.format,
+    generatedBy: json.generatedBy,
   };
 }
 
@@ -243,19 +328,29 @@ export async function restoreOptimizer(
 }
 
 /** Writes an optimizer's state as `<base>.json` (specs) + `<base>.bin` (values). */
-async function saveOptimizer(base: string, opt: Adam): Promise<void> {
+async function saveOptimizer(
+  to: FolderWriter,
+  base: string,
+  opt: Adam,
+): Promise<void> {
   const weights = [...await opt.getWeights(), ...adamPowers(opt)];
   const { data, specs } = await tf.io.encodeWeights(weights);
-  await Deno.writeFile(
+  await to.write(
     `${base}.bin`,
     new Uint8Array(tf.io.CompositeArrayBuffer.join(data)),
   );
-  await Deno.writeTextFile(`${base}.json`, JSON.stringify(specs));
+  await to.write(`${base}.json`, JSON.stringify(specs));
 }
 
-async function loadOptimizer(base: string): Promise<NamedTensor[]> {
-  const specs = await readJson<tf.io.WeightsManifestEntry[]>(`${base}.json`);
-  const data = await readBinary(`${base}.bin`, specBytes(specs));
+async function loadOptimizer(
+  from: FolderReader,
+  base: string,
+): Promise<NamedTensor[]> {
+  const specs = await readJson<tf.io.WeightsManifestEntry[]>(
+    from,
+    `${base}.json`,
+  );
+  const data = await readBinary(from, `${base}.bin`, specBytes(specs));
   const map = tf.io.decodeWeights(data, specs);
   return specs.map((s) => ({ name: s.name, tensor: map[s.name] }));
 }
@@ -269,8 +364,65 @@ export async function saveCheckpoint(
   dir: string,
   state: CheckpointState,
 ): Promise<string> {
+  return await commitCheckpoint(
+    dir,
+    state.step,
+    (tmp) => writeCheckpointFiles(tmp, state),
+  );
+}
+
+/**
+ * Makes the checkpoint folder `from` (a `step_*` folder that
+ * {@link saveCheckpoint} wrote) a checkpoint of `dir` as well, e.g. a run's
+ * `checkpoints/best`, without serialising the models again: its files are
+ * hard-linked (copied where the file system cannot link), atomically and
+ * with `latest` and pruning as {@link saveCheckpoint}. Checkpoint files are
+ * never changed in place, so the two folders stay independent. Returns the
+ * new folder.
+ *
+ * @example
+ * ```ts
+ * const folder = await saveCheckpoint("runs/x/checkpoints", state);
+ * await linkCheckpoint(folder, "runs/x/checkpoints/best");
+ * ```
+ */
+export async function linkCheckpoint(
+  from: string,
+  dir: string,
+): Promise<string> {
+  const name = from.slice(from.lastIndexOf("/") + 1);
+  if (!/^step_\d+$/.test(name)) {
+    throw new CheckpointError(
+      `${from}: not a checkpoint folder (expected a step_<number> folder)`,
+      { file: from },
+    );
+  }
+  return await commitCheckpoint(dir, Number(name.slice(5)), async (tmp) => {
+    await Deno.mkdir(tmp);
+    for (const path of await listFiles(from)) {
+      const target = `${tmp}/${path}`;
+      await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), {
+        recursive: true,
+      });
+      await Deno.link(`${from}/${path}`, target)
+        .catch(() => Deno.copyFile(`${from}/${path}`, target));
+    }
+  });
+}
+
+/**
+ * Creates the checkpoint of `step` in `dir`: `fill` writes its files into a
+ * temporary folder, which is then renamed into place; points `latest` at it
+ * and prunes older ones. An intact checkpoint of the same step is kept as it
+ * is; a damaged one is replaced.
+ */
+async function commitCheckpoint(
+  dir: string,
+  step: number,
+  fill: (tmp: string) => Promise<void>,
+): Promise<string> {
   await Deno.mkdir(dir, { recursive: true });
-  const name = checkpointName(state.step);
+  const name = checkpointName(step);
   const final = `${dir}/${name}`;
   if (await exists(final)) {
     // Same step, same state: never replace an intact checkpoint in place.
@@ -283,13 +435,14 @@ export async function saveCheckpoint(
   }
   const tmp = `${dir}/.tmp-${name}-${Deno.pid}`;
   try {
-    await writeCheckpointFiles(tmp, state);
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    await fill(tmp);
     await Deno.rename(tmp, final);
   } catch (e) {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
     if (!isNoSpace(e)) throw e;
     throw new CheckpointError(
-      `${writeFailure(final, e)} (saving the step ${state.step} checkpoint)`,
+      `${writeFailure(final, e)} (saving the step ${step} checkpoint)`,
     );
   }
   await pointLatest(dir, name);
@@ -302,13 +455,17 @@ async function writeCheckpointFiles(
   tmp: string,
   state: CheckpointState,
 ): Promise<void> {
-  await Deno.remove(tmp, { recursive: true }).catch(() => {});
   await Deno.mkdir(tmp);
-  await state.G.save(fileHandler(`${tmp}/G`));
-  await saveOptimizer(`${tmp}/optimizer_G`, state.optimizerG);
+  const manifest: Manifest = {};
+  const to = diskWriter(tmp, manifest);
+  const model = (prefix: string): tf.io.IOHandler => ({
+    save: (artifacts) => saveArtifacts(to, prefix, artifacts),
+  });
+  await state.G.save(model("G/"));
+  await saveOptimizer(to, "optimizer_G", state.optimizerG);
   if (state.D && state.optimizerD) {
-    await state.D.save(fileHandler(`${tmp}/D`));
-    await saveOptimizer(`${tmp}/optimizer_D`, state.optimizerD);
+    await state.D.save(model("D/"));
+    await saveOptimizer(to, "optimizer_D", state.optimizerD);
   }
   const position: TrainingPosition & { config: TrainConfig } = {
     step: state.step,
@@ -318,11 +475,12 @@ async function writeCheckpointFiles(
     rng: state.rng,
     config: state.config,
   };
+  await to.write("state.json", JSON.stringify(position, null, 2));
+  const sorted = Object.keys(manifest).sort().map((k) => [k, manifest[k]]);
   await Deno.writeTextFile(
-    `${tmp}/state.json`,
-    JSON.stringify(position, null, 2),
+    `${tmp}/${MANIFEST}`,
+    JSON.stringify(Object.fromEntries(sorted), null, 1),
   );
-  await writeManifest(tmp);
 }
 
 /** `manifest.json`: every file of a checkpoint (path relative to it) → size and SHA-256. */
@@ -344,18 +502,6 @@ async function listFiles(folder: string, sub = ""): Promise<string[]> {
     else out.push(path);
   }
   return out.sort();
-}
-
-async function writeManifest(folder: string): Promise<void> {
-  const manifest: Manifest = {};
-  for (const path of await listFiles(folder)) {
-    const data = await Deno.readFile(`${folder}/${path}`);
-    manifest[path] = { bytes: data.byteLength, sha256: await sha256(data) };
-  }
-  await Deno.writeTextFile(
-    `${folder}/${MANIFEST}`,
-    JSON.stringify(manifest, null, 1),
-  );
 }
 
 /** Do the files of `folder` that `want` accepts match its manifest? */
@@ -381,17 +527,13 @@ async function verifiedFiles(
   const legacy = !(await exists(path));
   const manifest: Record<string, Manifest[string] | null> = legacy
     ? Object.fromEntries((await listFiles(folder)).map((p) => [p, null]))
-    : await readJson<Manifest>(path);
+    : await readJson<Manifest>(diskReader(folder), MANIFEST);
   const out = new Map<string, Uint8Array<ArrayBuffer>>();
+  const disk = diskReader(folder);
   for (const [file, entry] of Object.entries(manifest)) {
     if (!want(file)) continue;
     const full = `${folder}/${file}`;
-    let data: Uint8Array<ArrayBuffer>;
-    try {
-      data = await Deno.readFile(full);
-    } catch (e) {
-      throw fileError(full)(readFailure(e));
-    }
+    const data = await disk.read(file);
     if (entry && data.byteLength !== entry.bytes) {
       throw fileError(full)(
         `${data.byteLength} bytes, the manifest says ${entry.bytes} (truncated or corrupt)`,
@@ -440,7 +582,9 @@ export async function resolveCheckpoint(dir: string): Promise<string> {
   if (await isFile(`${dir}/state.json`)) return dir;
   for (const base of [dir, `${dir}/checkpoints`]) {
     if (await isFile(`${base}/latest`)) {
-      const name = (await readText(`${base}/latest`)).trim();
+      const name = new TextDecoder().decode(
+        await diskReader(base).read("latest"),
+      ).trim();
       if (!/^step_\d+$/.test(name)) {
         throw new CheckpointError(
           `checkpoint file ${base}/latest: "${name}" is not a checkpoint name`,
@@ -461,15 +605,16 @@ export async function resolveCheckpoint(dir: string): Promise<string> {
  * @throws CheckpointError naming the folder or file
  */
 export async function readCheckpointConfig(dir: string): Promise<TrainConfig> {
-  return (await readState(await resolveCheckpoint(dir))).config;
+  return (await readState(diskReader(await resolveCheckpoint(dir)))).config;
 }
 
 /** What `state.json` holds. */
 type SavedState = TrainingPosition & { config: TrainConfig };
 
-/** Reads and checks `folder/state.json`. */
-async function readState(folder: string): Promise<SavedState> {
-  const state = await readJson<SavedState>(`${folder}/state.json`);
+/** Reads and checks the `state.json` of `from`. */
+async function readState(from: FolderReader): Promise<SavedState> {
+  const folder = from.path;
+  const state = await readJson<SavedState>(from, "state.json");
   for (const key of ["step", "epoch", "batchInEpoch", "lr"] as const) {
     if (typeof state[key] !== "number") {
       throw new CheckpointError(
@@ -582,18 +727,19 @@ export async function loadCheckpoint(
   opts: LoadOptions = {},
 ): Promise<Checkpoint> {
   return await withFallback(dir, () => true, async (folder) => {
-    await verifiedFiles(folder);
-    const state = await readState(folder);
-    const hasD = await exists(`${folder}/D`);
-    const G = await loadModel(`${folder}/G`);
-    const D = hasD ? await loadModel(`${folder}/D`) : null;
+    const files = await verifiedFiles(folder);
+    const from = bytesReader(folder, files);
+    const state = await readState(from);
+    const hasD = [...files.keys()].some((p) => p.startsWith("D/"));
+    const G = await loadModel(from, "G/");
+    const D = hasD ? await loadModel(from, "D/") : null;
     checkModels(folder, state.config, G, D);
     return {
       ...state,
       G,
       D,
-      optimizerG: await loadOptimizer(`${folder}/optimizer_G`),
-      optimizerD: hasD ? await loadOptimizer(`${folder}/optimizer_D`) : null,
+      optimizerG: await loadOptimizer(from, "optimizer_G"),
+      optimizerD: hasD ? await loadOptimizer(from, "optimizer_D") : null,
     };
   }, opts.onFallback);
 }
@@ -615,9 +761,12 @@ export interface SavedGenerator {
  */
 export async function loadGenerator(dir: string): Promise<SavedGenerator> {
   return await withFallback(dir, isGeneratorFile, async (folder) => {
-    await verifiedFiles(folder, isGeneratorFile);
-    const { step, config } = await readState(folder);
-    const G = await loadModel(`${folder}/G`);
+    const from = bytesReader(
+      folder,
+      await verifiedFiles(folder, isGeneratorFile),
+    );
+    const { step, config } = await readState(from);
+    const G = await loadModel(from, "G/");
     checkModels(folder, config, G, null);
     return { folder, step, config, G };
   });
@@ -640,8 +789,9 @@ export async function readGeneratorFiles(
 > {
   return await withFallback(dir, isGeneratorFile, async (folder) => {
     const verified = await verifiedFiles(folder, isGeneratorFile);
-    const state = await readState(folder);
-    await fileHandler(`${folder}/G`).load!();
+    const from = bytesReader(folder, verified);
+    const state = await readState(from);
+    await loadArtifacts(from, "G/");
     const files = new Map<string, Uint8Array<ArrayBuffer>>();
     for (const [path, data] of verified) {
       if (path.startsWith("G/")) files.set(path.slice(2), data);
@@ -662,12 +812,10 @@ function checkModels(
   G: tfl.LayersModel,
   D: tfl.LayersModel | null,
 ): void {
-  const dIn = objectiveParts(cfg.loss).conditional
-    ? cfg.inputNc + cfg.outputNc
-    : cfg.outputNc;
+  const d = discriminatorSpecFromConfig(cfg);
   const checks: [string, tfl.LayersModel | null, number, number, string][] = [
     ["G", G, cfg.inputNc, cfg.ngf, "ngf"],
-    ["D", D, dIn, cfg.ndf, "ndf"],
+    ["D", D, d.inputNc, d.ndf, "ndf"],
   ];
   for (const [part, model, channels, filters, field] of checks) {
     const shape = model?.getWeights()[0]?.shape;
@@ -688,13 +836,19 @@ function checkModels(
   }
 }
 
-async function loadModel(dir: string): Promise<tfl.LayersModel> {
+/** Builds the model saved as `<prefix>model.json` and its shards of `from`. */
+async function loadModel(
+  from: FolderReader,
+  prefix: string,
+): Promise<tfl.LayersModel> {
   try {
-    return await tfl.loadLayersModel(fileHandler(dir));
+    return await tfl.loadLayersModel({
+      load: () => loadArtifacts(from, prefix),
+    });
   } catch (e) {
     if (e instanceof CheckpointError) throw e;
     throw new CheckpointError(
-      `checkpoint file ${dir}/model.json: cannot build the model (${
+      `checkpoint file ${from.path}/${prefix}model.json: cannot build the model (${
         (e as Error).message
       })`,
     );

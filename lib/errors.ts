@@ -83,6 +83,12 @@ export class ImageError extends Pix2PixError {
   }
 }
 
+/**
+ * A dataset download or extraction failed; the message names the URL or
+ * archive and says what to do (`field`: `url` where another URL would help).
+ */
+export class DownloadError extends Pix2PixError {}
+
 /** Something the host lacks: a program (Chromium, Python), a library, a device. */
 export class EnvironmentError extends Pix2PixError {}
 

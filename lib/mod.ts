@@ -84,6 +84,7 @@ export {
   CheckpointError,
   ConfigError,
   DatasetError,
+  DownloadError,
   EnvironmentError,
   type ErrorSubject,
   ImageError,
@@ -152,6 +153,7 @@ export {
 } from "./validation.ts";
 export {
   type Checkpoint,
+  linkCheckpoint,
   loadCheckpoint,
   loadGenerator,
   resolveCheckpoint,
@@ -174,6 +176,7 @@ export {
 export {
   type EvalReport,
   evaluateResults,
+  type ImageScores,
   reportToMarkdown,
 } from "./eval/evaluate.ts";
 export {
@@ -191,15 +194,18 @@ export {
 export {
   type BootstrapInterval,
   bootstrapMean,
+  bootstrapNested,
   type BootstrapOptions,
   bootstrapPairedDifference,
 } from "./eval/bootstrap.ts";
 export {
   PAPER_GROUND_TRUTH,
+  PAPER_ORDERINGS,
   PAPER_TABLE_1,
   PAPER_TABLE_2,
   PAPER_TABLE_3,
   PAPER_TABLES,
+  type PaperOrdering,
   type PaperRow,
   paperRow,
   type PaperTable,
@@ -214,6 +220,12 @@ export {
   STUDIES,
 } from "./ablation/grid.ts";
 export { runAblation } from "./ablation/run.ts";
+export {
+  cellSpreads,
+  type OrderingResult,
+  orderingResults,
+  orderingVerdict,
+} from "./ablation/spread.ts";
 
 // Reports, images, notebooks.
 export { formatSummary, summarize, trainableParams } from "./report/summary.ts";

@@ -22,6 +22,8 @@ import type * as tfl from "@tensorflow/tfjs-layers";
 import { initBackend, lossReadEvery } from "./runtime/backend.ts";
 import {
   type Checkpoint,
+  checkpointName,
+  linkCheckpoint,
   loadCheckpoint,
   restoreOptimizer,
   saveCheckpoint,
@@ -628,6 +630,7 @@ async function trainLocked(
     optimizerD: model.optimizerD,
   });
   const save = async () => {
+    if (lastSaved === pos.step) return; // saved (or resumed from) already
     if (!(await weightsFinite([model.G, model.D]))) {
       await diverged("a weight is not a finite number (NaN or infinite)");
     }
@@ -656,7 +659,14 @@ async function trainLocked(
     const isBest = best === null || record.val_L1 < best.val_L1;
     if (isBest) {
       best = record;
-      await saveCheckpoint(`${runDir}/checkpoints/best`, checkpointState());
+      const bestDir = `${runDir}/checkpoints/best`;
+      // The step's checkpoint, when saved, is linked rather than serialised again.
+      await (lastSaved === pos.step
+        ? linkCheckpoint(
+          `${runDir}/checkpoints/${checkpointName(pos.step)}`,
+          bestDir,
+        )
+        : saveCheckpoint(bestDir, checkpointState()));
     }
     (progress ? (m: string) => progress.note(m) : log)(
       `step ${pos.step} (${pos.epoch} epochs done): validation L1 ${

@@ -3,7 +3,8 @@
  * notebooks and scripts), and `translateSplit()` for a whole dataset split,
  * writing `images/<name>_real_A.png`, `<name>_fake_B.png`, `<name>_real_B.png`
  * and an `index.html` gallery like the reference's results pages, plus
- * `translate.json` ({@link ResultsInfo}: which checkpoint and dataset).
+ * `translate.json` ({@link ResultsInfo}: which checkpoint and dataset) and,
+ * on request, a full-size sample sheet (`sheet.png`).
  *
  * Test mode follows the paper by default: batch norm uses the batch's own
  * statistics and dropout stays on (`training: true`); `eval: true` uses the
@@ -22,16 +23,19 @@ import { resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { loadGenerator } from "./checkpoint.ts";
-import { DatasetError, Pix2PixError } from "./errors.ts";
+import { ConfigError, DatasetError, Pix2PixError } from "./errors.ts";
 import type { Direction, TrainConfig } from "./config.ts";
 import { hasAlpha, openAlignedDataset, toChannels } from "./data.ts";
 import { resolveDataroot } from "./datasets/dataroot.ts";
 import {
   distinctStems,
+  hconcat,
   listFolder,
   readRgb,
   resizeRgb,
   rgbToFloat,
+  vconcat,
+  writePng,
   writeTensorPng,
 } from "./util/image.ts";
 import type { ApplyArgs } from "./layers.ts";
@@ -135,7 +139,16 @@ export interface TranslateSplitOptions {
   tile?: number;
   /** Pixels neighbouring tiles share (default `tile / 4`). */
   tileOverlap?: number;
+  /**
+   * Also write {@link SHEET_FILE}: the first this many images as rows of
+   * input | output | target at full size (0 or unset: no sheet; needs one
+   * image size, so not with `preprocess: "none"`).
+   */
+  sheet?: number;
 }
+
+/** File name of the sample sheet {@link translateSplit} writes with `sheet`. */
+export const SHEET_FILE = "sheet.png";
 
 /** `translate.json` of a results folder: where its images came from. */
 export interface ResultsInfo {
@@ -286,6 +299,12 @@ export async function translateSplit(
     phase: o.phase ?? "test",
   };
   const keepSize = o.preprocess === "none";
+  if (o.sheet && keepSize) {
+    throw new ConfigError(
+      "sheet",
+      "sheet: a sample sheet needs images of one size; not with preprocess none",
+    );
+  }
   const single = o.datasetMode === "single";
   const dataroot = single
     ? singleRoot(o.dataroot)
@@ -322,6 +341,19 @@ export async function translateSplit(
     rows.push({ name, images: files.map(([f]) => `images/${f}`) });
   }
   ckpt.G.dispose();
+  if (o.sheet) {
+    const sheet = [];
+    for (const row of rows.slice(0, o.sheet)) {
+      sheet.push(
+        hconcat(
+          ...await Promise.all(
+            row.images.map((f) => readRgb(`${o.out}/${f}`)),
+          ),
+        ),
+      );
+    }
+    await writePng(`${o.out}/${SHEET_FILE}`, vconcat(sheet));
+  }
   const mode = o.eval
     ? "eval mode (--eval: moving batch-norm statistics, no dropout)"
     : "paper test mode (no --eval: batch statistics, dropout on)";

@@ -22,7 +22,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import type { TrainConfig } from "./config.ts";
-import { type AlignedDataset, openAlignedDataset } from "./data.ts";
+import { type AlignedDataset, listSplit, openAlignedDataset } from "./data.ts";
 import { N_FACADE_CLASSES, rgbToClasses } from "./datasets/facades.ts";
 import {
   addToConfusion,
@@ -77,7 +77,8 @@ export function heldOutSlice(
  * validation pairs. `auto` becomes `folder` when `<dataroot>/val/` holds
  * images, else `slice`; a slice too small to hold one pair becomes `none`.
  *
- * @throws DatasetError for `folder` without a `val/` folder
+ * @throws DatasetError for `folder` without a `val/` folder, or a dataroot
+ *   without the training split
  */
 export async function resolveValidation(
   cfg: TrainConfig,
@@ -119,13 +120,9 @@ export async function resolveValidation(
     };
   }
   if (source === "slice") {
-    const train = await openAlignedDataset({
-      ...cfg,
-      dataroot,
-      onWarning: () => {},
-    });
-    const held = heldOutSlice(train.files, cfg.valFraction, cfg.seed);
-    if (held.size > 0 && held.size < train.files.length) {
+    const { files } = await listSplit(dataroot, cfg.phase);
+    const held = heldOutSlice(files, cfg.valFraction, cfg.seed);
+    if (held.size > 0 && held.size < files.length) {
       const config = { ...cfg, valSource: source };
       const dataset = await open(cfg.phase, (p) => held.has(p), config);
       return {
@@ -133,7 +130,7 @@ export async function resolveValidation(
         dataset,
         trainFilter: (p) => !held.has(p),
         description:
-          `validation: ${held.size} of ${train.files.length} ${cfg.phase} pairs held out (${
+          `validation: ${held.size} of ${files.length} ${cfg.phase} pairs held out (${
             (100 * cfg.valFraction).toFixed(0)
           }%, seed ${cfg.seed}), not trained on`,
       };

@@ -4,10 +4,13 @@ import {
   ABLATE_PRESETS,
   buildGrid,
   findRun,
+  findSeededRuns,
   imageGanLayers,
   resolvePreset,
+  runFolder,
   type RunResult,
   sanitizeId,
+  seededRuns,
 } from "../lib/ablation/grid.ts";
 import {
   readSegmenterRecord,
@@ -20,7 +23,16 @@ import {
   discriminatorOutputSize,
   discriminatorSpecFromConfig,
 } from "../lib/patchgan.ts";
-import { resultsCsv, tablesMarkdown } from "../lib/ablation/report.ts";
+import {
+  resultsCsv,
+  type ResultsJson,
+  tablesMarkdown,
+} from "../lib/ablation/report.ts";
+import {
+  orderingLine,
+  orderingVerdict,
+  SPREAD_METRICS,
+} from "../lib/ablation/spread.ts";
 import { PAPER_TABLE_3 } from "../lib/eval/paper.ts";
 import { DEFAULT_SEGMENTER_CONFIG } from "../lib/eval/segmenter.ts";
 import { FACADES_DIR } from "../lib/datasets/dataroot.ts";
@@ -84,8 +96,42 @@ Deno.test("grid: ids do not depend on which studies are asked for", () => {
   );
 });
 
+Deno.test("seeds: seed 0 keeps the run id as its folder; --only picks a run's seeds or one", () => {
+  const grid = buildGrid(128);
+  assert.equal(runFolder("objective-l1", 0), "objective-l1");
+  assert.equal(runFolder("objective-l1", 3), "objective-l1-seed3");
+  const units = seededRuns(grid, 2);
+  assert.equal(units.length, 20);
+  assert.deepEqual(
+    findSeededRuns(grid, "generator-unet-l1", 2).map((u) => u.folder),
+    ["objective-l1", "objective-l1-seed1"],
+  );
+  const [one] = findSeededRuns(grid, "generator-unet-l1-seed1", 2);
+  assert.deepEqual([one.run.id, one.seed], ["objective-l1", 1]);
+  assert.equal(
+    findSeededRuns(grid, "objective-l1-seed0", 2)[0].folder,
+    "objective-l1",
+  );
+  assert.throws(
+    () => findSeededRuns(grid, "objective-l1-seed2", 2),
+    /ConfigError: only objective-l1-seed2: seed 2 is not below seeds 2/,
+  );
+  // Each seed trains with its seed, in its folder.
+  const p = resolvePreset("cpu256");
+  const cfg = runConfig(one.run, p, {
+    dataroot: "unused",
+    direction: "BtoA",
+    out: "unused",
+    backend: "cpu",
+  }, 1);
+  assert.deepEqual([cfg.seed, cfg.name], [1, "objective-l1-seed1"]);
+  assert.throws(() => resolvePreset("ci", { seeds: 0 }), /seeds 0/);
+});
+
 Deno.test("presets: every run's config is valid at the preset's size", () => {
-  for (const name of ["ci", "cpu128", "paper"] as const) {
+  for (
+    const name of Object.keys(ABLATE_PRESETS) as (keyof typeof ABLATE_PRESETS)[]
+  ) {
     const p = resolvePreset(name);
     const grid = buildGrid(p.size);
     assert.equal(grid.variants.length, 13, name);
@@ -134,7 +180,7 @@ function fakeResult(id: string, acc: number): RunResult {
   return {
     id,
     spec: run.spec,
-    config: {} as RunResult["config"],
+    config: { seed: 0 } as RunResult["config"],
     steps: 10,
     train_seconds: 1,
     eval_seconds: 1,
@@ -154,10 +200,10 @@ function fakeResult(id: string, acc: number): RunResult {
 
 Deno.test("report: paper numbers beside ours, missing runs marked", () => {
   const grid = buildGrid(128, ["discriminator"]);
-  const results = new Map<string, RunResult | null>(
-    grid.runs.map((r) => [r.id, null]),
+  const results = new Map<string, RunResult[]>(
+    grid.runs.map((r) => [r.id, []]),
   );
-  results.set("discriminator-d1", fakeResult("discriminator-d1", 0.4321));
+  results.set("discriminator-d1", [fakeResult("discriminator-d1", 0.4321)]);
   const input = {
     out: "unused",
     presetName: "cpu128",
@@ -173,10 +219,12 @@ Deno.test("report: paper numbers beside ours, missing runs marked", () => {
   for (const row of PAPER_TABLE_3.rows) {
     assert.ok(md.includes(row.label), `row ${row.label} missing`);
   }
+  // A run scored before per-image records: its scores, no spread.
   assert.match(
     md,
     /\| 1x1 \(PixelGAN\) \| 0\.432 \| 0\.216 \| 0\.108 \| 0\.39 \|/,
   );
+  assert.match(md, /\*\*not measured\*\*: 70x70 PatchGAN > 1x1 PixelGAN/);
   assert.match(
     md,
     /ground truth \(real photos\) \| 0\.770 \| 0\.500 \| 0\.400 \| 0\.80 \| 0\.26 \| 0\.21/,
@@ -366,6 +414,150 @@ Deno.test({
 
 Deno.test({
   name:
+    "ablate --seeds 2 (ci, Table 3): every run twice, per-image scores, spreads and the orderings' verdicts",
+  ignore: !haveFacades,
+  async fn() {
+    const out = await Deno.makeTempDir({ prefix: "ablate_seeds_" });
+    const grid = tinyDiscriminatorGrid(out);
+    const base = {
+      ...grid,
+      seeds: 2,
+      presetOverrides: { ...grid.presetOverrides, numTest: 4 },
+    };
+    try {
+      // One seed alone, as a job array would launch it.
+      const one = await runAblation({
+        ...base,
+        only: "discriminator-d16-seed1",
+      });
+      assert.deepEqual(one.ran, ["discriminator-d16-seed1"]);
+      const full = await runAblation(base);
+      assert.deepEqual(full.skipped, ["discriminator-d16-seed1"]);
+      assert.deepEqual(full.ran.sort(), [
+        "discriminator-d1",
+        "discriminator-d1-seed1",
+        "discriminator-d16",
+        "objective-l1-cgan",
+        "objective-l1-cgan-seed1",
+      ]);
+      // Each seed trained with its own seed and kept every image's scores.
+      const done = async (folder: string) =>
+        JSON.parse(
+          await Deno.readTextFile(`${out}/${folder}/done.json`),
+        ) as RunResult;
+      const [s0, s1] = [
+        await done("discriminator-d16"),
+        await done("discriminator-d16-seed1"),
+      ];
+      assert.deepEqual([s0.config.seed, s1.config.seed], [0, 1]);
+      const images = s1.scores.per_image!;
+      assert.deepEqual(images.map((x) => x.name), ["1", "2", "3", "4"]);
+      for (const x of images) {
+        assert.equal(x.label.reduce((a, b) => a + b, 0), 32 * 32);
+        assert.equal(x.pred.reduce((a, b) => a + b, 0), 32 * 32);
+        assert.ok(x.hit.every((h, k) => h <= x.label[k] && h <= x.pred[k]));
+      }
+      assert.notEqual(s0.scores.l1, s1.scores.l1, "both seeds trained alike");
+      // Rows: the mean of the two seeds, each score with its spread.
+      const json = JSON.parse(
+        await Deno.readTextFile(`${out}/results.json`),
+      ) as ResultsJson;
+      const d16 = json.rows.find((r) => r.paper_id === "d16")!;
+      assert.deepEqual(d16.seeds, [0, 1]);
+      assert.ok(
+        Math.abs(d16.l1! - (s0.scores.l1 + s1.scores.l1) / 2) < 1e-12,
+      );
+      for (const m of SPREAD_METRICS) {
+        const sp = d16.spread![m];
+        assert.deepEqual(sp.by_seed.length, 2, m);
+        assert.ok(sp.low <= d16[m]! && d16[m]! <= sp.high, m);
+      }
+      assert.ok(Math.abs(d16.spread!.l1.by_seed[1] - s1.scores.l1) < 1e-12);
+      assert.ok(json.ground_truth_spread!.per_pixel_acc.high <= 1);
+      assert.deepEqual(Object.keys(json.runs).sort(), [
+        "discriminator-d1",
+        "discriminator-d1-seed1",
+        "discriminator-d16",
+        "discriminator-d16-seed1",
+        "objective-l1-cgan",
+        "objective-l1-cgan-seed1",
+      ]);
+      // Table 3's three orderings, each with a verdict by its interval.
+      const o = json.orderings!;
+      assert.deepEqual(o.map((x) => x.id), ["d70>d1", "d70>d286", "d70>d16"]);
+      for (const x of o) {
+        assert.ok(["holds", "tie", "does not hold"].includes(x.verdict));
+        assert.equal(x.verdict, orderingVerdict(x.diff!.per_pixel_acc));
+        assert.deepEqual(x.seeds, { better: 2, worse: 2 });
+      }
+      // At 32 px the "286" is the 70x70 run itself: a difference of exactly 0.
+      assert.deepEqual(
+        [o[1].diff!.per_pixel_acc.low, o[1].diff!.per_pixel_acc.high],
+        [0, 0],
+      );
+      assert.equal(o[1].verdict, "tie");
+      const md = await Deno.readTextFile(`${out}/tables.md`);
+      assert.match(md, /\| 16x16 \| \d\.\d{3} ± \d\.\d{3} \| /);
+      assert.match(md, /2 seeds per run/);
+      assert.match(
+        md,
+        /\*\*Verdicts\.\*\* A paper ordering "A > B" \*\*holds\*\*/,
+      );
+      for (const x of o) assert.ok(md.includes(orderingLine(x)), x.id);
+      const csv = (await Deno.readTextFile(`${out}/results.csv`)).split("\n");
+      assert.match(csv[0], /,n_seeds,per_pixel_acc_low,per_pixel_acc_high,/);
+      assert.match(
+        csv.find((l) => l.startsWith("discriminator,d16,"))!,
+        /,2,0\./,
+      );
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});
+
+Deno.test("ablate --merge --seeds 2 over the published one-seed cpu grid: its runs read as seed 0, without spread", async () => {
+  const docs = new URL("../docs/ablations/cpu", import.meta.url).pathname;
+  const published = JSON.parse(
+    await Deno.readTextFile(`${docs}/results.json`),
+  ) as ResultsJson;
+  const out = await Deno.makeTempDir({ prefix: "ablate_legacy_" });
+  try {
+    for (const id of Object.keys(published.runs)) {
+      await Deno.mkdir(`${out}/${id}`);
+      await Deno.copyFile(`${docs}/${id}/done.json`, `${out}/${id}/done.json`);
+    }
+    const merged = await runAblation({
+      studies: ["objective", "generator", "discriminator"],
+      preset: "cpu128",
+      seeds: 2,
+      dataroot: "unused",
+      direction: "BtoA",
+      out,
+      backend: "cpu",
+      merge: true,
+    });
+    assert.equal(merged.rows!.length, published.rows.length);
+    for (const [i, r] of merged.rows!.entries()) {
+      const old = published.rows[i];
+      assert.equal(r.status, "done", r.label);
+      assert.deepEqual(r.seeds, [0]);
+      assert.equal(r.spread, null);
+      for (const m of SPREAD_METRICS) assert.equal(r[m], old[m], m);
+    }
+    const md = await Deno.readTextFile(`${out}/tables.md`);
+    assert.match(md, /\| L1\+cGAN \| 0\.557 \| 0\.290 \| 0\.201 \| 0\.66 \|/);
+    assert.match(
+      md,
+      /\*\*not measured\*\*: conditioning helps: cGAN > GAN[^\n]*no per-image scores in these runs/,
+    );
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test({
+  name:
     "ablate --publish: committable copy with SVG charts, images and a README whose links resolve",
   ignore: !haveFacades || !(await hasChromium()),
   sanitizeResources: false,
@@ -475,6 +667,36 @@ Deno.test("ablate CLI: --publish with --only is refused, naming both flags", asy
   assert.equal(code, 1);
   assert.match(stderr, /--publish/);
   assert.match(stderr, /--only/);
+});
+
+Deno.test("ablate CLI: --list prints one line per seed with its --only value and folder; --seeds 0 is refused", async () => {
+  const list = await runTask("ablate", [
+    "--preset",
+    "ci",
+    "--study",
+    "discriminator",
+    "--seeds",
+    "2",
+    "--list",
+  ]);
+  assert.equal(list.code, 0, list.stderr);
+  const lines = list.stdout.trim().split("\n");
+  // ci at 64 px: four discriminators, two seeds each, then the segmenter.
+  assert.equal(lines.length, 4 * 2 + 1);
+  assert.ok(
+    lines.includes(
+      "discriminator-d16-seed0\tdiscriminator-d16/\tdiscriminator/d16",
+    ),
+    lines.join("\n"),
+  );
+  assert.ok(
+    lines.includes(
+      "discriminator-d16-seed1\tdiscriminator-d16-seed1/\tdiscriminator/d16",
+    ),
+  );
+  const bad = await runTask("ablate", ["--preset", "ci", "--seeds", "0"]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /--seeds: expected an integer >= 1, got "0"/);
 });
 
 Deno.test("ablate CLI: the old --preset cpu is refused, naming cpu128 and train's cpu64", async () => {

@@ -30,6 +30,7 @@ import {
   writeDemoSite,
 } from "../lib/site/demo_site.ts";
 import { npmTarget, WASM_FILES } from "../lib/site/web_bundle.ts";
+import { inputRegion } from "../lib/site/input_region.ts";
 import { FACADE_PALETTE } from "../lib/datasets/facades.ts";
 import { hconcat, tensorToRgb, writePng } from "../lib/util/image.ts";
 import { Pix2Pix } from "../lib/train.ts";
@@ -445,6 +446,13 @@ Deno.test({
       await Deno.remove(ckptDir, { recursive: true });
     }
   },
+});
+
+Deno.test("inputRegion: the direction's half of an A|B pair, else the whole image", () => {
+  assert.deepEqual(inputRegion(512, 256, "AtoB"), { x: 0, width: 256 });
+  assert.deepEqual(inputRegion(513, 256, "BtoA"), { x: 256, width: 256 });
+  assert.deepEqual(inputRegion(383, 256, "BtoA"), { x: 0, width: 383 });
+  assert.deepEqual(inputRegion(384, 256, "AtoB"), { x: 0, width: 192 });
 });
 
 Deno.test("web bundle: deno.json npm: targets map to package paths", () => {

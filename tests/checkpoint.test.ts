@@ -6,6 +6,7 @@ import { CheckpointError } from "../lib/errors.ts";
 import {
   checkpointName,
   KEEP_CHECKPOINTS,
+  linkCheckpoint,
   loadCheckpoint,
   loadGenerator,
   readGeneratorFiles,
@@ -100,6 +101,37 @@ Deno.test("save → load restores weights, optimizer state and position exactly;
   await Deno.remove(dir, { recursive: true });
 });
 
+/** Paths of the files under `folder`, relative to it, sorted. */
+function filesUnder(folder: string, sub = ""): string[] {
+  return [...Deno.readDirSync(`${folder}/${sub}`)].flatMap((e) =>
+    e.isDirectory ? filesUnder(folder, `${sub}${e.name}/`) : [sub + e.name]
+  ).sort();
+}
+
+async function sha256Hex(data: Uint8Array<ArrayBuffer>): Promise<string> {
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", data));
+  return Array.from(hash, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+Deno.test("the manifest lists every other file of the checkpoint with the size and SHA-256 of its bytes on disk", async () => {
+  const dir = await Deno.makeTempDir();
+  const m = Pix2Pix.create(TINY);
+  const folder = await save(dir, m, 2);
+  const manifest = JSON.parse(Deno.readTextFileSync(`${folder}/manifest.json`));
+  const files = filesUnder(folder).filter((p) => p !== "manifest.json");
+  assert.deepEqual(Object.keys(manifest), files);
+  assert.ok(files.includes("G/model.json") && files.includes("state.json"));
+  for (const path of files) {
+    const data = Deno.readFileSync(`${folder}/${path}`);
+    assert.deepEqual(manifest[path], {
+      bytes: data.byteLength,
+      sha256: await sha256Hex(data),
+    }, path);
+  }
+  m.dispose();
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("only the newest checkpoints are kept; latest points at the newest", async () => {
   const dir = await Deno.makeTempDir();
   const m = Pix2Pix.create({ ...TINY, loss: "l1" });
@@ -121,6 +153,46 @@ Deno.test("only the newest checkpoints are kept; latest points at the newest", a
   assert.equal(ck.step, 4);
   assert.equal(ck.D, null);
   ck.G.dispose();
+  m.dispose();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("linkCheckpoint hard-links a step folder's files into another checkpoints folder, with latest and pruning", async () => {
+  const dir = await Deno.makeTempDir();
+  const best = `${dir}/best`;
+  const m = Pix2Pix.create(TINY);
+  const folders = [];
+  for (const step of [1, 2, 3]) {
+    folders.push(await linkCheckpoint(await save(dir, m, step), best));
+  }
+  assert.deepEqual(
+    folders,
+    [1, 2, 3].map((s) => `${best}/${checkpointName(s)}`),
+  );
+  assert.deepEqual(
+    [...Deno.readDirSync(best)].map((e) => e.name).sort(),
+    ["latest", checkpointName(2), checkpointName(3)],
+  );
+  const files = filesUnder(folders[2]);
+  assert.deepEqual(files, filesUnder(`${dir}/${checkpointName(3)}`));
+  for (const path of files) {
+    assert.equal(
+      Deno.statSync(`${folders[2]}/${path}`).ino,
+      Deno.statSync(`${dir}/${checkpointName(3)}/${path}`).ino,
+      path,
+    );
+  }
+  const ck = await loadCheckpoint(best);
+  assert.equal(ck.step, 3);
+  const b = await Pix2Pix.fromCheckpoint(ck);
+  await assertSameModels(b, m);
+  b.dispose();
+  await assert.rejects(
+    linkCheckpoint(dir, `${dir}/other`),
+    (e: Error) =>
+      e instanceof CheckpointError && e.message.includes(dir) &&
+      /not a checkpoint folder/.test(e.message),
+  );
   m.dispose();
   await Deno.remove(dir, { recursive: true });
 });

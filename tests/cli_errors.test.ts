@@ -4,9 +4,15 @@
  */
 import assert from "node:assert/strict";
 import { runTask } from "./cli_fixtures.ts";
-import { cliMessage, flagName } from "../cli/common.ts";
+import { cliMessage, flagName, UserError } from "../cli/common.ts";
+import { parsePort } from "../cli/site_flags.ts";
 import { DEFAULT_CONFIG, validateConfig } from "../lib/config.ts";
-import { ConfigError, DatasetError, Pix2PixError } from "../lib/errors.ts";
+import {
+  ConfigError,
+  DatasetError,
+  DownloadError,
+  Pix2PixError,
+} from "../lib/errors.ts";
 
 Deno.test("flagName: camelCase field to kebab-case flag", () => {
   assert.equal(flagName("lambdaL1"), "lambda-l1");
@@ -63,9 +69,7 @@ Deno.test("a library ConfigError names the field; the same error printed by a CL
 });
 
 Deno.test("a DownloadError names its option as a field; the CLI prints the flag", async () => {
-  const { downloadDataset, DownloadError } = await import(
-    "../lib/datasets/download.ts"
-  );
+  const { downloadDataset } = await import("../lib/datasets/download.ts");
   await assert.rejects(
     downloadDataset("nope", { dir: "/nonexistent" }),
     (e: unknown) =>
@@ -73,4 +77,40 @@ Deno.test("a DownloadError names its option as a field; the CLI prints the flag"
       /unknown dataset "nope"; .* \(or pass url\)$/.test(e.message) &&
       cliMessage(e).endsWith("(or pass --url)"),
   );
+});
+
+Deno.test("parsePort: an integer in [0, 65535], else an error naming --port", () => {
+  assert.equal(parsePort("0"), 0);
+  assert.equal(parsePort("8000"), 8000);
+  for (const bad of ["65536", "-1", "80.5", "x", ""]) {
+    assert.throws(
+      () => parsePort(bad),
+      (e: Error) =>
+        e instanceof UserError &&
+        e.message === `--port: expected an integer in [0, 65535], got "${bad}"`,
+    );
+  }
+});
+
+Deno.test("eval checks --jitter and the segmenter's integer flags with the shared parsers", async () => {
+  const dir = await Deno.makeTempDir();
+  for (
+    const [flags, message] of [
+      [["--jitter", "maybe"], `--jitter: "maybe" is not one of on, off`],
+      [["--num-downs", "4"], `--num-downs: expected an integer >= 5, got "4"`],
+      [["--epochs", "0"], `--epochs: expected an integer >= 1, got "0"`],
+    ]
+  ) {
+    const out = await runTask("eval", [
+      "--train-segmenter",
+      "--dataroot",
+      dir,
+      "--backend",
+      "cpu",
+      ...flags,
+    ]);
+    assert.equal(out.code, 1, out.stderr);
+    assert.ok(out.stderr.includes(`error: ${message}\n`), out.stderr);
+  }
+  await Deno.remove(dir);
 });

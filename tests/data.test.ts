@@ -17,7 +17,9 @@ import {
   rgbToFloat,
   tensorToRgb,
   writePng,
+  writeTensorPng,
 } from "../lib/util/image.ts";
+import { unitToByte, valuesToRgb } from "../lib/util/pixels.ts";
 import { deriveSeed, Rng } from "../lib/util/rng.ts";
 import {
   assertSamePixels,
@@ -91,6 +93,45 @@ Deno.test("rng: same seed same stream, state round-trips, int/shuffle ranges", (
   assert.notEqual(deriveSeed(1, 2), deriveSeed(2, 1));
   assert.throws(() => Rng.fromState([1, 2, 3]), /four|4 unsigned/);
   assert.throws(() => a.int(0), RangeError);
+});
+
+Deno.test("pixels: [-1, 1] to bytes rounded and clamped; gray repeated, alpha left out; writeTensorPng writes the same bytes", async () => {
+  assert.deepEqual([-2, -1, 0, 0.5, 1, 3].map(unitToByte), [
+    0,
+    0,
+    128,
+    191,
+    255,
+    255,
+  ]);
+  // Two pixels of gray + alpha, then of RGBA.
+  assert.deepEqual([...valuesToRgb([0, -1, 1, 1], [1, 2, 2])], [
+    128,
+    128,
+    128,
+    255,
+    255,
+    255,
+  ]);
+  assert.deepEqual(
+    [...valuesToRgb([-1, 0, 1, -1, 1, 1, -1, 0], [1, 2, 4])],
+    [0, 128, 255, 255, 255, 0],
+  );
+  assert.throws(() => valuesToRgb([0], [1, 1, 5]), RangeError);
+  const dir = await Deno.makeTempDir();
+  try {
+    const values = Float32Array.from(
+      { length: 4 * 5 * 3 },
+      (_, i) => Math.sin(i) * 1.2,
+    );
+    const t = tf.tensor3d(values, [4, 5, 3]);
+    await writeTensorPng(`${dir}/t.png`, t);
+    t.dispose();
+    const back = await readRgb(`${dir}/t.png`);
+    assertSamePixels(back.data, valuesToRgb(values, [4, 5, 3]));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("image: PNG round trip, crop/flip, hconcat, tensor conversions", async () => {

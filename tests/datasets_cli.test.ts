@@ -7,7 +7,10 @@ import assert from "node:assert/strict";
 import { runTask } from "./cli_fixtures.ts";
 import * as tar from "tar";
 import { combineFolders } from "../lib/datasets/combine.ts";
-import { downloadDataset, DownloadError } from "../lib/datasets/download.ts";
+import { suggestTraining } from "../lib/datasets/check.ts";
+import { DEFAULT_CONFIG } from "../lib/config.ts";
+import { downloadDataset } from "../lib/datasets/download.ts";
+import { DownloadError } from "../lib/errors.ts";
 import { cropRgb, readRgb } from "../lib/util/image.ts";
 import {
   assertSamePixels,
@@ -216,6 +219,41 @@ Deno.test("check: facades has 400/106 pairs and no errors", async () => {
   assert.deepEqual(report.splits, { test: 106, train: 400 });
   assert.deepEqual(report.sizes, { "512x256": 506 });
   assert.deepEqual(report.errors, []);
+});
+
+Deno.test("suggestTraining: epochs for the pairs trained on, valFraction held out without val/", () => {
+  const report = {
+    dir: "d",
+    splits: { train: 400, test: 106 } as Record<string, number>,
+    sizes: { "512x256": 506 },
+    errors: [],
+    warnings: [],
+    ignored: [],
+    grayscale: 0,
+    alpha: 0,
+  };
+  const held = Math.floor(DEFAULT_CONFIG.valFraction * 400);
+  const s = suggestTraining(report)!;
+  const each = Math.round(8000 / (400 - held) / 2);
+  assert.deepEqual(s.flags, [
+    "--preset",
+    "cpu64",
+    "--epochs",
+    String(each),
+    "--epochs-decay",
+    String(each),
+  ]);
+  assert.ok(s.reasons.includes(
+    `no val/ split: ${
+      100 * DEFAULT_CONFIG.valFraction
+    }% of train is held out for validation (--val-fraction)`,
+  ));
+  // With a val/ split every train pair is trained on.
+  const withVal = suggestTraining({
+    ...report,
+    splits: { ...report.splits, val: 100 },
+  })!;
+  assert.equal(withVal.flags[3], String(Math.round(8000 / 400 / 2)));
 });
 
 Deno.test("check: bad corpus lists every bad file and exits 1", async () => {

@@ -25,6 +25,7 @@ import {
   segmenterTrainFiles,
   splitValidation,
   trainSegmenter,
+  withFcnScores,
 } from "../lib/eval/segmenter.ts";
 
 import { FACADES_DIR } from "../lib/datasets/dataroot.ts";
@@ -171,6 +172,20 @@ Deno.test("evaluateResults: hand-computed scores with an oracle segmenter", asyn
     assert.equal(JSON.parse(JSON.stringify(r)).psnr, r.psnr);
     assert.ok(r.ssim < 1 && r.ssim > 0);
     assert.ok(r.colourfulness > 0);
+    assert.equal(r.per_image, undefined);
+    // Per-image records: image 1's class counts, and the same report beside them.
+    const { per_image: images, ...same } = await evaluateResults(dir, {
+      segmenter: oracle,
+      perImage: true,
+    });
+    assert.deepEqual(same, r);
+    assert.deepEqual(images!.map((x) => x.name), ["1", "2"]);
+    const one = images![0];
+    assert.deepEqual([one.label[11], one.hit[11], one.pred[11]], [64, 0, 0]);
+    assert.deepEqual([one.label[2], one.hit[2], one.pred[2]], [64, 64, 128]);
+    assert.deepEqual([one.real_hit[11], one.real_pred[2]], [64, 64]);
+    assert.equal(images![1].l1, 0);
+    assert.ok(Math.abs((one.l1 + images![1].l1) / 2 - r.l1) < 1e-15);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -213,6 +228,7 @@ const TINY: SegmenterConfig = {
   numDowns: 5,
   ngf: 4,
   epochs: 1,
+  epochsDecay: 1,
   batchSize: 2,
   lr: 1e-3,
   seed: 3,
@@ -310,6 +326,18 @@ Deno.test("segmenterSummary: the score tables' line names validation and real-te
       "real test photos (106): per-pixel acc 0.583, per-class acc 0.351, class IoU 0.243",
     ]
   ) assert.ok(line.includes(part), `${part} not in: ${line}`);
+  // A record from before the decay field reads as a constant rate.
+  const { epochsDecay: _, ...before } = record.config;
+  assert.equal(
+    withFcnScores({ ...record, config: before as SegmenterConfig }).config
+      .epochsDecay,
+    0,
+  );
+  assert.ok(
+    segmenterSummary({ ...record, validation: undefined }).includes(
+      "360 training photos, 21 epochs",
+    ),
+  );
   // A record from before validation splits: no validation part.
   const old = segmenterSummary({ ...record, validation: undefined });
   assert.ok(!old.includes("validation"), old);
@@ -336,8 +364,9 @@ Deno.test({
       });
       // The record names the backend it was given (native reports "wasm" to tfjs).
       assert.equal(record.backend, "cpu (as initBackend chose)");
-      // 5 pairs: 1 held out for validation, 4 trained on in 2 batches of 2.
-      assert.deepEqual(steps, [1, 2]);
+      // 5 pairs: 1 held out for validation, 4 trained on in 2 batches of 2,
+      // for 1 epoch at the initial rate and 1 of decay.
+      assert.deepEqual(steps, [1, 2, 3, 4]);
       assert.equal(record.nTrain, 4);
       const files = await segmenterTrainFiles(FACADES, TINY);
       const { val } = splitValidation(files, TINY);
@@ -345,8 +374,8 @@ Deno.test({
         record.validation?.files,
         val.map((f) => f.slice(f.lastIndexOf("/") + 1)),
       );
-      assert.equal(record.validation!.bestEpoch, 1);
-      assert.equal(record.validation!.epochsRun, 1);
+      assert.ok([1, 2].includes(record.validation!.bestEpoch));
+      assert.equal(record.validation!.epochsRun, 2);
       const v = record.validation!.per_pixel_acc;
       assert.ok(v >= 0 && v <= 1, `validation acc ${v}`);
       assert.equal(record.test.nImages, 2);

@@ -4,7 +4,8 @@ import "@tensorflow/tfjs-backend-cpu";
 import { DEFAULT_CONFIG, type TrainConfig } from "../lib/config.ts";
 import { resolveDataroot } from "../lib/datasets/dataroot.ts";
 import { train } from "../lib/train.ts";
-import { translate, translateSplit } from "../lib/translate.ts";
+import { SHEET_FILE, translate, translateSplit } from "../lib/translate.ts";
+import { hconcat, readRgb } from "../lib/util/image.ts";
 import { buildGenerator, generatorSpecFromConfig } from "../lib/unet.ts";
 
 await tf.setBackend("cpu");
@@ -99,14 +100,33 @@ Deno.test("translateSplit writes real_A/fake_B/real_B and a gallery", async () =
   assert.ok(
     html.includes('src="images/2_fake_B.png"') && html.includes("eval mode"),
   );
-  // Eval mode twice gives identical files.
+  // Eval mode twice gives identical files; a sheet of the first row holds
+  // the row's input | output | target pixels, side by side, at full size.
   const first = Deno.readFileSync(`${out}/images/1_fake_B.png`);
   await translateSplit({
     checkpoint: `${dir}/t`,
     out: `${dir}/again`,
     eval: true,
-    numTest: 1,
+    numTest: 2,
+    sheet: 1,
   });
+  const sheet = await readRgb(`${dir}/again/${SHEET_FILE}`);
+  const row = await Promise.all(
+    ["real_A", "fake_B", "real_B"].map((k) =>
+      readRgb(`${dir}/again/images/1_${k}.png`)
+    ),
+  );
+  assert.deepEqual([sheet.width, sheet.height], [96, 32]);
+  assert.deepEqual(sheet.data, hconcat(...row).data);
+  await assert.rejects(
+    translateSplit({
+      checkpoint: `${dir}/t`,
+      out: `${dir}/nosheet`,
+      preprocess: "none",
+      sheet: 2,
+    }),
+    /sheet: .*not with preprocess none/,
+  );
   assert.deepEqual(
     Deno.readFileSync(`${dir}/again/images/1_fake_B.png`),
     first,

@@ -13,6 +13,7 @@ import {
 import { writeSynthDataset } from "../lib/datasets/synth.ts";
 import { TrainingDivergedError } from "../lib/errors.ts";
 import { train } from "../lib/train.ts";
+import { recordTestScores } from "../lib/report/model_card.ts";
 import { heldOutSlice, validationScores } from "../lib/validation.ts";
 import { openAlignedDataset } from "../lib/data.ts";
 import { rgbToClasses } from "../lib/datasets/facades.ts";
@@ -64,6 +65,13 @@ Deno.test("train: a seeded val slice, validation L1 every epoch, checkpoints/bes
   assert.deepEqual(s.best, best);
   const bestCkpt = await loadCheckpoint(`${run}/checkpoints/best`);
   assert.equal(bestCkpt.step, best.step);
+  // best/ links the step's files rather than serialising the models again.
+  const inode = (p: string) => Deno.statSync(p).ino;
+  const stepName = `step_${String(best.step).padStart(8, "0")}`;
+  assert.equal(
+    inode(`${run}/checkpoints/best/${stepName}/G/model.json`),
+    inode(`${run}/checkpoints/${stepName}/G/model.json`),
+  );
   bestCkpt.G.dispose();
   bestCkpt.D?.dispose();
   const html = Deno.readTextFileSync(`${run}/index.html`);
@@ -105,6 +113,38 @@ Deno.test("train: a seeded val slice, validation L1 every epoch, checkpoints/bes
   );
   assert.ok(!cardMd.includes("deno task"), "the library names no deno task");
   assert.match(cardMd, /loadGenerator\(/);
+  // Test-split scores go onto the card of the run a checkpoint belongs to.
+  const scores = { per_pixel_acc: 0.61, per_class_acc: 0.42, class_iou: 0.3 };
+  const report = {
+    ...scores,
+    n_images: 7,
+    l1: 0.1234,
+    psnr: 15.5,
+    ssim: 0.321,
+    colourfulness: 20,
+    colourfulness_real: 21,
+    ground_truth: { per_pixel_acc: 0.7, per_class_acc: 0.5, class_iou: 0.4 },
+  };
+  assert.equal(
+    await recordTestScores(`${run}/checkpoints/best`, {
+      evaluated: "2026-01-01T00:00:00Z",
+      mode: "paper",
+      report,
+      segmenter: "segmenter: a fake one",
+    }),
+    run,
+  );
+  const scored = JSON.parse(Deno.readTextFileSync(`${run}/model_card.json`));
+  assert.deepEqual(scored.test.report, report);
+  assert.deepEqual(scored.training, card.training, "the rest is kept");
+  const scoredMd = Deno.readTextFileSync(`${run}/MODEL_CARD.md`);
+  assert.match(scoredMd, /## Test split \(7 images, paper test mode/);
+  assert.match(
+    scoredMd,
+    /\| generated photos \| 0\.610 \| 0\.420 \| 0\.300 \| 0\.123 \| 15\.50 \| 0\.321 \|/,
+  );
+  assert.match(scoredMd, /\| real photos \| 0\.700 \| 0\.500 \| 0\.400 \|/);
+  assert.equal(await recordTestScores(dir, { ...scored.test }), null);
   // The sample slider lists every grid written (every 6 steps, and the end).
   for (const step of ["000006", "000012", "000018"]) {
     assert.ok(html.includes(`samples/step_${step}.png`), step);

@@ -238,6 +238,7 @@ Deno.test({
         numDowns: 5,
         ngf: 4,
         epochs: 1,
+        epochsDecay: 0,
         batchSize: 2,
         lr: 1e-3,
         seed: 3,

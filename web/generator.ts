@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import * as tfl from "@tensorflow/tfjs-layers";
 import "../lib/layers.ts"; // registers the custom layers named in model.json
 import { modelSizeMultiple, runAnySize } from "../lib/tiling.ts";
+import { valuesToRgb } from "../lib/util/pixels.ts";
 
 /** Images with a side above this go through blended tiles of this side. */
 const TILE = 1024;
@@ -112,12 +113,6 @@ export async function runGenerator(
   out.dispose();
   const ms = performance.now() - t0;
   // Shown as RGB: gray (1, 2) repeated, alpha (2, 4) left out.
-  const rgb = new Uint8Array(width * height * 3);
-  for (let i = 0; i < rgb.length; i++) {
-    const pixel = Math.floor(i / 3);
-    const v = values[pixel * channels + (channels <= 2 ? 0 : i % 3)];
-    const byte = Math.round((v + 1) * 127.5);
-    rgb[i] = byte < 0 ? 0 : byte > 255 ? 255 : byte;
-  }
+  const rgb = valuesToRgb(values, [height, width, channels]);
   return { output: { rgb, width, height }, values, ms };
 }

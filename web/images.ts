@@ -7,27 +7,11 @@
  * @module
  */
 import type { Direction } from "../lib/config.ts";
+import { inputRegion } from "../lib/site/input_region.ts";
 import type { Picture } from "./generator.ts";
 
 /** Longest side kept when an upload keeps its own size (larger ones are scaled down). */
 export const MAX_SIDE = 2048;
-
-/**
- * Which part of an image is the input: for an aligned A|B pair (width about
- * twice the height) the input half of `direction` (`AtoB`: left, `BtoA`:
- * right), otherwise the whole image.
- */
-export function inputRegion(
-  width: number,
-  height: number,
-  direction: Direction,
-): { x: number; width: number } {
-  if (width < 1.5 * height) return { x: 0, width };
-  const half = Math.floor(width / 2);
-  return direction === "AtoB"
-    ? { x: 0, width: half }
-    : { x: half, width: half };
-}
 
 /**
  * Decodes an image file to 8-bit RGB, `size x size` (resized without keeping

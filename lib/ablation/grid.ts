@@ -80,7 +80,7 @@ export interface Grid {
 }
 
 /** Name of an ablation preset (`--preset`). */
-export type AblatePresetName = "ci" | "cpu128" | "paper";
+export type AblatePresetName = "ci" | "cpu128" | "cpu256" | "paper";
 
 /** How an ablation preset trains and scores. */
 export interface AblatePreset {
@@ -103,6 +103,12 @@ export interface AblatePreset {
   /** Test images translated and scored per run (0 = the whole test split). */
   numTest: number;
   /**
+   * Training seeds per run (`--seeds`): seeds 0 .. seeds-1, each its own
+   * folder ({@link runFolder}); the tables give the spread over seeds and
+   * test images (`lib/ablation/spread.ts`).
+   */
+  seeds: number;
+  /**
    * The FCN-score segmenter's training (`lib/eval/segmenter.ts`); its input size
    * is always the grid's `size`, its depth log2(size).
    */
@@ -118,7 +124,13 @@ export interface AblatePreset {
  *   scores mean nothing.
  * - `cpu128`: 128 px, sized so that the whole grid (10 runs + segmenter) fits about 8
  *   hours on the loaded 2-core build machine (7.4 h estimated at load 6-8);
- *   measured 1.5 h wall with `jobs: 2` on a quiet one.
+ *   measured 1.5 h wall with `jobs: 2` on a quiet one, for one seed. Two
+ *   seeds: the published one-seed grid is seed 0, seed 1 adds as much again.
+ * - `cpu256`: the paper's 256 px with half its widths (ngf/ndf 32), 6 + 6
+ *   epochs, 2 seeds: 20 runs of 4800 steps. At the measured 489 ms a step
+ *   (native, 1 thread, quiet 2-core machine) that is 13 h of training, ~6.5 h
+ *   wall with `jobs: 2`, plus the segmenter and scoring: ~7 h (README,
+ *   "Ablation presets").
  * - `paper`: the paper's set-up, for a GPU: 256x256 (286 jitter), ngf/ndf
  *   64, 100 + 100 epochs, batch 1.
  */
@@ -135,6 +147,7 @@ export const ABLATE_PRESETS: Readonly<Record<AblatePresetName, AblatePreset>> =
       saveEvery: 10,
       sampleEvery: 10,
       numTest: 8,
+      seeds: 1,
       segmenter: { ngf: 8, epochs: 1, maxTrain: 32 },
     },
     cpu128: {
@@ -148,7 +161,22 @@ export const ABLATE_PRESETS: Readonly<Record<AblatePresetName, AblatePreset>> =
       saveEvery: 200,
       sampleEvery: 400,
       numTest: 0,
+      seeds: 2,
       segmenter: { ngf: 16, epochs: 10, maxTrain: 0 },
+    },
+    cpu256: {
+      size: 256,
+      loadSize: 286,
+      ngf: 32,
+      ndf: 32,
+      epochs: 6,
+      epochsDecay: 6,
+      maxSteps: 0,
+      saveEvery: 200,
+      sampleEvery: 400,
+      numTest: 0,
+      seeds: 2,
+      segmenter: { ngf: 16, epochs: 20, maxTrain: 0 },
     },
     paper: {
       size: 256,
@@ -161,6 +189,7 @@ export const ABLATE_PRESETS: Readonly<Record<AblatePresetName, AblatePreset>> =
       saveEvery: 2000,
       sampleEvery: 2000,
       numTest: 0,
+      seeds: 1,
       segmenter: { ngf: 32, epochs: 30, maxTrain: 0 },
     },
   };
@@ -323,7 +352,35 @@ export function buildGrid(
   return { size, variants, runs: [...runs.values()] };
 }
 
-/** What `done.json` holds: a finished, scored run. */
+/** One seed of one run: what a worker trains, in its own folder. */
+export interface SeededRun {
+  run: GridRun;
+  seed: number;
+  /** Folder name under the grid folder: {@link runFolder}. */
+  folder: string;
+}
+
+/**
+ * Folder (and trainer run name) of seed `seed` of run `id`: the id itself
+ * for seed 0, so grids from before `--seeds` (one seed, seed 0) read and
+ * resume as they are, and `<id>-seed<k>` for seed k > 0.
+ */
+export function runFolder(id: string, seed: number): string {
+  return seed === 0 ? id : `${id}-seed${seed}`;
+}
+
+/** Seeds 0 .. seeds-1 of every run of `grid`, run by run. */
+export function seededRuns(grid: Grid, seeds: number): SeededRun[] {
+  return grid.runs.flatMap((run) =>
+    Array.from({ length: seeds }, (_, seed) => ({
+      run,
+      seed,
+      folder: runFolder(run.id, seed),
+    }))
+  );
+}
+
+/** What `done.json` holds: a finished, scored run (one seed: `config.seed`, folder `config.name`). */
 export interface RunResult {
   id: string;
   spec: VariantSpec;
@@ -345,6 +402,9 @@ export function resolvePreset(
   overrides: Partial<AblatePreset> = {},
 ): AblatePreset {
   const p = { ...ABLATE_PRESETS[name], ...overrides };
+  if (!Number.isInteger(p.seeds) || p.seeds < 1) {
+    throw new ConfigError("seeds", `seeds ${p.seeds} is not an integer >= 1`);
+  }
   if (!Number.isInteger(Math.log2(p.size)) || p.size < 32) {
     throw new ConfigError(
       "size",
@@ -352,6 +412,32 @@ export function resolvePreset(
     );
   }
   return p;
+}
+
+/**
+ * The seeded runs an `--only` value names: every seed of a run id or row id
+ * (`<study>-<row>`), or one seed of it, `<id>-seed<k>` (k < `seeds`).
+ */
+export function findSeededRuns(
+  grid: Grid,
+  only: string,
+  seeds: number,
+): SeededRun[] {
+  const m = /^(.*)-seed(\d+)$/.exec(sanitizeId(only));
+  const all = seededRuns(grid, seeds);
+  if (!m) {
+    const id = findRun(grid, only).id;
+    return all.filter((u) => u.run.id === id);
+  }
+  const id = findRun(grid, m[1]).id;
+  const one = all.find((u) => u.run.id === id && u.seed === Number(m[2]));
+  if (!one) {
+    throw new ConfigError(
+      "only",
+      `only ${only}: seed ${m[2]} is not below seeds ${seeds}`,
+    );
+  }
+  return [one];
 }
 
 /** Finds the run an `--only` value names: a run id, a row id (`<study>-<row>`) or `segmenter`. */

@@ -1,11 +1,11 @@
 /**
  * Publishes a finished ablation grid as a small, self-contained folder that
  * can be committed (e.g. `docs/ablations/cpu/`): `tables.md`, `results.csv`,
- * `results.json`, the sample sheets (as JPEG), each run's `done.json` (the JSON
+ * `results.json`, the sample sheets (as JPEG), each seed's `done.json` (the JSON
  * files with absolute paths made relative to the working directory by
- * `portablePaths`: no machine's paths are committed) and its first
- * {@link PUBLISHED_TEST_IMAGES} translated test images (what notebooks 05 and
- * 06 read), the plotly charts of the grid's `index.html` rendered to SVG by
+ * `portablePaths`: no machine's paths are committed), each run's first
+ * {@link PUBLISHED_TEST_IMAGES} translated test images of its first seed
+ * (what notebooks 05 and 06 read), the plotly charts of the grid's `index.html` rendered to SVG by
  * headless Chromium (`charts/<chart id>.svg`: no 4.8 MB plotly.min.js to
  * commit), and a `README.md` that shows the tables with their charts and
  * sheets, which GitHub renders.
@@ -18,13 +18,14 @@ import { pathToFileURL } from "node:url";
 import {
   type AblationReport,
   type ReportInput,
+  resultFolder,
   tablesMarkdown,
   testNames,
 } from "./report.ts";
 import type { StudyName } from "./grid.ts";
 import { launchChromium } from "../site/chromium.ts";
 import { readRgb, writeImage } from "../util/image.ts";
-import { portablePaths } from "../util/files.ts";
+import { jsonText, portablePaths } from "../util/files.ts";
 
 /** Test images per run copied into the published folder (notebooks 05/06 show 1-8). */
 export const PUBLISHED_TEST_IMAGES = 8;
@@ -101,7 +102,7 @@ async function copy(from: string, to: string): Promise<void> {
  * `results.json` and `done.json` files are written.
  */
 export function portableJson(text: string): string {
-  return JSON.stringify(portablePaths(JSON.parse(text)), null, 2) + "\n";
+  return jsonText(portablePaths(JSON.parse(text)));
 }
 
 /**
@@ -133,14 +134,20 @@ export async function publishAblation(
     written.push(jpeg);
   }
   for (const run of input.grid.runs) {
-    if (!input.results.get(run.id)) continue;
-    const dir = `${input.out}/${run.id}`;
-    await put(`${run.id}/done.json`, `${dir}/done.json`);
-    const names = (await testNames(dir)).slice(0, PUBLISHED_TEST_IMAGES);
-    for (const name of names) {
-      for (const kind of ["real_A", "fake_B", "real_B"]) {
-        const rel = `${run.id}/test/images/${name}_${kind}.png`;
-        await put(rel, `${input.out}/${rel}`);
+    const seeds = input.results.get(run.id) ?? [];
+    for (const [i, result] of seeds.entries()) {
+      const folder = resultFolder(result);
+      await put(`${folder}/done.json`, `${input.out}/${folder}/done.json`);
+      if (i > 0) continue; // test images of the first finished seed only
+      const names = (await testNames(`${input.out}/${folder}`)).slice(
+        0,
+        PUBLISHED_TEST_IMAGES,
+      );
+      for (const name of names) {
+        for (const kind of ["real_A", "fake_B", "real_B"]) {
+          const rel = `${folder}/test/images/${name}_${kind}.png`;
+          await put(rel, `${input.out}/${rel}`);
+        }
       }
     }
   }
@@ -188,7 +195,7 @@ function publishedReadme(
     "",
     "## Loss curves",
     "",
-    "Per run (bucket means of `loss_log.jsonl`); each run's `done.json` has its config and scores.",
+    "Per run and seed (bucket means of `loss_log.jsonl`); each one's `done.json` has its config, scores and per-image scores.",
     "",
     ...losses.map((id) => `![${id.slice(5)}](charts/${id}.svg)`),
     "",

@@ -7,20 +7,44 @@
  * (plotly.min.js copied next to it, no CDN).
  *
  * Scores are FCN-scores in [0, 1] (per-pixel accuracy, per-class accuracy,
- * class IoU) plus L1 (on [0, 1]), PSNR (dB) and SSIM of the test outputs.
+ * class IoU) plus L1 (on [0, 1]), PSNR (dB) and SSIM of the test outputs,
+ * each the mean over the run's finished seeds with its spread, and each of
+ * the paper's orderings gets a verdict (`lib/ablation/spread.ts`).
  *
  * @module
  */
 
-import type {
-  AblatePreset,
-  Grid,
-  RunResult,
-  StudyName,
-  Variant,
+import {
+  type AblatePreset,
+  type Grid,
+  runFolder,
+  type RunResult,
+  seededRuns,
+  type StudyName,
+  type Variant,
 } from "./grid.ts";
 import type { EvalReport } from "../eval/evaluate.ts";
-import { readRgb, type RgbImage, writePng } from "../util/image.ts";
+import { type BootstrapInterval } from "../eval/bootstrap.ts";
+import {
+  cellSpreads,
+  groundTruthSpread,
+  orderingLine,
+  type OrderingResult,
+  orderingResults,
+  plusMinus,
+  type Spread,
+  SPREAD_BOOTSTRAP,
+  SPREAD_METRICS,
+  type SpreadMetric,
+  verdictCounts,
+} from "./spread.ts";
+import {
+  hconcat,
+  readRgb,
+  type RgbImage,
+  vconcat,
+  writePng,
+} from "../util/image.ts";
 import {
   PAPER_GROUND_TRUTH,
   PAPER_TABLES,
@@ -28,7 +52,7 @@ import {
   paperRow,
 } from "../eval/paper.ts";
 import type { FcnScores } from "../eval/metrics.ts";
-import { naturalCompare } from "../util/files.ts";
+import { jsonText, naturalCompare } from "../util/files.ts";
 import {
   ensurePlotly,
   escapeHtml,
@@ -37,14 +61,25 @@ import {
 } from "../report/run_page.ts";
 import { type SegmenterRecord, segmenterSummary } from "../eval/segmenter.ts";
 
-/** One table row of the report: a variant, its paper figures and (when finished) ours. */
+/**
+ * One table row of the report: a variant, its paper figures and (when
+ * finished) ours. Our scores are means over the finished seeds.
+ */
 export interface ReportRow {
   study: StudyName;
   paper_id: string;
   label: string;
+  /** The run's id: also the folder of its seed 0 (`runFolder`). */
   run_id: string;
-  /** `done` when the run has finished, else `missing`. */
+  /** `done` when a seed of the run has finished, else `missing`. */
   status: "done" | "missing";
+  /** The finished seeds (absent in grids from before `--seeds`: seed 0). */
+  seeds?: number[];
+  /**
+   * Each score's spread over seeds and test images (`lib/ablation/spread.ts`);
+   * null when not finished or scored without per-image records.
+   */
+  spread?: Record<SpreadMetric, Spread> | null;
   per_pixel_acc: number | null;
   per_class_acc: number | null;
   class_iou: number | null;
@@ -56,7 +91,9 @@ export interface ReportRow {
   paper_per_pixel_acc: number | null;
   paper_per_class_acc: number | null;
   paper_class_iou: number | null;
+  /** Training steps of a run (every seed trains as many). */
   steps: number | null;
+  /** Seconds of training and of scoring, summed over the seeds. */
   train_seconds: number | null;
   eval_seconds: number | null;
   /** Set-up difference from the paper at this size, if any. */
@@ -71,8 +108,8 @@ export interface ReportInput {
   presetName: string;
   preset: AblatePreset;
   grid: Grid;
-  /** `done.json` of each run id, null when not finished. */
-  results: ReadonlyMap<string, RunResult | null>;
+  /** The `done.json` of each finished seed, by run id (in seed order; none when not finished). */
+  results: ReadonlyMap<string, readonly RunResult[]>;
   /** Dataset (as shown, e.g. relative to the working directory) and direction, for the titles. */
   dataroot: string;
   direction: string;
@@ -83,47 +120,108 @@ export interface ReportInput {
 /** Test inputs shown in each sample sheet. */
 const SHEET_ROWS = 4;
 
+/** The finished seeds of `runId`. */
+function finished(input: ReportInput, runId: string): readonly RunResult[] {
+  return input.results.get(runId) ?? [];
+}
+
+/** Folder of a finished seed (`runFolder`). */
+export function resultFolder(r: RunResult): string {
+  return runFolder(r.id, r.config.seed);
+}
+
 /** The report rows, in the paper's order. */
 export function reportRows(input: ReportInput): ReportRow[] {
   return input.grid.variants.map((v) => {
-    const r = input.results.get(v.runId) ?? null;
-    const s: Partial<EvalReport> = r?.scores ?? {};
+    const rs = finished(input, v.runId);
+    const mean = (k: keyof EvalReport & SpreadMetric | "colourfulness") =>
+      rs.length ? rs.reduce((s, r) => s + r.scores[k], 0) / rs.length : null;
+    const sum = (k: "train_seconds" | "eval_seconds") =>
+      rs.length ? Math.round(rs.reduce((s, r) => s + r[k], 0) * 10) / 10 : null;
     const p = paperRow(v.study, v.paperId);
     return {
       study: v.study,
       paper_id: v.paperId,
       label: v.label,
       run_id: v.runId,
-      status: r ? "done" : "missing",
-      per_pixel_acc: s.per_pixel_acc ?? null,
-      per_class_acc: s.per_class_acc ?? null,
-      class_iou: s.class_iou ?? null,
-      l1: s.l1 ?? null,
-      psnr: s.psnr ?? null,
-      ssim: s.ssim ?? null,
-      colourfulness: s.colourfulness ?? null,
-      n_images: s.n_images ?? null,
+      status: rs.length ? "done" : "missing",
+      seeds: rs.map((r) => r.config.seed),
+      spread: rs.length ? cellSpreads(rs) : null,
+      per_pixel_acc: mean("per_pixel_acc"),
+      per_class_acc: mean("per_class_acc"),
+      class_iou: mean("class_iou"),
+      l1: mean("l1"),
+      psnr: mean("psnr"),
+      ssim: mean("ssim"),
+      colourfulness: mean("colourfulness"),
+      n_images: rs[0]?.scores.n_images ?? null,
       paper_per_pixel_acc: p?.per_pixel_acc ?? null,
       paper_per_class_acc: p?.per_class_acc ?? null,
       paper_class_iou: p?.class_iou ?? null,
-      steps: r?.steps ?? null,
-      train_seconds: r?.train_seconds ?? null,
-      eval_seconds: r?.eval_seconds ?? null,
+      steps: rs[0]?.steps ?? null,
+      train_seconds: sum("train_seconds"),
+      eval_seconds: sum("eval_seconds"),
       note: v.note ?? "",
     };
   });
 }
 
+/** Any finished run (they all score the same real photos), or null. */
+function anyResult(input: ReportInput): RunResult | null {
+  for (const rs of input.results.values()) if (rs.length) return rs[0];
+  return null;
+}
+
 /** The segmenter's scores on the real test outputs (from any finished run), or null. */
 function groundTruth(input: ReportInput): FcnScores | null {
-  for (const r of input.results.values()) {
-    if (r?.scores.ground_truth) return r.scores.ground_truth;
-  }
-  return null;
+  return anyResult(input)?.scores.ground_truth ?? null;
+}
+
+/** The ground-truth row's intervals over the test images, or null. */
+function groundTruthIntervals(
+  input: ReportInput,
+): Record<keyof FcnScores, BootstrapInterval> | null {
+  return groundTruthSpread(anyResult(input));
+}
+
+/** The paper's orderings read off the finished runs (`lib/ablation/spread.ts`). */
+export function reportOrderings(input: ReportInput): OrderingResult[] {
+  return orderingResults(input.grid, input.results);
+}
+
+/** Markdown: how the spreads are made and how the orderings are read. */
+export function spreadRule(seeds: number): string {
+  const level = Math.round(SPREAD_BOOTSTRAP.level * 100);
+  return `Every score is the mean over the finished seeds (${seeds} per run in this preset: ` +
+    "seed 0 in the folder named by the run id, seed k in `<id>-seed<k>`) and " +
+    `carries "± h": the larger distance from the mean to an end of its ${level} % ` +
+    `interval, from a two-level bootstrap (${SPREAD_BOOTSTRAP.resamples} resamples ` +
+    "drawing the test images with replacement and the seeds with replacement; " +
+    "FCN-scores recomputed from the resampled images' class counts, L1 / PSNR / SSIM " +
+    "as means of the images'). `results.json` has each interval and each seed's " +
+    "score. With one seed the interval is over the test images only. " +
+    `**Verdicts.** A paper ordering "A > B" **holds** when the ${level} % interval of ` +
+    "A − B in per-pixel accuracy lies above 0, **does not hold** when it lies " +
+    "below 0, and is a **tie** when it contains 0; the interval is paired (the " +
+    "same resampled test images for A and B, each variant's seeds drawn on " +
+    "their own). Per-class accuracy and IoU are read by the same rule beside it.";
 }
 
 const fmt = (x: number | null, digits = 3) =>
   x === null || !Number.isFinite(x) ? "—" : x.toFixed(digits);
+
+/** Our score `k` of row `r` with its spread: `0.557 ± 0.015`. */
+const cell = (r: ReportRow, k: SpreadMetric, digits = 3) =>
+  plusMinus(r[k], r.spread?.[k], digits);
+
+/** The ground-truth score `k` with its spread over the test images. */
+function gtCell(
+  gt: FcnScores | null,
+  ci: Record<keyof FcnScores, BootstrapInterval> | null,
+  k: keyof FcnScores,
+): string {
+  return plusMinus(gt?.[k] ?? null, ci?.[k]);
+}
 
 function studies(input: ReportInput): StudyName[] {
   return [...new Set(input.grid.variants.map((v) => v.study))];
@@ -137,13 +235,15 @@ function setupLine(input: ReportInput): string {
     }, batch 1; ` +
     `${input.dataroot} (${input.direction}); ${
       p.numTest || "all"
-    } test images per run`;
+    } test images per run; ${p.seeds} seed${p.seeds > 1 ? "s" : ""} per run`;
 }
 
 /**
- * `tables.md`: one Markdown table per study, ours beside the paper's, with the
- * ground-truth row. `after(study)` gives lines to append below each study's
- * table (the published README adds its chart and sample sheet there).
+ * `tables.md`: one Markdown table per study, ours (each score with its
+ * spread) beside the paper's, with the ground-truth row, then the verdicts
+ * on the paper's orderings of that study. `after(study)` gives lines to
+ * append below each study (the published README adds its chart and sample
+ * sheet there).
  */
 export function tablesMarkdown(
   input: ReportInput,
@@ -151,6 +251,8 @@ export function tablesMarkdown(
 ): string {
   const rows = reportRows(input);
   const gt = groundTruth(input);
+  const gtCi = groundTruthIntervals(input);
+  const orderings = reportOrderings(input);
   const out = [
     "# Ablations: ours beside Isola et al. 2017, Tables 1-3",
     "",
@@ -161,6 +263,12 @@ export function tablesMarkdown(
     "Paper: FCN-8s scores on Cityscapes labels → photo at 256x256, 200 epochs. " +
     "The datasets differ, so compare orderings, not values. " +
     "L1 is on [0, 1], PSNR in dB.",
+    "",
+    spreadRule(input.preset.seeds),
+    "",
+    `**The paper's orderings** (${orderings.length} in these studies): ${
+      verdictCounts(orderings) || "none measured"
+    }.`,
   ];
   for (const study of studies(input)) {
     const table = PAPER_TABLES.find((t) => t.study === study)!;
@@ -170,33 +278,40 @@ export function tablesMarkdown(
       "",
       `Paper: ${table.note}.`,
       "",
-      "| variant | per-pixel acc | per-class acc | class IoU | paper per-pixel | paper per-class | paper IoU | L1 | PSNR | SSIM | run |",
-      "|---|---|---|---|---|---|---|---|---|---|---|",
+      "| variant | per-pixel acc | per-class acc | class IoU | paper per-pixel | paper per-class | paper IoU | L1 | PSNR | SSIM | seeds | run |",
+      "|---|---|---|---|---|---|---|---|---|---|---|---|",
     );
     for (const r of rows.filter((x) => x.study === study)) {
       out.push(
-        `| ${r.label}${r.note ? " \\*" : ""} | ${fmt(r.per_pixel_acc)} | ${
-          fmt(r.per_class_acc)
-        } | ${fmt(r.class_iou)} | ${fmt(r.paper_per_pixel_acc, 2)} | ${
+        `| ${r.label}${r.note ? " \\*" : ""} | ${cell(r, "per_pixel_acc")} | ${
+          cell(r, "per_class_acc")
+        } | ${cell(r, "class_iou")} | ${fmt(r.paper_per_pixel_acc, 2)} | ${
           fmt(r.paper_per_class_acc, 2)
-        } | ${fmt(r.paper_class_iou, 2)} | ${fmt(r.l1)} | ${fmt(r.psnr, 2)} | ${
-          fmt(r.ssim)
-        } | ${r.status === "done" ? r.run_id : `${r.run_id} (not finished)`} |`,
+        } | ${fmt(r.paper_class_iou, 2)} | ${cell(r, "l1")} | ${
+          cell(r, "psnr", 2)
+        } | ${cell(r, "ssim")} | ${r.seeds?.length ?? 0} | ${
+          r.status === "done" ? r.run_id : `${r.run_id} (not finished)`
+        } |`,
       );
     }
     out.push(
-      `| ground truth (real photos) | ${fmt(gt?.per_pixel_acc ?? null)} | ${
-        fmt(gt?.per_class_acc ?? null)
-      } | ${fmt(gt?.class_iou ?? null)} | ${
+      `| ground truth (real photos) | ${gtCell(gt, gtCi, "per_pixel_acc")} | ${
+        gtCell(gt, gtCi, "per_class_acc")
+      } | ${gtCell(gt, gtCi, "class_iou")} | ${
         fmt(PAPER_GROUND_TRUTH.per_pixel_acc, 2)
       } | ${fmt(PAPER_GROUND_TRUTH.per_class_acc, 2)} | ${
         fmt(PAPER_GROUND_TRUTH.class_iou, 2)
-      } | | | | |`,
+      } | | | | | |`,
     );
     for (const r of rows.filter((x) => x.study === study && x.note)) {
       out.push("", `\\* ${r.label}: ${r.note}.`);
     }
     if (input.segmenter) out.push("", `${segmenterSummary(input.segmenter)}.`);
+    const mine = orderings.filter((o) => o.study === study);
+    if (mine.length) {
+      out.push("", `The paper's orderings (${verdictCounts(mine)}):`, "");
+      out.push(...mine.map(orderingLine));
+    }
     out.push(...after(study));
   }
   return out.join("\n") + "\n";
@@ -225,17 +340,31 @@ const CSV_FIELDS: (keyof ReportRow)[] = [
   "note",
 ];
 
+/** The spread columns of the CSV: `<score>_low`, `<score>_high`. */
+const CSV_SPREAD_FIELDS = SPREAD_METRICS.flatMap((
+  m,
+) => [`${m}_low`, `${m}_high`]);
+
 function csvCell(v: unknown): string {
   const s = v === null || v === undefined ? "" : String(v);
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** `results.csv`: one line per table row (header first). */
+/**
+ * `results.csv`: one line per table row (header first): the row's fields,
+ * its number of finished seeds, then each score's interval.
+ */
 export function resultsCsv(input: ReportInput): string {
   return [
-    CSV_FIELDS.join(","),
+    [...CSV_FIELDS, "n_seeds", ...CSV_SPREAD_FIELDS].join(","),
     ...reportRows(input).map((r) =>
-      CSV_FIELDS.map((f) => csvCell(r[f])).join(",")
+      [
+        ...CSV_FIELDS.map((f) => r[f]),
+        r.seeds?.length ?? 0,
+        ...SPREAD_METRICS.flatMap((m) =>
+          r.spread ? [r.spread[m].low, r.spread[m].high] : [null, null]
+        ),
+      ].map(csvCell).join(",")
     ),
   ].join("\n") + "\n";
 }
@@ -254,12 +383,21 @@ export interface ResultsJson {
   direction: string;
   /** Our segmenter's scores on the real test photos, once a run has them. */
   ground_truth: FcnScores | null;
+  /** Their 95 % intervals over the test images (absent before per-image records). */
+  ground_truth_spread?: Record<keyof FcnScores, BootstrapInterval> | null;
   /** The grid's segmenter record, null before it is trained. */
   segmenter: SegmenterRecord | null;
   paper_ground_truth: PaperRow;
   /** One row per paper-table row, in the paper's order. */
   rows: ReportRow[];
-  /** `done.json` of each run id, null when not finished. */
+  /**
+   * The paper's orderings with their verdicts (absent in grids from before
+   * `--seeds`). How they are read: `spread_rule`.
+   */
+  orderings?: OrderingResult[];
+  /** The spread and verdict rule, as in `tables.md`. */
+  spread_rule?: string;
+  /** `done.json` of each run folder (`runFolder`: `<id>` for seed 0, `<id>-seed<k>`), null when not finished. */
   runs: Record<string, RunResult | null>;
 }
 
@@ -271,10 +409,19 @@ export function resultsJson(input: ReportInput): ResultsJson {
     dataroot: input.dataroot,
     direction: input.direction,
     ground_truth: groundTruth(input),
+    ground_truth_spread: groundTruthIntervals(input),
     segmenter: input.segmenter,
     paper_ground_truth: PAPER_GROUND_TRUTH,
     rows: reportRows(input),
-    runs: Object.fromEntries(input.results),
+    orderings: reportOrderings(input),
+    spread_rule: spreadRule(input.preset.seeds),
+    runs: Object.fromEntries(
+      seededRuns(input.grid, input.preset.seeds).map((u) => [
+        u.folder,
+        finished(input, u.run.id).find((r) => r.config.seed === u.seed) ??
+          null,
+      ]),
+    ),
   };
 }
 
@@ -290,37 +437,6 @@ export async function testNames(dir: string): Promise<string[]> {
     return [];
   }
   return names.sort(naturalCompare);
-}
-
-/** Stacks equal-width images vertically. */
-function vconcat(images: RgbImage[]): RgbImage {
-  const width = images[0].width;
-  const height = images.reduce((s, i) => s + i.height, 0);
-  const data = new Uint8Array(width * height * 3);
-  let offset = 0;
-  for (const im of images) {
-    data.set(im.data, offset);
-    offset += im.data.length;
-  }
-  return { data, width, height };
-}
-
-/** Places equal-height images side by side. */
-function hconcatAll(images: RgbImage[]): RgbImage {
-  const height = images[0].height;
-  const width = images.reduce((s, i) => s + i.width, 0);
-  const data = new Uint8Array(width * height * 3);
-  for (let y = 0; y < height; y++) {
-    let x0 = 0;
-    for (const im of images) {
-      data.set(
-        im.data.subarray(y * im.width * 3, (y + 1) * im.width * 3),
-        (y * width + x0) * 3,
-      );
-      x0 += im.width;
-    }
-  }
-  return { data, width, height };
 }
 
 /** A written sample sheet: file name, column labels, width in pixels. */
@@ -341,26 +457,26 @@ export async function writeSheet(
   study: StudyName,
 ): Promise<Sheet | null> {
   const variants = input.grid.variants.filter((v: Variant) =>
-    v.study === study && input.results.get(v.runId)
+    v.study === study && finished(input, v.runId).length
   );
   if (variants.length === 0) return null;
-  const lists = await Promise.all(
-    variants.map((v) => testNames(`${input.out}/${v.runId}`)),
+  // Each variant's first finished seed.
+  const dirs = variants.map((v) =>
+    `${input.out}/${resultFolder(finished(input, v.runId)[0])}`
   );
+  const lists = await Promise.all(dirs.map(testNames));
   const names = lists[0].filter((n) => lists.every((l) => l.includes(n)))
     .slice(0, SHEET_ROWS);
   if (names.length === 0) return null;
   const rows: RgbImage[] = [];
   for (const name of names) {
-    const first = `${input.out}/${variants[0].runId}/test/images/${name}`;
+    const first = `${dirs[0]}/test/images/${name}`;
     const cells = [await readRgb(`${first}_real_A.png`)];
-    for (const v of variants) {
-      cells.push(
-        await readRgb(`${input.out}/${v.runId}/test/images/${name}_fake_B.png`),
-      );
+    for (const dir of dirs) {
+      cells.push(await readRgb(`${dir}/test/images/${name}_fake_B.png`));
     }
     cells.push(await readRgb(`${first}_real_B.png`));
-    rows.push(hconcatAll(cells));
+    rows.push(hconcat(...cells));
   }
   const file = `sheet-${study}.png`;
   const sheet = vconcat(rows);
@@ -375,6 +491,7 @@ export async function writeSheet(
 function htmlTable(
   rows: ReportRow[],
   gt: FcnScores | null,
+  gtCi: Record<keyof FcnScores, BootstrapInterval> | null,
 ): string {
   const head = [
     "variant",
@@ -387,6 +504,7 @@ function htmlTable(
     "L1",
     "PSNR",
     "SSIM",
+    "seeds",
     "run",
   ];
   const cells = (xs: string[]) => xs.map((x) => `<td>${x}</td>`).join("");
@@ -395,15 +513,16 @@ function htmlTable(
       cells([
         escapeHtml(r.label) +
         (r.note ? ` <small>(${escapeHtml(r.note)})</small>` : ""),
-        fmt(r.per_pixel_acc),
-        fmt(r.per_class_acc),
-        fmt(r.class_iou),
+        cell(r, "per_pixel_acc"),
+        cell(r, "per_class_acc"),
+        cell(r, "class_iou"),
         fmt(r.paper_per_pixel_acc, 2),
         fmt(r.paper_per_class_acc, 2),
         fmt(r.paper_class_iou, 2),
-        fmt(r.l1),
-        fmt(r.psnr, 2),
-        fmt(r.ssim),
+        cell(r, "l1"),
+        cell(r, "psnr", 2),
+        cell(r, "ssim"),
+        String(r.seeds?.length ?? 0),
         r.status === "done"
           ? `<a href="${r.run_id}/index.html">training</a> · <a href="${r.run_id}/test/index.html">test images</a>`
           : `${escapeHtml(r.run_id)} (not finished)`,
@@ -413,12 +532,13 @@ function htmlTable(
   body.push(
     `<tr><td><b>ground truth</b> (real photos)</td>${
       cells([
-        fmt(gt?.per_pixel_acc ?? null),
-        fmt(gt?.per_class_acc ?? null),
-        fmt(gt?.class_iou ?? null),
+        gtCell(gt, gtCi, "per_pixel_acc"),
+        gtCell(gt, gtCi, "per_class_acc"),
+        gtCell(gt, gtCi, "class_iou"),
         fmt(PAPER_GROUND_TRUTH.per_pixel_acc, 2),
         fmt(PAPER_GROUND_TRUTH.per_class_acc, 2),
         fmt(PAPER_GROUND_TRUTH.class_iou, 2),
+        "",
         "",
         "",
         "",
@@ -434,7 +554,7 @@ function htmlTable(
 /** One colour per FCN-score; the paper's bars are hatched in the same colour. */
 const COLOURS = ["#1f77b4", "#2ca02c", "#9467bd"];
 
-/** Plotly traces: ours (solid) and the paper (hatched) per FCN-score. */
+/** Plotly traces: ours (solid, with their intervals) and the paper (hatched) per FCN-score. */
 function barTraces(rows: ReportRow[]): object[] {
   const metrics = [
     ["per_pixel_acc", "paper_per_pixel_acc", "per-pixel acc"],
@@ -449,6 +569,16 @@ function barTraces(rows: ReportRow[]): object[] {
       x,
       y: rows.map((r) => r[ours]),
       marker: { color: COLOURS[i] },
+      error_y: {
+        type: "data",
+        symmetric: false,
+        array: rows.map((r) =>
+          r.spread && r[ours] !== null ? r.spread[ours].high - r[ours]! : null
+        ),
+        arrayminus: rows.map((r) =>
+          r.spread && r[ours] !== null ? r[ours]! - r.spread[ours].low : null
+        ),
+      },
     },
     {
       type: "bar",
@@ -471,6 +601,11 @@ async function writeIndex(
 ): Promise<void> {
   const rows = reportRows(input);
   const gt = groundTruth(input);
+  const gtCi = groundTruthIntervals(input);
+  const orderings = reportOrderings(input);
+  /** A Markdown line of `orderingLine` as HTML. */
+  const html = (md: string) =>
+    escapeHtml(md).replace(/\*\*(.+?)\*\*/g, "<b>$1</b>");
   const scripts: string[] = [];
   const sections: string[] = [];
   for (const study of studies(input)) {
@@ -492,7 +627,12 @@ async function writeIndex(
     const sheet = sheets.get(study);
     sections.push(`<h2>${escapeHtml(table.title)}</h2>
 <p>Paper: ${escapeHtml(table.note)}.</p>
-${htmlTable(studyRows, gt)}
+${htmlTable(studyRows, gt, gtCi)}
+<ul>${
+      orderings.filter((o) => o.study === study).map((o) =>
+        `<li>${html(orderingLine(o).slice(2))}</li>`
+      ).join("\n")
+    }</ul>
 <div id="${chart}"></div>
 ${
       sheet
@@ -505,11 +645,11 @@ ${
     }`);
   }
   const curves: string[] = [];
-  for (const run of input.grid.runs) {
-    const records = await readLossLog(`${input.out}/${run.id}`);
+  for (const { run, folder } of seededRuns(input.grid, input.preset.seeds)) {
+    const records = await readLossLog(`${input.out}/${folder}`);
     if (records.length === 0) continue;
     const c = lossCurves(records);
-    const id = `loss-${run.id}`;
+    const id = `loss-${folder}`;
     const traces = (["G_GAN", "G_L1", "D_real", "D_fake"] as const).map((
       k,
     ) => ({
@@ -526,7 +666,7 @@ ${
       `Plotly.newPlot(${JSON.stringify(id)}, ${JSON.stringify(traces)}, ${
         JSON.stringify({
           title: {
-            text: `${run.id}<br><sub>${run.rows.join(", ")}</sub>`,
+            text: `${folder}<br><sub>${run.rows.join(", ")}</sub>`,
             font: { size: 14 },
           },
           height: 300,
@@ -536,7 +676,7 @@ ${
       });`,
     );
   }
-  const html = `<!doctype html>
+  const page = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>pix2pix ablations (${
     escapeHtml(input.presetName)
   })</title>
@@ -545,6 +685,10 @@ ${
 <h1>pix2pix ablations: ours beside the paper's Tables 1-3</h1>
 <p>${escapeHtml(setupLine(input))}</p>
 <p>Files: <a href="tables.md">tables.md</a> · <a href="results.csv">results.csv</a> · <a href="results.json">results.json</a></p>
+<p>${html(spreadRule(input.preset.seeds))}</p>
+<p>The paper's orderings (${orderings.length}): ${
+    escapeHtml(verdictCounts(orderings) || "none measured")
+  }.</p>
 <p>Paper figures are Cityscapes labels → photo at 256x256; ours are this dataset at this size, scored by this grid's segmenter: compare orderings, not values.</p>
 ${
     input.segmenter
@@ -558,7 +702,7 @@ ${scripts.join("\n")}
 </script>
 </body></html>
 `;
-  await Deno.writeTextFile(`${input.out}/index.html`, html);
+  await Deno.writeTextFile(`${input.out}/index.html`, page);
 }
 
 /** What {@link writeAblationReport} wrote: the rows and each study's sheet. */
@@ -581,7 +725,7 @@ export async function writeAblationReport(
   await Deno.writeTextFile(`${input.out}/results.csv`, resultsCsv(input));
   await Deno.writeTextFile(
     `${input.out}/results.json`,
-    JSON.stringify(resultsJson(input), null, 2) + "\n",
+    jsonText(resultsJson(input)),
   );
   const sheets = new Map<
     StudyName,

@@ -3,10 +3,12 @@
  * training runs, plus the segmenter that scores them (trained once per grid,
  * at the grid's image size).
  *
- * Every run has a stable id (e.g. `objective-l1-cgan`) and its own folder
- * `<out>/<id>` (the trainer's run folder: checkpoints, loss_log.jsonl,
- * samples, index.html), plus `test/` (translated test split) and
- * `done.json`, written last. A run with `done.json` is never redone; one
+ * Every run has a stable id (e.g. `objective-l1-cgan`) and trains once per
+ * seed (the preset's `seeds`, or `seeds`), each seed in its own folder
+ * (`runFolder`: `<out>/<id>` for seed 0, `<out>/<id>-seed<k>`): the
+ * trainer's run folder (checkpoints, loss_log.jsonl, samples, index.html),
+ * plus `test/` (translated test split) and `done.json` (with every test
+ * image's scores), written last. A run with `done.json` is never redone; one
  * without resumes from its latest checkpoint. So the grid survives a kill,
  * and runs can be launched one by one (`--only ID`) from a job array, with
  * `--merge` building the tables (`lib/ablation/report.ts`) from whatever runs
@@ -29,12 +31,14 @@ import {
   type AblatePreset,
   type AblatePresetName,
   buildGrid,
-  findRun,
-  type Grid,
+  findSeededRuns,
   type GridRun,
   resolvePreset,
+  runFolder,
   type RunResult,
   sanitizeId,
+  type SeededRun,
+  seededRuns,
   type StudyName,
 } from "./grid.ts";
 import { publishAblation } from "./publish.ts";
@@ -45,7 +49,8 @@ import {
 } from "./report.ts";
 import { initBackend } from "../runtime/backend.ts";
 import { evaluateResults } from "../eval/evaluate.ts";
-import { exists } from "../util/files.ts";
+import { exists, jsonText } from "../util/files.ts";
+import { totalEpochs } from "../schedule.ts";
 import {
   DEFAULT_SEGMENTER_CONFIG,
   loadSegmenter,
@@ -72,8 +77,13 @@ export interface AblateOptions {
   backend: BackendName;
   /** Wasm threads of every run and the segmenter (`TrainConfig.threads`, default 1). */
   threads?: number;
-  /** Run only this run id (or row id, e.g. `generator-unet-l1`, or `segmenter`), no tables. */
+  /**
+   * Run only this run id (every seed; or row id, e.g. `generator-unet-l1`),
+   * one seed of it (`<id>-seed<k>`) or `segmenter`; no tables.
+   */
   only?: string;
+  /** Seeds per run (default: the preset's `seeds`). */
+  seeds?: number;
   /**
    * Runs trained at once (default 1), each in its own worker
    * (`lib/ablation/worker.ts`: its own tfjs and wasm heap). On a machine with N
@@ -94,7 +104,7 @@ export interface AblateOptions {
   log?: (message: string) => void;
 }
 
-/** The training config of `run` under preset `p`. */
+/** The training config of seed `seed` (default 0) of `run` under preset `p`. */
 export function runConfig(
   run: GridRun,
   p: AblatePreset,
@@ -102,10 +112,12 @@ export function runConfig(
     AblateOptions,
     "dataroot" | "direction" | "out" | "backend" | "threads"
   >,
+  seed = 0,
 ): TrainConfig {
   return validateConfig({
     ...DEFAULT_CONFIG,
-    name: run.id,
+    name: runFolder(run.id, seed),
+    seed,
     checkpointsDir: o.out,
     dataroot: o.dataroot,
     direction: o.direction,
@@ -129,12 +141,12 @@ export function runConfig(
   });
 }
 
-/** Reads `<out>/<id>/done.json`, or null when the run has not finished. */
+/** Reads `<out>/<folder>/done.json` (`runFolder`), or null when that run has not finished. */
 export async function readRunResult(
   out: string,
-  id: string,
+  folder: string,
 ): Promise<RunResult | null> {
-  const path = `${out}/${id}/done.json`;
+  const path = `${out}/${folder}/done.json`;
   if (!(await exists(path))) return null;
   try {
     return JSON.parse(await Deno.readTextFile(path)) as RunResult;
@@ -193,7 +205,9 @@ async function ensureSegmenter(
   const log = o.log ?? console.log;
   const config = segmenterConfig(p);
   log(
-    `segmenter: training at ${p.size}x${p.size}, ngf ${config.ngf}, ${config.epochs} epochs`,
+    `segmenter: training at ${p.size}x${p.size}, ngf ${config.ngf}, ${
+      totalEpochs(config)
+    } epochs`,
   );
   const { segmenter, record } = await trainSegmenter({
     dataroot: o.dataroot,
@@ -214,24 +228,28 @@ async function ensureSegmenter(
 }
 
 /**
- * Trains (or resumes), translates and scores one run with `segmenter`
- * (called once the run is trained), then writes its `done.json`.
- * A run that already has `done.json` is returned as it is.
+ * Trains (or resumes), translates and scores one seed of one run with
+ * `segmenter` (called once the run is trained), then writes its `done.json`
+ * with every test image's scores. A run that already has `done.json` is
+ * returned as it is.
  */
 export async function runOne(
-  run: GridRun,
+  unit: SeededRun,
   o: AblateOptions,
   p: AblatePreset,
   segmenter: () => Promise<PhotoSegmenter>,
 ): Promise<RunResult> {
-  const done = await readRunResult(o.out, run.id);
+  const { run, folder } = unit;
+  const done = await readRunResult(o.out, folder);
   if (done) return done;
   const log = o.log ?? console.log;
-  const dir = `${o.out}/${run.id}`;
-  const cfg = runConfig(run, p, o);
+  const dir = `${o.out}/${folder}`;
+  const cfg = runConfig(run, p, o, unit.seed);
   const resume = await exists(`${dir}/checkpoints/latest`);
   log(
-    `${run.id}: ${resume ? "resuming" : "training"} (${run.rows.join(", ")})`,
+    `${folder}: ${resume ? "resuming" : "training"} seed ${unit.seed} (${
+      run.rows.join(", ")
+    })`,
   );
   // Without a checkpoint, whatever a killed first attempt left is replaced.
   const trained = await train({ ...cfg, resume, overwrite: !resume }, {
@@ -247,6 +265,7 @@ export async function runOne(
   });
   const scores = await evaluateResults(`${dir}/test`, {
     segmenter: seg,
+    perImage: true,
   });
   const result: RunResult = {
     id: run.id,
@@ -258,12 +277,9 @@ export async function runOne(
     eval_seconds: Math.round((performance.now() - t0) / 100) / 10,
     scores,
   };
-  await Deno.writeTextFile(
-    `${dir}/done.json`,
-    JSON.stringify(result, null, 2) + "\n",
-  );
+  await Deno.writeTextFile(`${dir}/done.json`, jsonText(result));
   log(
-    `${run.id}: done, ${result.steps} steps in ${result.train_seconds} s, ` +
+    `${folder}: done, ${result.steps} steps in ${result.train_seconds} s, ` +
       `per-pixel acc ${scores.per_pixel_acc.toFixed(3)}`,
   );
   return result;
@@ -300,32 +316,32 @@ function runWorker(o: AblateOptions): Promise<AblateSummary> {
 }
 
 /**
- * The grid's runs on `jobs` workers: the segmenter first (one worker), then
- * the unfinished runs, adversarial ones first (the longest), each on the
- * next free worker. A failed run does not stop the others; the error names
- * every failed run once all have ended.
+ * The grid's seeded runs on `jobs` workers: the segmenter first (one
+ * worker), then the unfinished runs, adversarial ones first (the longest),
+ * each on the next free worker. A failed run does not stop the others; the
+ * error names every failed run once all have ended.
  */
 async function runInWorkers(
   o: AblateOptions,
-  grid: Grid,
+  units: SeededRun[],
   jobs: number,
 ): Promise<{ ran: string[]; skipped: string[] }> {
   await runWorker({ ...o, only: "segmenter" });
   const ran: string[] = [];
   const skipped: string[] = [];
-  const queue: GridRun[] = [];
-  for (const run of grid.runs) {
-    if (await readRunResult(o.out, run.id)) skipped.push(run.id);
-    else queue.push(run);
+  const queue: SeededRun[] = [];
+  for (const unit of units) {
+    if (await readRunResult(o.out, unit.folder)) skipped.push(unit.folder);
+    else queue.push(unit);
   }
-  const l1Only = (r: GridRun) => r.spec.loss === "l1" ? 1 : 0;
+  const l1Only = (u: SeededRun) => u.run.spec.loss === "l1" ? 1 : 0;
   queue.sort((a, b) => l1Only(a) - l1Only(b)); // stable: paper order otherwise
   const failed: string[] = [];
   const worker = async () => {
-    for (let run = queue.shift(); run; run = queue.shift()) {
+    for (let unit = queue.shift(); unit; unit = queue.shift()) {
       try {
-        await runWorker({ ...o, only: run.id });
-        ran.push(run.id);
+        await runWorker({ ...o, only: `${unit.run.id}-seed${unit.seed}` });
+        ran.push(unit.folder);
       } catch (e) {
         failed.push((e as Error).message);
       }
@@ -340,9 +356,9 @@ async function runInWorkers(
 
 /** What {@link runAblation} did. */
 export interface AblateSummary {
-  /** Runs trained or finished by this call (ids). */
+  /** Runs trained or finished by this call (their folders, `runFolder`). */
   ran: string[];
-  /** Runs skipped because `done.json` was already there. */
+  /** Runs skipped because `done.json` was already there (folders). */
   skipped: string[];
   /** The report's rows (absent with `--only`, which builds no tables). */
   rows?: ReportRow[];
@@ -361,14 +377,18 @@ export interface AblateSummary {
 export async function runAblation(o: AblateOptions): Promise<AblateSummary> {
   const t0 = performance.now();
   checkThreads(o.threads ?? DEFAULT_CONFIG.threads, o.backend);
-  const p = resolvePreset(o.preset, o.presetOverrides);
+  const p = resolvePreset(o.preset, {
+    ...o.presetOverrides,
+    ...(o.seeds === undefined ? {} : { seeds: o.seeds }),
+  });
   const grid = buildGrid(p.size, o.studies);
+  const units = seededRuns(grid, p.seeds);
   const ran: string[] = [];
   const skipped: string[] = [];
   const seconds = () => Math.round((performance.now() - t0) / 100) / 10;
   const jobs = o.jobs ?? 1;
   if (!o.merge && o.only === undefined && jobs > 1) {
-    const done = await runInWorkers(o, grid, jobs);
+    const done = await runInWorkers(o, units, jobs);
     ran.push(...done.ran);
     skipped.push(...done.skipped);
   } else if (!o.merge) {
@@ -379,11 +399,13 @@ export async function runAblation(o: AblateOptions): Promise<AblateSummary> {
         await segmenter();
         return { ran: ["segmenter"], skipped, seconds: seconds() };
       }
-      const todo = o.only !== undefined ? [findRun(grid, o.only)] : grid.runs;
-      for (const run of todo) {
-        const before = await readRunResult(o.out, run.id);
-        await runOne(run, o, p, segmenter);
-        (before ? skipped : ran).push(run.id);
+      const todo = o.only !== undefined
+        ? findSeededRuns(grid, o.only, p.seeds)
+        : units;
+      for (const unit of todo) {
+        const before = await readRunResult(o.out, unit.folder);
+        await runOne(unit, o, p, segmenter);
+        (before ? skipped : ran).push(unit.folder);
       }
     } finally {
       await (loaded as Promise<LoadedSegmenter> | null)?.then(
@@ -393,9 +415,11 @@ export async function runAblation(o: AblateOptions): Promise<AblateSummary> {
     }
     if (o.only !== undefined) return { ran, skipped, seconds: seconds() };
   }
-  const results = new Map<string, RunResult | null>();
-  for (const run of grid.runs) {
-    results.set(run.id, await readRunResult(o.out, run.id));
+  const results = new Map<string, RunResult[]>();
+  for (const unit of units) {
+    const done = await readRunResult(o.out, unit.folder);
+    const seeds = results.get(unit.run.id) ?? [];
+    results.set(unit.run.id, done ? [...seeds, done] : seeds);
   }
   const input: ReportInput = {
     out: o.out,

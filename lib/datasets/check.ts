@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { DEFAULT_CONFIG } from "../config.ts";
 import type { FileIssue } from "../data.ts";
 import { listFolder, readRgb } from "../util/image.ts";
 
@@ -78,7 +79,10 @@ export function suggestTraining(
       }`,
     );
   }
-  const trained = report.splits.val ? pairs : pairs - Math.floor(0.1 * pairs);
+  const { valFraction } = DEFAULT_CONFIG;
+  const trained = report.splits.val
+    ? pairs
+    : pairs - Math.floor(valFraction * pairs);
   const each = Math.max(1, Math.round(CPU_PRESET_STEPS / trained / 2));
   flags.push("--epochs", String(each), "--epochs-decay", String(each));
   reasons.push(
@@ -93,7 +97,9 @@ export function suggestTraining(
   reasons.push(
     report.splits.val
       ? `validation on val/ (${report.splits.val} pairs), best checkpoint in checkpoints/best`
-      : "no val/ split: 10% of train is held out for validation (--val-fraction)",
+      : `no val/ split: ${
+        100 * valFraction
+      }% of train is held out for validation (--val-fraction)`,
   );
   const total = Object.values(report.splits).reduce((a, b) => a + b, 0);
   const gray = report.grayscale === total;

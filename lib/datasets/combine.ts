@@ -82,11 +82,16 @@ async function combineFlat(
   // B by exact name first, else by stem; output names stay distinct
   // when A holds `1.jpg` and `1.png`.
   const unusedB = new Set(listB.images);
+  const bByStem = new Map<string, string[]>();
+  for (const n of listB.images) {
+    const stem = fileStem(n);
+    bByStem.set(stem, [...bByStem.get(stem) ?? [], n]);
+  }
   const outNames = distinctStems(listA.images);
   for (const [i, nameA] of listA.images.entries()) {
     const nameB = unusedB.has(nameA)
       ? nameA
-      : [...unusedB].find((n) => fileStem(n) === fileStem(nameA));
+      : bByStem.get(fileStem(nameA))?.find((n) => unusedB.has(n));
     if (nameB === undefined) {
       report.unmatchedA.push(`${prefix}${nameA}`);
       continue;

@@ -7,7 +7,7 @@
  */
 import cliProgress from "cli-progress";
 import * as tar from "tar";
-import { type ErrorSubject, Pix2PixError } from "../errors.ts";
+import { DownloadError } from "../errors.ts";
 
 /** Dataset names of the public pix2pix archive. */
 export const DATASET_NAMES: readonly string[] = [
@@ -22,17 +22,6 @@ export const DATASET_NAMES: readonly string[] = [
 /** The reference's archive URL of a dataset. */
 export function datasetUrl(name: string): string {
   return `http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/${name}.tar.gz`;
-}
-
-/** A download or extraction failed; the message says what to do. */
-export class DownloadError extends Pix2PixError {
-  /**
-   * @param message explanation naming the URL or file
-   * @param subject the option (`url`) or file at fault
-   */
-  constructor(message: string, subject: ErrorSubject = {}) {
-    super(message, subject);
-  }
 }
 
 /** Progress callback: bytes on disk so far, and the total when known. */

@@ -20,13 +20,15 @@ import { readRgb, type RgbImage } from "../util/image.ts";
 import { naturalCompare } from "../util/files.ts";
 import {
   addToConfusion,
+  type ClassCounts,
+  classCounts,
   colourfulness,
   type FcnScores,
+  fcnScoresOfCounts,
   floatImageFromRgb8,
   l1,
   newConfusion,
   psnr,
-  segmentationScores,
   ssim,
 } from "./metrics.ts";
 import type { PhotoSegmenter } from "./segmenter.ts";
@@ -60,6 +62,56 @@ export interface EvalReport extends FcnScores {
   /** Colourfulness of the real photos. */
   colourfulness_real: number;
   ground_truth: FcnScores;
+  /** Every image's scores, in name order (with {@link EvalOptions.perImage}). */
+  per_image?: ImageScores[];
+}
+
+/**
+ * One image's scores: enough to recompute every score of {@link EvalReport}
+ * (but colourfulness) for any subset of the images, e.g. to bootstrap them
+ * (`lib/ablation/spread.ts`). The FCN counts are per class
+ * (`ClassCounts`): `label` (ground-truth pixels, shared by both photos),
+ * `hit` / `pred` of the generated photo's segmentation, `real_hit` /
+ * `real_pred` of the real photo's.
+ */
+export interface ImageScores {
+  name: string;
+  l1: number;
+  psnr: number;
+  ssim: number;
+  label: number[];
+  hit: number[];
+  pred: number[];
+  real_hit: number[];
+  real_pred: number[];
+}
+
+/** The class counts of the generated (`fake`) or real photo of `s`. */
+export function imageCounts(
+  s: ImageScores,
+  photo: "fake" | "real",
+): ClassCounts {
+  return photo === "fake"
+    ? { label: s.label, hit: s.hit, pred: s.pred }
+    : { label: s.label, hit: s.real_hit, pred: s.real_pred };
+}
+
+/** Class counts of several images added up (those of their pooled confusion). */
+export function sumCounts(counts: readonly ClassCounts[]): ClassCounts {
+  const n = counts[0]?.label.length ?? 0;
+  const sum: ClassCounts = {
+    label: new Array(n).fill(0),
+    hit: new Array(n).fill(0),
+    pred: new Array(n).fill(0),
+  };
+  for (const c of counts) {
+    for (let k = 0; k < n; k++) {
+      sum.label[k] += c.label[k];
+      sum.hit[k] += c.hit[k];
+      sum.pred[k] += c.pred[k];
+    }
+  }
+  return sum;
 }
 
 /** Options of {@link evaluateResults}. */
@@ -68,6 +120,8 @@ export interface EvalOptions {
   segmenter: PhotoSegmenter;
   /** Called after each image with (done, total). */
   onProgress?: (done: number, total: number) => void;
+  /** Also report every image's scores (`per_image`; default false). */
+  perImage?: boolean;
 }
 
 const SUFFIXES = {
@@ -146,9 +200,8 @@ export async function evaluateResults(
   opts: EvalOptions,
 ): Promise<EvalReport> {
   const results = await listResults(dir);
-  const fake = newConfusion(N_FACADE_CLASSES);
-  const real = newConfusion(N_FACADE_CLASSES);
-  let sumL1 = 0, sumPsnr = 0, sumSsim = 0, sumCol = 0, sumColReal = 0;
+  const images: ImageScores[] = [];
+  let sumCol = 0, sumColReal = 0;
   for (const [i, r] of results.entries()) {
     const [labelRgb, fakeRgb, realRgb] = await Promise.all([
       readRgb(r.realA),
@@ -161,27 +214,43 @@ export async function evaluateResults(
       labelRgb.data,
       labelRgb.width * labelRgb.height,
     );
-    addToConfusion(fake, labels, await opts.segmenter.segment(fakeRgb));
-    addToConfusion(real, labels, await opts.segmenter.segment(realRgb));
+    const segmented = async (photo: RgbImage) => {
+      const cm = newConfusion(N_FACADE_CLASSES);
+      addToConfusion(cm, labels, await opts.segmenter.segment(photo));
+      return classCounts(cm);
+    };
+    const fake = await segmented(fakeRgb);
+    const real = await segmented(realRgb);
     const f = floatImageFromRgb8(fakeRgb.data, fakeRgb.height, fakeRgb.width);
     const g = floatImageFromRgb8(realRgb.data, realRgb.height, realRgb.width);
-    sumL1 += l1(f, g);
-    sumPsnr += psnr(f, g);
-    sumSsim += ssim(f, g);
+    images.push({
+      name: r.name,
+      l1: l1(f, g),
+      psnr: psnr(f, g),
+      ssim: ssim(f, g),
+      ...fake,
+      real_hit: real.hit,
+      real_pred: real.pred,
+    });
     sumCol += colourfulness(f);
     sumColReal += colourfulness(g);
     opts.onProgress?.(i + 1, results.length);
   }
   const n = results.length;
+  const mean = (k: "l1" | "psnr" | "ssim") =>
+    images.reduce((s, x) => s + x[k], 0) / n;
   return {
-    ...segmentationScores(fake),
+    ...fcnScoresOfCounts(sumCounts(images.map((x) => imageCounts(x, "fake")))),
     n_images: n,
-    l1: sumL1 / n,
-    psnr: sumPsnr / n,
-    ssim: sumSsim / n,
+    l1: mean("l1"),
+    psnr: mean("psnr"),
+    ssim: mean("ssim"),
     colourfulness: sumCol / n,
     colourfulness_real: sumColReal / n,
-    ground_truth: segmentationScores(real),
+    ground_truth: fcnScoresOfCounts(
+      sumCounts(images.map((x) => imageCounts(x, "real"))),
+    ),
+    ...(opts.perImage ? { per_image: images } : {}),
   };
 }
 

@@ -383,6 +383,41 @@ export interface FcnScores {
 }
 
 /**
+ * What the FCN-scores need of a confusion matrix, per class: its
+ * ground-truth pixels (row sum), its correctly predicted pixels (diagonal)
+ * and its predicted pixels (column sum). Counts of several images add up
+ * class by class to the counts of their pooled confusion matrix, so one
+ * image's counts (36 numbers for facades' 12 classes) let the scores of any
+ * subset of images be recomputed, e.g. to bootstrap them.
+ */
+export interface ClassCounts {
+  /** Ground-truth pixels of each class. */
+  label: number[];
+  /** Pixels of each class predicted as that class. */
+  hit: number[];
+  /** Pixels predicted as each class. */
+  pred: number[];
+}
+
+/** The {@link ClassCounts} of a confusion matrix. */
+export function classCounts(cm: Confusion): ClassCounts {
+  const n = cm.nClasses, c = cm.counts;
+  const counts: ClassCounts = {
+    label: new Array(n).fill(0),
+    hit: new Array(n).fill(0),
+    pred: new Array(n).fill(0),
+  };
+  for (let k = 0; k < n; k++) {
+    for (let j = 0; j < n; j++) {
+      counts.label[k] += c[k * n + j];
+      counts.pred[k] += c[j * n + k];
+    }
+    counts.hit[k] = c[k * n + k];
+  }
+  return counts;
+}
+
+/**
  * Per-pixel accuracy, mean per-class accuracy and mean class IoU of a
  * confusion matrix.
  *
@@ -393,23 +428,23 @@ export interface FcnScores {
  * absent from the ground truth counts as IoU 0). An empty matrix gives NaN.
  */
 export function segmentationScores(cm: Confusion): FcnScores {
-  const n = cm.nClasses, c = cm.counts;
+  return fcnScoresOfCounts(classCounts(cm));
+}
+
+/** The FCN-scores of {@link ClassCounts} (as {@link segmentationScores}). */
+export function fcnScoresOfCounts(counts: ClassCounts): FcnScores {
+  const { label, hit, pred } = counts;
   let total = 0, correct = 0;
   let accSum = 0, accN = 0, iouSum = 0, iouN = 0;
-  for (let k = 0; k < n; k++) {
-    let row = 0, col = 0;
-    for (let j = 0; j < n; j++) {
-      row += c[k * n + j];
-      col += c[j * n + k];
-    }
-    const tp = c[k * n + k];
+  for (let k = 0; k < label.length; k++) {
+    const row = label[k], tp = hit[k];
     total += row;
     correct += tp;
     if (row > 0) {
       accSum += tp / row;
       accN++;
     }
-    const union = row + col - tp;
+    const union = row + pred[k] - tp;
     if (union > 0) {
       iouSum += tp / union;
       iouN++;

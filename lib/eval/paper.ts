@@ -102,3 +102,72 @@ export function paperRow(
     r.id === id
   );
 }
+
+/** A variant of a paper table: its study and row id. */
+export interface PaperRowRef {
+  study: PaperTable["study"];
+  id: string;
+}
+
+/**
+ * One ordering the paper reports: row `better` scores above row `worse`
+ * (per-pixel accuracy in its tables; each holds strictly there).
+ */
+export interface PaperOrdering {
+  /** Stable id, e.g. `cgan>gan`. */
+  id: string;
+  /** The finding in words. */
+  claim: string;
+  better: PaperRowRef;
+  worse: PaperRowRef;
+}
+
+function ordering(
+  study: PaperTable["study"],
+  better: string,
+  worse: string,
+  claim: string,
+): PaperOrdering {
+  return {
+    id: `${better}>${worse}`,
+    claim,
+    better: { study, id: better },
+    worse: { study, id: worse },
+  };
+}
+
+/**
+ * The 11 orderings of Tables 1-3 that this project checks (notebooks 05 and
+ * 06, the README's ablation summary, the grid's verdicts): five of the
+ * objective, three of the generator, three of the patch size. Table 2's U-Net
+ * (L1+cGAN) > U-Net (L1) is left out: in the grid it is the very same pair of
+ * runs as Table 1's L1+cGAN > L1.
+ */
+export const PAPER_ORDERINGS: readonly PaperOrdering[] = Object.freeze([
+  ordering("objective", "cgan", "gan", "conditioning helps: cGAN > GAN"),
+  ordering("objective", "l1+cgan", "l1", "L1+cGAN > L1 alone"),
+  ordering("objective", "l1+cgan", "l1+gan", "L1+cGAN > L1+GAN"),
+  ordering("objective", "l1+gan", "l1", "a GAN term helps L1: L1+GAN > L1"),
+  ordering("objective", "cgan", "l1", "cGAN alone > L1 alone"),
+  ordering(
+    "generator",
+    "unet-l1",
+    "encdec-l1",
+    "U-Net > encoder-decoder, with L1",
+  ),
+  ordering(
+    "generator",
+    "unet-l1+cgan",
+    "encdec-l1+cgan",
+    "U-Net > encoder-decoder, with L1+cGAN",
+  ),
+  ordering(
+    "generator",
+    "encdec-l1",
+    "encdec-l1+cgan",
+    "the cGAN term does not help the encoder-decoder: L1 > L1+cGAN",
+  ),
+  ordering("discriminator", "d70", "d1", "70x70 PatchGAN > 1x1 PixelGAN"),
+  ordering("discriminator", "d70", "d286", "70x70 PatchGAN > 286x286 ImageGAN"),
+  ordering("discriminator", "d70", "d16", "70x70 PatchGAN > 16x16"),
+]);

@@ -16,8 +16,22 @@
  *
  * @module
  */
+import { normalize } from "node:path";
 import type { TrainConfig } from "../config.ts";
+import type { EvalReport } from "../eval/evaluate.ts";
 import { readJsonFile } from "../util/files.ts";
+
+/** Test-split scores of a model, recorded on its card by {@link recordTestScores}. */
+export interface CardTestScores {
+  /** When they were computed (ISO 8601). */
+  evaluated: string;
+  /** How the test photos were made: the paper's test mode (batch statistics, dropout) or eval mode. */
+  mode: "paper" | "eval";
+  /** Generated photos' FCN-scores, L1, PSNR, SSIM, colourfulness, and the real photos' FCN-scores. */
+  report: EvalReport;
+  /** The segmenter behind the FCN-scores (its one-line summary). */
+  segmenter: string;
+}
 
 /** Everything a model card says; `model_card.json` holds exactly this. */
 export interface ModelCard {
@@ -77,6 +91,8 @@ export interface ModelCard {
   };
   /** Checkpoint folders, as `<checkpointsDir>/<name>/checkpoints[/best]`. */
   checkpoints: { latest: string; best: string | null };
+  /** Test-split scores, once the model has been evaluated. */
+  test?: CardTestScores;
 }
 
 /** Card file names in a run folder. */
@@ -107,22 +123,46 @@ export async function writeModelCard(
  * @throws Error naming the file when a card exists but is malformed
  */
 export async function findModelCard(dir: string): Promise<ModelCard | null> {
+  const path = await modelCardPath(dir);
+  if (path === null) return null;
+  const card = await readJsonFile<ModelCard>(
+    path,
+    (reason) => new Error(`model card ${path}: ${reason}`),
+  );
+  if (card.version !== 1 || typeof card.config !== "object") {
+    throw new Error(`model card ${path}: not a version 1 model card`);
+  }
+  return card;
+}
+
+/** Where {@link findModelCard} finds the card of `dir`'s run, or null. */
+async function modelCardPath(dir: string): Promise<string | null> {
   let base = dir.replace(/\/+$/, "") || ".";
   for (let up = 0; up < 4; up++) {
     const path = `${base}/${MODEL_CARD_JSON}`;
     if (await Deno.stat(path).then((s) => s.isFile, () => false)) {
-      const card = await readJsonFile<ModelCard>(
-        path,
-        (reason) => new Error(`model card ${path}: ${reason}`),
-      );
-      if (card.version !== 1 || typeof card.config !== "object") {
-        throw new Error(`model card ${path}: not a version 1 model card`);
-      }
-      return card;
+      return normalize(path);
     }
     base = `${base}/..`;
   }
   return null;
+}
+
+/**
+ * Records test-split scores on the card of the run `dir` belongs to (found
+ * as {@link findModelCard} does) and rewrites both card files. Returns the
+ * run folder written, or null when the run has no card.
+ */
+export async function recordTestScores(
+  dir: string,
+  test: CardTestScores,
+): Promise<string | null> {
+  const path = await modelCardPath(dir);
+  const card = await findModelCard(dir);
+  if (path === null || card === null) return null;
+  const runDir = path.slice(0, -MODEL_CARD_JSON.length - 1);
+  await writeModelCard(runDir, { ...card, test });
+  return runDir;
 }
 
 function duration(seconds: number): string {
@@ -200,6 +240,7 @@ export function modelCardMarkdown(c: ModelCard): string {
         c.scores.valFcnPixelAcc.toFixed(3)
       }`,
     ]),
+    ...(c.test ? testScoreLines(c.test) : []),
     "",
     "## Use",
     "```ts",
@@ -215,4 +256,29 @@ export function modelCardMarkdown(c: ModelCard): string {
     "",
   ];
   return lines.join("\n");
+}
+
+function testScoreLines(t: CardTestScores): string[] {
+  const r = t.report;
+  const f = (v: number, d = 3) => v.toFixed(d);
+  const gt = r.ground_truth;
+  return [
+    "",
+    `## Test split (${r.n_images} images, ${
+      t.mode === "paper"
+        ? "paper test mode: batch statistics, dropout on"
+        : "eval mode: moving statistics, no dropout"
+    }; ${t.evaluated})`,
+    "",
+    "|  | FCN per-pixel acc | per-class acc | class IoU | L1 [0,1] | PSNR dB | SSIM |",
+    "|---|---|---|---|---|---|---|",
+    `| generated photos | ${f(r.per_pixel_acc)} | ${f(r.per_class_acc)} | ${
+      f(r.class_iou)
+    } | ${f(r.l1)} | ${f(r.psnr, 2)} | ${f(r.ssim)} |`,
+    `| real photos | ${f(gt.per_pixel_acc)} | ${f(gt.per_class_acc)} | ${
+      f(gt.class_iou)
+    } |  |  |  |`,
+    "",
+    t.segmenter,
+  ];
 }

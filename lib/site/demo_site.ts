@@ -31,6 +31,7 @@ import {
   readRgb,
   type RgbImage,
 } from "../util/image.ts";
+import { inputRegion } from "./input_region.ts";
 import { bundleWebApp } from "./web_bundle.ts";
 
 /**
@@ -94,10 +95,11 @@ export interface ExampleInput {
 }
 
 /**
- * The input halves (by `config.direction`) of the first `count` readable
- * pairs of the run's `test` split (else `val`), in file-name order; none when
- * the dataset is not on this machine. A `dataroot` of `null` is the embedded synthetic
- * set, regenerated if its cache was removed.
+ * The inputs ({@link inputRegion}: by `config.direction`, the input half of
+ * an A|B pair, as the page takes uploads) of the first `count` readable
+ * images of the run's `test` split (else `val`), in file-name order; none
+ * when the dataset is not on this machine. A `dataroot` of `null` is the
+ * embedded synthetic set, regenerated if its cache was removed.
  */
 export async function exampleInputs(
   config: TrainConfig,
@@ -113,14 +115,10 @@ export async function exampleInputs(
       // An unreadable file is left out (lib/datasets/check.ts reports it).
       const ab = await readRgb(`${root}/${split}/${file}`).catch(() => null);
       if (!ab) continue;
-      const half = Math.floor(ab.width / 2);
-      const rgb = ab.width < 1.5 * ab.height ? ab : cropRgb(
-        ab,
-        config.direction === "AtoB" ? 0 : half,
-        0,
-        half,
-        ab.height,
-      );
+      const region = inputRegion(ab.width, ab.height, config.direction);
+      const rgb = region.width === ab.width
+        ? ab
+        : cropRgb(ab, region.x, 0, region.width, ab.height);
       out.push({ name: file.replace(/\.[^.]+$/, ""), rgb });
     }
     return out;

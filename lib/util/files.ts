@@ -194,3 +194,22 @@ export function portablePaths<T>(value: T, cwd: string = Deno.cwd()): T {
   };
   return walk(value) as T;
 }
+
+/**
+ * `value` as two-space-indented JSON text ending in a newline, with every
+ * array of numbers, strings, booleans or nulls on one line: how the grid's
+ * records (`done.json`, `results.json`) are written, whose per-image scores
+ * would otherwise take one line per number.
+ *
+ * @example
+ * ```ts
+ * jsonText({ a: [1, 2], b: { c: "x" } });
+ * // '{\n  "a": [1, 2],\n  "b": {\n    "c": "x"\n  }\n}\n'
+ * ```
+ */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(
+    /\[\n\s+([^[\]{}]*?)\n\s*\]/g,
+    (_, items: string) => `[${items.split(/,\n\s+/).join(", ")}]`,
+  ) + "\n";
+}

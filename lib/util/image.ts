@@ -13,6 +13,10 @@ import type { Metadata, Sharp } from "sharp";
 import * as tf from "@tensorflow/tfjs";
 import { ImageError } from "../errors.ts";
 import { naturalCompare } from "./files.ts";
+import { unitToByte, valuesToRgb } from "./pixels.ts";
+
+/** {@link tensorToRgb} from values already read (lib/util/pixels.ts). */
+export { valuesToRgb };
 
 /**
  * An 8-bit RGB image, HWC: `data.length === width * height * 3`; or RGBA
@@ -511,36 +515,71 @@ export function cropRgb(
 }
 
 /**
- * Put two images of the same height and channels side by side (`a` left,
- * `b` right), the aligned pix2pix layout.
+ * Put images of the same height and channels side by side, left to right
+ * (two of them: the aligned pix2pix layout).
  *
+ * @example
+ * ```ts
+ * const pair = hconcat(photo, labels); // A|B, twice as wide
+ * ```
  * @throws RangeError when the heights or channels differ
  */
-export function hconcat(a: RgbImage, b: RgbImage): RgbImage {
-  if (a.height !== b.height) {
-    throw new RangeError(
-      `hconcat: heights differ (${a.height} vs ${b.height})`,
-    );
+export function hconcat(...images: RgbImage[]): RgbImage {
+  const { height } = images[0];
+  const nc = channelsOf(images[0]);
+  for (const im of images) {
+    if (im.height !== height) {
+      throw new RangeError(
+        `hconcat: heights differ (${height} vs ${im.height})`,
+      );
+    }
+    if (channelsOf(im) !== nc) {
+      throw new RangeError(
+        `hconcat: channels differ (${nc} vs ${channelsOf(im)})`,
+      );
+    }
   }
-  const nc = channelsOf(a);
-  if (channelsOf(b) !== nc) {
-    throw new RangeError(
-      `hconcat: channels differ (${nc} vs ${channelsOf(b)})`,
-    );
+  const width = images.reduce((w, im) => w + im.width, 0);
+  const out = new Uint8Array(width * height * nc);
+  for (let row = 0; row < height; row++) {
+    let x0 = 0;
+    for (const im of images) {
+      const rowBytes = im.width * nc;
+      out.set(
+        im.data.subarray(row * rowBytes, (row + 1) * rowBytes),
+        (row * width + x0) * nc,
+      );
+      x0 += im.width;
+    }
   }
-  const width = a.width + b.width;
-  const out = new Uint8Array(width * a.height * nc);
-  for (let row = 0; row < a.height; row++) {
-    out.set(
-      a.data.subarray(row * a.width * nc, (row + 1) * a.width * nc),
-      row * width * nc,
-    );
-    out.set(
-      b.data.subarray(row * b.width * nc, (row + 1) * b.width * nc),
-      (row * width + a.width) * nc,
-    );
+  return { data: out, width, height, ...channelField(nc) };
+}
+
+/**
+ * Stack images of the same width and channels top to bottom.
+ *
+ * @throws RangeError when the widths or channels differ
+ */
+export function vconcat(images: readonly RgbImage[]): RgbImage {
+  const { width } = images[0];
+  const nc = channelsOf(images[0]);
+  for (const im of images) {
+    if (im.width !== width || channelsOf(im) !== nc) {
+      throw new RangeError(
+        `vconcat: widths or channels differ (${width} x ${nc} vs ${im.width} x ${
+          channelsOf(im)
+        })`,
+      );
+    }
   }
-  return { data: out, width, height: a.height, ...channelField(nc) };
+  const height = images.reduce((h, im) => h + im.height, 0);
+  const out = new Uint8Array(width * height * nc);
+  let offset = 0;
+  for (const im of images) {
+    out.set(im.data, offset);
+    offset += im.data.length;
+  }
+  return { data: out, width, height, ...channelField(nc) };
 }
 
 /**
@@ -598,12 +637,7 @@ export async function writeTensorPng(
       `cannot write ${channels} channels as a PNG (1 to ${PNG_MAX_CHANNELS})`,
     );
   }
-  const values = await t.data();
-  const data = new Uint8Array(values.length);
-  for (let i = 0; i < data.length; i++) {
-    const byte = Math.round((values[i] + 1) * 127.5);
-    data[i] = byte < 0 ? 0 : byte > 255 ? 255 : byte;
-  }
+  const data = Uint8Array.from(await t.data(), unitToByte);
   await Deno.mkdir(path.replace(/\/[^/]*$/, "") || ".", { recursive: true });
   try {
     await sharp(data, {
@@ -655,30 +689,6 @@ export function imageGrid(columns: readonly tf.Tensor4D[]): tf.Tensor3D {
 export async function tensorToRgb(t: tf.Tensor3D): Promise<Uint8Array> {
   checkImageShape(t.shape);
   return valuesToRgb(await t.data(), t.shape);
-}
-
-/**
- * {@link tensorToRgb} from values already read (`dataSync()` on a CPU
- * backend, or `data()`).
- *
- * @param values HWC values in [-1, 1]
- * @param shape [height, width, 3] or [height, width, 1]
- */
-export function valuesToRgb(
-  values: ArrayLike<number>,
-  shape: readonly [number, number, number],
-): Uint8Array {
-  checkImageShape(shape);
-  const [height, width, channels] = shape;
-  const out = new Uint8Array(height * width * 3);
-  for (let p = 0; p < height * width; p++) {
-    for (let c = 0; c < 3; c++) {
-      const v = values[p * channels + (channels === 1 ? 0 : c)];
-      const byte = Math.round((v + 1) * 127.5);
-      out[p * 3 + c] = byte < 0 ? 0 : byte > 255 ? 255 : byte;
-    }
-  }
-  return out;
 }
 
 function checkImageShape(shape: readonly number[]): void {
