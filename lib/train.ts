@@ -19,7 +19,7 @@
 
 import * as tf from "@tensorflow/tfjs";
 import type * as tfl from "@tensorflow/tfjs-layers";
-import { initBackend } from "./runtime/backend.ts";
+import { initBackend, lossReadEvery } from "./runtime/backend.ts";
 import {
   type Checkpoint,
   checkpointName,
@@ -305,15 +305,6 @@ export class Pix2Pix {
 
 /** A loss term's name in {@link StepLosses} and the log. */
 type LossName = typeof LOSS_NAMES[number];
-
-/**
- * Steps between loss reads: 1 where tensors already live in CPU memory (a
- * read costs nothing), 10 on WebGPU, where every read is a round trip that
- * drains the GPU's queue. Every step is still logged, in batches.
- */
-export function lossReadEvery(backend: string): number {
-  return backend === "webgpu" ? 10 : 1;
-}
 
 /** The names of the losses in `l` that are not finite numbers. */
 function nonFinite(l: StepLosses): (keyof StepLosses)[] {

@@ -7,7 +7,8 @@ import { discriminatorLoss, generatorLoss } from "../lib/losses.ts";
 import { deriveSeed } from "../lib/util/rng.ts";
 import { lrAt, lrFactor } from "../lib/schedule.ts";
 import { FACADES_DIR, resolveDataroot } from "../lib/datasets/dataroot.ts";
-import { lossReadEvery, Pix2Pix, readLosses, train } from "../lib/train.ts";
+import { Pix2Pix, readLosses, train } from "../lib/train.ts";
+import { lossReadEvery } from "../lib/runtime/backend.ts";
 import { type StepRecord, trainingSeconds } from "../lib/report/run_page.ts";
 import { randomPair, TINY, TINY32 } from "./train_fixtures.ts";
 

@@ -323,7 +323,15 @@ Deno.test({
         jitter: false,
         patience: 0,
       };
-      const seg = await trainSegmenter({ dataroot, config, maxTest: 2 });
+      const steps: number[] = [];
+      const seg = await trainSegmenter({
+        dataroot,
+        config,
+        maxTest: 2,
+        onProgress: (p) => steps.push(p.step),
+      });
+      // 4 photos in batches of 2; both losses reported (read in one batch).
+      assert.deepEqual(steps, [1, 2]);
       assert.equal(seg.record.backend, "webgpu");
       assert.ok(Number.isFinite(seg.record.finalLoss));
       const acc = seg.record.test.per_pixel_acc;

@@ -38,6 +38,7 @@ import {
 } from "./metrics.ts";
 import { deriveSeed, Rng } from "../util/rng.ts";
 import { buildGenerator } from "../unet.ts";
+import { lossReadEvery } from "../runtime/backend.ts";
 import { Adam } from "../adam.ts";
 import { lrAt, totalEpochs } from "../schedule.ts";
 
@@ -573,11 +574,14 @@ export async function trainSegmenter(
   const history: number[] = [];
   let best: { epoch: number; scores: FcnScores } | null = null;
   let bestWeights: tf.Tensor[] = [];
+  // Losses read in batches: one GPU round trip per `readEvery` steps on WebGPU.
+  const readEvery = lossReadEvery(tf.getBackend());
   const t0 = performance.now();
   for (let epoch = 0; epoch < epochs; epoch++) {
     optimizer.learningRate = lrAt(cfg, epoch);
     const order = rng.shuffle(Array.from({ length: n }, (_, i) => i));
     let epochLoss = 0;
+    let pending: tf.Scalar[] = [];
     for (let k = 0; k < stepsPerEpoch; k++) {
       const idx = order.slice(k * cfg.batchSize, (k + 1) * cfg.batchSize);
       const x = new Float32Array(idx.length * s * s * 3);
@@ -598,11 +602,17 @@ export async function trainSegmenter(
             model.apply(xs, { training: true }) as tf.Tensor,
           ) as tf.Scalar, true)!;
       });
-      const value = (await loss.data())[0];
-      loss.dispose();
-      epochLoss += value;
-      step++;
-      o.onProgress?.({ step, totalSteps, epoch, loss: value, valAcc });
+      pending.push(loss);
+      if (pending.length < readEvery && k < stepsPerEpoch - 1) continue;
+      const all = tf.stack(pending);
+      const values = await all.data();
+      tf.dispose([all, ...pending]);
+      pending = [];
+      for (const value of values) {
+        epochLoss += value;
+        step++;
+        o.onProgress?.({ step, totalSteps, epoch, loss: value, valAcc });
+      }
       // Let timers run (progress bars redraw on a timer off a terminal).
       await new Promise((resolve) => setTimeout(resolve, 0));
     }

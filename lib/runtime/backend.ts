@@ -272,6 +272,16 @@ async function startWebGpu(gpu: GpuProbe): Promise<BackendChoice> {
 }
 
 /**
+ * Steps between loss reads (training, the segmenter's training): 1 where
+ * tensors already live in CPU memory (a read costs nothing), 10 on WebGPU,
+ * where every read is a round trip that drains the GPU's queue. Every step
+ * is still logged, in batches.
+ */
+export function lossReadEvery(backend: string): number {
+  return backend === "webgpu" ? 10 : 1;
+}
+
+/**
  * Environment variable that, set to `stock`, keeps tfjs's own webgpu
  * convolution kernels (to compare whole steps against ours).
  */
