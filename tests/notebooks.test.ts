@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-cpu";
 import sharp from "sharp";
 import {
   batchImages,
@@ -30,6 +31,10 @@ import {
   NOTEBOOKS_DIR,
   SOLUTIONS_DIR,
 } from "../lib/notebook/runner.ts";
+
+// lib/notebook/backend.ts registers wasm (tfjs's highest priority); the
+// helpers' tensors here are plain cpu work.
+await tf.setBackend("cpu");
 
 interface Cell {
   cell_type: string;
