@@ -22,7 +22,10 @@ import type {
 } from "../config.ts";
 import type { EvalReport } from "../eval/evaluate.ts";
 import type { PaperTable } from "../eval/paper.ts";
-import type { SegmenterConfig } from "../eval/segmenter.ts";
+import {
+  DEFAULT_SEGMENTER_CONFIG,
+  type SegmenterConfig,
+} from "../eval/segmenter.ts";
 import {
   discriminatorOutputSize,
   type DiscriminatorSpec,
@@ -180,7 +183,12 @@ export const ABLATE_PRESETS: Readonly<Record<AblatePresetName, AblatePreset>> =
       numTest: 0,
       seeds: 2,
       // The default segmenter's training (0.612 per-pixel on the real test photos).
-      segmenter: { ngf: 16, epochs: 16, epochsDecay: 16, maxTrain: 0 },
+      segmenter: {
+        ngf: DEFAULT_SEGMENTER_CONFIG.ngf,
+        epochs: DEFAULT_SEGMENTER_CONFIG.epochs,
+        epochsDecay: DEFAULT_SEGMENTER_CONFIG.epochsDecay,
+        maxTrain: 0,
+      },
     },
     paper: {
       size: 256,

@@ -123,25 +123,25 @@ export async function writeModelCard(
  * @throws Error naming the file when a card exists but is malformed
  */
 export async function findModelCard(dir: string): Promise<ModelCard | null> {
-  const path = await modelCardPath(dir);
-  if (path === null) return null;
-  const card = await readJsonFile<ModelCard>(
-    path,
-    (reason) => new Error(`model card ${path}: ${reason}`),
-  );
-  if (card.version !== 1 || typeof card.config !== "object") {
-    throw new Error(`model card ${path}: not a version 1 model card`);
-  }
-  return card;
+  return (await locateModelCard(dir))?.card ?? null;
 }
 
-/** Where {@link findModelCard} finds the card of `dir`'s run, or null. */
-async function modelCardPath(dir: string): Promise<string | null> {
+/** The card of `dir`'s run and the folder it is in, found as {@link findModelCard} says. */
+async function locateModelCard(
+  dir: string,
+): Promise<{ card: ModelCard; runDir: string } | null> {
   let base = dir.replace(/\/+$/, "") || ".";
   for (let up = 0; up < 4; up++) {
     const path = `${base}/${MODEL_CARD_JSON}`;
     if (await Deno.stat(path).then((s) => s.isFile, () => false)) {
-      return normalize(path);
+      const card = await readJsonFile<ModelCard>(
+        path,
+        (reason) => new Error(`model card ${path}: ${reason}`),
+      );
+      if (card.version !== 1 || typeof card.config !== "object") {
+        throw new Error(`model card ${path}: not a version 1 model card`);
+      }
+      return { card, runDir: normalize(base) };
     }
     base = `${base}/..`;
   }
@@ -157,12 +157,10 @@ export async function recordTestScores(
   dir: string,
   test: CardTestScores,
 ): Promise<string | null> {
-  const path = await modelCardPath(dir);
-  const card = await findModelCard(dir);
-  if (path === null || card === null) return null;
-  const runDir = path.slice(0, -MODEL_CARD_JSON.length - 1);
-  await writeModelCard(runDir, { ...card, test });
-  return runDir;
+  const found = await locateModelCard(dir);
+  if (found === null) return null;
+  await writeModelCard(found.runDir, { ...found.card, test });
+  return found.runDir;
 }
 
 function duration(seconds: number): string {
