@@ -99,7 +99,11 @@ facades, then for the embedded synthetic set):
                      paper's (default ${onOff(D.jitter)}; ${onOff(S.jitter)})
   --patience N       stop after N epochs without a better validation
                      accuracy and keep the best epoch (0 = never; default
-                     ${D.patience}; ${S.patience})`;
+                     ${D.patience}; ${S.patience})
+  --flip-test on|off predict with the logits of the photo and its mirror
+                     image summed (default ${onOff(D.flipTest)}; ${
+  onOff(S.flipTest)
+})`;
 
 function parse() {
   return parseFlags("eval", Deno.args, {
@@ -127,6 +131,7 @@ function parse() {
       "val-fraction": { type: "string" },
       jitter: { type: "string" },
       patience: { type: "string" },
+      "flip-test": { type: "string" },
     },
   }).values;
 }
@@ -149,6 +154,7 @@ function segmenterConfig(
   base: Readonly<SegmenterConfig>,
 ): SegmenterConfig {
   const jitter = enumFlag("jitter", v.jitter, ON_OFF);
+  const flipTest = enumFlag("flip-test", v["flip-test"], ON_OFF);
   const cfg: SegmenterConfig = {
     size: intFlag("size", v.size, { min: 1, fallback: base.size }),
     numDowns: intFlag("num-downs", v["num-downs"], {
@@ -181,6 +187,7 @@ function segmenterConfig(
       min: 0,
       fallback: base.patience,
     }),
+    flipTest: flipTest === undefined ? base.flipTest : flipTest === "on",
   };
   if (cfg.valFraction >= 1) {
     throw new UserError(

@@ -12,12 +12,14 @@ import {
 import { type RgbImage, writePng } from "../lib/util/image.ts";
 import { PSNR_MAX } from "../lib/eval/metrics.ts";
 import {
+  buildSegmenterModel,
   earlyStopping,
   loadSegmenter,
   type PhotoSegmenter,
   readLabelledPair,
   resizeClasses,
   saveSegmenter,
+  Segmenter,
   segmenterCacheDir,
   type SegmenterConfig,
   type SegmenterRecord,
@@ -30,6 +32,7 @@ import {
 
 import { FACADES_DIR } from "../lib/datasets/dataroot.ts";
 import { listSplit } from "../lib/data.ts";
+import { Rng } from "../lib/util/rng.ts";
 const FACADES = FACADES_DIR;
 const haveFacades = await Deno.stat(FACADES).then(() => true, () => false);
 if (!haveFacades) {
@@ -236,7 +239,59 @@ const TINY: SegmenterConfig = {
   valFraction: 0.2,
   jitter: true,
   patience: 1,
+  flipTest: true,
 };
+
+Deno.test({
+  name:
+    "flipTest: a mirrored photo segments to the mirrored classes; without it an untrained net does not",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await initBackend("cpu");
+    const s = TINY.size;
+    const rng = new Rng(5);
+    const photo: RgbImage = {
+      width: s,
+      height: s,
+      data: Uint8Array.from({ length: s * s * 3 }, () => rng.int(256)),
+    };
+    const mirror = <T extends Uint8Array>(data: T, channels: number): T => {
+      const out = data.slice() as T;
+      for (let y = 0; y < s; y++) {
+        for (let x = 0; x < s; x++) {
+          for (let c = 0; c < channels; c++) {
+            out[(y * s + x) * channels + c] =
+              data[(y * s + s - 1 - x) * channels + c];
+          }
+        }
+      }
+      return out;
+    };
+    const mirrored: RgbImage = { ...photo, data: mirror(photo.data, 3) };
+    const equivariance = async (flipTest: boolean) => {
+      const seg = new Segmenter(
+        buildSegmenterModel({ ...TINY, flipTest }),
+        { ...TINY, flipTest },
+      );
+      const a = await seg.segment(photo);
+      const b = await seg.segment(mirrored);
+      seg.dispose();
+      return { a, b };
+    };
+    const on = await equivariance(true);
+    assert.deepEqual(on.b, mirror(on.a, 1));
+    const off = await equivariance(false);
+    assert.notDeepEqual(off.b, mirror(off.a, 1));
+    // Records from before the field read as off.
+    const { flipTest: _, ...before } = TINY;
+    assert.equal(
+      withFcnScores({ config: before } as unknown as SegmenterRecord).config
+        .flipTest,
+      false,
+    );
+  },
+});
 
 Deno.test("splitValidation: a seeded pick of round(n * valFraction) files, disjoint from training, in order", () => {
   const files = Array.from({ length: 400 }, (_, i) => `train/${i + 1}.jpg`);
@@ -321,7 +376,7 @@ Deno.test("segmenterSummary: the score tables' line names validation and real-te
       "128 px",
       "ngf 16",
       "360 training photos + 40 validation (best epoch 7 of 12)",
-      "jitter on",
+      "jitter on, flip-averaged",
       "validation per-pixel acc 0.612",
       "real test photos (106): per-pixel acc 0.583, per-class acc 0.351, class IoU 0.243",
     ]

@@ -322,6 +322,7 @@ Deno.test({
         valFraction: 0,
         jitter: false,
         patience: 0,
+        flipTest: true,
       };
       const steps: number[] = [];
       const seg = await trainSegmenter({

@@ -121,6 +121,14 @@ export interface AblatePreset {
   >;
 }
 
+/** The default segmenter's training (`DEFAULT_SEGMENTER_CONFIG`), at the grid's size. */
+const DEFAULT_TRAINING: AblatePreset["segmenter"] = {
+  ngf: DEFAULT_SEGMENTER_CONFIG.ngf,
+  epochs: DEFAULT_SEGMENTER_CONFIG.epochs,
+  epochsDecay: DEFAULT_SEGMENTER_CONFIG.epochsDecay,
+  maxTrain: 0,
+};
+
 /**
  * The presets. Reasoning for `cpu128` is in README.md ("Ablation presets"),
  * from `deno task bench` figures on the 2-core build machine.
@@ -168,7 +176,7 @@ export const ABLATE_PRESETS: Readonly<Record<AblatePresetName, AblatePreset>> =
       sampleEvery: 400,
       numTest: 0,
       seeds: 2,
-      segmenter: { ngf: 16, epochs: 10, epochsDecay: 0, maxTrain: 0 },
+      segmenter: DEFAULT_TRAINING,
     },
     cpu256: {
       size: 256,
@@ -182,13 +190,7 @@ export const ABLATE_PRESETS: Readonly<Record<AblatePresetName, AblatePreset>> =
       sampleEvery: 400,
       numTest: 0,
       seeds: 2,
-      // The default segmenter's training (0.612 per-pixel on the real test photos).
-      segmenter: {
-        ngf: DEFAULT_SEGMENTER_CONFIG.ngf,
-        epochs: DEFAULT_SEGMENTER_CONFIG.epochs,
-        epochsDecay: DEFAULT_SEGMENTER_CONFIG.epochsDecay,
-        maxTrain: 0,
-      },
+      segmenter: DEFAULT_TRAINING,
     },
     paper: {
       size: 256,
