@@ -244,15 +244,18 @@ Deno.test("sliderPlot: one frame per slider step, opening on the chosen one; col
     "k",
     1,
   )[JUPYTER_DISPLAY]();
-  const frames = /frames: (\[.*\]), config/.exec(p["text/html"]);
-  assert.ok(frames, "no frames");
-  assert.deepEqual(JSON.parse(frames[1]).map((f: { name: string }) => f.name), [
+  const json = /Plotly\.newPlot\("[^"]+", (\{.*\})\);/.exec(p["text/html"]);
+  assert.ok(json, "no figure");
+  const figure = JSON.parse(json[1]);
+  assert.deepEqual(figure.frames.map((f: { name: string }) => f.name), [
     "k = 1",
     "k = 2",
     "k = 3",
   ]);
-  assert.match(p["text/html"], /data: \[\{"y":\[2,4\]\}\]/); // opens on frame 1
-  assert.match(p["text/html"], /"active":1/);
+  assert.deepEqual(figure.data, [{ y: [2, 4] }]); // opens on frame 1
+  assert.equal(figure.layout.sliders[0].active, 1);
+  assert.deepEqual(figure.layout.title, { text: "T" });
+  assert.equal(figure.layout.height, 400);
   assert.match(p["text/plain"], /3 frames/);
   assert.throws(() => sliderPlot([]), /no frames/);
   const bar = colourBar([-1.5, 2], "logit")[JUPYTER_DISPLAY]();

@@ -95,30 +95,62 @@ function withTitleObjects(
 }
 
 /**
+ * A `<div>` and the script that draws a plotly figure (`data`, `layout`,
+ * optional `frames`) into it once plotly.js has loaded; the layout gets the
+ * charts' margins, `height` unless it sets one, and title objects.
+ */
+function plotlyFigure(
+  figure: {
+    data: readonly Record<string, unknown>[];
+    layout: Record<string, unknown>;
+    frames?: readonly Record<string, unknown>[];
+  },
+  height: number,
+  text: string,
+): Displayable {
+  const id = `nbplot-${Date.now().toString(36)}-${plotCount++}`;
+  const full = {
+    ...figure,
+    layout: withTitleObjects({
+      height,
+      margin: { l: 60, r: 70, t: 50, b: 50 },
+      ...figure.layout,
+    }),
+    config: { responsive: true, displaylogo: false },
+  };
+  return html(
+    `<div id="${id}" style="width:100%;max-width:900px"></div>
+<script>(function draw() {
+  if (!window.Plotly) return setTimeout(draw, 50);
+  Plotly.newPlot(${JSON.stringify(id)}, ${JSON.stringify(full)});
+})();</script>`,
+    text,
+  );
+}
+
+/** The title of a layout, for a chart's text form. */
+function titleOf(layout: Record<string, unknown>): string {
+  return typeof layout.title === "string" ? layout.title : "chart";
+}
+
+/**
  * A plotly.js chart. `traces` and `layout` are plotly's own objects
  * (https://plotly.com/javascript/reference/). Needs {@link plotlyLoader}
  * displayed earlier in the notebook.
+ *
+ * @example
+ * ```ts
+ * plot([{ y: losses, name: "L1" }], { title: "loss", xaxis: { title: "step" } });
+ * ```
  */
 export function plot(
   traces: readonly Record<string, unknown>[],
   layout: Record<string, unknown> = {},
 ): Displayable {
-  const id = `nbplot-${Date.now().toString(36)}-${plotCount++}`;
-  const fullLayout = withTitleObjects({
-    height: 360,
-    margin: { l: 60, r: 70, t: 50, b: 50 },
-    ...layout,
-  });
-  const title = typeof layout.title === "string" ? layout.title : "chart";
-  return html(
-    `<div id="${id}" style="width:100%;max-width:900px"></div>
-<script>(function draw() {
-  if (!window.Plotly) return setTimeout(draw, 50);
-  Plotly.newPlot(${JSON.stringify(id)}, ${JSON.stringify(traces)}, ${
-      JSON.stringify(fullLayout)
-    }, {responsive: true, displaylogo: false});
-})();</script>`,
-    `[plotly chart: ${title}]`,
+  return plotlyFigure(
+    { data: traces, layout },
+    360,
+    `[plotly chart: ${titleOf(layout)}]`,
   );
 }
 
@@ -150,45 +182,38 @@ export function sliderPlot(
   start = 0,
 ): Displayable {
   if (!frames.length) throw new RangeError("sliderPlot: no frames");
-  const id = `nbplot-${Date.now().toString(36)}-${plotCount++}`;
   const first = frames[start];
-  const fullLayout = withTitleObjects({
-    height: 400,
-    margin: { l: 60, r: 70, t: 50, b: 50 },
-    ...layout,
-    ...first.layout,
-    sliders: [{
-      active: start,
-      currentvalue: { prefix: label ? `${label}: ` : "" },
-      pad: { t: 40 },
-      steps: frames.map((f) => ({
-        label: f.name,
-        method: "animate",
-        args: [[f.name], {
-          mode: "immediate",
-          frame: { duration: 0, redraw: true },
-          transition: { duration: 0 },
+  return plotlyFigure(
+    {
+      data: first.traces,
+      layout: {
+        ...layout,
+        ...first.layout,
+        sliders: [{
+          active: start,
+          currentvalue: { prefix: label ? `${label}: ` : "" },
+          pad: { t: 40 },
+          steps: frames.map((f) => ({
+            label: f.name,
+            method: "animate",
+            args: [[f.name], {
+              mode: "immediate",
+              frame: { duration: 0, redraw: true },
+              transition: { duration: 0 },
+            }],
+          })),
         }],
+      },
+      frames: frames.map((f) => ({
+        name: f.name,
+        data: f.traces,
+        ...(f.layout ? { layout: withTitleObjects(f.layout) } : {}),
       })),
-    }],
-  });
-  const plotlyFrames = frames.map((f) => ({
-    name: f.name,
-    data: f.traces,
-    ...(f.layout ? { layout: withTitleObjects(f.layout) } : {}),
-  }));
-  const title = typeof layout.title === "string" ? layout.title : "chart";
-  return html(
-    `<div id="${id}" style="width:100%;max-width:900px"></div>
-<script>(function draw() {
-  if (!window.Plotly) return setTimeout(draw, 50);
-  Plotly.newPlot(${JSON.stringify(id)}, {data: ${
-      JSON.stringify(first.traces)
-    }, layout: ${JSON.stringify(fullLayout)}, frames: ${
-      JSON.stringify(plotlyFrames)
-    }, config: {responsive: true, displaylogo: false}});
-})();</script>`,
-    `[plotly chart with a slider over ${frames.length} frames: ${title}]`,
+    },
+    400,
+    `[plotly chart with a slider over ${frames.length} frames: ${
+      titleOf(layout)
+    }]`,
   );
 }
 
