@@ -14,6 +14,7 @@
 import type { ParseArgsOptionsConfig } from "node:util";
 import {
   cliMessage,
+  flagName,
   inFlagTerms,
   intFlag,
   parseFlags,
@@ -28,6 +29,9 @@ import {
   progressBar,
 } from "../lib/datasets/download.ts";
 import { writeSynthDataset } from "../lib/datasets/synth.ts";
+
+/** Config fields that check's suggestion reasons name, written as flags. */
+const SUGGESTION_TERMS = ["valFraction"];
 
 const HELP = `usage: deno task datasets <command> [options]
 
@@ -130,10 +134,27 @@ await runCli(async () => {
         json: { type: "boolean", default: false },
       });
       const report = await checkDataset(required(positionals[0], "DIR"));
+      const s = report.suggestion;
+      const suggestion = s && {
+        flags: Object.entries(s.settings).flatMap(([field, value]) => [
+          `--${flagName(field)}`,
+          String(value),
+        ]),
+        reasons: s.reasons.map((r) => inFlagTerms(r, SUGGESTION_TERMS)),
+      };
       console.log(
-        values.json
-          ? JSON.stringify(report, null, 2)
-          : formatCheckReport(report, "deno task train"),
+        values.json ? JSON.stringify({ ...report, suggestion }, null, 2) : [
+          formatCheckReport(report),
+          ...(suggestion
+            ? [
+              "suggested:",
+              `  deno task train --dataroot ${report.dir} ${
+                suggestion.flags.join(" ")
+              } --direction AtoB|BtoA`,
+              ...suggestion.reasons.map((r) => `  - ${r}`),
+            ]
+            : []),
+        ].join("\n"),
       );
       if (report.errors.length) Deno.exit(1);
       return;

@@ -121,10 +121,9 @@ Deno.test("channels: RGBA (4) and gray + alpha (2) train and translate to PNGs w
       `${dir}/rgba/train/${i}.png`,
     );
   }
-  const flags = (await checkDataset(`${dir}/rgba`)).suggestion!.flags;
-  for (const f of ["--input-nc", "--output-nc"]) {
-    assert.equal(flags[flags.indexOf(f) + 1], "4", f);
-  }
+  const { settings } = (await checkDataset(`${dir}/rgba`)).suggestion!;
+  assert.equal(settings.inputNc, 4);
+  assert.equal(settings.outputNc, 4);
   const common = [
     "--dataroot",
     `${dir}/AB`,

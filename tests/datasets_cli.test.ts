@@ -235,25 +235,22 @@ Deno.test("suggestTraining: epochs for the pairs trained on, valFraction held ou
   const held = Math.floor(DEFAULT_CONFIG.valFraction * 400);
   const s = suggestTraining(report)!;
   const each = Math.round(8000 / (400 - held) / 2);
-  assert.deepEqual(s.flags, [
-    "--preset",
-    "cpu64",
-    "--epochs",
-    String(each),
-    "--epochs-decay",
-    String(each),
-  ]);
+  assert.deepEqual(s.settings, {
+    preset: "cpu64",
+    epochs: each,
+    epochsDecay: each,
+  });
   assert.ok(s.reasons.includes(
     `no val/ split: ${
       100 * DEFAULT_CONFIG.valFraction
-    }% of train is held out for validation (--val-fraction)`,
+    }% of train is held out for validation (valFraction)`,
   ));
   // With a val/ split every train pair is trained on.
   const withVal = suggestTraining({
     ...report,
     splits: { ...report.splits, val: 100 },
   })!;
-  assert.equal(withVal.flags[3], String(Math.round(8000 / 400 / 2)));
+  assert.equal(withVal.settings.epochs, Math.round(8000 / 400 / 2));
 });
 
 Deno.test("check: bad corpus lists every bad file and exits 1", async () => {

@@ -62,6 +62,8 @@ Deno.test("own data: combine, check (suggests flags), train, translate; grayscal
     text,
     /suggested:\n {2}deno task train --dataroot .* --preset cpu64/,
   );
+  // The reasons name flags, not config fields.
+  assert.match(text, /held out for validation \(--val-fraction\)/);
   // Train with the suggested flags (made tiny: 3 steps, few filters).
   await task(
     "train",

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { DEFAULT_CONFIG } from "../config.ts";
+import { DEFAULT_CONFIG, type TrainConfig } from "../config.ts";
 import type { FileIssue } from "../data.ts";
 import { listFolder, readRgb } from "../util/image.ts";
 
@@ -30,11 +30,31 @@ export interface CheckReport {
   suggestion?: TrainingSuggestion | null;
 }
 
-/** A starting point for `deno task train` on a checked dataset. */
+/**
+ * Training settings suggested for a checked dataset, as config fields (the
+ * CLI spells them as `deno task train` flags): the `cpu64` preset with what
+ * the data needs on top of it.
+ */
+export type SuggestedSettings =
+  & { preset: "cpu64" }
+  & Partial<
+    Pick<
+      TrainConfig,
+      | "loadSize"
+      | "cropSize"
+      | "netG"
+      | "epochs"
+      | "epochsDecay"
+      | "inputNc"
+      | "outputNc"
+    >
+  >;
+
+/** A starting point for training on a checked dataset. */
 export interface TrainingSuggestion {
-  /** Flags after `deno task train --dataroot DIR`. */
-  flags: string[];
-  /** Why, one line per choice. */
+  /** Settings over the defaults, in the order they were chosen. */
+  settings: SuggestedSettings;
+  /** Why, one line per choice, naming config fields (e.g. `valFraction`). */
   reasons: string[];
 }
 
@@ -42,11 +62,11 @@ export interface TrainingSuggestion {
 const CPU_PRESET_STEPS = 8000;
 
 /**
- * Flags to train on a checked dataset: the `cpu64` preset (64 px crops of 72 px
+ * Settings to train a checked dataset with: the `cpu64` preset (64 px crops of 72 px
  * resizes, a 2-core CPU in about two hours) with epochs scaled so that the
  * run has about the preset's 8000 steps whatever the pair count; `paper`
  * (256 px) noted for halves of 256 px and more on a GPU; smaller crops for
- * halves under 64 px; `--input-nc`/`--output-nc` 1 when every image is
+ * halves under 64 px; `inputNc`/`outputNc` 1 when every image is
  * gray, 4 when every one has alpha, 2 for both. Null when the set has errors
  * or no `train/` pairs.
  */
@@ -55,7 +75,7 @@ export function suggestTraining(
 ): TrainingSuggestion | null {
   const pairs = report.splits.train ?? 0;
   if (report.errors.length || pairs === 0) return null;
-  const flags = ["--preset", "cpu64"];
+  const settings: SuggestedSettings = { preset: "cpu64" };
   const reasons: string[] = [];
   const halves = Object.keys(report.sizes).map((s) => {
     const [w, h] = s.split("x").map(Number);
@@ -65,8 +85,11 @@ export function suggestTraining(
   if (side < 72) {
     const crop = side >= 64 ? 64 : 32;
     const load = Math.max(side, crop);
-    flags.push("--load-size", String(load), "--crop-size", String(crop));
-    flags.push("--net-g", `unet_${crop}`);
+    Object.assign(settings, {
+      loadSize: load,
+      cropSize: crop,
+      netG: `unet_${crop}`,
+    });
     reasons.push(
       `halves are ${side} px: crops of ${crop} (unet_${crop}) from ${load} px resizes`,
     );
@@ -74,7 +97,7 @@ export function suggestTraining(
     reasons.push(
       `halves are ${side} px: the cpu64 preset trains on 64 px crops of 72 px resizes${
         side >= 256
-          ? "; with a GPU, --preset paper trains at 256 px as the paper"
+          ? "; with a GPU, the paper preset trains at 256 px as the paper"
           : ""
       }`,
     );
@@ -84,7 +107,7 @@ export function suggestTraining(
     ? pairs
     : pairs - Math.floor(valFraction * pairs);
   const each = Math.max(1, Math.round(CPU_PRESET_STEPS / trained / 2));
-  flags.push("--epochs", String(each), "--epochs-decay", String(each));
+  Object.assign(settings, { epochs: each, epochsDecay: each });
   reasons.push(
     `${trained} pairs trained on: ${each} + ${each} epochs is about ${
       2 * each * trained
@@ -99,14 +122,14 @@ export function suggestTraining(
       ? `validation on val/ (${report.splits.val} pairs), best checkpoint in checkpoints/best`
       : `no val/ split: ${
         100 * valFraction
-      }% of train is held out for validation (--val-fraction)`,
+      }% of train is held out for validation (valFraction)`,
   );
   const total = Object.values(report.splits).reduce((a, b) => a + b, 0);
   const gray = report.grayscale === total;
   const alpha = report.alpha === total;
   if (gray || alpha) {
-    const nc = String((gray ? 1 : 3) + (alpha ? 1 : 0));
-    flags.push("--input-nc", nc, "--output-nc", nc);
+    const nc = (gray ? 1 : 3) + (alpha ? 1 : 0);
+    Object.assign(settings, { inputNc: nc, outputNc: nc });
     reasons.push(
       `every image is ${
         gray && alpha
@@ -114,10 +137,10 @@ export function suggestTraining(
           : gray
           ? "gray (R = G = B)"
           : "RGBA (with alpha)"
-      }: ${nc} channel${nc === "1" ? "" : "s"} in and out`,
+      }: ${nc} channel${nc === 1 ? "" : "s"} in and out`,
     );
   }
-  return { flags, reasons };
+  return { settings, reasons };
 }
 
 /** Images decoded at once (sharp runs them in libvips threads). */
@@ -226,13 +249,10 @@ function isGray(rgb: Uint8Array): boolean {
 }
 
 /**
- * A human-readable version of a {@link CheckReport}; a suggestion is written
- * as `<trainCommand> --dataroot DIR <flags>` (the CLI passes its own command).
+ * A human-readable version of a {@link CheckReport}, without its suggestion
+ * (the CLI writes that as a command line).
  */
-export function formatCheckReport(
-  report: CheckReport,
-  trainCommand = "train",
-): string {
+export function formatCheckReport(report: CheckReport): string {
   const lines = [`${report.dir}:`];
   for (const [split, n] of Object.entries(report.splits)) {
     lines.push(`  ${split}: ${n} pairs`);
@@ -250,14 +270,5 @@ export function formatCheckReport(
   lines.push(
     report.errors.length ? `  ${report.errors.length} error(s)` : "  ok",
   );
-  if (report.suggestion) {
-    lines.push(
-      "suggested:",
-      `  ${trainCommand} --dataroot ${report.dir} ${
-        report.suggestion.flags.join(" ")
-      } --direction AtoB|BtoA`,
-      ...report.suggestion.reasons.map((r) => `  - ${r}`),
-    );
-  }
   return lines.join("\n");
 }
