@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-cpu";
-import { DEFAULT_CONFIG, type TrainConfig } from "../lib/config.ts";
 import { readRgb, writePng } from "../lib/util/image.ts";
 import {
   blendWindow,
@@ -13,23 +12,14 @@ import {
 import { train } from "../lib/train.ts";
 import { translateImage, translateSplit } from "../lib/translate.ts";
 import { buildGenerator, generatorSpecFromConfig } from "../lib/unet.ts";
+import { TINY } from "./train_fixtures.ts";
 
 await tf.setBackend("cpu");
-
-const CFG: TrainConfig = {
-  ...DEFAULT_CONFIG,
-  netG: "unet_64",
-  cropSize: 64,
-  loadSize: 64,
-  ngf: 4,
-  ndf: 4,
-  backend: "cpu",
-};
 
 Deno.test("tiling: a 256-trained U-Net translates a 512x384 image to 512x384", async () => {
   const G = buildGenerator(
     generatorSpecFromConfig({
-      ...CFG,
+      ...TINY,
       netG: "unet_256",
       cropSize: 256,
       ngf: 2,
@@ -115,7 +105,7 @@ function seamExcess(tiled: tf.Tensor3D, whole: tf.Tensor3D): number {
 }
 
 Deno.test("tiling: blended tiles leave no seam on a constant input; hard tiles do", async () => {
-  const G = buildGenerator(generatorSpecFromConfig(CFG));
+  const G = buildGenerator(generatorSpecFromConfig(TINY));
   const x = tf.fill([320, 320, 3], 0.3) as tf.Tensor3D;
   const whole = await translateImage(G, x, { eval: true });
   const blended = await translateImage(G, x, {
@@ -144,7 +134,7 @@ Deno.test("tiling: blended tiles leave no seam on a constant input; hard tiles d
 Deno.test("translateSplit: --preprocess none keeps sizes; single mode reads plain images", async () => {
   const dir = await Deno.makeTempDir();
   await train({
-    ...CFG,
+    ...TINY,
     netG: "unet_32",
     cropSize: 32,
     loadSize: 36,

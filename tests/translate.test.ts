@@ -1,25 +1,14 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-cpu";
-import { DEFAULT_CONFIG, type TrainConfig } from "../lib/config.ts";
 import { resolveDataroot } from "../lib/datasets/dataroot.ts";
 import { train } from "../lib/train.ts";
 import { SHEET_FILE, translate, translateSplit } from "../lib/translate.ts";
 import { hconcat, readRgb } from "../lib/util/image.ts";
 import { buildGenerator, generatorSpecFromConfig } from "../lib/unet.ts";
+import { TINY } from "./train_fixtures.ts";
 
 await tf.setBackend("cpu");
-
-/** unet_64 is the smallest U-Net with a dropout block. */
-const CFG: TrainConfig = {
-  ...DEFAULT_CONFIG,
-  netG: "unet_64",
-  cropSize: 64,
-  loadSize: 64,
-  ngf: 4,
-  ndf: 4,
-  backend: "cpu",
-};
 
 async function same(a: tf.Tensor, b: tf.Tensor): Promise<boolean> {
   const [x, y] = [await a.data(), await b.data()];
@@ -27,7 +16,7 @@ async function same(a: tf.Tensor, b: tf.Tensor): Promise<boolean> {
 }
 
 Deno.test("translate: --eval is deterministic; the paper's test mode is seeded and leaves the model unchanged", async () => {
-  const G = buildGenerator(generatorSpecFromConfig(CFG));
+  const G = buildGenerator(generatorSpecFromConfig(TINY));
   const x = tf.randomUniform(
     [2, 64, 64, 3],
     -1,
@@ -66,7 +55,7 @@ Deno.test("translate: --eval is deterministic; the paper's test mode is seeded a
 Deno.test("translateSplit writes real_A/fake_B/real_B and a gallery", async () => {
   const dir = await Deno.makeTempDir();
   await train({
-    ...CFG,
+    ...TINY,
     netG: "unet_32",
     cropSize: 32,
     loadSize: 36,

@@ -129,6 +129,22 @@ const DEFAULT_TRAINING: AblatePreset["segmenter"] = {
   maxTrain: 0,
 };
 
+/** The `cpu128` preset; `cpu256` is the same schedule at 256 px and twice the widths. */
+const CPU128: AblatePreset = {
+  size: 128,
+  loadSize: 143,
+  ngf: 16,
+  ndf: 16,
+  epochs: 6,
+  epochsDecay: 6,
+  maxSteps: 0,
+  saveEvery: 200,
+  sampleEvery: 400,
+  numTest: 0,
+  seeds: 2,
+  segmenter: DEFAULT_TRAINING,
+};
+
 /**
  * The presets. Reasoning for `cpu128` is in README.md ("Ablation presets"),
  * from `deno task bench` figures on the 2-core build machine.
@@ -164,34 +180,8 @@ export const ABLATE_PRESETS: Readonly<Record<AblatePresetName, AblatePreset>> =
       seeds: 1,
       segmenter: { ngf: 8, epochs: 1, epochsDecay: 0, maxTrain: 32 },
     },
-    cpu128: {
-      size: 128,
-      loadSize: 143,
-      ngf: 16,
-      ndf: 16,
-      epochs: 6,
-      epochsDecay: 6,
-      maxSteps: 0,
-      saveEvery: 200,
-      sampleEvery: 400,
-      numTest: 0,
-      seeds: 2,
-      segmenter: DEFAULT_TRAINING,
-    },
-    cpu256: {
-      size: 256,
-      loadSize: 286,
-      ngf: 32,
-      ndf: 32,
-      epochs: 6,
-      epochsDecay: 6,
-      maxSteps: 0,
-      saveEvery: 200,
-      sampleEvery: 400,
-      numTest: 0,
-      seeds: 2,
-      segmenter: DEFAULT_TRAINING,
-    },
+    cpu128: CPU128,
+    cpu256: { ...CPU128, size: 256, loadSize: 286, ngf: 32, ndf: 32 },
     paper: {
       size: 256,
       loadSize: 286,
