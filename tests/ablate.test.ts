@@ -338,13 +338,15 @@ Deno.test("portablePaths: absolute paths become relative to the working director
   );
 });
 
-Deno.test("the published cpu grid (docs/ablations/cpu) holds no absolute path", async () => {
-  const dir = new URL("../docs/ablations/cpu", import.meta.url).pathname;
-  const files = await jsonFiles(dir);
-  assert.ok(files.length >= 11, `only ${files.length} JSON files in ${dir}`);
-  for (const f of files) {
-    const found = absolutePaths(JSON.parse(await Deno.readTextFile(f)));
-    assert.deepEqual(found, [], `${f} holds machine paths`);
+Deno.test("the published grids (docs/ablations/cpu, cpu128) hold no absolute path", async () => {
+  for (const [grid, runs] of [["cpu", 10], ["cpu128", 20]] as const) {
+    const dir = new URL(`../docs/ablations/${grid}`, import.meta.url).pathname;
+    const files = await jsonFiles(dir);
+    assert.ok(files.length > runs, `only ${files.length} JSON files in ${dir}`);
+    for (const f of files) {
+      const found = absolutePaths(JSON.parse(await Deno.readTextFile(f)));
+      assert.deepEqual(found, [], `${f} holds machine paths`);
+    }
   }
 });
 
