@@ -222,6 +222,7 @@ export {
 export { runAblation } from "./ablation/run.ts";
 export {
   cellSpreads,
+  orderingLine,
   type OrderingResult,
   orderingResults,
   orderingVerdict,
