@@ -36,8 +36,8 @@ are skipped; interrupted ones resume.
 
   --study NAME      objective | generator | discriminator | all (default all)
   --preset NAME     the grid's size (required): ci (minutes, plumbing) |
-                    cpu128 (128 px, ngf 16, 2 seeds: ~3 h on 2 cores) |
-                    cpu256 (256 px, ngf 32, 2 seeds: ~7.5 h) | paper (GPU)
+                    cpu128 (128 px, ngf 16, 2 seeds: 83 min on 2 cores) |
+                    cpu256 (256 px, ngf 32, 2 seeds: ~7.1 h) | paper (GPU)
   --seeds N         training seeds per run, N >= 1 (default: the preset's:
                     ${
     Object.entries(ABLATE_PRESETS).map(([k, p]) => `${k} ${p.seeds}`).join(

@@ -163,10 +163,10 @@ const CPU128: AblatePreset = {
  *   backend (one thread each; a 256 px segmenter trained beside them for
  *   most of it).
  * - `cpu256`: the paper's 256 px with half its widths (ngf/ndf 32), 6 + 6
- *   epochs, 2 seeds: 20 runs of 4800 steps. At the measured 489 ms a step
- *   (native, 1 thread, quiet 2-core machine) that is 13 h of training, ~6.5 h
- *   wall with `jobs: 2`, plus the segmenter and scoring: ~7.5 h (README,
- *   "Ablation presets").
+ *   epochs, 2 seeds: 20 runs of 4800 steps. At the measured 440 ms a step
+ *   (native, 1 thread each, two runs side by side on a quiet 2-core machine)
+ *   that is 11.7 h of training, ~5.9 h wall with `jobs: 2`, plus the
+ *   segmenter and scoring: ~7.1 h (README, "Ablation presets").
  * - `paper`: the paper's set-up, for a GPU: 256x256 (286 jitter), ngf/ndf
  *   64, 100 + 100 epochs, batch 1.
  */
