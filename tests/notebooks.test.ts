@@ -16,6 +16,7 @@ import {
   mapImage,
   type MimeBundle,
   plot,
+  presetRank,
   sliderPlot,
   table,
   tensorImage,
@@ -104,6 +105,28 @@ Deno.test("listNotebooks: --only filters by name and names a filter that matches
     () => listNotebooks(NOTEBOOKS_DIR, ["nope"]),
     /ConfigError: only nope: no notebook/,
   );
+});
+
+Deno.test("presetRank: the notebooks prefer paper, then cpu256, two-seed cpu128 over one-seed cpu128-ngf32, unknown presets last", () => {
+  const order = [
+    "ci",
+    "mystery",
+    "cpu128-ngf32",
+    "cpu",
+    "cpu256",
+    "paper",
+    "cpu128",
+  ]
+    .sort((a, b) => presetRank(a) - presetRank(b));
+  assert.deepEqual(order, [
+    "paper",
+    "cpu256",
+    "cpu128",
+    "cpu128-ngf32",
+    "cpu",
+    "ci",
+    "mystery",
+  ]);
 });
 
 Deno.test("display helpers: MIME bundles, escaping, plotly title objects", () => {

@@ -83,7 +83,12 @@ export interface Grid {
 }
 
 /** Name of an ablation preset (`--preset`). */
-export type AblatePresetName = "ci" | "cpu128" | "cpu256" | "paper";
+export type AblatePresetName =
+  | "ci"
+  | "cpu128"
+  | "cpu128-ngf32"
+  | "cpu256"
+  | "paper";
 
 /** How an ablation preset trains and scores. */
 export interface AblatePreset {
@@ -162,6 +167,9 @@ const CPU128: AblatePreset = {
  *   the segmenter took 4997 s (83 min) wall with `jobs: 2` on the native
  *   backend (one thread each; a 256 px segmenter trained beside them for
  *   most of it).
+ * - `cpu128-ngf32`: `cpu128` with twice its widths (ngf/ndf 32, the
+ *   paper's half) and one seed, its intervals over test images only; the
+ *   same segmenter, so its cells compare with `cpu128`'s.
  * - `cpu256`: the paper's 256 px with half its widths (ngf/ndf 32), 6 + 6
  *   epochs, 2 seeds: 20 runs of 4800 steps. At the measured 440 ms a step
  *   (native, 1 thread each, two runs side by side on a quiet 2-core machine)
@@ -187,6 +195,7 @@ export const ABLATE_PRESETS: Readonly<Record<AblatePresetName, AblatePreset>> =
       segmenter: { ngf: 8, epochs: 1, epochsDecay: 0, maxTrain: 32 },
     },
     cpu128: CPU128,
+    "cpu128-ngf32": { ...CPU128, ngf: 32, ndf: 32, seeds: 1 },
     cpu256: {
       ...CPU128,
       size: 256,

@@ -369,7 +369,7 @@ export function resultsCsv(input: ReportInput): string {
  * as this same type.
  */
 export interface ResultsJson {
-  /** Preset name: `ci`, `cpu128` or `paper` (`cpu` in grids run before the rename). */
+  /** Preset name (`AblatePresetName`; `cpu` in grids run before the rename). */
   preset: string;
   /** The preset's numbers (image size, widths, epochs, steps...). */
   setup: AblatePreset;

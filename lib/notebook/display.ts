@@ -456,8 +456,24 @@ export interface AblationSource {
   origin: string;
 }
 
-/** Presets, most trained first; `cpu` is `cpu128` under its name before the rename. */
-const PRESET_RANK = ["paper", "cpu256", "cpu128", "cpu", "ci"];
+/** Presets in the order {@link presetRank} gives. */
+const PRESET_RANK = ["paper", "cpu256", "cpu128", "cpu128-ngf32", "cpu", "ci"];
+
+/**
+ * Which grid the notebooks prefer, lowest first: most trained first, except
+ * that the two-seed `cpu128` comes before the one-seed `cpu128-ngf32` (the
+ * notebooks read its spread over seeds); `cpu` is `cpu128` under its name
+ * before the rename. A preset not listed comes after every listed one.
+ *
+ * @example
+ * ```ts
+ * presetRank("cpu128") < presetRank("ci"); // true
+ * ```
+ */
+export function presetRank(preset: string): number {
+  const i = PRESET_RANK.indexOf(preset);
+  return i < 0 ? PRESET_RANK.length : i;
+}
 
 /** `<root>/<child>/results.json` for every child folder of `root` whose name passes `keep`. */
 async function resultFiles(
@@ -513,7 +529,7 @@ export async function ablationResults(
     files.map(async (f) => ({ file: f, results: await read(f) })),
   );
   const rank = (r: AblationResults) =>
-    PRESET_RANK.indexOf(r.preset) * 1000 -
+    presetRank(r.preset) * 1000 -
     r.rows.filter((x) => x.status === "done").length;
   found.sort((a, b) => rank(a.results) - rank(b.results));
   if (found.length) {
