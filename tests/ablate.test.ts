@@ -338,8 +338,14 @@ Deno.test("portablePaths: absolute paths become relative to the working director
   );
 });
 
-Deno.test("the published grids (docs/ablations/cpu, cpu128) hold no absolute path", async () => {
-  for (const [grid, runs] of [["cpu", 10], ["cpu128", 20]] as const) {
+Deno.test("the published grids (docs/ablations/cpu, cpu128, cpu128-ngf32) hold no absolute path", async () => {
+  for (
+    const [grid, runs] of [
+      ["cpu", 10],
+      ["cpu128", 20],
+      ["cpu128-ngf32", 10],
+    ] as const
+  ) {
     const dir = new URL(`../docs/ablations/${grid}`, import.meta.url).pathname;
     const files = await jsonFiles(dir);
     assert.ok(files.length > runs, `only ${files.length} JSON files in ${dir}`);
