@@ -25,7 +25,9 @@ import { FACADES_DIR } from "../lib/datasets/dataroot.ts";
 import { BACKENDS, DIRECTIONS } from "../lib/config.ts";
 
 const HELP =
-  `Usage: deno task ablate --study objective|generator|discriminator|all --preset ci|cpu128|cpu128-ngf32|cpu256|paper [flags]
+  `Usage: deno task ablate --study objective|generator|discriminator|all --preset ${
+    Object.keys(ABLATE_PRESETS).join("|")
+  } [flags]
 
 Trains, translates and scores the paper's ablations (Tables 1-3) and writes
 tables.md, results.csv, results.json, sample sheets and index.html into --out.
@@ -37,7 +39,7 @@ are skipped; interrupted ones resume.
   --study NAME      objective | generator | discriminator | all (default all)
   --preset NAME     the grid's size (required): ci (minutes, plumbing) |
                     cpu128 (128 px, ngf 16, 2 seeds: 83 min on 2 cores) |
-                    cpu128-ngf32 (128 px, ngf 32, 1 seed: ~1 h on 2 cores) |
+                    cpu128-ngf32 (128 px, ngf 32, 1 seed: 113 min on 2 cores) |
                     cpu256 (256 px, ngf 32, 2 seeds: ~7.1 h) | paper (GPU)
   --seeds N         training seeds per run, N >= 1 (default: the preset's:
                     ${

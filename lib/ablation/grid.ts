@@ -169,7 +169,9 @@ const CPU128: AblatePreset = {
  *   most of it).
  * - `cpu128-ngf32`: `cpu128` with twice its widths (ngf/ndf 32, the
  *   paper's half) and one seed, its intervals over test images only; the
- *   same segmenter, so its cells compare with `cpu128`'s.
+ *   same segmenter, so its cells compare with `cpu128`'s. The 10 runs and
+ *   the segmenter took 6784 s (113 min) wall with `jobs: 2` on the native
+ *   backend (a 256 px segmenter trained beside them throughout).
  * - `cpu256`: the paper's 256 px with half its widths (ngf/ndf 32), 6 + 6
  *   epochs, 2 seeds: 20 runs of 4800 steps. At the measured 440 ms a step
  *   (native, 1 thread each, two runs side by side on a quiet 2-core machine)
