@@ -78,6 +78,8 @@ embedded set, ~26 min for facades on one core) and caches it in
   --num-test N       --checkpoint: translate only the first N test images
                      (default all)
   --backend NAME     tfjs backend: ${BACKENDS.join(" | ")} (default auto)
+  --threads N        CPU threads (default 1): native BLAS threads, or wasm's
+                     threaded SIMD build
   --force            retrain even if a cached segmenter exists (switch, default
                      off)
 segmenter options (they select the cached segmenter, too; defaults for
@@ -118,6 +120,7 @@ function parse() {
       segmenter: { type: "string" },
       json: { type: "boolean" },
       backend: { type: "string" },
+      threads: { type: "string" },
       force: { type: "boolean" },
       size: { type: "string" },
       "num-downs": { type: "string" },
@@ -357,6 +360,7 @@ await runCli(async () => {
   const log: Log = v.json ? console.error : console.log;
   const backend = await initBackend(
     enumFlag("backend", v.backend, BACKENDS) ?? "auto",
+    { threads: intFlag("threads", v.threads, { min: 1, fallback: 1 }) },
   );
   log(`backend: ${backend.name} (${backend.reason})`);
   const info = v.results ? await readResultsInfo(v.results) : null;

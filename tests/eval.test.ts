@@ -558,6 +558,14 @@ Deno.test({
       assert.equal(bad.code, 1);
       assert.match(err, /error: .*empty: no such results folder/);
       assert.doesNotMatch(err, /^\s+at /m);
+
+      // --threads (the segmenter's CPU threads) is checked before any work.
+      const threads = await cli(["--train-segmenter", "--threads", "0"]);
+      assert.equal(threads.code, 1);
+      assert.match(
+        new TextDecoder().decode(threads.stderr),
+        /error: --threads: expected an integer >= 1, got "0"/,
+      );
     } finally {
       await Deno.remove(root, { recursive: true });
     }
